@@ -1,0 +1,258 @@
+/* collector-api.h — the one interface between gc/ and a collector.
+ *
+ * gc/ owns the public API, the object header's type word, the type registry,
+ * the roots, configuration, statistics and traps. A collector owns memory:
+ * it allocates objects, runs barriers, collects, and frees. It reaches gc/
+ * only through this header, and gc/ reaches it only through the table of
+ * functions (struct gc_collector_ops) that it exports.
+ */
+#ifndef GC_COLLECTOR_API_H
+#define GC_COLLECTOR_API_H
+
+#include <gcheap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define GC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- Object layout -------------------------------------------------------
+ *
+ * Every object starts with one 8-byte header word. Struct fields follow at
+ * 8-byte strides; an array has a second header word holding its length, then
+ * its elements (8 bytes each, 1 byte for I8). Sizes are rounded up to 8. */
+struct gc_obj {
+  uint32_t type;    /* index into heap->types; owned by gc/ */
+  uint32_t gc_word; /* owned by the collector: mark bits, a count, ... */
+};
+
+struct gc_array {
+  struct gc_obj header;
+  uint64_t length;
+};
+
+/* The built-in object shapes. Resources and weak references are objects of
+ * built-in types that every heap registers first. */
+enum gc_shape {
+  GC_SHAPE_STRUCT,
+  GC_SHAPE_ARRAY,
+  GC_SHAPE_RESOURCE,
+  GC_SHAPE_WEAK,
+};
+
+#define GC_TYPE_RESOURCE ((gc_type)1)
+#define GC_TYPE_WEAK ((gc_type)2)
+#define GC_FIRST_USER_TYPE 3
+
+struct gc_resource {
+  struct gc_obj header;
+  void *ptr;
+  void (*destroy)(void *ptr, void *ud);
+  void *ud;
+  uint64_t destroyed; /* 1 once destroy has run */
+};
+
+/* A weak reference's target is not traced. Collectors clear it (set it to
+ * NULL) when the target is reclaimed. */
+struct gc_weak {
+  struct gc_obj header;
+  gc_ref target;
+};
+
+struct gc_type_info {
+  char *name;
+  enum gc_shape shape;
+  gc_kind elem;         /* arrays: the element kind */
+  uint32_t nfields;     /* structs: number of fields */
+  uint32_t nrefs;       /* structs: number of REF fields */
+  uint32_t size;        /* structs, resources, weaks: bytes with header */
+  gc_kind *kinds;       /* structs: kind of each field */
+  uint32_t *ref_fields; /* structs: the indices of the REF fields */
+};
+
+static inline void *gc_obj_fields(struct gc_obj *obj) { return obj + 1; }
+static inline void *gc_array_elems(struct gc_obj *arr) {
+  return (struct gc_array *)arr + 1;
+}
+static inline size_t gc_kind_size(gc_kind kind) {
+  return kind == GC_KIND_I8 ? 1 : 8;
+}
+static inline size_t gc_round8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* ---- The heap, as collectors see it ------------------------------------ */
+
+struct gc_options {
+#define GC_OPTION(field, key, parser, def, min, max, help) uint64_t field;
+#include "options.def"
+#undef GC_OPTION
+};
+
+struct gc_root_chunk;
+struct gc_global_chunk;
+struct gc_scope_record;
+struct gc_collector; /* each collector defines its own */
+
+struct gc_heap {
+  /* Hot fields first: read on every API call. */
+  const struct gc_collector_ops *ops;
+  struct gc_collector *collector;
+  struct gc_type_info *types;
+  uint32_t ntypes;
+  /* Nonzero when the API must take its slow checks: verify is on or a
+   * destructor is running. One predictable branch on the fast paths. */
+  uint8_t slow_checks;
+  uint8_t verify;
+  uint8_t in_destructor;
+  uint64_t stress_countdown; /* allocations until the next forced collection */
+
+  /* Roots: a stack of chunks (slots never move) and a scope stack. */
+  struct gc_root_chunk *root_first, *root_current;
+  uint32_t root_top; /* slots used in root_current */
+  struct gc_scope_record *scopes;
+  uint32_t nscopes, scopes_cap, scope_serial;
+  struct gc_global_chunk *globals;
+  /* Arguments of the call in progress, kept alive while it allocates. */
+  gc_ref pinned[2];
+  uint32_t npinned;
+
+  uint32_t types_cap;
+  struct gc_options options;
+  gc_stats stats;
+  gc_trap_handler trap_fn;
+  void *trap_ud;
+};
+
+/* ---- What a collector provides ------------------------------------------ */
+
+struct gc_collector_ops {
+  const char *name;
+  /* A new collector for heap (whose options are set). NULL with a reason in
+   * err on failure. */
+  struct gc_collector *(*create)(gc_heap *heap, char *err, size_t errlen);
+  /* Runs every pending destructor (gc_run_destructor) and frees everything. */
+  void (*destroy)(struct gc_collector *c);
+  /* An object of bytes (a multiple of 8, at least 16) whose header type is
+   * set to type, whose gc_word is the collector's, and whose other bytes are
+   * zero. May collect first. On exhaustion: gc_trap(GC_TRAP_OOM) and NULL. */
+  struct gc_obj *(*allocate)(struct gc_collector *c, uint32_t type,
+                             size_t bytes);
+  /* The write barrier for one reference store *slot = v inside obj. NULL
+   * means a plain store. */
+  void (*write_ref)(struct gc_collector *c, struct gc_obj *obj, gc_ref *slot,
+                    gc_ref v);
+  /* n reference stores dst[k] = src[k] with memmove semantics (dst and src
+   * may overlap, both inside objects). NULL means memmove. */
+  void (*copy_refs)(struct gc_collector *c, struct gc_obj *dst_obj,
+                    gc_ref *dst, const gc_ref *src, size_t n);
+  /* n reference stores dst[k] = v. NULL means a plain loop. */
+  void (*fill_refs)(struct gc_collector *c, struct gc_obj *obj, gc_ref *dst,
+                    size_t n, gc_ref v);
+  /* A full collection (bracketed by gc_pause_begin/gc_pause_end). */
+  void (*collect)(struct gc_collector *c);
+  /* verify=1: 0 if ref is an allocated, live object of this collector's heap
+   * on an object boundary; else -1 with what is wrong in why. */
+  int (*check_ref)(struct gc_collector *c, gc_ref ref, char *why,
+                   size_t whylen);
+  /* Optional hooks for collectors that keep weak references or resources
+   * their own way (NULL: the plain field accesses). */
+  void (*weak_init)(struct gc_collector *c, struct gc_weak *weak,
+                    gc_ref target);
+  gc_ref (*weak_get)(struct gc_collector *c, struct gc_weak *weak);
+  void (*resource_init)(struct gc_collector *c, struct gc_resource *res);
+  /* Optional: told of every memory area that holds root slots, so that a
+   * collector that cannot enumerate them (Boehm) can scan them. adding is
+   * false when the area goes away. */
+  void (*root_area)(struct gc_collector *c, void *start, size_t bytes,
+                    bool adding);
+};
+
+/* The collectors of this build (gc/dispatch.c). */
+extern const struct gc_collector_ops gc_null_collector;
+extern const struct gc_collector_ops gc_tracing_collector;
+extern const struct gc_collector_ops gc_refcount_collector;
+extern const struct gc_collector_ops gc_boehm_collector;
+
+/* ---- What gc/ offers collectors ----------------------------------------- */
+
+/* Raises a trap (printf-style message). Returns only if the user's handler
+ * returns; the caller then fails the operation cleanly. */
+void gc_trap(gc_heap *heap, gc_trap kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline const struct gc_type_info *gc_type_info_of(gc_heap *heap,
+                                                         struct gc_obj *obj) {
+  return &heap->types[obj->type];
+}
+
+/* The size in bytes of a well-formed object, header included. */
+static inline size_t gc_object_size(gc_heap *heap, struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+  if (t->shape != GC_SHAPE_ARRAY)
+    return t->size;
+  return gc_round8(sizeof(struct gc_array) +
+                   ((struct gc_array *)obj)->length * gc_kind_size(t->elem));
+}
+
+/* Runs BODY with slot_var (a gc_ref *) bound to each strong reference field
+ * of obj, null or not. Weak targets are not strong references: not visited. */
+#define GC_FOR_EACH_REF_SLOT(heap, obj, slot_var, BODY)                       \
+  do {                                                                        \
+    const struct gc_type_info *gc_fe_t_ = gc_type_info_of((heap), (obj));    \
+    if (gc_fe_t_->shape == GC_SHAPE_STRUCT) {                                 \
+      gc_ref *gc_fe_f_ = (gc_ref *)gc_obj_fields(obj);                        \
+      for (uint32_t gc_fe_i_ = 0; gc_fe_i_ < gc_fe_t_->nrefs; gc_fe_i_++) {   \
+        gc_ref *slot_var = &gc_fe_f_[gc_fe_t_->ref_fields[gc_fe_i_]];         \
+        BODY;                                                                 \
+      }                                                                       \
+    } else if (gc_fe_t_->shape == GC_SHAPE_ARRAY &&                           \
+               gc_fe_t_->elem == GC_KIND_REF) {                               \
+      gc_ref *gc_fe_e_ = (gc_ref *)gc_array_elems(obj);                       \
+      uint64_t gc_fe_n_ = ((struct gc_array *)(obj))->length;                 \
+      for (uint64_t gc_fe_i_ = 0; gc_fe_i_ < gc_fe_n_; gc_fe_i_++) {          \
+        gc_ref *slot_var = &gc_fe_e_[gc_fe_i_];                               \
+        BODY;                                                                 \
+      }                                                                       \
+    }                                                                         \
+  } while (0)
+
+/* Calls visit(slot, ctx) for every non-null root slot: scope slots, globals
+ * and the arguments of the call in progress. A moving collector may update
+ * *slot. */
+void gc_visit_roots(gc_heap *heap, void (*visit)(gc_ref *slot, void *ctx),
+                    void *ctx);
+
+/* Runs res's destructor exactly once, with calls into the heap forbidden
+ * while it runs; counts it. verify=1 traps if it already ran. */
+void gc_run_destructor(gc_heap *heap, struct gc_resource *res);
+
+/* Statistics bookkeeping. */
+uint64_t gc_pause_begin(gc_heap *heap); /* returns a start time */
+void gc_pause_end(gc_heap *heap, uint64_t start);
+void gc_note_freed(gc_heap *heap, size_t bytes); /* one object reclaimed */
+void gc_note_heap_bytes(gc_heap *heap, uint64_t heap_bytes);
+uint64_t gc_now_ns(void);
+
+/* verify=1 poisoning: freed memory is filled with GC_POISON_BYTE; before it is
+ * reused the collector checks that it still is (a write after free breaks
+ * it). gc_poison_check returns the offset of the first bad byte, or -1. */
+#define GC_POISON_BYTE 0xdb
+#define GC_POISON_WORD UINT64_C(0xdbdbdbdbdbdbdbdb)
+void gc_poison(void *start, size_t bytes);
+long gc_poison_check(const void *start, size_t bytes);
+
+/* Memory from the system. Every internal allocation of gc/ and of the
+ * collectors goes through these, so that tests can make the Nth one fail
+ * (gcheap-testing.h) and check that each failure is a clean trap or error.
+ * gc_sys_map returns zeroed, page-aligned memory or NULL. */
+void *gc_sys_malloc(size_t bytes);
+void *gc_sys_calloc(size_t count, size_t bytes);
+void *gc_sys_realloc(void *ptr, size_t bytes);
+void gc_sys_free(void *ptr);
+void *gc_sys_map(size_t bytes);
+void gc_sys_unmap(void *ptr, size_t bytes);
+
+/* Formats size like "256M" / "1.5G" for messages. */
+const char *gc_format_size(uint64_t bytes, char *buf, size_t buflen);
+
+#endif /* GC_COLLECTOR_API_H */

@@ -1,0 +1,16 @@
+/* gcheap-testing.h — test-only hooks. Not part of the stable API. */
+#ifndef GCHEAP_TESTING_H
+#define GCHEAP_TESTING_H
+
+#include <gcheap.h>
+
+/* Fault injection, per thread: the nth system allocation from now on
+ * (malloc, calloc, realloc or mmap made by gcheap, counting from 1) fails, and
+ * so does every one after it until the hook is reset with 0. */
+void gc_test_fail_allocation(long nth);
+/* System allocations made by gcheap on this thread since the last reset. */
+long gc_test_allocation_count(void);
+/* Resets the counter (and disarms the failure). */
+void gc_test_allocation_reset(void);
+
+#endif

@@ -1,0 +1,190 @@
+/* gcheap.h — one garbage-collected heap interface, several collectors.
+ *
+ * A runtime creates a configuration, picks a collector with
+ * "-C collector=NAME", creates a heap, registers its object types and then
+ * allocates objects whose references are reached only through this API.
+ * Every reference store goes through gc_set_ref / gc_array_copy /
+ * gc_array_fill_ref so that each collector can run its write barrier.
+ *
+ * Rooting rule: a gc_ref held anywhere but a root slot (gc_root, gc_global)
+ * or a heap field is valid only until the next call that may allocate or
+ * collect (gc_new_*, gc_collect). The references passed as arguments to such a
+ * call are kept alive by the call itself. A moving collector updates root
+ * slots, so always re-read a rooted reference from its slot.
+ *
+ * One heap is used by one thread at a time; separate heaps are independent
+ * (except collector=boehm, whose underlying Boehm GC is process-wide).
+ */
+#ifndef GCHEAP_H
+#define GCHEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GC_VERSION_MAJOR 0
+#define GC_VERSION_MINOR 1
+#define GC_VERSION_PATCH 0
+#define GC_VERSION_STRING "0.1.0"
+
+typedef struct gc_config gc_config;
+typedef struct gc_heap gc_heap;
+typedef struct gc_obj *gc_ref; /* NULL is the null reference */
+
+/* ---- Configuration: "-C key=value" ------------------------------------ */
+
+/* A configuration holding the defaults, then the settings of the environment
+ * variable GCHEAP_OPTIONS ("k=v,k=v"). Returns NULL if GCHEAP_OPTIONS is
+ * malformed (the reason is printed to stderr) or memory is exhausted. */
+gc_config *gc_config_new(void);
+void gc_config_free(gc_config *config);
+/* Applies one "key=value". Returns 0, or -1 with a one-line reason in err;
+ * on error the configuration is unchanged. */
+int gc_config_set(gc_config *config, const char *key_eq_value, char *err,
+                  size_t errlen);
+/* Consumes every "-C k=v" and "-Ck=v" from argv (argv[0] is kept) and
+ * compacts argv/argc. On error nothing is applied and argv is untouched. */
+int gc_config_args(gc_config *config, int *argc, char **argv, char *err,
+                   size_t errlen);
+/* Writes the accepted options, their values and defaults, one per line. */
+void gc_config_help(void *file /* FILE * */);
+/* The names of the collectors this build offers, separated by ", ". */
+const char *gc_collector_names(void);
+
+/* ---- Heaps -------------------------------------------------------------- */
+
+/* A new heap as configured (config may be NULL for the defaults). NULL with a
+ * one-line reason in err on failure. */
+gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen);
+/* Runs every pending destructor once, then returns all memory. */
+void gc_heap_free(gc_heap *heap);
+/* "tracing", "refcount", "null" or "boehm". */
+const char *gc_collector_name(const gc_heap *heap);
+
+/* ---- Types -------------------------------------------------------------- */
+
+typedef enum { GC_KIND_REF, GC_KIND_I64, GC_KIND_F64, GC_KIND_I8 } gc_kind;
+/* A type handle of one heap; 0 (GC_TYPE_NONE) is returned on error. */
+typedef uint32_t gc_type;
+#define GC_TYPE_NONE ((gc_type)0)
+
+/* A struct of nfields 8-byte fields (REF, I64 or F64; not I8). */
+gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
+                       const gc_kind *fields);
+/* An array of elem (any kind; I8 elements take one byte). */
+gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem);
+/* The name given at registration ("resource" and "weak" for built-ins). */
+const char *gc_type_name(gc_heap *heap, gc_type type);
+
+/* ---- Objects ------------------------------------------------------------ */
+
+/* A struct whose fields are zero / null. */
+gc_ref gc_new_struct(gc_heap *heap, gc_type type);
+/* An array of len elements, all zero / null. */
+gc_ref gc_new_array(gc_heap *heap, gc_type type, size_t len);
+gc_type gc_type_of(gc_heap *heap, gc_ref obj);
+size_t gc_array_len(gc_heap *heap, gc_ref arr);
+
+/* Field i of a struct or element i of an array. A null object traps
+ * GC_TRAP_NULL, an index out of range GC_TRAP_BOUNDS, a kind that is not the
+ * field's GC_TRAP_TYPE. */
+gc_ref gc_get_ref(gc_heap *heap, gc_ref obj, size_t i);
+void gc_set_ref(gc_heap *heap, gc_ref obj, size_t i, gc_ref v);
+int64_t gc_get_i64(gc_heap *heap, gc_ref obj, size_t i);
+void gc_set_i64(gc_heap *heap, gc_ref obj, size_t i, int64_t v);
+double gc_get_f64(gc_heap *heap, gc_ref obj, size_t i);
+void gc_set_f64(gc_heap *heap, gc_ref obj, size_t i, double v);
+uint8_t gc_get_i8(gc_heap *heap, gc_ref obj, size_t i);
+void gc_set_i8(gc_heap *heap, gc_ref obj, size_t i, uint8_t v);
+
+/* Copies n elements between arrays of the same element kind with memmove
+ * semantics: dst may be src and the ranges may overlap. */
+void gc_array_copy(gc_heap *heap, gc_ref dst, size_t dst_i, gc_ref src,
+                   size_t src_i, size_t n);
+/* Sets elements i .. i+n-1 to v. */
+void gc_array_fill_ref(gc_heap *heap, gc_ref arr, size_t i, size_t n,
+                       gc_ref v);
+void gc_array_fill_i64(gc_heap *heap, gc_ref arr, size_t i, size_t n,
+                       int64_t v);
+void gc_array_fill_f64(gc_heap *heap, gc_ref arr, size_t i, size_t n,
+                       double v);
+void gc_array_fill_i8(gc_heap *heap, gc_ref arr, size_t i, size_t n,
+                      uint8_t v);
+
+/* ---- Roots -------------------------------------------------------------- */
+
+/* Scopes nest; gc_scope_close must close the innermost open scope. */
+typedef struct {
+  uint32_t depth;  /* number of scopes open outside this one */
+  uint32_t serial; /* tells a stale handle from a live one */
+} gc_scope;
+
+gc_scope gc_scope_open(gc_heap *heap);
+/* A slot in the innermost scope holding v. The slot's address is stable
+ * until its scope closes; the mutator may write *slot = v directly. */
+gc_ref *gc_root(gc_heap *heap, gc_ref v);
+/* Drops every slot rooted since the matching gc_scope_open. */
+void gc_scope_close(gc_heap *heap, gc_scope scope);
+/* A slot that lives until gc_global_free or gc_heap_free. */
+gc_ref *gc_global(gc_heap *heap, gc_ref v);
+void gc_global_free(gc_heap *heap, gc_ref *slot);
+
+/* ---- Resources and weak references -------------------------------------- */
+
+/* An object owning ptr: destroy(ptr, ud) runs exactly once, after the
+ * resource became unreachable or at gc_heap_free. destroy may not call into
+ * the heap (that traps GC_TRAP_MISUSE). destroy may be NULL. */
+gc_ref gc_new_resource(gc_heap *heap, void *ptr,
+                       void (*destroy)(void *ptr, void *ud), void *ud);
+void *gc_resource_ptr(gc_heap *heap, gc_ref resource);
+/* A weak reference to target (which may be NULL); keeps nothing alive. */
+gc_ref gc_new_weak(gc_heap *heap, gc_ref target);
+/* The target, or NULL once it has been reclaimed. */
+gc_ref gc_weak_get(gc_heap *heap, gc_ref weak);
+
+/* ---- Collection, statistics, traps -------------------------------------- */
+
+/* A full collection (the null collector only counts it). */
+void gc_collect(gc_heap *heap);
+
+typedef struct {
+  uint64_t collections;       /* full or partial collections so far */
+  uint64_t allocated_bytes;   /* total bytes ever allocated */
+  uint64_t allocated_objects; /* total objects ever allocated */
+  uint64_t freed_objects;     /* objects reclaimed so far */
+  uint64_t freed_bytes;       /* bytes reclaimed so far */
+  uint64_t live_bytes;        /* allocated and not yet reclaimed */
+  uint64_t heap_bytes;        /* memory the collector holds for objects */
+  uint64_t peak_heap_bytes;   /* the largest heap_bytes seen */
+  uint64_t pause_ns_total;    /* time spent collecting */
+  uint64_t pause_ns_max;      /* the longest single pause */
+  uint64_t destructors_run;   /* resource destructors run so far */
+} gc_stats;
+
+void gc_get_stats(gc_heap *heap, gc_stats *stats);
+
+typedef enum {
+  GC_TRAP_OOM,      /* heap exhausted, or a size that overflows */
+  GC_TRAP_NULL,     /* a null object where one is required */
+  GC_TRAP_BOUNDS,   /* an index out of range */
+  GC_TRAP_TYPE,     /* a type or kind that does not fit */
+  GC_TRAP_MISUSE,   /* an API rule broken (scope order, call from a dtor) */
+  GC_TRAP_INVARIANT /* verify=1 found a broken heap invariant */
+} gc_trap;
+
+typedef void (*gc_trap_handler)(gc_heap *heap, gc_trap trap, const char *msg,
+                                void *ud);
+/* The default handler (fn NULL) prints "gcheap: COLLECTOR: MESSAGE" to stderr
+ * and aborts. If a handler returns, the failing call does nothing and returns
+ * NULL or 0; the heap stays usable. */
+void gc_set_trap_handler(gc_heap *heap, gc_trap_handler fn, void *ud);
+/* "oom", "null", "bounds", "type", "misuse" or "invariant". */
+const char *gc_trap_name(gc_trap trap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GCHEAP_H */
