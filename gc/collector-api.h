@@ -71,14 +71,18 @@ struct gc_type_info {
   uint32_t *ref_fields; /* structs: the indices of the REF fields */
 };
 
-static inline void *gc_obj_fields(struct gc_obj *obj) { return obj + 1; }
+static inline void *gc_obj_fields(struct gc_obj *obj) {
+  return obj + 1;
+}
 static inline void *gc_array_elems(struct gc_obj *arr) {
   return (struct gc_array *)arr + 1;
 }
 static inline size_t gc_kind_size(gc_kind kind) {
   return kind == GC_KIND_I8 ? 1 : 8;
 }
-static inline size_t gc_round8(size_t n) { return (n + 7) & ~(size_t)7; }
+static inline size_t gc_round8(size_t n) {
+  return (n + 7) & ~(size_t)7;
+}
 
 /* ---- The heap, as collectors see it ------------------------------------ */
 
@@ -143,8 +147,8 @@ struct gc_collector_ops {
                     gc_ref v);
   /* n reference stores dst[k] = src[k] with memmove semantics (dst and src
    * may overlap, both inside objects). NULL means memmove. */
-  void (*copy_refs)(struct gc_collector *c, struct gc_obj *dst_obj,
-                    gc_ref *dst, const gc_ref *src, size_t n);
+  void (*copy_refs)(struct gc_collector *c, struct gc_obj *dst_obj, gc_ref *dst,
+                    const gc_ref *src, size_t n);
   /* n reference stores dst[k] = v. NULL means a plain loop. */
   void (*fill_refs)(struct gc_collector *c, struct gc_obj *obj, gc_ref *dst,
                     size_t n, gc_ref v);
@@ -196,24 +200,24 @@ static inline size_t gc_object_size(gc_heap *heap, struct gc_obj *obj) {
 
 /* Runs BODY with slot_var (a gc_ref *) bound to each strong reference field
  * of obj, null or not. Weak targets are not strong references: not visited. */
-#define GC_FOR_EACH_REF_SLOT(heap, obj, slot_var, BODY)                       \
-  do {                                                                        \
-    const struct gc_type_info *gc_fe_t_ = gc_type_info_of((heap), (obj));    \
-    if (gc_fe_t_->shape == GC_SHAPE_STRUCT) {                                 \
-      gc_ref *gc_fe_f_ = (gc_ref *)gc_obj_fields(obj);                        \
-      for (uint32_t gc_fe_i_ = 0; gc_fe_i_ < gc_fe_t_->nrefs; gc_fe_i_++) {   \
-        gc_ref *slot_var = &gc_fe_f_[gc_fe_t_->ref_fields[gc_fe_i_]];         \
-        BODY;                                                                 \
-      }                                                                       \
-    } else if (gc_fe_t_->shape == GC_SHAPE_ARRAY &&                           \
-               gc_fe_t_->elem == GC_KIND_REF) {                               \
-      gc_ref *gc_fe_e_ = (gc_ref *)gc_array_elems(obj);                       \
-      uint64_t gc_fe_n_ = ((struct gc_array *)(obj))->length;                 \
-      for (uint64_t gc_fe_i_ = 0; gc_fe_i_ < gc_fe_n_; gc_fe_i_++) {          \
-        gc_ref *slot_var = &gc_fe_e_[gc_fe_i_];                               \
-        BODY;                                                                 \
-      }                                                                       \
-    }                                                                         \
+#define GC_FOR_EACH_REF_SLOT(heap, obj, slot_var, BODY)                        \
+  do {                                                                         \
+    const struct gc_type_info *gc_fe_t_ = gc_type_info_of((heap), (obj));      \
+    if (gc_fe_t_->shape == GC_SHAPE_STRUCT) {                                  \
+      gc_ref *gc_fe_f_ = (gc_ref *)gc_obj_fields(obj);                         \
+      for (uint32_t gc_fe_i_ = 0; gc_fe_i_ < gc_fe_t_->nrefs; gc_fe_i_++) {    \
+        gc_ref *slot_var = &gc_fe_f_[gc_fe_t_->ref_fields[gc_fe_i_]];          \
+        BODY;                                                                  \
+      }                                                                        \
+    } else if (gc_fe_t_->shape == GC_SHAPE_ARRAY &&                            \
+               gc_fe_t_->elem == GC_KIND_REF) {                                \
+      gc_ref *gc_fe_e_ = (gc_ref *)gc_array_elems(obj);                        \
+      uint64_t gc_fe_n_ = ((struct gc_array *)(obj))->length;                  \
+      for (uint64_t gc_fe_i_ = 0; gc_fe_i_ < gc_fe_n_; gc_fe_i_++) {           \
+        gc_ref *slot_var = &gc_fe_e_[gc_fe_i_];                                \
+        BODY;                                                                  \
+      }                                                                        \
+    }                                                                          \
   } while (0)
 
 /* Calls visit(slot, ctx) for every non-null root slot: scope slots, globals

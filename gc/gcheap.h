@@ -105,14 +105,11 @@ void gc_set_i8(gc_heap *heap, gc_ref obj, size_t i, uint8_t v);
 void gc_array_copy(gc_heap *heap, gc_ref dst, size_t dst_i, gc_ref src,
                    size_t src_i, size_t n);
 /* Sets elements i .. i+n-1 to v. */
-void gc_array_fill_ref(gc_heap *heap, gc_ref arr, size_t i, size_t n,
-                       gc_ref v);
+void gc_array_fill_ref(gc_heap *heap, gc_ref arr, size_t i, size_t n, gc_ref v);
 void gc_array_fill_i64(gc_heap *heap, gc_ref arr, size_t i, size_t n,
                        int64_t v);
-void gc_array_fill_f64(gc_heap *heap, gc_ref arr, size_t i, size_t n,
-                       double v);
-void gc_array_fill_i8(gc_heap *heap, gc_ref arr, size_t i, size_t n,
-                      uint8_t v);
+void gc_array_fill_f64(gc_heap *heap, gc_ref arr, size_t i, size_t n, double v);
+void gc_array_fill_i8(gc_heap *heap, gc_ref arr, size_t i, size_t n, uint8_t v);
 
 /* ---- Roots -------------------------------------------------------------- */
 
