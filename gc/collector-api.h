@@ -10,6 +10,7 @@
 #define GC_COLLECTOR_API_H
 
 #include <gcheap.h>
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -138,7 +139,8 @@ struct gc_collector_ops {
   void (*destroy)(struct gc_collector *c);
   /* An object of bytes (a multiple of 8, at least 16) whose header type is
    * set to type, whose gc_word is the collector's, and whose other bytes are
-   * zero. May collect first. On exhaustion: gc_trap(GC_TRAP_OOM) and NULL. */
+   * zero. May collect first. On exhaustion: gc_trap_raise(GC_TRAP_OOM) and
+   * NULL. */
   struct gc_obj *(*allocate)(struct gc_collector *c, uint32_t type,
                              size_t bytes);
   /* The write barrier for one reference store *slot = v inside obj. NULL
@@ -179,9 +181,10 @@ extern const struct gc_collector_ops gc_boehm_collector;
 
 /* ---- What gc/ offers collectors ----------------------------------------- */
 
-/* Raises a trap (printf-style message). Returns only if the user's handler
- * returns; the caller then fails the operation cleanly. */
-void gc_trap(gc_heap *heap, gc_trap kind, const char *fmt, ...)
+/* Raises a trap (printf-style message; not "gc_trap", the public enum). Returns
+ * only if the user's handler returns; the caller then fails the operation
+ * cleanly. */
+void gc_trap_raise(gc_heap *heap, gc_trap kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static inline const struct gc_type_info *gc_type_info_of(gc_heap *heap,

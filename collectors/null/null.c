@@ -1,0 +1,118 @@
+/* null.c — the null collector: one arena reserved up front, bump allocation,
+ * nothing ever freed. It is the floor every other collector is measured
+ * against (allocation cost with no collection at all) and a clean
+ * out-of-memory trap when the arena is full.
+ *
+ * Invariant: objects lie back to back in [arena, next), each a well-formed
+ * object whose size gc_object_size gives; so the arena can be walked, which
+ * is how check_ref finds object boundaries and how heap teardown finds the
+ * resources whose destructors must run. */
+#include "collector-api.h"
+
+#define DEFAULT_ARENA_BYTES (UINT64_C(256) << 20)
+
+struct gc_collector {
+  gc_heap *heap;
+  char *arena;
+  char *next;  /* the bump pointer */
+  char *limit; /* arena + arena_bytes */
+  size_t arena_bytes;
+};
+
+static struct gc_collector *null_create(gc_heap *heap, char *err,
+                                        size_t errlen) {
+  struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
+  size_t bytes = heap->options.max_heap_size ? heap->options.max_heap_size
+                                             : DEFAULT_ARENA_BYTES;
+  bytes = (bytes + 4095) & ~(size_t)4095;
+  char *arena = c ? gc_sys_map(bytes) : NULL;
+  if (!arena) {
+    char size[32];
+    snprintf(err, errlen, "null: cannot reserve an arena of %s bytes",
+             gc_format_size(bytes, size, sizeof size));
+    gc_sys_free(c);
+    return NULL;
+  }
+  c->heap = heap;
+  c->arena = c->next = arena;
+  c->limit = arena + bytes;
+  c->arena_bytes = bytes;
+  return c;
+}
+
+/* Calls fn on every object in the arena, in allocation order. */
+static void for_each_object(struct gc_collector *c,
+                            void (*fn)(struct gc_collector *,
+                                       struct gc_obj *)) {
+  for (char *p = c->arena; p < c->next;) {
+    struct gc_obj *obj = (struct gc_obj *)p;
+    p += gc_object_size(c->heap, obj);
+    fn(c, obj);
+  }
+}
+
+static void destroy_if_resource(struct gc_collector *c, struct gc_obj *obj) {
+  if (obj->type == GC_TYPE_RESOURCE)
+    gc_run_destructor(c->heap, (struct gc_resource *)obj);
+}
+
+static void null_destroy(struct gc_collector *c) {
+  for_each_object(c, destroy_if_resource);
+  gc_sys_unmap(c->arena, c->arena_bytes);
+  gc_sys_free(c);
+}
+
+static struct gc_obj *null_allocate_slow(struct gc_collector *c, size_t bytes) {
+  char arena[32], used[32];
+  gc_trap_raise(
+      c->heap, GC_TRAP_OOM,
+      "out of memory: %zu bytes requested, %s of the %s arena used; raise "
+      "it with -C max-heap-size=SIZE",
+      bytes, gc_format_size((uint64_t)(c->next - c->arena), used, sizeof used),
+      gc_format_size(c->arena_bytes, arena, sizeof arena));
+  return NULL;
+}
+
+/* The fast path: fresh mmap memory is already zero, and nothing is reused. */
+static inline struct gc_obj *null_allocate(struct gc_collector *c,
+                                           uint32_t type, size_t bytes) {
+  if (GC_UNLIKELY(bytes > (size_t)(c->limit - c->next)))
+    return null_allocate_slow(c, bytes);
+  struct gc_obj *obj = (struct gc_obj *)c->next;
+  c->next += bytes;
+  obj->type = type;
+  gc_note_heap_bytes(c->heap, (uint64_t)(c->next - c->arena));
+  return obj;
+}
+
+static void null_collect(struct gc_collector *c) {
+  gc_pause_end(c->heap, gc_pause_begin(c->heap));
+}
+
+static int null_check_ref(struct gc_collector *c, gc_ref ref, char *why,
+                          size_t whylen) {
+  char *p = (char *)ref;
+  if (p < c->arena || p >= c->next) {
+    snprintf(why, whylen, "outside the null collector's allocated arena");
+    return -1;
+  }
+  /* Walk to the object boundary: verify mode only, and the walk is what
+   * proves ref is a start and not an interior pointer. */
+  char *at = c->arena;
+  while (at < p)
+    at += gc_object_size(c->heap, (struct gc_obj *)at);
+  if (at != p) {
+    snprintf(why, whylen, "not on an object boundary");
+    return -1;
+  }
+  return 0;
+}
+
+const struct gc_collector_ops gc_null_collector = {
+    .name = "null",
+    .create = null_create,
+    .destroy = null_destroy,
+    .allocate = null_allocate,
+    .collect = null_collect,
+    .check_ref = null_check_ref,
+};

@@ -1,0 +1,44 @@
+/* heap-internal.h — what the files of gc/ share among themselves. */
+#ifndef GC_HEAP_INTERNAL_H
+#define GC_HEAP_INTERNAL_H
+
+#include "config.h"
+
+/* verify=1: traps unless ref is a live object of this heap. */
+int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn);
+/* The slow half of every API entry: traps MISUSE inside a destructor, and
+ * with verify=1 checks ref (if not NULL). 0 if the call may go on. */
+int gc_api_slow_check(gc_heap *heap, gc_ref ref, const char *fn);
+
+/* Entry check for a call that takes no object (or one that may be NULL). */
+static inline int gc_api_enter(gc_heap *heap, gc_ref maybe_null,
+                               const char *fn) {
+  if (GC_UNLIKELY(heap->slow_checks))
+    return gc_api_slow_check(heap, maybe_null, fn);
+  return 0;
+}
+
+/* Entry check for an object that must not be NULL. */
+static inline int gc_api_object(gc_heap *heap, gc_ref obj, const char *fn) {
+  if (GC_UNLIKELY(heap->slow_checks) && gc_api_slow_check(heap, obj, fn))
+    return -1;
+  if (GC_UNLIKELY(!obj)) {
+    gc_trap_raise(heap, GC_TRAP_NULL, "%s: null object", fn);
+    return -1;
+  }
+  return 0;
+}
+
+/* Allocation through the collector, with stress collections and stats. */
+struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type, size_t bytes);
+
+/* roots.c */
+void gc_roots_init(gc_heap *heap);
+void gc_roots_free(gc_heap *heap);
+
+/* types.c */
+int gc_types_init(gc_heap *heap);
+void gc_types_free(gc_heap *heap);
+const char *gc_shape_name(enum gc_shape shape);
+
+#endif

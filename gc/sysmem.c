@@ -1,0 +1,60 @@
+/* sysmem.c — every system allocation gcheap makes, in one place, so that
+ * tests can make the Nth one fail (gcheap-testing.h). The counters are
+ * per thread: two heaps on two threads do not see each other's faults. */
+#include "collector-api.h"
+#include "gcheap-testing.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+
+static _Thread_local long allocations_made;
+static _Thread_local long fail_from; /* 0: no fault injected */
+
+void gc_test_fail_allocation(long nth) {
+  allocations_made = 0;
+  fail_from = nth;
+}
+
+long gc_test_allocation_count(void) {
+  return allocations_made;
+}
+
+void gc_test_allocation_reset(void) {
+  allocations_made = 0;
+  fail_from = 0;
+}
+
+/* Counts one system allocation; true if it is to fail. */
+static bool injected_failure(void) {
+  allocations_made++;
+  return fail_from && allocations_made >= fail_from;
+}
+
+void *gc_sys_malloc(size_t bytes) {
+  return injected_failure() ? NULL : malloc(bytes);
+}
+
+void *gc_sys_calloc(size_t count, size_t bytes) {
+  return injected_failure() ? NULL : calloc(count, bytes);
+}
+
+void *gc_sys_realloc(void *ptr, size_t bytes) {
+  return injected_failure() ? NULL : realloc(ptr, bytes);
+}
+
+void gc_sys_free(void *ptr) {
+  free(ptr);
+}
+
+void *gc_sys_map(size_t bytes) {
+  if (injected_failure())
+    return NULL;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void gc_sys_unmap(void *ptr, size_t bytes) {
+  if (ptr)
+    munmap(ptr, bytes);
+}

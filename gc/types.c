@@ -1,0 +1,178 @@
+/* types.c — the per-heap type registry. A type says where an object's
+ * references are; collectors read it through heap->types[obj->type]. */
+#include "heap-internal.h"
+
+#include <stdlib.h>
+
+/* Field counts and names are bounded so that object sizes stay in 32 bits. */
+#define MAX_STRUCT_FIELDS (1u << 20)
+
+const char *gc_shape_name(enum gc_shape shape) {
+  switch (shape) {
+  case GC_SHAPE_STRUCT:
+    return "struct";
+  case GC_SHAPE_ARRAY:
+    return "array";
+  case GC_SHAPE_RESOURCE:
+    return "resource";
+  case GC_SHAPE_WEAK:
+    return "weak";
+  }
+  return "?";
+}
+
+static const char *kind_name(gc_kind kind) {
+  switch (kind) {
+  case GC_KIND_REF:
+    return "ref";
+  case GC_KIND_I64:
+    return "i64";
+  case GC_KIND_F64:
+    return "f64";
+  case GC_KIND_I8:
+    return "i8";
+  }
+  return "?";
+}
+
+/* Appends a type; GC_TYPE_NONE (after an OOM trap) if memory runs out. The
+ * entry takes ownership of kinds and ref_fields. */
+static gc_type add_type(gc_heap *heap, struct gc_type_info info) {
+  char *name = gc_sys_malloc(strlen(info.name) + 1);
+  if (!name)
+    goto oom;
+  strcpy(name, info.name);
+  if (heap->ntypes == heap->types_cap) {
+    uint32_t cap = heap->types_cap ? heap->types_cap * 2 : 16;
+    struct gc_type_info *types =
+        gc_sys_realloc(heap->types, cap * sizeof *types);
+    if (!types) {
+      gc_sys_free(name);
+      goto oom;
+    }
+    heap->types = types;
+    heap->types_cap = cap;
+  }
+  info.name = name;
+  heap->types[heap->ntypes] = info;
+  return heap->ntypes++;
+oom:
+  gc_sys_free(info.kinds);
+  gc_sys_free(info.ref_fields);
+  gc_trap_raise(heap, GC_TRAP_OOM, "no memory to register type '%s'",
+                info.name);
+  return GC_TYPE_NONE;
+}
+
+int gc_types_init(gc_heap *heap) {
+  /* Index 0 is GC_TYPE_NONE: never a valid object type. */
+  struct gc_type_info none = {.name = "<none>", .shape = GC_SHAPE_STRUCT};
+  struct gc_type_info resource = {.name = "resource",
+                                  .shape = GC_SHAPE_RESOURCE,
+                                  .size = sizeof(struct gc_resource)};
+  struct gc_type_info weak = {
+      .name = "weak", .shape = GC_SHAPE_WEAK, .size = sizeof(struct gc_weak)};
+  if (add_type(heap, none) != 0 ||
+      add_type(heap, resource) != GC_TYPE_RESOURCE ||
+      add_type(heap, weak) != GC_TYPE_WEAK)
+    return -1;
+  return 0;
+}
+
+void gc_types_free(gc_heap *heap) {
+  for (uint32_t i = 0; i < heap->ntypes; i++) {
+    gc_sys_free(heap->types[i].name);
+    gc_sys_free(heap->types[i].kinds);
+    gc_sys_free(heap->types[i].ref_fields);
+  }
+  gc_sys_free(heap->types);
+  heap->types = NULL;
+  heap->ntypes = heap->types_cap = 0;
+}
+
+gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
+                       const gc_kind *fields) {
+  if (gc_api_enter(heap, NULL, "gc_type_struct"))
+    return GC_TYPE_NONE;
+  if (!name)
+    name = "<anonymous>";
+  if (nfields > MAX_STRUCT_FIELDS) {
+    gc_trap_raise(heap, GC_TRAP_TYPE,
+                  "gc_type_struct: '%s' has %zu fields; at most %u", name,
+                  nfields, MAX_STRUCT_FIELDS);
+    return GC_TYPE_NONE;
+  }
+  if (nfields && !fields) {
+    gc_trap_raise(heap, GC_TRAP_NULL, "gc_type_struct: '%s': null field kinds",
+                  name);
+    return GC_TYPE_NONE;
+  }
+  uint32_t nrefs = 0;
+  for (size_t i = 0; i < nfields; i++) {
+    if (fields[i] != GC_KIND_REF && fields[i] != GC_KIND_I64 &&
+        fields[i] != GC_KIND_F64) {
+      gc_trap_raise(
+          heap, GC_TRAP_TYPE,
+          "gc_type_struct: '%s' field %zu: kind %s (%d) is not allowed in "
+          "a struct; accepted: ref, i64, f64",
+          name, i,
+          (unsigned)fields[i] <= GC_KIND_I8 ? kind_name(fields[i]) : "unknown",
+          (int)fields[i]);
+      return GC_TYPE_NONE;
+    }
+    nrefs += fields[i] == GC_KIND_REF;
+  }
+  gc_kind *kinds = gc_sys_malloc((nfields ? nfields : 1) * sizeof *kinds);
+  uint32_t *ref_fields =
+      gc_sys_malloc((nrefs ? nrefs : 1) * sizeof *ref_fields);
+  if (!kinds || !ref_fields) {
+    gc_sys_free(kinds);
+    gc_sys_free(ref_fields);
+    gc_trap_raise(heap, GC_TRAP_OOM, "no memory to register type '%s'", name);
+    return GC_TYPE_NONE;
+  }
+  for (size_t i = 0, r = 0; i < nfields; i++) {
+    kinds[i] = fields[i];
+    if (fields[i] == GC_KIND_REF)
+      ref_fields[r++] = (uint32_t)i;
+  }
+  /* At least 16 bytes: every collector may then keep a free-list link. */
+  size_t size = sizeof(struct gc_obj) + 8 * nfields;
+  struct gc_type_info info = {.name = (char *)name,
+                              .shape = GC_SHAPE_STRUCT,
+                              .nfields = (uint32_t)nfields,
+                              .nrefs = nrefs,
+                              .size = (uint32_t)(size < 16 ? 16 : size),
+                              .kinds = kinds,
+                              .ref_fields = ref_fields};
+  return add_type(heap, info);
+}
+
+gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem) {
+  if (gc_api_enter(heap, NULL, "gc_type_array"))
+    return GC_TYPE_NONE;
+  if (!name)
+    name = "<anonymous>";
+  if ((unsigned)elem > GC_KIND_I8) {
+    gc_trap_raise(
+        heap, GC_TRAP_TYPE,
+        "gc_type_array: '%s': unknown element kind %d; accepted: ref, i64, "
+        "f64, i8",
+        name, (int)elem);
+    return GC_TYPE_NONE;
+  }
+  struct gc_type_info info = {
+      .name = (char *)name, .shape = GC_SHAPE_ARRAY, .elem = elem};
+  return add_type(heap, info);
+}
+
+const char *gc_type_name(gc_heap *heap, gc_type type) {
+  if (gc_api_enter(heap, NULL, "gc_type_name"))
+    return NULL;
+  if (type == GC_TYPE_NONE || type >= heap->ntypes) {
+    gc_trap_raise(heap, GC_TRAP_TYPE,
+                  "gc_type_name: %u is not a type of this heap", type);
+    return NULL;
+  }
+  return heap->types[type].name;
+}

@@ -1,0 +1,73 @@
+/* verify.c — the checks of verify=1 that every collector shares: poisoning
+ * of freed memory and the validity of a reference handed to the API. */
+#include "heap-internal.h"
+
+void gc_poison(void *start, size_t bytes) {
+  memset(start, GC_POISON_BYTE, bytes);
+}
+
+long gc_poison_check(const void *start, size_t bytes) {
+  const unsigned char *p = start;
+  size_t i = 0;
+  /* Word at a time where aligned: this runs on every reused cell. */
+  for (; i < bytes && ((uintptr_t)(p + i) & 7); i++)
+    if (p[i] != GC_POISON_BYTE)
+      return (long)i;
+  for (; i + 8 <= bytes; i += 8)
+    if (*(const uint64_t *)(p + i) != GC_POISON_WORD)
+      break;
+  for (; i < bytes; i++)
+    if (p[i] != GC_POISON_BYTE)
+      return (long)i;
+  return -1;
+}
+
+int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn) {
+  char why[160] = "";
+  if ((uintptr_t)ref & 7) {
+    gc_trap_raise(heap, GC_TRAP_INVARIANT,
+                  "%s: %p is not a live object of this heap: misaligned", fn,
+                  (void *)ref);
+    return -1;
+  }
+  /* The collector first: it knows whether the address is in its heap at
+   * all, so that the header below is never read through a wild pointer. */
+  if (heap->ops->check_ref &&
+      heap->ops->check_ref(heap->collector, ref, why, sizeof why)) {
+    gc_trap_raise(heap, GC_TRAP_INVARIANT,
+                  "%s: %p is not a live object of this heap: %s", fn,
+                  (void *)ref, why);
+    return -1;
+  }
+  uint32_t type = ref->type;
+  if (type == (uint32_t)GC_POISON_WORD) {
+    gc_trap_raise(heap, GC_TRAP_INVARIANT,
+                  "%s: %p is not a live object of this heap: its header is "
+                  "poisoned (freed memory)",
+                  fn, (void *)ref);
+    return -1;
+  }
+  if (type == GC_TYPE_NONE || type >= heap->ntypes) {
+    gc_trap_raise(
+        heap, GC_TRAP_INVARIANT,
+        "%s: %p is not a live object of this heap: bad type %u in its "
+        "header",
+        fn, (void *)ref, type);
+    return -1;
+  }
+  return 0;
+}
+
+int gc_api_slow_check(gc_heap *heap, gc_ref ref, const char *fn) {
+  if (heap->in_destructor) {
+    gc_trap_raise(
+        heap, GC_TRAP_MISUSE,
+        "%s called from a resource destructor; destructors may not call "
+        "into the heap",
+        fn);
+    return -1;
+  }
+  if (heap->verify && ref)
+    return gc_verify_ref(heap, ref, fn);
+  return 0;
+}
