@@ -1,0 +1,206 @@
+/* harness.c — collector parameters, recording trap handler, test heaps. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct trap_log harness_traps;
+char harness_collector[32] = "?";
+
+/* ---- The collector parameter -------------------------------------------- */
+
+/* Calls fn(name, len) for each name in gc_collector_names() ("a, b, c"). */
+static void for_each_collector(void (*fn)(const char *name, size_t len,
+                                          void *ctx),
+                               void *ctx) {
+  const char *p = gc_collector_names();
+  while (p && *p) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    size_t len = strcspn(p, ", ");
+    if (len)
+      fn(p, len, ctx);
+    p += len;
+  }
+}
+
+static void count_one(const char *name, size_t len, void *ctx) {
+  (*(size_t *)ctx)++;
+}
+
+struct fill_ctx {
+  struct collector_param *params;
+  size_t n;
+};
+
+static void fill_one(const char *name, size_t len, void *ctx) {
+  struct fill_ctx *fill = ctx;
+  struct collector_param *p = &fill->params[fill->n++];
+  size_t max = sizeof p->name - 1;
+  memcpy(p->name, name, len < max ? len : max);
+  p->name[len < max ? len : max] = 0;
+}
+
+static void free_params(struct criterion_test_params *params) {
+  cr_free(params->params);
+}
+
+struct criterion_test_params harness_collector_params(void) {
+  size_t n = 0;
+  for_each_collector(count_one, &n);
+  struct fill_ctx fill = {cr_calloc(n ? n : 1, sizeof *fill.params), 0};
+  for_each_collector(fill_one, &fill);
+  return cr_make_param_array(struct collector_param, fill.params, fill.n,
+                             free_params);
+}
+
+struct find_ctx {
+  const char *wanted;
+  bool found;
+};
+
+static void find_one(const char *name, size_t len, void *ctx) {
+  struct find_ctx *find = ctx;
+  if (strlen(find->wanted) == len && !memcmp(find->wanted, name, len))
+    find->found = true;
+}
+
+bool harness_has_collector(const char *name) {
+  struct find_ctx find = {name, false};
+  for_each_collector(find_one, &find);
+  return find.found;
+}
+
+bool harness_reclaims(const char *collector) {
+  return strcmp(collector, "null") != 0;
+}
+
+bool harness_conservative(const char *collector) {
+  return strcmp(collector, "boehm") == 0;
+}
+
+/* ---- Traps -------------------------------------------------------------- */
+
+void harness_record_trap(gc_heap *heap, gc_trap kind, const char *msg,
+                         void *ud) {
+  struct trap_log *log = ud;
+  log->pending++;
+  log->total++;
+  log->kind = kind;
+  log->heap = heap;
+  snprintf(log->message, sizeof log->message, "%s", msg ? msg : "(null)");
+}
+
+void harness_expect_trap(struct trap_log *log, gc_trap kind, const char *part,
+                         const char *file, int line) {
+  cr_assert(log->pending > 0, "[%s] %s:%d: expected a '%s' trap, got none",
+            harness_collector, file, line, gc_trap_name(kind));
+  cr_assert(log->pending == 1,
+            "[%s] %s:%d: expected one '%s' trap, got %d (last: %s: %s)",
+            harness_collector, file, line, gc_trap_name(kind), log->pending,
+            gc_trap_name(log->kind), log->message);
+  cr_assert(log->kind == kind, "[%s] %s:%d: expected a '%s' trap, got '%s': %s",
+            harness_collector, file, line, gc_trap_name(kind),
+            gc_trap_name(log->kind), log->message);
+  cr_assert(!part || strstr(log->message, part),
+            "[%s] %s:%d: '%s' trap message \"%s\" does not contain \"%s\"",
+            harness_collector, file, line, gc_trap_name(kind), log->message,
+            part);
+  cr_assert(log->message[0], "[%s] %s:%d: '%s' trap with an empty message",
+            harness_collector, file, line, gc_trap_name(kind));
+  log->pending = 0;
+}
+
+void harness_expect_no_trap(struct trap_log *log, const char *file, int line) {
+  cr_assert(log->pending == 0, "[%s] %s:%d: unexpected trap '%s': %s",
+            harness_collector, file, line, gc_trap_name(log->kind),
+            log->message);
+}
+
+/* ---- Heaps -------------------------------------------------------------- */
+
+gc_config *harness_new_config(const char *collector, const char *options) {
+  char err[256] = "";
+  gc_config *config = gc_config_new();
+  cr_assert(config, "gc_config_new failed (GCHEAP_OPTIONS=%s)",
+            getenv("GCHEAP_OPTIONS") ? getenv("GCHEAP_OPTIONS") : "");
+  char setting[256];
+  snprintf(setting, sizeof setting, "collector=%s", collector);
+  cr_assert(gc_config_set(config, setting, err, sizeof err) == 0, "%s: %s",
+            setting, err);
+  cr_assert(gc_config_set(config, "verify=1", err, sizeof err) == 0,
+            "verify=1: %s", err);
+  for (const char *p = options; p && *p;) {
+    size_t len = strcspn(p, ",");
+    cr_assert(len < sizeof setting, "option too long");
+    memcpy(setting, p, len);
+    setting[len] = 0;
+    cr_assert(gc_config_set(config, setting, err, sizeof err) == 0, "%s: %s",
+              setting, err);
+    p += len + (p[len] == ',');
+  }
+  return config;
+}
+
+/* Which log each live harness heap records into, so that harness_free_heap
+ * can check it. A test uses a handful of heaps at a time at most. */
+#define MAX_LOGGED_HEAPS 64
+static struct {
+  gc_heap *heap;
+  struct trap_log *log;
+} logged_heaps[MAX_LOGGED_HEAPS];
+
+gc_heap *harness_new_heap_logged(const char *collector, const char *options,
+                                 struct trap_log *log) {
+  snprintf(harness_collector, sizeof harness_collector, "%s", collector);
+  gc_config *config = harness_new_config(collector, options);
+  char err[256] = "";
+  gc_heap *heap = gc_heap_new(config, err, sizeof err);
+  gc_config_free(config);
+  cr_assert(heap, "[%s] gc_heap_new(%s) failed: %s", collector,
+            options ? options : "", err);
+  cr_assert_str_eq(gc_collector_name(heap), collector);
+  memset(log, 0, sizeof *log);
+  gc_set_trap_handler(heap, harness_record_trap, log);
+  for (int i = 0; i < MAX_LOGGED_HEAPS; i++) {
+    if (!logged_heaps[i].heap) {
+      logged_heaps[i].heap = heap;
+      logged_heaps[i].log = log;
+      break;
+    }
+  }
+  return heap;
+}
+
+gc_heap *harness_new_heap(const char *collector, const char *options) {
+  return harness_new_heap_logged(collector, options, &harness_traps);
+}
+
+void harness_free_heap(gc_heap *heap) {
+  for (int i = 0; i < MAX_LOGGED_HEAPS; i++) {
+    if (logged_heaps[i].heap == heap) {
+      harness_expect_no_trap(logged_heaps[i].log, __FILE__, __LINE__);
+      logged_heaps[i].heap = NULL;
+    }
+  }
+  gc_heap_free(heap);
+}
+
+/* Each frame of this recursion zeroes a buffer; 32 frames of 1K reach well
+ * past anything the test's own frames left behind. */
+static NOINLINE void scrub(int depth) {
+  volatile char buffer[1024];
+  memset((char *)buffer, 0, sizeof buffer);
+  if (depth > 0)
+    scrub(depth - 1);
+  __asm__ volatile("" ::"r"(buffer) : "memory");
+}
+
+void harness_scrub_stack(void) {
+  scrub(32);
+}
+
+void harness_collect(gc_heap *heap) {
+  harness_scrub_stack();
+  gc_collect(heap);
+}

@@ -1,0 +1,133 @@
+/* harness.h — what every gcheap test shares.
+ *
+ * The conformance suite runs unchanged on every collector this build offers:
+ * COLLECTOR_TEST(suite, name) is a Criterion parameterized test whose
+ * parameter is one collector name taken from gc_collector_names(), so a new
+ * collector joins the suite by being compiled in. Inside the test body,
+ * `param->name` is the collector under test.
+ *
+ * Heaps made by harness_new_heap() always have verify=1 and a trap handler
+ * that records the trap and returns. A test that provokes a trap consumes it
+ * with EXPECT_TRAP(kind, "part of the message"); any trap that is not
+ * consumed fails the test when the heap is freed with harness_free_heap(), so
+ * an unexpected trap can never pass silently.
+ *
+ * The stress variant of every test is the same executable run with
+ * GCHEAP_OPTIONS=stress=1 in its environment (see tests/CMakeLists.txt);
+ * gc_config_new() picks it up, so the harness need not know about it.
+ */
+#ifndef GCHEAP_TESTS_HARNESS_H
+#define GCHEAP_TESTS_HARNESS_H
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <gcheap.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- The collector parameter -------------------------------------------- */
+
+/* A fixed array, not a pointer: Criterion runs each test in a fresh process
+ * and copies the parameter into it byte for byte. */
+struct collector_param {
+  char name[32];
+};
+
+/* One parameter per collector in gc_collector_names() (allocated with
+ * cr_malloc, as Criterion requires). */
+struct criterion_test_params harness_collector_params(void);
+
+#define COLLECTOR_TEST(suite, name, ...)                                       \
+  ParameterizedTestParameters(suite, name) {                                   \
+    return harness_collector_params();                                         \
+  }                                                                            \
+  ParameterizedTest(struct collector_param *param, suite, name, ##__VA_ARGS__)
+
+/* True if name is one of the collectors of this build. */
+bool harness_has_collector(const char *name);
+/* Collectors that reclaim memory (all but null, which never frees). */
+bool harness_reclaims(const char *collector);
+/* Collectors that scan the stack conservatively (boehm). */
+bool harness_conservative(const char *collector);
+
+/* ---- Traps -------------------------------------------------------------- */
+
+struct trap_log {
+  int pending;       /* recorded and not yet consumed by EXPECT_TRAP */
+  int total;         /* recorded since the log was made */
+  gc_trap kind;      /* the most recent trap */
+  char message[512]; /* its message */
+  gc_heap *heap;     /* the heap it came from */
+};
+
+/* The log of heaps made by harness_new_heap(). */
+extern struct trap_log harness_traps;
+/* The collector of the most recent harness_new_heap(), for messages. */
+extern char harness_collector[32];
+
+/* A gc_trap_handler recording into the struct trap_log passed as ud. */
+void harness_record_trap(gc_heap *heap, gc_trap kind, const char *msg,
+                         void *ud);
+
+/* Consumes one pending trap and checks its kind and that its message contains
+ * part (NULL: any message). */
+void harness_expect_trap(struct trap_log *log, gc_trap kind, const char *part,
+                         const char *file, int line);
+void harness_expect_no_trap(struct trap_log *log, const char *file, int line);
+
+#define EXPECT_TRAP(kind, part)                                                \
+  harness_expect_trap(&harness_traps, (kind), (part), __FILE__, __LINE__)
+#define EXPECT_NO_TRAP() harness_expect_no_trap(&harness_traps, __FILE__, __LINE__)
+
+/* ---- Heaps -------------------------------------------------------------- */
+
+/* A heap of collector with verify=1, then options ("k=v,k=v", may be NULL),
+ * on top of gc_config_new()'s defaults and GCHEAP_OPTIONS; traps are recorded
+ * in harness_traps. Fails the test if the heap cannot be made. */
+gc_heap *harness_new_heap(const char *collector, const char *options);
+/* The same, recording traps into log. */
+gc_heap *harness_new_heap_logged(const char *collector, const char *options,
+                                 struct trap_log *log);
+/* Fails the test if a trap is pending, then frees the heap. */
+void harness_free_heap(gc_heap *heap);
+/* A configuration as harness_new_heap uses (caller frees it). */
+gc_config *harness_new_config(const char *collector, const char *options);
+
+/* Overwrites a stretch of stack below the caller with zeros, so that a
+ * conservative collector finds no stale copy of a reference there. */
+void harness_scrub_stack(void);
+/* gc_collect after harness_scrub_stack. */
+void harness_collect(gc_heap *heap);
+
+static inline gc_stats harness_stats(gc_heap *heap) {
+  gc_stats s;
+  memset(&s, 0, sizeof s);
+  gc_get_stats(heap, &s);
+  return s;
+}
+
+/* ---- Assertions naming the collector ------------------------------------ */
+
+#define CHECK(cond)                                                            \
+  cr_assert((cond), "[%s] %s:%d: %s", harness_collector, __FILE__, __LINE__,   \
+            #cond)
+#define CHECK_EQ(a, b)                                                         \
+  do {                                                                         \
+    long long check_a_ = (long long)(a), check_b_ = (long long)(b);            \
+    cr_assert(check_a_ == check_b_, "[%s] %s:%d: %s == %s: %lld != %lld",      \
+              harness_collector, __FILE__, __LINE__, #a, #b, check_a_,         \
+              check_b_);                                                       \
+  } while (0)
+#define CHECK_STR_CONTAINS(haystack, needle)                                   \
+  do {                                                                         \
+    const char *check_h_ = (haystack), *check_n_ = (needle);                   \
+    cr_assert(check_h_ && strstr(check_h_, check_n_),                          \
+              "[%s] %s:%d: \"%s\" does not contain \"%s\"",                    \
+              harness_collector, __FILE__, __LINE__,                           \
+              check_h_ ? check_h_ : "(null)", check_n_);                       \
+  } while (0)
+
+#define NOINLINE __attribute__((noinline))
+
+#endif /* GCHEAP_TESTS_HARNESS_H */
