@@ -1,0 +1,159 @@
+/* boehm-finalize.c — resources and weak references on top of Boehm GC.
+ *
+ * Resources. A resource's destructor must run exactly once: after the
+ * resource became unreachable, or at gc_heap_free. Boehm provides the first
+ * half (a finalizer, registered when the resource is allocated); for the
+ * second, each heap keeps a registry of its resources whose destructor has
+ * not run yet. The registry holds hidden pointers, so it never keeps a
+ * resource alive. Invariants:
+ *
+ *   - a resource is in its heap's registry, at index header.gc_word, exactly
+ *     as long as its destructor has not run;
+ *   - Boehm keeps an object whose finalizer is registered or queued, so a
+ *     registered resource is never reclaimed: the registry never dangles;
+ *   - the finalizer touches its heap only if the destructor has not run.
+ *     gc_heap_free runs every registered destructor, so a finalizer that
+ *     Boehm queued but had not invoked before the heap was freed finds
+ *     `destroyed` set and returns without looking at the freed heap.
+ *
+ * Boehm runs finalizers only when asked (finalize-on-demand, set at init):
+ * gcheap asks at its safe points, after an allocation and after a
+ * collection, so that a destructor never runs inside Boehm's allocator.
+ *
+ * Weak references. A weak object is allocated atomic (Boehm does not scan
+ * it), so its target field is invisible to the marker; the field is
+ * registered as a disappearing link that Boehm clears when the target
+ * becomes unreachable, before any finalizer runs. Readers take Boehm's
+ * allocation lock: with threads, a collection could otherwise decide the
+ * target is dead between the read and the clearing.
+ */
+#include "boehm-internal.h"
+
+#include <stdlib.h>
+
+/* ---- The registry of pending resources ------------------------------------ */
+
+static int registry_add(struct gc_collector *c, struct gc_resource *res) {
+  if (c->nresources == c->resources_cap) {
+    uint32_t cap = c->resources_cap ? c->resources_cap * 2 : 64;
+    if (cap <= c->resources_cap)
+      return -1; /* 2^32 pending resources */
+    GC_hidden_pointer *grown =
+        gc_sys_realloc(c->resources, cap * sizeof *grown);
+    if (!grown)
+      return -1;
+    c->resources = grown;
+    c->resources_cap = cap;
+  }
+  res->header.gc_word = c->nresources;
+  c->resources[c->nresources++] = GC_HIDE_POINTER(res);
+  return 0;
+}
+
+static void registry_remove(struct gc_collector *c, struct gc_resource *res) {
+  uint32_t i = res->header.gc_word;
+  assert(i < c->nresources && c->resources[i] == GC_HIDE_POINTER(res));
+  GC_hidden_pointer last = c->resources[--c->nresources];
+  if (i < c->nresources) {
+    c->resources[i] = last;
+    ((struct gc_obj *)GC_REVEAL_POINTER(last))->gc_word = i;
+  }
+}
+
+const char *boehm_resource_check(struct gc_collector *c,
+                                 struct gc_resource *res) {
+  if (res->destroyed)
+    return "a resource whose destructor already ran";
+  uint32_t i = res->header.gc_word;
+  if (i >= c->nresources || c->resources[i] != GC_HIDE_POINTER(res))
+    return "a resource that is not one of this heap's";
+  return NULL;
+}
+
+/* ---- Finalizers ------------------------------------------------------------ */
+
+/* Runs in boehm_run_pending_destructors, outside Boehm's lock. */
+static void GC_CALLBACK resource_finalizer(void *obj, void *client_data) {
+  struct gc_resource *res = obj;
+  if (res->destroyed)
+    return; /* its heap was freed, and ran it then; client_data is stale */
+  struct gc_collector *c = client_data;
+  registry_remove(c, res);
+  gc_run_destructor(c->heap, res);
+}
+
+/* Boehm leaves *ofn untouched when it had no memory to register. */
+static void GC_CALLBACK not_registered(void *obj, void *cd) {}
+
+int boehm_resource_register(struct gc_collector *c, struct gc_resource *res) {
+  if (registry_add(c, res)) {
+    gc_trap_raise(c->heap, GC_TRAP_OOM,
+            "gc_new_resource: no memory to record resource %u",
+            c->nresources);
+    return -1;
+  }
+  GC_finalization_proc old_fn = not_registered;
+  void *old_cd = NULL;
+  GC_register_finalizer_no_order(res, resource_finalizer, c, &old_fn, &old_cd);
+  if (old_fn == not_registered) {
+    registry_remove(c, res);
+    gc_trap_raise(c->heap, GC_TRAP_OOM,
+            "gc_new_resource: Boehm GC has no memory for a finalizer");
+    return -1;
+  }
+  assert(old_fn == NULL); /* a fresh object had no finalizer */
+  return 0;
+}
+
+/* A destructor may use another heap, whose allocation would come back here:
+ * the queue is drained by one caller at a time per thread. */
+static __thread bool draining;
+
+void boehm_run_pending_destructors(void) {
+  if (draining || !GC_should_invoke_finalizers())
+    return;
+  draining = true;
+  GC_invoke_finalizers();
+  draining = false;
+}
+
+void boehm_resources_destroy(struct gc_collector *c) {
+  /* Newest first. The destructors may not use this heap, so nothing is
+   * added meanwhile; a destructor using another heap may trigger a Boehm
+   * collection, which can only queue these resources (their finalizers are
+   * still registered), never reclaim them. */
+  while (c->nresources) {
+    GC_hidden_pointer hidden = c->resources[--c->nresources];
+    struct gc_resource *res = GC_REVEAL_POINTER(hidden);
+    GC_register_finalizer_no_order(res, NULL, NULL, NULL, NULL);
+    gc_run_destructor(c->heap, res);
+  }
+  gc_sys_free(c->resources);
+  c->resources = NULL;
+  c->resources_cap = 0;
+}
+
+/* ---- Weak references -------------------------------------------------------- */
+
+void boehm_weak_init(struct gc_collector *c, struct gc_weak *weak,
+                     gc_ref target) {
+  weak->target = target;
+  if (!target)
+    return;
+  int status =
+      GC_general_register_disappearing_link((void **)&weak->target, target);
+  if (status != GC_SUCCESS) {
+    /* Unregistered, the field would dangle once the target died. */
+    weak->target = NULL;
+    gc_trap_raise(c->heap, GC_TRAP_OOM,
+            "gc_new_weak: Boehm GC has no memory for a disappearing link");
+  }
+}
+
+static void *read_target_locked(void *weak) {
+  return ((struct gc_weak *)weak)->target;
+}
+
+gc_ref boehm_weak_get(struct gc_collector *c, struct gc_weak *weak) {
+  return GC_call_with_alloc_lock(read_target_locked, weak);
+}

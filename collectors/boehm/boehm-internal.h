@@ -1,0 +1,107 @@
+/* boehm-internal.h — what the files of collector=boehm share.
+ *
+ * collector=boehm puts the gcheap interface on top of Boehm GC (libgc). Boehm
+ * is one collector per process, so this collector is in two layers:
+ *
+ *   boehm-process.c  the process-wide part: initialising Boehm once, the list
+ *                    of live gcheap heaps, pushing their root areas when Boehm
+ *                    marks, and turning Boehm's collection events into each
+ *                    heap's statistics;
+ *   boehm.c          one heap: create/destroy, allocation, collection and
+ *                    the verify=1 reference check;
+ *   boehm-finalize.c resources (Boehm finalizers plus a registry of pending
+ *                    destructors) and weak references (disappearing links).
+ */
+#ifndef GC_BOEHM_INTERNAL_H
+#define GC_BOEHM_INTERNAL_H
+
+#include <collector-api.h>
+
+/* The thread-aware declarations of gc.h (GC_get_prof_stats_unsafe, thread
+ * registration), without redirecting pthread_create in our own files. */
+/* gcheap.h's GC_VERSION_* (gcheap's version) collide with Boehm's
+ * gc_version.h, which refuses to compile when they differ from its own. Ours
+ * are not used in these files. */
+#undef GC_VERSION_MAJOR
+#undef GC_VERSION_MINOR
+#undef GC_VERSION_PATCH
+#define GC_THREADS 1
+#define GC_NO_THREAD_REDIRECTS 1
+#include <gc/gc.h>
+#include <gc/gc_mark.h>
+
+/* One memory area of root slots that gc/ told us about (root_area). */
+struct boehm_root_area {
+  void *start;
+  void *end;
+};
+
+struct gc_collector {
+  gc_heap *heap;
+
+  /* Written into the gc_word of every non-resource object of this heap, so
+   * that verify=1 tells this heap's objects from another heap's in the same
+   * Boehm heap. Never looks like the upper half of a user-space pointer. */
+  uint32_t tag;
+
+  /* The process-wide list of live heaps (boehm-process.c). Both links, and
+   * everything Boehm's marker reads through them (the root areas), change
+   * only under Boehm's allocation lock, which the marker holds. */
+  struct gc_collector *prev_live, *next_live;
+
+  /* Root slot areas, pushed to Boehm's mark stack at every collection.
+   * Memory from gc_sys_malloc, which Boehm does not scan. */
+  struct boehm_root_area *areas;
+  size_t nareas, areas_cap;
+
+  /* Resources whose destructor has not run, as hidden pointers (so that
+   * this table never keeps one alive, even if Boehm scanned it). A
+   * resource's gc_word is its index here. */
+  GC_hidden_pointer *resources;
+  uint32_t nresources, resources_cap;
+
+  /* Boehm's counters when this heap was created: its statistics are the
+   * process-wide counters' growth since then. */
+  uint64_t reclaimed_at_create;
+};
+
+/* ---- boehm-process.c ----------------------------------------------------- */
+
+/* Initialises Boehm once per process (from the first heap's thread, which
+ * should be the main thread). 0, or -1 with a reason in err. */
+int boehm_process_init(char *err, size_t errlen);
+/* Adds c to / removes c from the heaps whose roots Boehm scans. */
+void boehm_process_link(struct gc_collector *c);
+void boehm_process_unlink(struct gc_collector *c);
+/* Records a root area; false only if no memory could hold it (the area is
+ * then registered with GC_add_roots instead, see boehm.c). */
+bool boehm_area_add(struct gc_collector *c, void *start, size_t bytes);
+/* Forgets a root area; false if it was not recorded. */
+bool boehm_area_remove(struct gc_collector *c, void *start);
+/* Boehm's total reclaimed bytes so far (an estimate: see README). */
+uint64_t boehm_reclaimed_bytes(void);
+/* A fresh tag for a new heap. */
+uint32_t boehm_next_tag(void);
+#define BOEHM_TAG_BITS UINT32_C(0xB0E40000)
+#define BOEHM_TAG_MASK UINT32_C(0xFFFF0000)
+
+/* ---- boehm-finalize.c ---------------------------------------------------- */
+
+/* Registers a just-allocated resource: registry slot plus Boehm finalizer.
+ * -1 (after a trap) if memory ran out; the resource is then garbage. */
+int boehm_resource_register(struct gc_collector *c, struct gc_resource *res);
+/* Runs the destructors Boehm has found unreachable (of every heap: Boehm's
+ * finalization queue is process-wide). Called at the safe points: after an
+ * allocation and after a collection. */
+void boehm_run_pending_destructors(void);
+/* Heap teardown: runs every destructor still pending, once. */
+void boehm_resources_destroy(struct gc_collector *c);
+/* verify=1: is res a pending resource of c? NULL, or what is wrong. */
+const char *boehm_resource_check(struct gc_collector *c,
+                                 struct gc_resource *res);
+
+void boehm_weak_init(struct gc_collector *c, struct gc_weak *weak,
+                     gc_ref target);
+gc_ref boehm_weak_get(struct gc_collector *c, struct gc_weak *weak);
+
+#endif /* GC_BOEHM_INTERNAL_H */

@@ -1,0 +1,223 @@
+/* boehm.c — collector=boehm: the gcheap interface on top of Boehm GC.
+ *
+ * The story of one heap:
+ *
+ *   create    initialise Boehm once per process, join the list of live heaps
+ *             (boehm-process.c), whose root areas Boehm's marker scans;
+ *   allocate  objects that may hold references come from GC_MALLOC (scanned,
+ *             zeroed by Boehm); everything else (number and byte arrays,
+ *             structs without REF fields, resources, weak references) from
+ *             GC_MALLOC_ATOMIC (not scanned, so zeroed here). A resource also
+ *             gets a Boehm finalizer (boehm-finalize.c). Then the destructors
+ *             Boehm found due run, at this safe point;
+ *   collect   GC_gcollect: Boehm marks from its own roots (static data, the
+ *             stacks, conservatively) and from every live heap's root areas,
+ *             clears the weak references whose target died, queues the dead
+ *             resources; then their destructors run;
+ *   destroy   leave the list (the roots are no longer scanned), run every
+ *             pending destructor once, free what gcheap allocated with
+ *             malloc. The objects stay in Boehm's heap until its next
+ *             collection reclaims them: that memory is Boehm's.
+ *
+ * No write barrier: Boehm is a non-incremental, non-generational collector
+ * here, so every reference store is a plain store.
+ *
+ * Boehm is one heap per process: all boehm heaps share it, and a collection
+ * of one is a collection of all (see README.md).
+ */
+#include "boehm-internal.h"
+
+#include <stdlib.h>
+
+/* ---- Heaps ------------------------------------------------------------------ */
+
+static struct gc_collector *boehm_create(gc_heap *heap, char *err,
+                                         size_t errlen) {
+  if (boehm_process_init(err, errlen))
+    return NULL;
+  uint64_t initial = heap->options.heap_size;
+  if (initial > GC_get_heap_size() &&
+      !GC_expand_hp((size_t)(initial - GC_get_heap_size()))) {
+    char size[32];
+    snprintf(err, errlen, "boehm: heap-size=%s: Boehm GC could not grow to it",
+             gc_format_size(initial, size, sizeof size));
+    return NULL;
+  }
+  struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
+  struct boehm_root_area *areas = gc_sys_malloc(8 * sizeof *areas);
+  if (!c || !areas) {
+    gc_sys_free(c);
+    gc_sys_free(areas);
+    snprintf(err, errlen, "boehm: no memory for a heap");
+    return NULL;
+  }
+  c->heap = heap;
+  c->tag = boehm_next_tag();
+  c->areas = areas;
+  c->areas_cap = 8;
+  boehm_process_link(c);
+  gc_note_heap_bytes(heap, GC_get_heap_size());
+  return c;
+}
+
+static void boehm_destroy(struct gc_collector *c) {
+  boehm_process_unlink(c);
+  boehm_resources_destroy(c);
+  gc_sys_free(c->areas);
+  gc_sys_free(c);
+}
+
+/* gc/ tells us of every area that holds root slots. They are recorded for
+ * push_gcheap_roots; if no memory is left to record one, Boehm's own root
+ * table takes it (it must be scanned, whatever it costs). gc/ may announce
+ * the removals after destroy, with c NULL: then only Boehm's table can still
+ * hold the area. */
+static void boehm_root_area(struct gc_collector *c, void *start, size_t bytes,
+                            bool adding) {
+  char *end = (char *)start + bytes;
+  if (adding) {
+    assert(c);
+    if (!boehm_area_add(c, start, bytes))
+      GC_add_roots(start, end);
+  } else if (!c || !boehm_area_remove(c, start)) {
+    GC_remove_roots(start, end);
+  }
+}
+
+/* ---- Allocation --------------------------------------------------------------- */
+
+/* Whether Boehm must scan objects of type t for pointers. */
+static inline bool holds_refs(const struct gc_type_info *t) {
+  switch (t->shape) {
+  case GC_SHAPE_STRUCT:
+    return t->nrefs > 0;
+  case GC_SHAPE_ARRAY:
+    return t->elem == GC_KIND_REF;
+  case GC_SHAPE_RESOURCE: /* a foreign pointer: not Boehm's to follow */
+  case GC_SHAPE_WEAK:     /* the target must stay invisible to the marker */
+    return false;
+  }
+  return true;
+}
+
+static inline void *boehm_malloc(const struct gc_type_info *t, size_t bytes) {
+  if (holds_refs(t))
+    return GC_MALLOC(bytes); /* zeroed by Boehm */
+  void *mem = GC_MALLOC_ATOMIC(bytes);
+  if (mem)
+    memset(mem, 0, bytes); /* Boehm does not clear atomic objects */
+  return mem;
+}
+
+/* Boehm returned NULL: it may not have run a full collection just before
+ * (it collects or grows as its heuristics say), so collect, run what
+ * destructors are due, and try once more before trapping. */
+static __attribute__((noinline)) void *
+allocate_after_collecting(struct gc_collector *c, const struct gc_type_info *t,
+                          size_t bytes) {
+  GC_gcollect();
+  boehm_run_pending_destructors();
+  void *mem = boehm_malloc(t, bytes);
+  if (mem)
+    return mem;
+  char limit[32], heap[32];
+  uint64_t max = c->heap->options.max_heap_size;
+  gc_trap_raise(c->heap, GC_TRAP_OOM,
+          "out of memory: %zu bytes requested after a full collection; Boehm "
+          "heap %s bytes, max-heap-size %s",
+          bytes, gc_format_size(GC_get_heap_size(), heap, sizeof heap),
+          max ? gc_format_size(max, limit, sizeof limit) : "unlimited");
+  return NULL;
+}
+
+static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
+                                     size_t bytes) {
+  const struct gc_type_info *t = &c->heap->types[type];
+  struct gc_obj *obj = boehm_malloc(t, bytes);
+  if (GC_UNLIKELY(!obj)) {
+    obj = allocate_after_collecting(c, t, bytes);
+    if (!obj)
+      return NULL;
+  }
+  obj->type = type;
+  obj->gc_word = c->tag;
+  if (GC_UNLIKELY(type == GC_TYPE_RESOURCE) &&
+      boehm_resource_register(c, (struct gc_resource *)obj))
+    return NULL; /* trapped; the object is garbage */
+  boehm_run_pending_destructors();
+  return obj;
+}
+
+/* ---- Collection --------------------------------------------------------------- */
+
+/* Statistics are kept by Boehm's collection events (boehm-process.c), which
+ * also see the collections Boehm starts on its own. */
+static void boehm_collect(struct gc_collector *c) {
+  GC_gcollect();
+  boehm_run_pending_destructors();
+}
+
+/* ---- verify=1 ----------------------------------------------------------------- */
+
+static int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
+                           size_t whylen) {
+  /* GC_base looks the address up in Boehm's block table without reading
+   * it: safe on a wild pointer. */
+  void *base = GC_base(ref);
+  if (!base) {
+    snprintf(why, whylen, "not in Boehm GC's heap");
+    return -1;
+  }
+  if (base != (void *)ref) {
+    snprintf(why, whylen, "inside the Boehm object at %p, not at its start",
+             base);
+    return -1;
+  }
+  /* A reclaimed object holds Boehm's free-list link in its first word: its
+   * type and gc_word are then a pointer's halves, which fail these checks. */
+  gc_heap *heap = c->heap;
+  uint32_t type = ref->type;
+  if (type == GC_TYPE_NONE || type >= heap->ntypes) {
+    snprintf(why, whylen, "bad type %u in its header (freed by Boehm?)", type);
+    return -1;
+  }
+  if (type == GC_TYPE_RESOURCE) {
+    const char *bad = boehm_resource_check(c, (struct gc_resource *)ref);
+    if (bad) {
+      snprintf(why, whylen, "%s", bad);
+      return -1;
+    }
+  } else if (ref->gc_word != c->tag) {
+    snprintf(why, whylen, "%s",
+             (ref->gc_word & BOEHM_TAG_MASK) == BOEHM_TAG_BITS
+                 ? "an object of another boehm heap"
+                 : "no gcheap object header (freed by Boehm?)");
+    return -1;
+  }
+  size_t need = gc_object_size(heap, ref), have = GC_size(base);
+  if (have < need) {
+    snprintf(why, whylen,
+             "its header claims %zu bytes but Boehm's object has %zu", need,
+             have);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- The table gc/ dispatches through ----------------------------------------- */
+
+const struct gc_collector_ops gc_boehm_collector = {
+    .name = "boehm",
+    .create = boehm_create,
+    .destroy = boehm_destroy,
+    .allocate = boehm_allocate,
+    .write_ref = NULL,
+    .copy_refs = NULL,
+    .fill_refs = NULL,
+    .collect = boehm_collect,
+    .check_ref = boehm_check_ref,
+    .weak_init = boehm_weak_init,
+    .weak_get = boehm_weak_get,
+    .resource_init = NULL,
+    .root_area = boehm_root_area,
+};
