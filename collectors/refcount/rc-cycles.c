@@ -1,0 +1,193 @@
+/* rc-cycles.c — synchronous cycle collection by trial deletion (Bacon and
+ * Rajan, "Concurrent Cycle Collection in Reference Counted Systems", 2001,
+ * section 3).
+ *
+ * A garbage cycle keeps its own counts above zero. Its members were once
+ * decremented to a nonzero count (that is how the last outside reference
+ * went away), so they sit in the candidate buffer, coloured purple. From
+ * each candidate:
+ *
+ *   mark gray     subtract every reference that comes from inside the
+ *                 subgraph reachable from the candidates (trial deletion);
+ *   scan          an object still counted (referenced from outside), or held
+ *                 by a root slot, is live: it and everything it reaches turn
+ *                 black again, their counts restored; the rest turn white;
+ *   collect white free the white objects. Their references were already
+ *                 subtracted, so freeing them does not decrement again.
+ *
+ * Root slots are not counted (deferred reference counting), so an object a
+ * root holds counts as referenced from outside: the ROOTED bit that the
+ * collection point set.
+ *
+ * Every phase is a loop over an explicit stack (c->work), never recursion.
+ * Each phase colours an object when it pushes it, so an object is pushed at
+ * most once per colour change (twice in scan): the stack, reserved up front
+ * at 2 * live objects, never needs to grow in the middle of a phase.
+ */
+#include "refcount.h"
+
+#define BLACK_TAG ((uintptr_t)1) /* scan: an item whose children to restore */
+
+static inline void push_reserved(struct rc_stack *s, struct gc_obj *obj) {
+  assert(s->length < s->capacity);
+  s->items[s->length++] = obj;
+}
+
+static inline void push_tagged(struct rc_stack *s, struct gc_obj *obj,
+                               uintptr_t tag) {
+  push_reserved(s, (struct gc_obj *)((uintptr_t)obj | tag));
+}
+
+/* Subtracts the internal references of everything reachable from s. */
+static size_t mark_gray(struct gc_collector *c, struct gc_obj *s) {
+  struct rc_stack *work = &c->work;
+  size_t visited = 0;
+  rc_set_color(s, RC_GRAY);
+  push_reserved(work, s);
+  while (work->length) {
+    struct gc_obj *obj = work->items[--work->length];
+    visited++;
+    GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+      struct gc_obj *child = *slot;
+      if (child) {
+        rc_trial_adjust(c, child, -1);
+        if (rc_color(child) != RC_GRAY) {
+          rc_set_color(child, RC_GRAY);
+          push_reserved(work, child);
+        }
+      }
+    });
+  }
+  return visited;
+}
+
+/* A gray object met by scan: live (black, children restored later) if it
+ * is still counted or rooted, else provisionally white. */
+static void scan_enter(struct gc_collector *c, struct gc_obj *obj) {
+  if (rc_count(c, obj) > 0 || (obj->gc_word & RC_ROOTED)) {
+    rc_set_color(obj, RC_BLACK);
+    push_tagged(&c->work, obj, BLACK_TAG);
+    /* Only root slots may hold it now: it must wait in the ZCT. (If a
+     * restored reference raises the count later, the entry is dropped.) */
+    if (rc_count(c, obj) == 0 && !(obj->gc_word & RC_IN_ZCT))
+      rc_became_zero(c, obj);
+  } else {
+    rc_set_color(obj, RC_WHITE);
+    push_tagged(&c->work, obj, 0);
+  }
+}
+
+static void scan(struct gc_collector *c, struct gc_obj *s) {
+  struct rc_stack *work = &c->work;
+  if (rc_color(s) != RC_GRAY)
+    return;
+  scan_enter(c, s);
+  while (work->length) {
+    uintptr_t item = (uintptr_t)work->items[--work->length];
+    struct gc_obj *obj = (struct gc_obj *)(item & ~BLACK_TAG);
+    if (item & BLACK_TAG) {
+      /* Restore the references obj makes; everything it reaches is live. */
+      GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+        struct gc_obj *child = *slot;
+        if (child) {
+          rc_trial_adjust(c, child, +1);
+          if (rc_color(child) != RC_BLACK) {
+            rc_set_color(child, RC_BLACK);
+            push_tagged(work, child, BLACK_TAG);
+          }
+        }
+      });
+    } else if (rc_color(obj) == RC_WHITE) {
+      GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+        struct gc_obj *child = *slot;
+        if (child && rc_color(child) == RC_GRAY)
+          scan_enter(c, child);
+      });
+    }
+    /* else: white earlier, blackened since; its black item did the work. */
+  }
+}
+
+/* Frees the white objects reachable from s. A white object still in the
+ * candidate buffer is left for its own turn, so that no buffer entry is
+ * freed before the loop reaches it. */
+static void collect_white(struct gc_collector *c, struct gc_obj *s) {
+  struct rc_stack *work = &c->work;
+  if (rc_color(s) != RC_WHITE || (s->gc_word & RC_BUFFERED))
+    return;
+  rc_set_color(s, RC_BLACK);
+  push_reserved(work, s);
+  while (work->length) {
+    struct gc_obj *obj = work->items[--work->length];
+    GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+      struct gc_obj *child = *slot;
+      if (child && rc_color(child) == RC_WHITE &&
+          !(child->gc_word & RC_BUFFERED)) {
+        rc_set_color(child, RC_BLACK);
+        push_reserved(work, child);
+      }
+    });
+    rc_free_object(c, obj, RC_FREE_KEEP_CHILDREN);
+  }
+}
+
+static void buffer_if_purple(struct gc_collector *c, struct gc_obj *obj,
+                             void *ctx) {
+  uint32_t w = obj->gc_word;
+  if ((w & RC_COLOR_MASK) == RC_PURPLE && !(w & (RC_BUFFERED | RC_ZOMBIE)) &&
+      rc_stack_push(&c->candidates, obj) == 0)
+    obj->gc_word |= RC_BUFFERED;
+  else if ((w & RC_COLOR_MASK) == RC_PURPLE && !(w & (RC_BUFFERED | RC_ZOMBIE)))
+    c->candidates_overflowed = true;
+}
+
+/* Drops the entries that are no longer candidates, and releases zombies
+ * (objects freed while buffered). */
+void rc_filter_candidates(struct gc_collector *c) {
+  struct rc_stack *buffer = &c->candidates;
+  size_t kept = 0;
+  for (size_t i = 0; i < buffer->length; i++) {
+    struct gc_obj *obj = buffer->items[i];
+    uint32_t w = obj->gc_word;
+    if (w & RC_ZOMBIE) {
+      obj->gc_word = 0;
+      rc_release_cell(c, obj);
+    } else if ((w & RC_COLOR_MASK) == RC_PURPLE) {
+      buffer->items[kept++] = obj;
+    } else {
+      obj->gc_word = w & ~RC_BUFFERED;
+    }
+  }
+  buffer->length = kept;
+}
+
+void rc_collect_cycles(struct gc_collector *c) {
+  if (c->candidates_overflowed) {
+    c->candidates_overflowed = false;
+    rc_for_each_object(c, buffer_if_purple, NULL);
+  }
+  rc_filter_candidates(c);
+  struct rc_stack *buffer = &c->candidates;
+  /* Without the stack, leave the candidates for a later collection. */
+  if (rc_stack_grow(&c->work, 2 * c->live_objects + 16))
+    return;
+  c->work.length = 0;
+
+  size_t visited = 0;
+  for (size_t i = 0; i < buffer->length; i++)
+    if (rc_color(buffer->items[i]) == RC_PURPLE)
+      visited += mark_gray(c, buffer->items[i]);
+  for (size_t i = 0; i < buffer->length; i++)
+    scan(c, buffer->items[i]);
+  for (size_t i = 0; i < buffer->length; i++) {
+    struct gc_obj *s = buffer->items[i];
+    s->gc_word &= ~RC_BUFFERED;
+    collect_white(c, s);
+  }
+  buffer->length = 0;
+  c->bytes_since_cycles = 0;
+  /* Trial deletion costs what it visits: let the next run wait for about as
+   * many candidates as this one visited objects, which bounds the work per
+   * candidate. */
+  c->candidate_limit = visited / 2 > 10000 ? visited / 2 : 10000;
+}

@@ -1,0 +1,215 @@
+/* rc-verify.c — verify=1 for the refcount collector, and its test hooks.
+ *
+ * At each collection point (before and after it frees anything):
+ *   1. everything reachable from the roots is walked; every object reached
+ *      through a heap reference must be live and have a nonzero count
+ *      ("ADDRESS is supposedly live; should have nonzero ref count");
+ *   2. every count is recomputed from scratch by walking the whole heap and
+ *      compared with the stored one (address, stored count, true count);
+ *   3. an object with a zero count must be in the zero count table, or it
+ *      would never be freed; a zombie must still be in the candidate buffer.
+ * Freed cells are poisoned and checked on reuse (rc-alloc.c); check_ref
+ * validates the references handed to the API.
+ */
+#include "refcount.h"
+#include "refcount-testing.h"
+
+int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why,
+                 size_t whylen) {
+  if (rc_find_cell(c, ref, why, whylen))
+    return -1;
+  if (!rc_cell_allocated(ref) || (ref->gc_word & RC_ZOMBIE)) {
+    snprintf(why, whylen, "a freed object");
+    return -1;
+  }
+  return 0;
+}
+
+/* Traps unless child, found in a field of parent, is a live object. */
+static int check_child(struct gc_collector *c, struct gc_obj *parent,
+                       struct gc_obj *child, const char *when) {
+  char why[128];
+  if (rc_check_ref(c, child, why, sizeof why) == 0)
+    return 0;
+  gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                "%s: %p holds a reference to %p, which is not a live object: %s",
+                when, (void *)parent, (void *)child, why);
+  return -1;
+}
+
+struct reach_ctx {
+  struct gc_collector *c;
+  struct rc_table *visited;
+  int failed;
+};
+
+static void push_root(gc_ref *slot, void *ctx_) {
+  struct reach_ctx *ctx = ctx_;
+  if (ctx->failed)
+    return;
+  uint64_t *seen = rc_table_upsert(ctx->visited, *slot);
+  if (!seen || rc_stack_push(&ctx->c->work, *slot))
+    ctx->failed = 1;
+}
+
+/* 1. Every object reachable from a root through the heap has a count. */
+static int check_reachable(struct gc_collector *c, const char *when) {
+  struct rc_table visited = {0};
+  struct reach_ctx ctx = {c, &visited, 0};
+  c->work.length = 0;
+  gc_visit_roots(c->heap, push_root, &ctx);
+  int result = 0;
+  while (!ctx.failed && !result && c->work.length) {
+    struct gc_obj *obj = c->work.items[--c->work.length];
+    GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+      struct gc_obj *child = *slot;
+      if (!child || result)
+        continue;
+      if (check_child(c, obj, child, when)) {
+        result = -1;
+        continue;
+      }
+      if (rc_count(c, child) == 0) {
+        gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                      "%s: %p is supposedly live; should have nonzero ref "
+                      "count (it is referenced by %p)",
+                      when, (void *)child, (void *)obj);
+        result = -1;
+        continue;
+      }
+      if (rc_table_find(&visited, child))
+        continue;
+      if (!rc_table_upsert(&visited, child) ||
+          rc_stack_push(&c->work, child))
+        ctx.failed = 1;
+    });
+  }
+  c->work.length = 0;
+  rc_table_free(&visited);
+  return result; /* out of memory (ctx.failed): the check is skipped */
+}
+
+struct count_ctx {
+  struct rc_table *true_counts;
+  const char *when;
+  int result; /* -1: trapped, 1: out of memory */
+};
+
+static void count_children(struct gc_collector *c, struct gc_obj *obj,
+                           void *ctx_) {
+  struct count_ctx *ctx = ctx_;
+  if (ctx->result || (obj->gc_word & RC_ZOMBIE))
+    return;
+  GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+    struct gc_obj *child = *slot;
+    if (!child || ctx->result)
+      continue;
+    if (check_child(c, obj, child, ctx->when)) {
+      ctx->result = -1;
+      continue;
+    }
+    uint64_t *count = rc_table_upsert(ctx->true_counts, child);
+    if (!count)
+      ctx->result = 1;
+    else
+      ++*count;
+  });
+}
+
+static void compare_count(struct gc_collector *c, struct gc_obj *obj,
+                          void *ctx_) {
+  struct count_ctx *ctx = ctx_;
+  uint32_t w = obj->gc_word;
+  if (ctx->result)
+    return;
+  if (w & RC_ZOMBIE) {
+    if (!(w & RC_BUFFERED)) {
+      gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                    "%s: %p is a freed object no buffer points to (a leaked "
+                    "cell)",
+                    ctx->when, (void *)obj);
+      ctx->result = -1;
+    }
+    return;
+  }
+  if (w & RC_STICKY)
+    return; /* frozen count: the documented fallback */
+  uint64_t *found = rc_table_find(ctx->true_counts, obj);
+  uint64_t truth = found ? *found : 0, stored = rc_count(c, obj);
+  if (stored != truth) {
+    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                  "%s: %p has stored ref count %llu but true count %llu",
+                  ctx->when, (void *)obj, (unsigned long long)stored,
+                  (unsigned long long)truth);
+    ctx->result = -1;
+  } else if (stored == 0 && !(w & RC_IN_ZCT) && !c->zct_overflowed) {
+    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                  "%s: %p has a zero ref count but is not in the zero count "
+                  "table (it would never be freed)",
+                  ctx->when, (void *)obj);
+    ctx->result = -1;
+  }
+}
+
+/* 0 if the heap is sound (or memory ran out for checking it), -1 after a
+ * trap. */
+int rc_verify_heap(struct gc_collector *c, const char *when) {
+  if (check_reachable(c, when))
+    return -1;
+  struct rc_table true_counts = {0};
+  struct count_ctx ctx = {&true_counts, when, 0};
+  rc_for_each_object(c, count_children, &ctx);
+  if (!ctx.result)
+    rc_for_each_object(c, compare_count, &ctx);
+  rc_table_free(&true_counts);
+  return ctx.result < 0 ? -1 : 0;
+}
+
+/* ---- Test hooks ---------------------------------------------------------- */
+
+static struct gc_collector *refcount_of(gc_heap *heap, const char *fn) {
+  if (heap->ops != &gc_refcount_collector) {
+    gc_trap_raise(heap, GC_TRAP_MISUSE, "%s: not a refcount heap", fn);
+    return NULL;
+  }
+  return heap->collector;
+}
+
+uint64_t gc_refcount_test_count(gc_heap *heap, gc_ref obj) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c && obj ? rc_count(c, obj) : 0;
+}
+
+void gc_refcount_test_set_count(gc_heap *heap, gc_ref obj, uint32_t count) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  if (c && obj && count < c->count_limit &&
+      (obj->gc_word & RC_COUNT_MASK) < c->count_limit)
+    obj->gc_word = (obj->gc_word & ~RC_COUNT_MASK) | count;
+}
+
+size_t gc_refcount_test_zct_length(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->zct.length : 0;
+}
+
+size_t gc_refcount_test_candidates(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->candidates.length : 0;
+}
+
+void gc_refcount_test_decrement_first(gc_heap *heap, bool on) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  if (c)
+    c->test_decrement_first = on;
+}
+
+void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  if (c && limit >= 2 && limit <= RC_COUNT_MASK)
+    c->count_limit = limit;
+}
+
+bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c && obj && (obj->gc_word & RC_COUNT_MASK) == c->count_limit;
+}

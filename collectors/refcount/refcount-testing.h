@@ -1,0 +1,31 @@
+/* refcount-testing.h — test-only hooks into the refcount collector. Not part
+ * of the stable API: they exist to break the collector's invariants on
+ * purpose and check that verify=1 catches it. Every hook traps MISUSE if the
+ * heap is not a refcount heap. */
+#ifndef GC_REFCOUNT_TESTING_H
+#define GC_REFCOUNT_TESTING_H
+
+#include <gcheap.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The stored (exact) count of obj: heap references only, roots excluded. */
+uint64_t gc_refcount_test_count(gc_heap *heap, gc_ref obj);
+/* Overwrites obj's stored count (below the overflow limit) — breaks the
+ * heap on purpose. */
+void gc_refcount_test_set_count(gc_heap *heap, gc_ref obj, uint32_t count);
+/* Entries in the zero count table and in the candidate buffer. */
+size_t gc_refcount_test_zct_length(gc_heap *heap);
+size_t gc_refcount_test_candidates(gc_heap *heap);
+/* Makes gc_array_copy's barrier decrement the old value before it
+ * increments the new one (the Wasmtime bug), so that its regression test can
+ * show it would catch it. */
+void gc_refcount_test_decrement_first(gc_heap *heap, bool on);
+/* Lowers the stored count at which counts move to the overflow table (at
+ * least 2; default 2^24 - 1). Call before any allocation. */
+void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit);
+/* True if obj's count is held in the overflow table. */
+bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj);
+
+#endif

@@ -1,0 +1,440 @@
+/* refcount.c — the refcount collector: deferred reference counting with
+ * synchronous cycle collection.
+ *
+ * The story, in the order things happen:
+ *
+ * 1. Allocation pops a free cell (rc-alloc.c). A new object has count zero
+ *    and goes into the zero count table (ZCT): until something stores it in
+ *    the heap, only roots can hold it.
+ * 2. Barriers. Every reference store into the heap increments the new
+ *    value's count, then decrements the old value's (increment first, so an
+ *    object stored over itself never passes through zero — the Wasmtime
+ *    self-copy bug). Root slots are not counted (Deutsch–Bobrow): the
+ *    mutator writes them freely. A count that falls to zero queues the object
+ *    in the ZCT; one that falls to nonzero makes the object a candidate root
+ *    of a garbage cycle (Bacon–Rajan's "purple").
+ * 3. A collection point (an allocation budget spent, gc_collect, heap
+ *    teardown with verify=1) flags every object a root slot holds, then
+ *    drains the ZCT: an entry whose count is still zero and that no root
+ *    holds is freed. Freeing decrements the children, which may queue them
+ *    in turn; the ZCT is the work list, so freeing a long list needs no C
+ *    stack and takes time in proportion to the garbage only.
+ * 4. When the candidate buffer is full, or on gc_collect, trial deletion
+ *    (rc-cycles.c) finds the cycles among the candidates that nothing
+ *    outside holds, and frees them.
+ * 5. A freed resource runs its destructor; a freed object's weak references
+ *    are cleared; the cell goes back to its free list.
+ */
+#include "refcount.h"
+
+/* Allocation between collection points: the pause is proportional to it. */
+#define RC_DEFAULT_BUDGET ((int64_t)4 << 20)
+/* The fewest candidates that start a cycle collection on their own. */
+#define RC_MIN_CANDIDATES 10000
+/* Cycles are also collected once this much (or the live heap) has been
+ * allocated since the last time, so that a few candidates are not kept
+ * forever. */
+#define RC_CYCLE_BYTES ((uint64_t)32 << 20)
+
+/* ---- Counts: the slow paths ---------------------------------------------- */
+
+uint64_t rc_count(struct gc_collector *c, struct gc_obj *obj) {
+  uint32_t field = obj->gc_word & RC_COUNT_MASK;
+  if (field != c->count_limit || (obj->gc_word & RC_STICKY))
+    return field;
+  uint64_t *exact = rc_table_find(&c->overflow_counts, obj);
+  assert(exact);
+  return *exact;
+}
+
+/* The count field reaches count_limit: move the count to the overflow
+ * table, or freeze it if the table cannot grow. */
+void rc_increment_slow(struct gc_collector *c, struct gc_obj *obj) {
+  uint32_t w = obj->gc_word & ~RC_COLOR_MASK;
+  if (w & RC_STICKY) {
+    obj->gc_word = w;
+    return;
+  }
+  uint32_t field = w & RC_COUNT_MASK;
+  if (field == c->count_limit) {
+    ++*rc_table_find(&c->overflow_counts, obj);
+  } else {
+    uint64_t *exact = rc_table_upsert(&c->overflow_counts, obj);
+    if (exact)
+      *exact = (uint64_t)field + 1;
+    else
+      w |= RC_STICKY; /* immortal from now on: never freed, never wrong */
+  }
+  obj->gc_word = (w & ~RC_COUNT_MASK) | c->count_limit;
+}
+
+void rc_decrement_slow(struct gc_collector *c, struct gc_obj *obj) {
+  uint32_t w = obj->gc_word;
+  if (w & RC_STICKY)
+    return;
+  uint64_t *exact = rc_table_find(&c->overflow_counts, obj);
+  assert(exact && *exact >= c->count_limit);
+  uint64_t count = --*exact;
+  if (count < c->count_limit) {
+    rc_table_remove(&c->overflow_counts, obj);
+    w = (w & ~RC_COUNT_MASK) | (uint32_t)count;
+    obj->gc_word = w;
+  }
+  if (count == 0) {
+    if (!(w & RC_IN_ZCT))
+      rc_became_zero(c, obj);
+  } else if ((w & RC_COLOR_MASK) != RC_PURPLE) {
+    rc_became_candidate(c, obj);
+  }
+}
+
+void rc_trial_adjust(struct gc_collector *c, struct gc_obj *obj, int delta) {
+  uint32_t w = obj->gc_word;
+  if ((w & RC_COUNT_MASK) != c->count_limit) {
+    assert(delta > 0 || (w & RC_COUNT_MASK) > 0);
+    obj->gc_word = w + (uint32_t)delta;
+  } else if (!(w & RC_STICKY)) {
+    *rc_table_find(&c->overflow_counts, obj) += (uint64_t)(int64_t)delta;
+  }
+}
+
+/* Queues obj in the ZCT. Without memory for the entry, the next collection
+ * point scans the heap for zero counts instead. */
+void rc_became_zero(struct gc_collector *c, struct gc_obj *obj) {
+  if (rc_stack_push(&c->zct, obj) == 0)
+    obj->gc_word |= RC_IN_ZCT;
+  else
+    c->zct_overflowed = true;
+}
+
+/* Colours obj purple and buffers it. A full buffer asks the next allocation
+ * for a collection point, which will run the cycle collector; no memory for
+ * the entry makes the cycle collector scan the heap for purple objects. */
+void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
+  rc_set_color(obj, RC_PURPLE);
+  if (obj->gc_word & RC_BUFFERED)
+    return;
+  if (rc_stack_push(&c->candidates, obj)) {
+    c->candidates_overflowed = true;
+    c->budget = 0;
+    return;
+  }
+  obj->gc_word |= RC_BUFFERED;
+  if (GC_UNLIKELY(c->candidates.length >= c->candidate_limit))
+    c->budget = 0;
+}
+
+/* ---- Barriers --------------------------------------------------------------- */
+
+static void rc_write_ref(struct gc_collector *c, struct gc_obj *obj,
+                         gc_ref *slot, gc_ref v) {
+  gc_ref old = *slot;
+  if (v)
+    rc_increment(c, v);
+  *slot = v;
+  if (old)
+    rc_decrement(c, old);
+}
+
+/* dst[k] = src[k] for k < n, with memmove semantics. The loop runs in the
+ * direction that reads every source before it is overwritten, and each step
+ * increments the new value before decrementing the old one, so an element
+ * copied onto itself (dst == src) never has a transient zero count. */
+static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
+                         gc_ref *dst, const gc_ref *src, size_t n) {
+  bool decrement_first = GC_UNLIKELY(c->test_decrement_first);
+  bool forward = dst <= src;
+  for (size_t step = 0; step < n; step++) {
+    size_t k = forward ? step : n - 1 - step;
+    gc_ref v = src[k], old = dst[k];
+    if (decrement_first && old) /* the Wasmtime bug, for its test only */
+      rc_decrement(c, old);
+    if (v)
+      rc_increment(c, v);
+    dst[k] = v;
+    if (!decrement_first && old)
+      rc_decrement(c, old);
+  }
+}
+
+static void rc_fill_refs(struct gc_collector *c, struct gc_obj *obj,
+                         gc_ref *dst, size_t n, gc_ref v) {
+  for (size_t k = 0; k < n; k++)
+    rc_write_ref(c, obj, &dst[k], v);
+}
+
+/* ---- Weak references ------------------------------------------------------------
+ *
+ * The weak references of one target form a doubly linked list through their
+ * cells (struct rc_weak); weak_heads maps the target to the first. The
+ * target's HAS_WEAK bit says whether to look it up when it dies. */
+
+static void rc_weak_init(struct gc_collector *c, struct gc_weak *weak,
+                         gc_ref target) {
+  struct rc_weak *w = (struct rc_weak *)weak;
+  w->next = w->prev = NULL;
+  weak->target = NULL;
+  if (!target)
+    return;
+  /* rc_allocate reserved room for this entry: it cannot fail. */
+  uint64_t *head = rc_table_upsert(&c->weak_heads, target);
+  assert(head);
+  if (!head)
+    return;
+  w->next = (struct rc_weak *)(uintptr_t)*head;
+  if (w->next)
+    w->next->prev = w;
+  *head = (uintptr_t)w;
+  weak->target = target;
+  target->gc_word |= RC_HAS_WEAK;
+}
+
+static void unlink_weak(struct gc_collector *c, struct rc_weak *w) {
+  gc_ref target = w->weak.target;
+  if (!target)
+    return;
+  if (w->next)
+    w->next->prev = w->prev;
+  if (w->prev) {
+    w->prev->next = w->next;
+  } else if (w->next) {
+    *rc_table_find(&c->weak_heads, target) = (uintptr_t)w->next;
+  } else {
+    rc_table_remove(&c->weak_heads, target);
+    target->gc_word &= ~RC_HAS_WEAK;
+  }
+  w->weak.target = NULL;
+  w->next = w->prev = NULL;
+}
+
+static void clear_weaks_of(struct gc_collector *c, struct gc_obj *target) {
+  uint64_t *head = rc_table_find(&c->weak_heads, target);
+  assert(head);
+  for (struct rc_weak *w = (struct rc_weak *)(uintptr_t)*head, *next; w;
+       w = next) {
+    next = w->next;
+    w->weak.target = NULL;
+    w->next = w->prev = NULL;
+  }
+  rc_table_remove(&c->weak_heads, target);
+}
+
+/* ---- Freeing ----------------------------------------------------------------------- */
+
+/* Frees obj, which nothing references: runs its destructor, clears its weak
+ * references, decrements its children (unless trial deletion already
+ * accounted for them), and releases its cell — or, if the candidate buffer
+ * still points at it, leaves it a zombie for rc_filter_candidates. */
+void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
+                    enum rc_free_mode mode) {
+  gc_heap *heap = c->heap;
+  uint32_t w = obj->gc_word;
+  assert(!(w & (RC_IN_ZCT | RC_ZOMBIE | RC_STICKY)));
+  if (obj->type == GC_TYPE_RESOURCE) {
+    struct gc_resource *res = (struct gc_resource *)obj;
+    if (!res->destroyed)
+      gc_run_destructor(heap, res);
+  } else if (obj->type == GC_TYPE_WEAK) {
+    unlink_weak(c, (struct rc_weak *)obj);
+  }
+  if (w & RC_HAS_WEAK)
+    clear_weaks_of(c, obj);
+  if ((w & RC_COUNT_MASK) == c->count_limit)
+    rc_table_remove(&c->overflow_counts, obj);
+  if (mode == RC_FREE_DECREMENT_CHILDREN) {
+    GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
+      if (*slot)
+        rc_decrement(c, *slot);
+    });
+  }
+  gc_note_freed(heap, gc_object_size(heap, obj));
+  c->live_objects--;
+  if (w & RC_BUFFERED) {
+    obj->gc_word = RC_BUFFERED | RC_ZOMBIE;
+    return;
+  }
+  rc_release_cell(c, obj);
+}
+
+/* ---- Collection points ------------------------------------------------------------------ */
+
+static void mark_rooted(gc_ref *slot, void *ctx) {
+  (*slot)->gc_word |= RC_ROOTED;
+}
+
+static void clear_rooted(gc_ref *slot, void *ctx) {
+  (*slot)->gc_word &= ~RC_ROOTED;
+}
+
+static void queue_if_zero(struct gc_collector *c, struct gc_obj *obj,
+                          void *ctx) {
+  if (!(obj->gc_word & (RC_ZOMBIE | RC_IN_ZCT)) && rc_count(c, obj) == 0)
+    rc_became_zero(c, obj);
+}
+
+/* Frees every ZCT entry whose count is zero and that no root slot holds,
+ * and everything that frees in turn. Entries with a nonzero count leave the
+ * table; rooted zero-count entries stay for the next collection point. */
+static void drain_zct(struct gc_collector *c) {
+  if (c->zct_overflowed) {
+    c->zct_overflowed = false;
+    rc_for_each_object(c, queue_if_zero, NULL);
+  }
+  struct rc_stack *zct = &c->zct, *kept = &c->zct_kept;
+  kept->length = 0;
+  while (zct->length) {
+    struct gc_obj *obj = zct->items[--zct->length];
+    uint32_t w = obj->gc_word;
+    assert(w & RC_IN_ZCT);
+    if ((w & RC_COUNT_MASK) != 0) {
+      obj->gc_word = w & ~RC_IN_ZCT;
+    } else if (w & RC_ROOTED) {
+      if (rc_stack_push(kept, obj)) {
+        obj->gc_word = w & ~RC_IN_ZCT;
+        c->zct_overflowed = true;
+      }
+    } else {
+      obj->gc_word = w & ~RC_IN_ZCT;
+      rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
+    }
+  }
+  struct rc_stack swap = *zct;
+  *zct = *kept;
+  *kept = swap;
+}
+
+static bool cycles_due(struct gc_collector *c) {
+  if (c->candidates_overflowed || c->candidates.length >= c->candidate_limit)
+    return true;
+  uint64_t live = c->heap_bytes;
+  return c->candidates.length &&
+         c->bytes_since_cycles >= (live > RC_CYCLE_BYTES ? live : RC_CYCLE_BYTES);
+}
+
+void rc_collection_point(struct gc_collector *c, bool run_cycles) {
+  if (c->in_collection)
+    return;
+  gc_heap *heap = c->heap;
+  c->in_collection = true;
+  uint64_t start = gc_pause_begin(heap);
+  c->bytes_since_cycles += (uint64_t)(c->budget_reset - c->budget);
+  gc_visit_roots(heap, mark_rooted, NULL);
+  /* A heap that fails verification is not collected: freeing on wrong
+   * counts would turn a reported bug into a use after free. */
+  if (!c->verify || rc_verify_heap(c, "before collecting") == 0) {
+    drain_zct(c);
+    if (run_cycles || cycles_due(c))
+      rc_collect_cycles(c);
+    else
+      rc_filter_candidates(c);
+    if (c->verify)
+      rc_verify_heap(c, "after collecting");
+  }
+  gc_visit_roots(heap, clear_rooted, NULL);
+  c->budget = c->budget_reset;
+  gc_note_heap_bytes(heap, c->heap_bytes);
+  gc_pause_end(heap, start);
+  c->in_collection = false;
+}
+
+/* ---- The operations gc/ calls ------------------------------------------------------------- */
+
+static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
+                                  size_t bytes) {
+  size_t cell_bytes = type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
+  c->budget -= (int64_t)cell_bytes;
+  if (GC_UNLIKELY(c->budget < 0))
+    rc_collection_point(c, false);
+  struct gc_obj *obj;
+  struct rc_free_cell *cell;
+  if (GC_LIKELY(cell_bytes < RC_LARGE_MIN && !c->verify &&
+                type != GC_TYPE_WEAK) &&
+      GC_LIKELY((cell = c->free_lists[rc_size_class(cell_bytes)]) != NULL)) {
+    c->free_lists[rc_size_class(cell_bytes)] = cell->next;
+    obj = (struct gc_obj *)cell;
+  } else {
+    if (type == GC_TYPE_WEAK && rc_table_reserve(&c->weak_heads, 1)) {
+      gc_trap_raise(c->heap, GC_TRAP_OOM,
+                    "out of memory for the weak reference table");
+      return NULL;
+    }
+    obj = rc_allocate_slow(c, type, cell_bytes);
+    if (!obj)
+      return NULL;
+  }
+  /* Fresh large mappings are zero already; reused cells are not. */
+  if (cell_bytes < RC_LARGE_MIN)
+    memset((char *)obj + sizeof(struct gc_obj), 0,
+           cell_bytes - sizeof(struct gc_obj));
+  obj->type = type;
+  obj->gc_word = RC_IN_ZCT;
+  if (GC_UNLIKELY(rc_stack_push(&c->zct, obj))) {
+    obj->gc_word = 0;
+    c->zct_overflowed = true;
+  }
+  c->live_objects++;
+  return obj;
+}
+
+static void rc_collect(struct gc_collector *c) {
+  rc_collection_point(c, true);
+}
+
+static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
+  struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
+  if (!c || rc_stack_grow(&c->zct, 4096) || rc_stack_grow(&c->zct_kept, 4096)) {
+    snprintf(err, errlen, "refcount: no memory for the collector");
+    if (c) {
+      gc_sys_free(c->zct.items);
+      gc_sys_free(c);
+    }
+    return NULL;
+  }
+  c->heap = heap;
+  c->verify = heap->verify;
+  c->count_limit = RC_COUNT_MASK;
+  c->candidate_limit = RC_MIN_CANDIDATES;
+  /* heap-size scales the allocation between collection points. */
+  uint64_t budget = heap->options.heap_size / 4;
+  c->budget_reset = budget > (uint64_t)RC_DEFAULT_BUDGET ? (int64_t)budget
+                                                         : RC_DEFAULT_BUDGET;
+  c->budget = c->budget_reset;
+  return c;
+}
+
+static void destroy_if_resource(struct gc_collector *c, struct gc_obj *obj,
+                                void *ctx) {
+  if (obj->type == GC_TYPE_RESOURCE && !(obj->gc_word & RC_ZOMBIE)) {
+    struct gc_resource *res = (struct gc_resource *)obj;
+    if (!res->destroyed)
+      gc_run_destructor(c->heap, res);
+  }
+}
+
+static void rc_destroy(struct gc_collector *c) {
+  /* With verify=1 the last collection checks the counts one more time. */
+  if (c->verify)
+    rc_collection_point(c, true);
+  rc_for_each_object(c, destroy_if_resource, NULL);
+  rc_alloc_free_all(c);
+  rc_table_free(&c->overflow_counts);
+  rc_table_free(&c->weak_heads);
+  gc_sys_free(c->zct.items);
+  gc_sys_free(c->zct_kept.items);
+  gc_sys_free(c->candidates.items);
+  gc_sys_free(c->work.items);
+  gc_sys_free(c);
+}
+
+const struct gc_collector_ops gc_refcount_collector = {
+    .name = "refcount",
+    .create = rc_create,
+    .destroy = rc_destroy,
+    .allocate = rc_allocate,
+    .write_ref = rc_write_ref,
+    .copy_refs = rc_copy_refs,
+    .fill_refs = rc_fill_refs,
+    .collect = rc_collect,
+    .check_ref = rc_check_ref,
+    .weak_init = rc_weak_init,
+};

@@ -1,0 +1,297 @@
+/* refcount.h — what the files of the refcount collector share.
+ *
+ * The collector is deferred reference counting (Deutsch–Bobrow) with
+ * synchronous cycle collection by trial deletion (Bacon–Rajan 2001):
+ *
+ *   refcount.c   the story: barriers, collection points, the zero count table
+ *   rc-alloc.c   memory: size-classed blocks with free lists, large objects
+ *   rc-cycles.c  trial deletion over the candidate buffer
+ *   rc-verify.c  verify=1: counts recomputed from scratch, check_ref, hooks
+ *   rc-table.c   a small open-addressing pointer map used by all of them
+ *
+ * Invariant (between collection points, verify=1 checks it): the count of
+ * every live object equals the number of heap fields that refer to it. Root
+ * slots are not counted; an object whose count is zero is in the zero count
+ * table (ZCT), where the next collection point frees it unless a root slot
+ * holds it.
+ */
+#ifndef GC_REFCOUNT_H
+#define GC_REFCOUNT_H
+
+#include "collector-api.h"
+
+#include <assert.h>
+
+/* ---- The gc_word of every object ----------------------------------------
+ *
+ *   bits  0..23  the count; the value count_limit means "the count is in the
+ *                overflow table" (exact, 64-bit), so counts never wrap
+ *   bits 24..25  the trial-deletion colour
+ *   bit  26      BUFFERED: in the candidate buffer
+ *   bit  27      IN_ZCT: in the zero count table
+ *   bit  28      ROOTED: a root slot holds it (set during a collection only)
+ *   bit  29      HAS_WEAK: weak references target it (see weak_heads)
+ *   bit  30      ZOMBIE: freed while buffered; its cell is released when the
+ *                candidate buffer is next filtered
+ *   bit  31      STICKY: the overflow table could not grow; the count field
+ *                stays at count_limit, frozen, and the object is immortal
+ *                (the documented fallback; it needs 2^24 references to one
+ *                object and a failed malloc)
+ */
+#define RC_COUNT_BITS 24
+#define RC_COUNT_MASK ((UINT32_C(1) << RC_COUNT_BITS) - 1)
+#define RC_COLOR_SHIFT 24
+#define RC_COLOR_MASK (UINT32_C(3) << RC_COLOR_SHIFT)
+#define RC_BLACK (UINT32_C(0) << RC_COLOR_SHIFT) /* in use or free */
+#define RC_GRAY (UINT32_C(1) << RC_COLOR_SHIFT)  /* possible member of a cycle */
+#define RC_WHITE (UINT32_C(2) << RC_COLOR_SHIFT) /* member of a garbage cycle */
+#define RC_PURPLE (UINT32_C(3) << RC_COLOR_SHIFT) /* possible root of a cycle */
+#define RC_BUFFERED (UINT32_C(1) << 26)
+#define RC_IN_ZCT (UINT32_C(1) << 27)
+#define RC_ROOTED (UINT32_C(1) << 28)
+#define RC_HAS_WEAK (UINT32_C(1) << 29)
+#define RC_ZOMBIE (UINT32_C(1) << 30)
+#define RC_STICKY (UINT32_C(1) << 31)
+
+/* A free cell's header type: 0 (GC_TYPE_NONE), or the poison pattern when
+ * verify=1 poisons the whole cell but its free-list link. */
+#define RC_POISON_TYPE ((uint32_t)GC_POISON_WORD)
+
+/* ---- Memory layout ------------------------------------------------------- */
+
+#define RC_BLOCK_BYTES ((size_t)64 << 10) /* one size class per block */
+#define RC_CHUNK_BLOCKS 64                /* blocks per system mapping */
+#define RC_BLOCK_HEADER_BYTES 32          /* first cell's offset in a block */
+#define RC_LARGE_MIN ((size_t)8192 + 8)   /* objects this big: own mapping */
+#define RC_NCLASSES 39
+
+struct rc_block {
+  struct rc_block *next; /* every block of the heap, newest first */
+  uint32_t cell_bytes;
+  uint32_t ncells;
+  uint32_t size_class;
+  uint32_t unused;
+};
+
+struct rc_chunk {
+  char *map;         /* what gc_sys_map returned */
+  size_t map_bytes;  /* what was mapped */
+  char *blocks;      /* the first block (aligned to RC_BLOCK_BYTES) */
+  uint32_t nblocks;  /* blocks carved so far */
+};
+
+/* A large object's mapping: this prefix, then the object. */
+struct rc_large {
+  struct rc_large *next, *prev;
+  size_t map_bytes;
+  uint64_t unused; /* keeps the object 16-aligned */
+};
+
+/* A free cell: header (type 0 or poisoned), then the free-list link. */
+struct rc_free_cell {
+  uint64_t header;
+  struct rc_free_cell *next;
+};
+
+/* ---- A pointer-keyed hash map (rc-table.c) ------------------------------- */
+
+struct rc_table {
+  uintptr_t *keys; /* 0 = empty */
+  uint64_t *values;
+  size_t capacity; /* a power of two, or 0 */
+  size_t count;
+};
+
+uint64_t *rc_table_find(struct rc_table *t, const void *key);
+/* The value slot for key, inserted as 0 if absent; NULL if memory ran out. */
+uint64_t *rc_table_upsert(struct rc_table *t, const void *key);
+void rc_table_remove(struct rc_table *t, const void *key);
+/* Makes room for extra more keys without growing later; -1 on no memory. */
+int rc_table_reserve(struct rc_table *t, size_t extra);
+void rc_table_free(struct rc_table *t);
+#define RC_TABLE_FOR_EACH(t, key_var, value_var, BODY)                         \
+  for (size_t rc_te_i_ = 0; rc_te_i_ < (t)->capacity; rc_te_i_++)              \
+    if ((t)->keys[rc_te_i_]) {                                                 \
+      void *key_var = (void *)(t)->keys[rc_te_i_];                             \
+      uint64_t *value_var = &(t)->values[rc_te_i_];                            \
+      (void)value_var;                                                         \
+      BODY;                                                                    \
+    }
+
+/* ---- A growable array of object pointers --------------------------------- */
+
+struct rc_stack {
+  struct gc_obj **items;
+  size_t length, capacity;
+};
+
+int rc_stack_grow(struct rc_stack *s, size_t min_capacity);
+static inline int rc_stack_push(struct rc_stack *s, struct gc_obj *obj) {
+  if (GC_UNLIKELY(s->length == s->capacity) &&
+      rc_stack_grow(s, s->length + 1))
+    return -1;
+  s->items[s->length++] = obj;
+  return 0;
+}
+
+/* ---- The collector -------------------------------------------------------- */
+
+struct gc_collector {
+  gc_heap *heap;
+  struct rc_free_cell *free_lists[RC_NCLASSES];
+
+  /* Allocation bytes left before the next collection point. */
+  int64_t budget;
+  int64_t budget_reset; /* the budget each collection point starts */
+  /* The stored count value that means "see the overflow table". */
+  uint32_t count_limit;
+  bool verify;
+
+  /* Zero count table: objects whose count fell to (or started at) zero.
+   * An entry may have gained a count since; the collection point drops it
+   * then. zct_overflowed: a push failed for lack of memory, so the next
+   * collection point scans the heap for zero counts instead. */
+  struct rc_stack zct;
+  struct rc_stack zct_kept; /* scratch: entries a root slot holds */
+  bool zct_overflowed;
+
+  /* Candidate buffer of trial deletion: objects decremented to nonzero. */
+  struct rc_stack candidates;
+  bool candidates_overflowed; /* a push failed: scan the heap for purple */
+  size_t candidate_limit;     /* this many candidates run the cycle collector */
+  uint64_t bytes_since_cycles;
+  struct rc_stack work; /* scratch stack of the cycle collector and verify */
+
+  /* Side tables. */
+  struct rc_table overflow_counts; /* obj -> exact count beyond the field */
+  struct rc_table weak_heads;      /* target -> first weak object */
+  struct rc_table large_objects;   /* obj -> 1: lets check_ref find them */
+  struct rc_large *large_list;     /* every large object, for heap walks */
+
+  /* Memory. */
+  struct rc_block *blocks;
+  struct rc_chunk *chunks;
+  size_t nchunks, chunks_capacity;
+  uint64_t heap_bytes; /* carved blocks + large mappings */
+  uint64_t live_objects;
+  bool in_collection;
+
+  /* Test-only hooks (refcount-testing.h). */
+  bool test_decrement_first;
+};
+
+/* A weak reference's cell: the public struct gc_weak, then this collector's
+ * links among the weak references of the same target. */
+struct rc_weak {
+  struct gc_weak weak;
+  struct rc_weak *next, *prev;
+};
+
+/* ---- Counts ---------------------------------------------------------------- */
+
+void rc_increment_slow(struct gc_collector *c, struct gc_obj *obj);
+void rc_decrement_slow(struct gc_collector *c, struct gc_obj *obj);
+void rc_became_zero(struct gc_collector *c, struct gc_obj *obj);
+void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj);
+
+/* One more heap reference to obj. Clears the colour to black, as trial
+ * deletion requires of every increment. */
+static inline void rc_increment(struct gc_collector *c, struct gc_obj *obj) {
+  uint32_t w = obj->gc_word;
+  if (GC_LIKELY((w & RC_COUNT_MASK) + 1 < c->count_limit)) {
+    obj->gc_word = (w + 1) & ~RC_COLOR_MASK;
+    return;
+  }
+  rc_increment_slow(c, obj);
+}
+
+/* One heap reference to obj fewer: a zero count queues obj in the ZCT, a
+ * nonzero one makes obj a candidate root of a garbage cycle. */
+static inline void rc_decrement(struct gc_collector *c, struct gc_obj *obj) {
+  uint32_t w = obj->gc_word;
+  uint32_t count = w & RC_COUNT_MASK;
+  if (GC_UNLIKELY(count == c->count_limit)) { /* overflowed or sticky */
+    rc_decrement_slow(c, obj);
+    return;
+  }
+  assert(count > 0);
+  w--;
+  obj->gc_word = w;
+  if (count == 1) {
+    if (!(w & RC_IN_ZCT))
+      rc_became_zero(c, obj);
+  } else if ((w & RC_COLOR_MASK) != RC_PURPLE) {
+    rc_became_candidate(c, obj);
+  }
+}
+
+/* The exact count (reading the overflow table if need be). */
+uint64_t rc_count(struct gc_collector *c, struct gc_obj *obj);
+/* Adds delta (+1 or -1) to the count of obj without any other effect: the
+ * cycle collector's trial decrements and their undoing. */
+void rc_trial_adjust(struct gc_collector *c, struct gc_obj *obj, int delta);
+
+static inline uint32_t rc_color(struct gc_obj *obj) {
+  return obj->gc_word & RC_COLOR_MASK;
+}
+static inline void rc_set_color(struct gc_obj *obj, uint32_t color) {
+  obj->gc_word = (obj->gc_word & ~RC_COLOR_MASK) | color;
+}
+
+/* ---- Between the files ------------------------------------------------------ */
+
+/* rc-alloc.c */
+void rc_alloc_free_all(struct gc_collector *c);
+struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
+                                size_t cell_bytes);
+/* Size classes: every 8 bytes from 16 to 128, then four per doubling up to
+ * 8192 (at most 25% internal waste). bytes: a multiple of 8, < RC_LARGE_MIN.*/
+static inline unsigned rc_size_class(size_t bytes) {
+  if (bytes <= 128)
+    return (unsigned)(bytes >> 3) - 2;
+  size_t b = bytes - 1;
+  unsigned lg = 63 - (unsigned)__builtin_clzll(b);
+  return 15 + 4 * (lg - 7) + (unsigned)((b >> (lg - 2)) & 3);
+}
+static inline size_t rc_class_bytes(unsigned size_class) {
+  if (size_class < 15)
+    return 16 + 8 * (size_t)size_class;
+  unsigned k = size_class - 15, lg = 7 + k / 4;
+  return ((size_t)1 << lg) + (size_t)(k % 4 + 1) * ((size_t)1 << (lg - 2));
+}
+/* Bytes of obj's cell: its size, plus the links of a weak reference. */
+static inline size_t rc_cell_bytes(gc_heap *heap, struct gc_obj *obj) {
+  size_t bytes = gc_object_size(heap, obj);
+  return obj->type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
+}
+/* Returns the cell of a dead object to its free list or to the system. */
+void rc_release_cell(struct gc_collector *c, struct gc_obj *obj);
+/* True if obj (a cell start) holds an allocated object (zombies included). */
+static inline bool rc_cell_allocated(struct gc_obj *obj) {
+  return obj->type != GC_TYPE_NONE && obj->type != RC_POISON_TYPE;
+}
+/* Calls fn on every allocated object (zombies included). fn may free the
+ * object it is given. */
+void rc_for_each_object(struct gc_collector *c,
+                        void (*fn)(struct gc_collector *, struct gc_obj *,
+                                   void *),
+                        void *ctx);
+/* The object whose cell starts at p, or NULL with why filled. */
+int rc_find_cell(struct gc_collector *c, const void *p, char *why,
+                 size_t whylen);
+
+/* refcount.c */
+enum rc_free_mode { RC_FREE_DECREMENT_CHILDREN, RC_FREE_KEEP_CHILDREN };
+void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
+                    enum rc_free_mode mode);
+void rc_collection_point(struct gc_collector *c, bool run_cycles);
+
+/* rc-cycles.c */
+void rc_collect_cycles(struct gc_collector *c);
+void rc_filter_candidates(struct gc_collector *c);
+
+/* rc-verify.c */
+int rc_verify_heap(struct gc_collector *c, const char *when);
+int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen);
+
+#endif /* GC_REFCOUNT_H */
