@@ -1,0 +1,193 @@
+/* collector=boehm: allocation (atomic objects zeroed), max-heap-size and the
+ * OOM trap, statistics, verify=1's reference check, many root areas, and
+ * threads Boehm does not know. */
+#include "harness.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define SKIP_WITHOUT_BOEHM()                                                   \
+  do {                                                                         \
+    if (!harness_has_collector("boehm"))                                       \
+      cr_skip_test("this build has no collector=boehm");                       \
+  } while (0)
+
+static const gc_kind cell_kinds[] = {GC_KIND_I64, GC_KIND_REF};
+static const gc_kind numbers_kinds[] = {GC_KIND_I64, GC_KIND_F64};
+
+/* Fills n arrays with garbage and drops them, so that their memory is on
+ * Boehm's free lists for the next allocations. */
+static NOINLINE void dirty_and_drop(gc_heap *heap, gc_type bytes,
+                                    gc_type words, int n) {
+  for (int i = 0; i < n; i++) {
+    gc_ref a = gc_new_array(heap, bytes, 24);
+    gc_array_fill_i8(heap, a, 0, 24, 0xa5);
+    gc_ref w = gc_new_array(heap, words, 3);
+    gc_array_fill_i64(heap, w, 0, 3, -1);
+  }
+}
+
+Test(boehm_heap, atomic_objects_are_zeroed_on_reuse) {
+  SKIP_WITHOUT_BOEHM();
+  gc_heap *heap = harness_new_heap("boehm", NULL);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_type words = gc_type_array(heap, "words", GC_KIND_I64);
+  gc_type numbers = gc_type_struct(heap, "numbers", 2, numbers_kinds);
+  for (int round = 0; round < 5; round++) {
+    dirty_and_drop(heap, bytes, words, 2000);
+    harness_collect(heap);
+    for (int i = 0; i < 2000; i++) {
+      gc_ref a = gc_new_array(heap, bytes, 24);
+      for (int k = 0; k < 24; k++)
+        if (gc_get_i8(heap, a, k) != 0)
+          cr_assert_fail("byte %d of a new I8 array is %#x", k,
+                       gc_get_i8(heap, a, k));
+      gc_ref s = gc_new_struct(heap, numbers);
+      CHECK_EQ(gc_get_i64(heap, s, 0), 0);
+      CHECK(gc_get_f64(heap, s, 1) == 0.0);
+      gc_ref w = gc_new_array(heap, words, 3);
+      CHECK_EQ(gc_get_i64(heap, w, 2), 0);
+    }
+  }
+  harness_free_heap(heap);
+}
+
+/* Rooted 1 MiB arrays until the trap: max-heap-size is honoured, the trap is
+ * OOM, and the heap works afterwards. */
+Test(boehm_heap, max_heap_size_traps_oom) {
+  SKIP_WITHOUT_BOEHM();
+  gc_heap *heap = harness_new_heap("boehm", "max-heap-size=32M");
+  gc_type words = gc_type_array(heap, "words", GC_KIND_I64);
+  gc_scope scope = gc_scope_open(heap);
+  int made = 0;
+  for (; made < 1000; made++) {
+    gc_ref a = gc_new_array(heap, words, 128 * 1024);
+    if (!a)
+      break;
+    gc_root(heap, a);
+  }
+  EXPECT_TRAP(GC_TRAP_OOM, "out of memory");
+  cr_assert(made >= 8 && made < 40, "%d MiB fitted under 32M", made);
+  gc_scope_close(heap, scope);
+  harness_collect(heap);
+  CHECK(gc_new_array(heap, words, 128 * 1024) != NULL);
+  gc_ref huge = gc_new_array(heap, words, (size_t)1 << 36);
+  cr_assert_null(huge);
+  EXPECT_TRAP(GC_TRAP_OOM, NULL);
+  harness_free_heap(heap);
+}
+
+static NOINLINE void churn(gc_heap *heap, gc_type cell, int n) {
+  for (int i = 0; i < n; i++)
+    gc_new_struct(heap, cell);
+}
+
+Test(boehm_heap, statistics) {
+  SKIP_WITHOUT_BOEHM();
+  gc_heap *heap = harness_new_heap("boehm", NULL);
+  gc_type cell = gc_type_struct(heap, "cell", 2, cell_kinds);
+  gc_stats s0 = harness_stats(heap);
+  CHECK(s0.heap_bytes > 0);
+  churn(heap, cell, 100000);
+  harness_collect(heap);
+  harness_collect(heap);
+  gc_stats s = harness_stats(heap);
+  CHECK_EQ(s.allocated_objects, 100000);
+  CHECK_EQ(s.allocated_bytes, 100000 * 24);
+  /* Explicit collections count, and so do those Boehm started itself. */
+  cr_assert(s.collections >= s0.collections + 2, "%llu collections",
+            (unsigned long long)s.collections);
+  CHECK(s.pause_ns_total > 0);
+  CHECK(s.pause_ns_max > 0 && s.pause_ns_max <= s.pause_ns_total);
+  CHECK(s.peak_heap_bytes >= s.heap_bytes);
+  /* Freed is an estimate (Boehm counts reclaimed bytes as it sweeps, lazily):
+   * most of the garbage must show up, and never more than was allocated. */
+  cr_assert(s.freed_bytes <= s.allocated_bytes);
+  cr_assert(s.freed_objects <= s.allocated_objects);
+  cr_assert(s.freed_bytes > s.allocated_bytes / 2,
+            "freed %llu of %llu bytes", (unsigned long long)s.freed_bytes,
+            (unsigned long long)s.allocated_bytes);
+  CHECK_EQ(s.live_bytes, s.allocated_bytes - s.freed_bytes);
+  harness_free_heap(heap);
+}
+
+Test(boehm_heap, verify_rejects_what_is_not_a_live_object) {
+  SKIP_WITHOUT_BOEHM();
+  struct trap_log other_log;
+  gc_heap *heap = harness_new_heap("boehm", NULL);
+  gc_heap *other = harness_new_heap_logged("boehm", NULL, &other_log);
+  gc_type cell = gc_type_struct(heap, "cell", 2, cell_kinds);
+  gc_type other_cell = gc_type_struct(other, "cell", 2, cell_kinds);
+  gc_ref *mine = gc_global(heap, gc_new_struct(heap, cell));
+  gc_ref *foreign = gc_global(other, gc_new_struct(other, other_cell));
+
+  /* Another heap's object: Boehm's heap is shared, the tag tells. */
+  gc_set_ref(heap, *mine, 1, *foreign);
+  EXPECT_TRAP(GC_TRAP_INVARIANT, "another boehm heap");
+  cr_assert_null(gc_get_ref(heap, *mine, 1));
+
+  /* Inside an object, not at its start. */
+  gc_get_i64(heap, (gc_ref)((char *)*mine + 8), 0);
+  EXPECT_TRAP(GC_TRAP_INVARIANT, "not at its start");
+
+  /* malloc'd memory and the stack are not in Boehm's heap. */
+  uint64_t *fake = calloc(4, 8);
+  gc_get_i64(heap, (gc_ref)fake, 0);
+  EXPECT_TRAP(GC_TRAP_INVARIANT, "not in Boehm");
+  free(fake);
+  uint64_t local[4] = {0};
+  gc_get_i64(heap, (gc_ref)local, 0);
+  EXPECT_TRAP(GC_TRAP_INVARIANT, "not in Boehm");
+
+  gc_global_free(heap, mine);
+  gc_global_free(other, foreign);
+  harness_free_heap(other);
+  harness_free_heap(heap);
+}
+
+/* More root areas than Boehm's own root table holds (2048 in this libgc):
+ * gcheap pushes them itself, so this neither aborts nor loses a root. */
+Test(boehm_heap, thousands_of_root_chunks, .timeout = 120) {
+  SKIP_WITHOUT_BOEHM();
+  if (getenv("GCHEAP_OPTIONS") && strstr(getenv("GCHEAP_OPTIONS"), "stress"))
+    cr_skip_test("a collection per allocation: too slow here");
+  gc_heap *heap = harness_new_heap("boehm", NULL);
+  gc_type cell = gc_type_struct(heap, "cell", 2, cell_kinds);
+  enum { GLOBALS = 2500 * 256 };
+  gc_ref **slots = malloc(GLOBALS * sizeof *slots);
+  for (int i = 0; i < GLOBALS; i++) {
+    slots[i] = gc_global(heap, gc_new_struct(heap, cell));
+    gc_set_i64(heap, *slots[i], 0, i);
+  }
+  harness_collect(heap);
+  churn(heap, cell, 100000);
+  for (int i = 0; i < GLOBALS; i += 97)
+    CHECK_EQ(gc_get_i64(heap, *slots[i], 0), i);
+  for (int i = 0; i < GLOBALS; i++)
+    gc_global_free(heap, slots[i]);
+  free(slots);
+  harness_free_heap(heap);
+}
+
+static void *new_heap_on_thread(void *err) {
+  gc_config *config = gc_config_new();
+  gc_config_set(config, "collector=boehm", err, 256);
+  gc_heap *heap = gc_heap_new(config, err, 256);
+  gc_config_free(config);
+  return heap;
+}
+
+/* A thread Boehm does not know cannot have a heap: a clean error, not an
+ * abort at the next collection. */
+Test(boehm_heap, unknown_thread_gets_an_error) {
+  SKIP_WITHOUT_BOEHM();
+  gc_heap *heap = harness_new_heap("boehm", NULL); /* initialises Boehm here */
+  char err[256] = "";
+  pthread_t thread;
+  void *result;
+  cr_assert_eq(pthread_create(&thread, NULL, new_heap_on_thread, err), 0);
+  pthread_join(thread, &result);
+  cr_assert_null(result);
+  CHECK_STR_CONTAINS(err, "unknown to Boehm");
+  harness_free_heap(heap);
+}
