@@ -1,0 +1,132 @@
+/* Conformance: heap lifecycle — gc_heap_new / gc_heap_free /
+ * gc_collector_name in loops, two heaps that do not affect each other, and a
+ * mixed structure that survives many collections with every field intact. */
+#include "harness.h"
+
+static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64,
+                                     GC_KIND_F64};
+
+COLLECTOR_TEST(lifecycle, heaps_created_and_freed_in_a_loop) {
+  for (int i = 0; i < 200; i++) {
+    gc_heap *heap = harness_new_heap(param->name, i % 2 ? "max-heap-size=1M"
+                                                        : NULL);
+    cr_assert_str_eq(gc_collector_name(heap), param->name);
+    if (i % 3) {
+      gc_type node = gc_type_struct(heap, "node", 4, node_kinds);
+      gc_scope scope = gc_scope_open(heap);
+      gc_ref *n = gc_root(heap, gc_new_struct(heap, node));
+      gc_set_ref(heap, *n, 0, *n);
+      gc_global(heap, gc_new_resource(heap, NULL, NULL, NULL));
+      if (i % 5 == 0)
+        gc_collect(heap);
+      if (i % 2)
+        gc_scope_close(heap, scope);
+    }
+    harness_free_heap(heap);
+  }
+}
+
+/* Builds a binary tree of the given depth: node value = id, f64 = id / 4,
+ * left = 2 id + 1, right = 2 id + 2. Returns it via *slot. */
+static void build_tree(gc_heap *heap, gc_type node, gc_ref *slot, int64_t id,
+                       int depth) {
+  *slot = gc_new_struct(heap, node);
+  gc_set_i64(heap, *slot, 2, id);
+  gc_set_f64(heap, *slot, 3, id / 4.0);
+  if (depth == 0)
+    return;
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *child = gc_root(heap, NULL);
+  build_tree(heap, node, child, 2 * id + 1, depth - 1);
+  gc_set_ref(heap, *slot, 0, *child);
+  build_tree(heap, node, child, 2 * id + 2, depth - 1);
+  gc_set_ref(heap, *slot, 1, *child);
+  gc_scope_close(heap, scope);
+}
+
+static int64_t check_tree(gc_heap *heap, gc_ref n, int64_t id, int depth) {
+  CHECK_EQ(gc_get_i64(heap, n, 2), id);
+  CHECK(gc_get_f64(heap, n, 3) == id / 4.0);
+  if (depth == 0) {
+    cr_assert_null(gc_get_ref(heap, n, 0));
+    cr_assert_null(gc_get_ref(heap, n, 1));
+    return 1;
+  }
+  return 1 + check_tree(heap, gc_get_ref(heap, n, 0), 2 * id + 1, depth - 1) +
+         check_tree(heap, gc_get_ref(heap, n, 1), 2 * id + 2, depth - 1);
+}
+
+COLLECTOR_TEST(lifecycle, live_trees_survive_with_garbage_around) {
+  gc_heap *heap = harness_new_heap(param->name, NULL);
+  gc_type node = gc_type_struct(heap, "node", 4, node_kinds);
+  gc_type floats = gc_type_array(heap, "floats", GC_KIND_F64);
+  gc_ref *tree = gc_global(heap, NULL);
+  build_tree(heap, node, tree, 0, 8); /* 511 nodes */
+  gc_ref *arr = gc_global(heap, gc_new_array(heap, floats, 100));
+  for (size_t i = 0; i < 100; i++)
+    gc_set_f64(heap, *arr, i, i * 1.5);
+  for (int round = 0; round < 4; round++) {
+    gc_scope scope = gc_scope_open(heap);
+    gc_ref *junk = gc_root(heap, NULL);
+    build_tree(heap, node, junk, 1000, 5); /* garbage after the close */
+    gc_scope_close(heap, scope);
+    gc_collect(heap);
+    CHECK_EQ(check_tree(heap, *tree, 0, 8), 511);
+    for (size_t i = 0; i < 100; i++)
+      CHECK(gc_get_f64(heap, *arr, i) == i * 1.5);
+  }
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+COLLECTOR_TEST(lifecycle, two_heaps_are_independent) {
+  struct trap_log log_b;
+  gc_heap *a = harness_new_heap(param->name, NULL);
+  gc_heap *b = harness_new_heap_logged(param->name, "max-heap-size=2M",
+                                       &log_b);
+  gc_type node_a = gc_type_struct(a, "node", 4, node_kinds);
+  gc_type node_b = gc_type_struct(b, "node", 4, node_kinds);
+  gc_ref *tree_a = gc_global(a, NULL);
+  gc_ref *tree_b = gc_global(b, NULL);
+  build_tree(a, node_a, tree_a, 0, 6);
+  build_tree(b, node_b, tree_b, 7, 6);
+  gc_stats a_before = harness_stats(a);
+  gc_collect(b);
+  gc_collect(b);
+  gc_stats a_after = harness_stats(a);
+  if (!harness_conservative(param->name)) /* Boehm's GC is process-wide */
+    CHECK_EQ(a_after.collections, a_before.collections);
+  CHECK_EQ(a_after.allocated_objects, a_before.allocated_objects);
+  /* b runs out of memory; a does not notice. */
+  gc_type bytes_b = gc_type_array(b, "bytes", GC_KIND_I8);
+  gc_new_array(b, bytes_b, 4 << 20);
+  harness_expect_trap(&log_b, GC_TRAP_OOM, NULL, __FILE__, __LINE__);
+  CHECK_EQ(harness_traps.total, 0);
+  CHECK_EQ(check_tree(a, *tree_a, 0, 6), 127);
+  CHECK_EQ(check_tree(b, *tree_b, 7, 6), 127);
+  /* Freeing one leaves the other intact. */
+  harness_free_heap(b);
+  gc_collect(a);
+  CHECK_EQ(check_tree(a, *tree_a, 0, 6), 127);
+  harness_free_heap(a);
+}
+
+COLLECTOR_TEST(lifecycle, heaps_freed_in_any_order) {
+  enum { N = 8 };
+  gc_heap *heaps[N];
+  struct trap_log logs[N];
+  gc_ref *roots[N];
+  for (int i = 0; i < N; i++) {
+    heaps[i] = harness_new_heap_logged(param->name, NULL, &logs[i]);
+    gc_type node = gc_type_struct(heaps[i], "node", 4, node_kinds);
+    roots[i] = gc_global(heaps[i], NULL);
+    build_tree(heaps[i], node, roots[i], i, 4);
+  }
+  for (int i = 1; i < N; i += 2)
+    harness_free_heap(heaps[i]);
+  for (int i = 0; i < N; i += 2) {
+    gc_collect(heaps[i]);
+    CHECK_EQ(check_tree(heaps[i], *roots[i], i, 4), 31);
+    harness_free_heap(heaps[i]);
+  }
+}
