@@ -130,3 +130,32 @@ COLLECTOR_TEST(lifecycle, heaps_freed_in_any_order) {
     harness_free_heap(heaps[i]);
   }
 }
+
+/* A dead cycle (x <-> y) with nothing else pointing in, watched by a weak
+ * reference held in the returned global. */
+static NOINLINE gc_ref *weak_to_dead_cycle(gc_heap *heap, gc_type node) {
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *x = gc_root(heap, gc_new_struct(heap, node));
+  gc_ref *y = gc_root(heap, gc_new_struct(heap, node));
+  gc_set_ref(heap, *x, 0, *y);
+  gc_set_ref(heap, *y, 0, *x);
+  gc_set_ref(heap, *x, 1, *x);
+  gc_ref *weak = gc_global(heap, gc_new_weak(heap, *x));
+  gc_scope_close(heap, scope);
+  return weak;
+}
+
+COLLECTOR_TEST(lifecycle, dead_cycles_are_reclaimed) {
+  gc_heap *heap = harness_new_heap(param->name, NULL);
+  gc_type node = gc_type_struct(heap, "node", 4, node_kinds);
+  gc_ref *weak = weak_to_dead_cycle(heap, node);
+  harness_collect(heap);
+  if (harness_reclaims(param->name))
+    cr_assert_null(gc_weak_get(heap, *weak),
+                   "[%s] a dead two-object cycle survived gc_collect",
+                   param->name);
+  else
+    CHECK(gc_weak_get(heap, *weak) != NULL);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}

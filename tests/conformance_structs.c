@@ -224,14 +224,11 @@ COLLECTOR_TEST(structs, references_from_another_heap_trap) {
   gc_scope other_scope = gc_scope_open(other);
   gc_ref *mine = gc_root(heap, gc_new_struct(heap, node));
   gc_ref *foreign = gc_root(other, gc_new_struct(other, other_node));
-  if (!harness_conservative(param->name)) {
-    /* Boehm's heap is process-wide: it cannot tell the two apart. */
-    gc_set_ref(heap, *mine, F_NEXT, *foreign);
-    EXPECT_TRAP(GC_TRAP_INVARIANT, NULL);
-    cr_assert_null(gc_get_ref(heap, *mine, F_NEXT));
-    gc_get_i64(heap, *foreign, F_INT);
-    EXPECT_TRAP(GC_TRAP_INVARIANT, NULL);
-  }
+  gc_set_ref(heap, *mine, F_NEXT, *foreign);
+  EXPECT_TRAP(GC_TRAP_INVARIANT, NULL);
+  cr_assert_null(gc_get_ref(heap, *mine, F_NEXT));
+  gc_get_i64(heap, *foreign, F_INT);
+  EXPECT_TRAP(GC_TRAP_INVARIANT, NULL);
   gc_scope_close(other, other_scope);
   gc_scope_close(heap, scope);
   harness_free_heap(other);
