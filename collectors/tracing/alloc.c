@@ -1,0 +1,386 @@
+/* alloc.c — where objects go: holes of free lines, medium blocks, the
+ * large-object space, and the chunks they all come from.
+ *
+ * The fast path (tracing.c) bumps c->small.cursor inside the current hole.
+ * Everything else is here, out of line: finding the next hole, the medium
+ * and large paths, verify=1 allocation, heap growth, and the decision to
+ * collect. Order when space runs out: collect once (if the heap has reached
+ * its target), then grow (if max-heap-size allows), then collect (if not
+ * done yet), then GC_TRAP_OOM. */
+#include "tracing.h"
+
+/* ---- Chunks -------------------------------------------------------------- */
+
+/* Maps one CHUNK_SIZE-aligned chunk: map twice the size and trim. */
+static struct chunk *map_chunk(void) {
+  char *raw = gc_sys_map(2 * (size_t)CHUNK_SIZE);
+  if (!raw)
+    return NULL;
+  char *aligned = (char *)(((uintptr_t)raw + CHUNK_SIZE - 1) &
+                           ~(uintptr_t)(CHUNK_SIZE - 1));
+  size_t head = (size_t)(aligned - raw);
+  size_t tail = CHUNK_SIZE - head;
+  if (head)
+    gc_sys_unmap(raw, head);
+  if (tail)
+    gc_sys_unmap(aligned + CHUNK_SIZE, tail);
+  return (struct chunk *)aligned;
+}
+
+/* Appends a fresh chunk (all blocks free and pristine) to the chunk list.
+ * The walks that reached the end of the list continue into it. */
+static struct chunk *add_chunk(struct gc_collector *c) {
+  struct chunk *chunk = map_chunk();
+  if (!chunk)
+    return NULL;
+  for (uint32_t b = 0; b < BLOCKS_PER_CHUNK; b++) {
+    chunk->block_state[b] = b < FIRST_OBJECT_BLOCK ? BLOCK_FULL : BLOCK_FREE;
+    chunk->block_pristine[b] = 1;
+  }
+  chunk->next = NULL;
+  struct chunk **link = &c->chunks;
+  while (*link)
+    link = &(*link)->next;
+  *link = chunk;
+  c->nchunks++;
+  if (mapped_bytes(c) > c->peak_mapped)
+    c->peak_mapped = mapped_bytes(c);
+  gc_note_heap_bytes(c->heap, mapped_bytes(c));
+  return chunk;
+}
+
+void tracing_free_chunk(struct gc_collector *c, struct chunk *chunk) {
+  struct chunk **link = &c->chunks;
+  while (*link != chunk)
+    link = &(*link)->next;
+  *link = chunk->next;
+  c->nchunks--;
+  gc_sys_unmap(chunk, CHUNK_SIZE);
+}
+
+/* True if max-heap-size leaves room for `more` bytes. */
+static bool may_grow(struct gc_collector *c, uint64_t more) {
+  return !c->max_bytes || mapped_bytes(c) + more <= c->max_bytes;
+}
+
+/* ---- Block walks --------------------------------------------------------- */
+
+/* Both allocators walk the chunk list in order, block by block, from the
+ * start after every collection. A walk position is (chunk, block); block ==
+ * BLOCKS_PER_CHUNK on the last chunk means "at the end". */
+void tracing_reset_allocators(struct gc_collector *c) {
+  c->small.cursor = c->small.limit = NULL;
+  c->medium = c->verify_small = c->small;
+  c->small_chunk = c->medium_chunk = c->chunks;
+  c->small_block = c->medium_block = FIRST_OBJECT_BLOCK - 1;
+  c->small_line = LINES_PER_BLOCK;
+}
+
+/* Advances a walk to the next block whose state is acceptable (FREE, or
+ * also RECYCLABLE when any_free_line) and takes it. False at the end. */
+static bool walk_take_block(struct gc_collector *c, struct chunk **chunk,
+                            uint32_t *block, bool any_free_line) {
+  if (!*chunk)
+    *chunk = c->chunks;
+  while (*chunk) {
+    while (++*block < BLOCKS_PER_CHUNK) {
+      uint8_t state = (*chunk)->block_state[*block];
+      if (state == BLOCK_FREE ||
+          (any_free_line && state == BLOCK_RECYCLABLE)) {
+        (*chunk)->block_state[*block] = BLOCK_TAKEN;
+        return true;
+      }
+    }
+    if (!(*chunk)->next) {
+      *block = BLOCKS_PER_CHUNK; /* stay at the end, ready for a new chunk */
+      return false;
+    }
+    *chunk = (*chunk)->next;
+    *block = FIRST_OBJECT_BLOCK - 1;
+  }
+  return false;
+}
+
+/* Makes [start, end) ready for bump allocation: zero (I1), or with verify=1
+ * poisoned (pristine memory is poisoned once; reused lines already are). */
+static void prepare_region(struct gc_collector *c, char *start, char *end,
+                           bool pristine) {
+  if (c->verify) {
+    struct chunk *chunk = chunk_of(start);
+    for (size_t l = line_index(start); l <= line_index(end - 1); l++) {
+      if (!bit_test(chunk->line_poisoned, l)) {
+        gc_poison((char *)chunk + l * LINE_SIZE, LINE_SIZE);
+        bit_set(chunk->line_poisoned, l);
+      }
+    }
+  } else if (!pristine) {
+    memset(start, 0, (size_t)(end - start));
+  }
+}
+
+/* Finds the next hole for small objects in the small walk, and makes it the
+ * current small region. False when the walk is at its end. */
+static bool next_hole(struct gc_collector *c, struct bump *region) {
+  for (;;) {
+    struct chunk *chunk = c->small_chunk;
+    if (chunk && c->small_block < BLOCKS_PER_CHUNK &&
+        c->small_block >= FIRST_OBJECT_BLOCK) {
+      uint8_t *marks = chunk->line_mark + c->small_block * LINES_PER_BLOCK;
+      uint32_t l = c->small_line;
+      while (l < LINES_PER_BLOCK && marks[l] == c->line_epoch)
+        l++;
+      if (l < LINES_PER_BLOCK) {
+        /* A hole is at most LARGE_THRESHOLD long, so that the fast path
+         * can never place a large object in a block. */
+        uint32_t end = l, max_end = l + LARGE_THRESHOLD / LINE_SIZE;
+        while (end < LINES_PER_BLOCK && end < max_end &&
+               marks[end] != c->line_epoch)
+          end++;
+        c->small_line = end;
+        char *block = block_address(chunk, c->small_block);
+        region->cursor = block + (size_t)l * LINE_SIZE;
+        region->limit = block + (size_t)end * LINE_SIZE;
+        c->used_bytes += (uint64_t)(end - l) * LINE_SIZE;
+        prepare_region(c, region->cursor, region->limit,
+                       chunk->block_pristine[c->small_block]);
+        chunk->block_pristine[c->small_block] = 0;
+        return true;
+      }
+    }
+    if (!walk_take_block(c, &c->small_chunk, &c->small_block, true))
+      return false;
+    c->small_line = 0;
+  }
+}
+
+/* Takes a wholly free block for medium objects. */
+static bool next_medium_block(struct gc_collector *c) {
+  if (!walk_take_block(c, &c->medium_chunk, &c->medium_block, false))
+    return false;
+  struct chunk *chunk = c->medium_chunk;
+  char *block = block_address(chunk, c->medium_block);
+  c->medium.cursor = block;
+  c->medium.limit = block + BLOCK_SIZE;
+  c->used_bytes += BLOCK_SIZE;
+  prepare_region(c, block, block + BLOCK_SIZE,
+                 chunk->block_pristine[c->medium_block]);
+  chunk->block_pristine[c->medium_block] = 0;
+  return true;
+}
+
+/* ---- Running out of space ----------------------------------------------- */
+
+static void trap_oom(struct gc_collector *c, size_t bytes, const char *why) {
+  char need[32], heap[32], max[32], live[32];
+  gc_trap_raise(c->heap, GC_TRAP_OOM,
+          "out of memory: cannot allocate %s (%s); heap %s, max-heap-size %s, "
+          "%s live after a full collection",
+          gc_format_size(bytes, need, sizeof need), why,
+          gc_format_size(mapped_bytes(c), heap, sizeof heap),
+          c->max_bytes ? gc_format_size(c->max_bytes, max, sizeof max)
+                       : "unlimited",
+          gc_format_size(c->used_bytes, live, sizeof live));
+}
+
+/* What to do when the walks found no space. *collected says whether this
+ * allocation already collected. True: try again. False: OOM (trapped). */
+static bool make_room(struct gc_collector *c, size_t bytes, bool *collected) {
+  if (!*collected && c->used_bytes >= c->target_bytes) {
+    *collected = true;
+    if (tracing_collect_for_allocation(c))
+      return true;
+  }
+  if (may_grow(c, USABLE_CHUNK_BYTES)) {
+    if (add_chunk(c))
+      return true;
+    if (!*collected) {
+      *collected = true;
+      return tracing_collect_for_allocation(c);
+    }
+    trap_oom(c, bytes, "the system refused a new chunk");
+    return false;
+  }
+  if (!*collected) {
+    *collected = true;
+    if (tracing_collect_for_allocation(c))
+      return true;
+  }
+  trap_oom(c, bytes, "max-heap-size reached");
+  return false;
+}
+
+/* Collects first if the heap has reached its target: called before taking
+ * more space, so that a heap grows only when live data needs it. */
+static void collect_if_due(struct gc_collector *c, bool *collected) {
+  if (!*collected && c->used_bytes >= c->target_bytes) {
+    *collected = true;
+    tracing_collect_for_allocation(c);
+  }
+}
+
+/* ---- The paths ----------------------------------------------------------- */
+
+/* Space for a block object (bytes <= LARGE_THRESHOLD), uninitialised except
+ * as I1 says. NULL after an OOM trap. */
+static char *allocate_in_blocks(struct gc_collector *c, size_t bytes) {
+  bool collected = false;
+  struct bump *small = c->verify ? &c->verify_small : &c->small;
+  for (;;) {
+    if (bytes <= (size_t)(small->limit - small->cursor)) {
+      char *p = small->cursor;
+      small->cursor += bytes;
+      return p;
+    }
+    if (bytes > LINE_SIZE) {
+      /* Medium: do not waste the current hole on an object that does not
+       * fit it; use a wholly free block. */
+      if (bytes <= (size_t)(c->medium.limit - c->medium.cursor)) {
+        char *p = c->medium.cursor;
+        c->medium.cursor += bytes;
+        return p;
+      }
+      collect_if_due(c, &collected);
+      if (bytes <= (size_t)(c->medium.limit - c->medium.cursor))
+        continue;
+      if (next_medium_block(c))
+        continue;
+    } else {
+      collect_if_due(c, &collected);
+      if (bytes <= (size_t)(small->limit - small->cursor))
+        continue;
+      if (next_hole(c, small))
+        continue;
+    }
+    if (!make_room(c, bytes, &collected))
+      return NULL;
+  }
+}
+
+/* verify=1: the cell must still be poisoned (nothing wrote to it since it
+ * was freed); then it is zeroed and recorded as an object start. */
+static bool verify_fresh_cell(struct gc_collector *c, char *p, size_t bytes) {
+  long bad = gc_poison_check(p, bytes);
+  if (bad >= 0) {
+    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+            "%p: freed cell of %zu bytes was written after it was freed "
+            "(poison broken at byte %ld, address %p) before its reuse",
+            (void *)p, bytes, bad, (void *)(p + bad));
+    return false;
+  }
+  memset(p, 0, bytes);
+  struct chunk *chunk = chunk_of(p);
+  for (size_t l = line_index(p); l <= line_index(p + bytes - 1); l++)
+    bit_clear(chunk->line_poisoned, l);
+  bit_set(chunk->object_start, granule_index(p));
+  return true;
+}
+
+static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
+                                     size_t bytes) {
+  bool collected = false;
+  size_t page = 4096;
+  if (bytes > SIZE_MAX - sizeof(struct large_object) - page) {
+    trap_oom(c, bytes, "size overflows");
+    return NULL;
+  }
+  size_t map_bytes =
+      (sizeof(struct large_object) + bytes + page - 1) & ~(page - 1);
+  if (c->used_bytes + map_bytes > c->target_bytes) {
+    collected = true;
+    tracing_collect_for_allocation(c);
+  }
+  if (!may_grow(c, map_bytes)) {
+    if (!collected) {
+      collected = true;
+      tracing_collect_for_allocation(c);
+    }
+    if (!may_grow(c, map_bytes)) {
+      trap_oom(c, bytes, "max-heap-size reached");
+      return NULL;
+    }
+  }
+  struct large_object *large = gc_sys_map(map_bytes);
+  if (!large) {
+    trap_oom(c, bytes, "the system refused the mapping");
+    return NULL;
+  }
+  large->map_bytes = map_bytes;
+  large->object_bytes = bytes;
+  large->prev = NULL;
+  large->next = c->large;
+  if (c->large)
+    c->large->prev = large;
+  c->large = large;
+  c->large_bytes += map_bytes;
+  c->used_bytes += map_bytes;
+  if (mapped_bytes(c) > c->peak_mapped)
+    c->peak_mapped = mapped_bytes(c);
+  gc_note_heap_bytes(c->heap, mapped_bytes(c));
+  struct gc_obj *obj = (struct gc_obj *)(large + 1);
+  obj->type = type;
+  return obj;
+}
+
+void tracing_free_large(struct gc_collector *c, struct large_object *large) {
+  if (large->prev)
+    large->prev->next = large->next;
+  else
+    c->large = large->next;
+  if (large->next)
+    large->next->prev = large->prev;
+  c->large_bytes -= large->map_bytes;
+  gc_sys_unmap(large, large->map_bytes);
+}
+
+static struct gc_obj *allocate_plain(struct gc_collector *c, uint32_t type,
+                                     size_t bytes) {
+  assert(bytes >= 16 && bytes % 8 == 0);
+  if (bytes > LARGE_THRESHOLD)
+    return allocate_large(c, type, bytes);
+  char *p = allocate_in_blocks(c, bytes);
+  if (!p)
+    return NULL;
+  if (c->verify && !verify_fresh_cell(c, p, bytes))
+    return NULL;
+  struct gc_obj *obj = (struct gc_obj *)p;
+  obj->type = type;
+  obj->gc_word = 0;
+  return obj;
+}
+
+static bool vec_reserve(struct obj_vec *vec) {
+  if (vec->count < vec->cap)
+    return true;
+  size_t cap = vec->cap ? vec->cap * 2 : 64;
+  struct gc_obj **items = gc_sys_realloc(vec->items, cap * sizeof *items);
+  if (!items)
+    return false;
+  vec->items = items;
+  vec->cap = cap;
+  return true;
+}
+
+/* Resources and weak references also go on their side lists (I3). The
+ * room on the list is made first, so that a failure leaves nothing half
+ * done. */
+static struct gc_obj *allocate_special(struct gc_collector *c, uint32_t type,
+                                       size_t bytes) {
+  struct obj_vec *vec = type == GC_TYPE_RESOURCE ? &c->resources
+                        : type == GC_TYPE_WEAK   ? &c->weaks
+                                                 : NULL;
+  if (vec && !vec_reserve(vec)) {
+    trap_oom(c, bytes, "no memory to register a resource or weak reference");
+    return NULL;
+  }
+  struct gc_obj *obj = allocate_plain(c, type, bytes);
+  if (obj && vec)
+    vec->items[vec->count++] = obj;
+  return obj;
+}
+
+struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
+                                     size_t bytes) {
+  if (type < GC_FIRST_USER_TYPE)
+    return allocate_special(c, type, bytes);
+  return allocate_plain(c, type, bytes);
+}

@@ -1,0 +1,31 @@
+/* tracing-testing.h — test-only hooks of the tracing collector. Not part of
+ * the stable API: they exist to break the collector's invariants on purpose
+ * and check that verify=1 catches each break with a trap naming the
+ * address. Every hook does nothing on a heap of another collector. */
+#ifndef GC_TRACING_TESTING_H
+#define GC_TRACING_TESTING_H
+
+#include <gcheap.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Calls fn(heap, ud) in every collection right after marking, before the
+ * verify=1 checks and before anything is freed. fn NULL removes it. */
+void gc_tracing_test_after_mark(gc_heap *heap,
+                                void (*fn)(gc_heap *heap, void *ud), void *ud);
+/* Clears obj's mark (use from an after-mark hook: breaks "every field of a
+ * marked object points to a marked object"). */
+void gc_tracing_test_unmark(gc_heap *heap, gc_ref obj);
+/* Runs a resource's destructor now, while it may still be reachable
+ * (breaks "a reachable resource has not been destroyed" and, when it dies,
+ * "a destructor runs at most once"). */
+void gc_tracing_test_destroy_now(gc_heap *heap, gc_ref resource);
+/* Poisons an object's memory as if it had been freed, while the collector
+ * still lists it (breaks "the sweep never reads an object it freed"). */
+void gc_tracing_test_poison(gc_heap *heap, gc_ref obj);
+/* True if addr lies in memory the collector holds for objects. */
+bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr);
+/* The current heap target and mapped bytes (for the sizing tests). */
+size_t gc_tracing_test_mapped_bytes(gc_heap *heap);
+
+#endif

@@ -1,0 +1,191 @@
+/* tracing.h — the tracing collector's internal story, shared by its files.
+ *
+ * Design: a non-moving mark-region collector in the style of Immix.
+ *
+ *   - Memory comes from the system in CHUNKs (256 KiB, CHUNK-aligned). The
+ *     first block of each chunk holds its metadata: one mark byte per LINE,
+ *     the block states, and (verify=1 only) an object-start bitmap and a
+ *     poisoned-line bitmap. The other blocks hold objects.
+ *   - A BLOCK (32 KiB) is 256 LINEs of 128 bytes. Objects are bump-allocated
+ *     into "holes": runs of lines that held no live object at the last
+ *     collection. Objects larger than a line that do not fit the current
+ *     hole go to a separate bump region in a wholly free block ("medium"),
+ *     and objects larger than LARGE_THRESHOLD get their own mapping (the
+ *     large-object space, LOS), so huge arrays are never copied or scanned
+ *     for holes.
+ *   - Marking is precise, from gc_visit_roots, with an explicit mark stack.
+ *     An object's mark is its header's gc_word == the collection's epoch, so
+ *     marks never need clearing. Marking an object also marks every line it
+ *     spans (line mark byte == the line epoch). Reference arrays are scanned
+ *     in slices so that a 10-million-element array needs a small stack.
+ *   - Sweeping is per line, not per object: a block's free lines are the
+ *     ones whose mark is stale. Dead objects are never read again, except
+ *     the resources and weak references, which live on side lists and are
+ *     processed right after marking, before any memory can be reused.
+ *
+ * Invariants:
+ *   I1. Between collections, every byte of a hole the allocator has not yet
+ *       handed out is zero (verify=1: poisoned instead, checked on reuse).
+ *   I2. A line holding any part of a live object is marked at every
+ *       collection that finds the object live; so a hole never overlaps a
+ *       live object.
+ *   I3. Every resource whose destructor has not run is on c->resources;
+ *       every weak reference object not known dead is on c->weaks.
+ */
+#ifndef GC_TRACING_H
+#define GC_TRACING_H
+
+#include "collector-api.h"
+
+#include <assert.h>
+#include <stdint.h>
+
+#define LINE_BITS 7
+#define LINE_SIZE (1u << LINE_BITS)
+#define BLOCK_BITS 15
+#define BLOCK_SIZE (1u << BLOCK_BITS)
+#define CHUNK_BITS 18
+#define CHUNK_SIZE (1u << CHUNK_BITS)
+#define LINES_PER_BLOCK (BLOCK_SIZE / LINE_SIZE)
+#define LINES_PER_CHUNK (CHUNK_SIZE / LINE_SIZE)
+#define BLOCKS_PER_CHUNK (CHUNK_SIZE / BLOCK_SIZE)
+/* Block 0 of every chunk is its metadata. */
+#define FIRST_OBJECT_BLOCK 1
+#define USABLE_CHUNK_BYTES ((BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK) * BLOCK_SIZE)
+/* Objects above this size live in the large-object space. */
+#define LARGE_THRESHOLD (BLOCK_SIZE / 4)
+/* verify=1 object-start bitmap: one bit per 8-byte granule. */
+#define GRANULES_PER_CHUNK (CHUNK_SIZE / 8)
+
+enum block_state {
+  BLOCK_FREE,       /* no marked line: wholly reusable */
+  BLOCK_RECYCLABLE, /* some free lines */
+  BLOCK_FULL,       /* no free line (or too few to bother) */
+  BLOCK_TAKEN,      /* an allocator is filling it until the next collection */
+};
+
+struct chunk {
+  /* Line marks of the whole chunk (those of block 0 are unused). */
+  uint8_t line_mark[LINES_PER_CHUNK];
+  uint8_t block_state[BLOCKS_PER_CHUNK];
+  /* 1 while a block is as the system gave it: zero, never touched. */
+  uint8_t block_pristine[BLOCKS_PER_CHUNK];
+  struct chunk *next;
+  /* verify=1 only: which granules start an object (allocated and not found
+   * dead), and which lines are poisoned and not handed out since. */
+  uint64_t object_start[GRANULES_PER_CHUNK / 64];
+  uint64_t line_poisoned[LINES_PER_CHUNK / 64];
+};
+_Static_assert(sizeof(struct chunk) <= FIRST_OBJECT_BLOCK * BLOCK_SIZE,
+               "chunk metadata must fit in its first block");
+
+/* A large object: its own mapping, this header, then the object. */
+struct large_object {
+  struct large_object *prev, *next;
+  size_t map_bytes;
+  size_t object_bytes;
+};
+
+/* A bump-allocation region [cursor, limit). */
+struct bump {
+  char *cursor, *limit;
+};
+
+/* A growable vector of object pointers (resources, weak references). */
+struct obj_vec {
+  struct gc_obj **items;
+  size_t count, cap;
+};
+
+struct gc_collector {
+  /* Hot: the allocation fast path reads only these two. */
+  struct bump small;
+  gc_heap *heap;
+
+  struct bump medium;
+  struct bump verify_small; /* verify=1: small objects, one by one */
+  bool verify;
+
+  /* Where the allocators look for their next block. */
+  struct chunk *small_chunk, *medium_chunk;
+  uint32_t small_block, medium_block;
+  uint32_t small_line; /* next line to examine in small_chunk/small_block */
+
+  struct chunk *chunks;
+  size_t nchunks;
+  struct large_object *large;
+  size_t large_bytes;
+
+  /* Marking. */
+  uint32_t epoch;     /* object mark: gc_word == epoch */
+  uint8_t line_epoch; /* line mark: line_mark == line_epoch (1..255) */
+  uintptr_t *mark_stack;
+  size_t mark_top, mark_cap;
+  bool mark_failed; /* the stack could not grow: the collection is void */
+  uint64_t marked_objects, marked_bytes;
+
+  /* Heap sizing, in bytes of object space (see heap_policy in collect.c). */
+  uint64_t used_bytes;   /* live at the last collection + taken since */
+  uint64_t target_bytes; /* collect when used_bytes would pass this */
+  uint64_t min_target;   /* heap-size option or the default */
+  uint64_t max_bytes;    /* max-heap-size, 0 = none */
+  uint64_t peak_mapped;
+  bool collecting;
+
+  struct obj_vec resources, weaks;
+
+  /* Test-only hooks (tracing-testing.h). */
+  void (*after_mark_hook)(gc_heap *heap, void *ud);
+  void *after_mark_ud;
+};
+
+static inline struct chunk *chunk_of(const void *addr) {
+  return (struct chunk *)((uintptr_t)addr & ~(uintptr_t)(CHUNK_SIZE - 1));
+}
+static inline size_t line_index(const void *addr) {
+  return ((uintptr_t)addr & (CHUNK_SIZE - 1)) >> LINE_BITS;
+}
+static inline char *block_address(struct chunk *chunk, uint32_t block) {
+  return (char *)chunk + (size_t)block * BLOCK_SIZE;
+}
+static inline uint64_t mapped_bytes(const struct gc_collector *c) {
+  return (uint64_t)c->nchunks * USABLE_CHUNK_BYTES + c->large_bytes;
+}
+static inline bool bit_test(const uint64_t *bits, size_t i) {
+  return (bits[i / 64] >> (i % 64)) & 1;
+}
+static inline void bit_set(uint64_t *bits, size_t i) {
+  bits[i / 64] |= UINT64_C(1) << (i % 64);
+}
+static inline void bit_clear(uint64_t *bits, size_t i) {
+  bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+static inline size_t granule_index(const void *addr) {
+  return ((uintptr_t)addr & (CHUNK_SIZE - 1)) >> 3;
+}
+
+/* alloc.c */
+struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
+                                     size_t bytes);
+void tracing_reset_allocators(struct gc_collector *c);
+void tracing_free_chunk(struct gc_collector *c, struct chunk *chunk);
+void tracing_free_large(struct gc_collector *c, struct large_object *large);
+static inline struct large_object *large_header(struct gc_obj *obj) {
+  return (struct large_object *)obj - 1;
+}
+
+/* mark.c */
+bool tracing_mark(struct gc_collector *c);
+bool tracing_verify_marks(struct gc_collector *c);
+
+/* collect.c */
+void tracing_collect(struct gc_collector *c);
+/* A collection on the allocation slow path; false if it could not run. */
+bool tracing_collect_for_allocation(struct gc_collector *c);
+
+/* verify.c */
+int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,
+                      size_t whylen);
+bool tracing_is_object(struct gc_collector *c, const void *addr);
+
+#endif

@@ -1,0 +1,108 @@
+/* verify.c — verify=1 reference checks, and the test-only hooks.
+ *
+ * With verify=1 every block object has its start granule recorded in its
+ * chunk's object_start bitmap from allocation until a collection finds it
+ * dead; large objects are on c->large until unmapped. So "is this a live
+ * object of this heap" never reads memory outside the heap. */
+#include "tracing.h"
+#include "tracing-testing.h"
+
+static struct chunk *find_chunk(struct gc_collector *c, const void *addr) {
+  struct chunk *want = chunk_of(addr);
+  for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next)
+    if (chunk == want)
+      return chunk;
+  return NULL;
+}
+
+static struct large_object *find_large(struct gc_collector *c,
+                                       const void *addr, bool exact) {
+  for (struct large_object *l = c->large; l; l = l->next) {
+    const char *obj = (const char *)(l + 1);
+    if (exact ? addr == obj
+              : (const char *)addr >= (const char *)l &&
+                    (const char *)addr < (const char *)l + l->map_bytes)
+      return l;
+  }
+  return NULL;
+}
+
+/* Why ref is not a live object, or NULL if it is. */
+static const char *why_not_object(struct gc_collector *c, const void *ref) {
+  if ((uintptr_t)ref & 7)
+    return "misaligned";
+  struct chunk *chunk = find_chunk(c, ref);
+  if (chunk) {
+    if (line_index(ref) < FIRST_OBJECT_BLOCK * LINES_PER_BLOCK)
+      return "points into the collector's metadata";
+    if (bit_test(chunk->object_start, granule_index(ref))) {
+      if (((const struct gc_obj *)ref)->type == (uint32_t)GC_POISON_WORD)
+        return "its header is poisoned (freed memory)";
+      return NULL;
+    }
+    if (bit_test(chunk->line_poisoned, line_index(ref)))
+      return "freed memory (poisoned)";
+    return "not the start of a live object (freed, or inside an object)";
+  }
+  if (find_large(c, ref, true))
+    return NULL;
+  if (find_large(c, ref, false))
+    return "inside a large object, not at its start";
+  return "not in this heap";
+}
+
+bool tracing_is_object(struct gc_collector *c, const void *addr) {
+  return why_not_object(c, addr) == NULL;
+}
+
+int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,
+                      size_t whylen) {
+  if (!c->verify)
+    return 0; /* without verify=1 objects carry no start bits */
+  const char *reason = why_not_object(c, ref);
+  if (!reason)
+    return 0;
+  snprintf(why, whylen, "%s", reason);
+  return -1;
+}
+
+/* ---- Test-only hooks ----------------------------------------------------- */
+
+static struct gc_collector *tracing_of(gc_heap *heap) {
+  return heap->ops == &gc_tracing_collector ? heap->collector : NULL;
+}
+
+void gc_tracing_test_after_mark(gc_heap *heap,
+                                void (*fn)(gc_heap *heap, void *ud),
+                                void *ud) {
+  struct gc_collector *c = tracing_of(heap);
+  if (c) {
+    c->after_mark_hook = fn;
+    c->after_mark_ud = ud;
+  }
+}
+
+void gc_tracing_test_unmark(gc_heap *heap, gc_ref obj) {
+  if (tracing_of(heap) && obj)
+    obj->gc_word = 0;
+}
+
+void gc_tracing_test_destroy_now(gc_heap *heap, gc_ref resource) {
+  if (tracing_of(heap) && resource && resource->type == GC_TYPE_RESOURCE)
+    gc_run_destructor(heap, (struct gc_resource *)resource);
+}
+
+void gc_tracing_test_poison(gc_heap *heap, gc_ref obj) {
+  if (tracing_of(heap) && obj)
+    gc_poison(obj, gc_object_size(heap, obj));
+}
+
+bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr) {
+  struct gc_collector *c = tracing_of(heap);
+  return c && (find_chunk(c, addr) || find_large(c, addr, false));
+}
+
+size_t gc_tracing_test_mapped_bytes(gc_heap *heap) {
+  struct gc_collector *c = tracing_of(heap);
+  return c ? mapped_bytes(c) : 0;
+}
