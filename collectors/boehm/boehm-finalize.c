@@ -110,6 +110,7 @@ int boehm_resource_register(struct gc_collector *c, struct gc_resource *res) {
 static __thread bool draining;
 
 void boehm_run_pending_destructors(void) {
+  __atomic_store_n(&boehm_collected_since_drain, false, __ATOMIC_RELAXED);
   if (draining || !GC_should_invoke_finalizers())
     return;
   draining = true;

@@ -80,6 +80,13 @@ bool boehm_area_add(struct gc_collector *c, void *start, size_t bytes);
 bool boehm_area_remove(struct gc_collector *c, void *start);
 /* Boehm's total reclaimed bytes so far (an estimate: see README). */
 uint64_t boehm_reclaimed_bytes(void);
+/* Set at the end of every Boehm collection (only a collection queues
+ * finalizers), cleared when the queue is drained: the allocation fast path
+ * tests this flag instead of calling into libgc. */
+extern bool boehm_collected_since_drain;
+static inline bool boehm_destructors_may_be_due(void) {
+  return __atomic_load_n(&boehm_collected_since_drain, __ATOMIC_RELAXED);
+}
 /* A fresh tag for a new heap. */
 uint32_t boehm_next_tag(void);
 #define BOEHM_TAG_BITS UINT32_C(0xB0E40000)

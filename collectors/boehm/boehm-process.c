@@ -13,10 +13,12 @@
  *   - Boehm's collection events become every live heap's statistics;
  *   - the max-heap-size in force is the smallest of the live heaps' limits.
  */
+#define _GNU_SOURCE /* gettid */
 #include "boehm-internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static const char *init_error;
@@ -32,6 +34,7 @@ static GC_on_heap_resize_proc previous_on_heap_resize;
 static GC_warn_proc previous_warn_proc;
 
 static uint32_t tag_counter;
+bool boehm_collected_since_drain;
 
 /* ---- Hooks Boehm calls ---------------------------------------------------- */
 
@@ -84,6 +87,7 @@ static void GC_CALLBACK on_collection_event(GC_EventType event) {
   if (event == GC_EVENT_START) {
     collection_started_ns = gc_now_ns();
   } else if (event == GC_EVENT_END) {
+    __atomic_store_n(&boehm_collected_since_drain, true, __ATOMIC_RELAXED);
     uint64_t reclaimed = boehm_reclaimed_locked();
     size_t heap_bytes = GC_get_heap_size();
     for (struct gc_collector *c = live_heaps; c; c = c->next_live) {
@@ -138,6 +142,14 @@ static void init_boehm(void) {
 }
 
 int boehm_process_init(char *err, size_t errlen) {
+  /* Boehm takes the initialising thread for the main one and scans the main
+   * thread's stack bounds for it: from another thread that is a crash. */
+  if (!GC_is_init_called() && gettid() != getpid()) {
+    snprintf(err, errlen,
+             "boehm: the first boehm heap must be created on the main thread "
+             "(Boehm GC initialises there), or initialise Boehm GC first");
+    return -1;
+  }
   pthread_once(&init_once, init_boehm);
   if (init_error) {
     snprintf(err, errlen, "boehm: %s", init_error);

@@ -144,7 +144,8 @@ static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
   if (GC_UNLIKELY(type == GC_TYPE_RESOURCE) &&
       boehm_resource_register(c, (struct gc_resource *)obj))
     return NULL; /* trapped; the object is garbage */
-  boehm_run_pending_destructors();
+  if (GC_UNLIKELY(boehm_destructors_may_be_due()))
+    boehm_run_pending_destructors();
   return obj;
 }
 
