@@ -294,6 +294,14 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
       collected = true;
       tracing_collect_for_allocation(c);
     }
+    /* Under max-heap-size, empty chunks give their room to the object. */
+    for (struct chunk *chunk = c->chunks, *next; chunk && !may_grow(c, map_bytes);
+         chunk = next) {
+      next = chunk->next;
+      if (tracing_chunk_all_free(chunk))
+        tracing_free_chunk(c, chunk);
+    }
+    tracing_reset_allocators(c);
     if (!may_grow(c, map_bytes)) {
       trap_oom(c, bytes, "max-heap-size reached");
       return NULL;

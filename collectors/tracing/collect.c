@@ -152,7 +152,7 @@ static void note_reclaimed(struct gc_collector *c) {
   stats->freed_bytes += before_bytes - c->marked_bytes;
 }
 
-static bool chunk_all_free(const struct chunk *chunk) {
+bool tracing_chunk_all_free(const struct chunk *chunk) {
   for (uint32_t b = FIRST_OBJECT_BLOCK; b < BLOCKS_PER_CHUNK; b++)
     if (chunk->block_state[b] != BLOCK_FREE)
       return false;
@@ -175,7 +175,7 @@ static void size_heap(struct gc_collector *c, uint64_t live) {
     next = chunk->next;
     if (mapped_bytes(c) <= keep)
       break;
-    if (chunk_all_free(chunk))
+    if (tracing_chunk_all_free(chunk))
       tracing_free_chunk(c, chunk);
   }
   gc_note_heap_bytes(c->heap, mapped_bytes(c));

@@ -180,6 +180,7 @@ bool tracing_verify_marks(struct gc_collector *c);
 
 /* collect.c */
 void tracing_collect(struct gc_collector *c);
+bool tracing_chunk_all_free(const struct chunk *chunk);
 /* A collection on the allocation slow path; false if it could not run. */
 bool tracing_collect_for_allocation(struct gc_collector *c);
 

@@ -1,0 +1,299 @@
+/* tracing_heap.c — the tracing collector's own cases: deep and wide data
+ * without recursion, cyclic garbage, resources and weak references inside
+ * cycles, max-heap-size and recovery, memory returned to the system, and
+ * system allocation failures.
+ *
+ * Big cases run with stress=0 (the stress variant would collect 10 million
+ * times) and verify=0 where verify would only slow them down; the verify
+ * cases are in tracing_verify.c. */
+#include "harness.h"
+
+#include <gcheap-testing.h>
+#include <stdio.h>
+
+#include "../collectors/tracing/tracing-testing.h"
+
+#define TEN_MILLION 10000000
+
+static gc_type list_type(gc_heap *heap) {
+  const gc_kind kinds[] = {GC_KIND_REF, GC_KIND_I64};
+  return gc_type_struct(heap, "list", 2, kinds);
+}
+
+/* A list of n nodes in *slot, each node's i64 its index. */
+static void build_list(gc_heap *heap, gc_type node, gc_ref *slot, long n) {
+  for (long i = 0; i < n; i++) {
+    gc_ref cell = gc_new_struct(heap, node);
+    cr_assert_not_null(cell);
+    gc_set_ref(heap, cell, 0, *slot);
+    gc_set_i64(heap, cell, 1, i);
+    *slot = cell;
+  }
+}
+
+Test(tracing_heap, ten_million_node_list_is_marked_without_recursion,
+     .timeout = 240) {
+  gc_heap *heap = harness_new_heap("tracing", "verify=0,stress=0");
+  gc_type node = list_type(heap);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *head = gc_root(heap, NULL);
+  build_list(heap, node, head, TEN_MILLION);
+  gc_collect(heap);
+  long n = 0;
+  for (gc_ref cell = *head; cell; cell = gc_get_ref(heap, cell, 0)) {
+    cr_assert_eq(gc_get_i64(heap, cell, 1), TEN_MILLION - 1 - n);
+    n++;
+  }
+  CHECK_EQ(n, TEN_MILLION);
+  gc_stats before = harness_stats(heap);
+  *head = NULL;
+  gc_collect(heap);
+  gc_stats after = harness_stats(heap);
+  CHECK(after.freed_objects - before.freed_objects >= TEN_MILLION);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+Test(tracing_heap, ten_million_element_ref_array_is_marked_in_slices,
+     .timeout = 240) {
+  gc_heap *heap = harness_new_heap("tracing", "verify=0,stress=0");
+  gc_type node = list_type(heap);
+  gc_type refs = gc_type_array(heap, "refs", GC_KIND_REF);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *array = gc_root(heap, gc_new_array(heap, refs, TEN_MILLION));
+  cr_assert_not_null(*array);
+  for (long i = 0; i < TEN_MILLION; i++) {
+    gc_ref cell = gc_new_struct(heap, node);
+    gc_set_i64(heap, cell, 1, i);
+    gc_set_ref(heap, *array, (size_t)i, cell);
+  }
+  gc_collect(heap);
+  gc_collect(heap);
+  for (long i = 0; i < TEN_MILLION; i += 9973)
+    CHECK_EQ(gc_get_i64(heap, gc_get_ref(heap, *array, (size_t)i), 1), i);
+  CHECK_EQ(gc_get_i64(heap, gc_get_ref(heap, *array, TEN_MILLION - 1), 1),
+           TEN_MILLION - 1);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+/* Rings of three nodes, dropped at once. */
+static NOINLINE void make_rings(gc_heap *heap, gc_type node, int rings) {
+  gc_scope scope = gc_scope_open(heap);
+  for (int r = 0; r < rings; r++) {
+    gc_ref *a = gc_root(heap, gc_new_struct(heap, node));
+    gc_ref *b = gc_root(heap, gc_new_struct(heap, node));
+    gc_ref c = gc_new_struct(heap, node);
+    gc_set_ref(heap, *a, 0, *b);
+    gc_set_ref(heap, *b, 0, c);
+    gc_set_ref(heap, c, 0, *a);
+  }
+  gc_scope_close(heap, scope);
+}
+
+Test(tracing_heap, cyclic_garbage_is_reclaimed_and_heap_stays_bounded) {
+  gc_heap *heap = harness_new_heap("tracing", "stress=0");
+  gc_type node = list_type(heap);
+  size_t mapped_first = 0;
+  for (int round = 0; round < 50; round++) {
+    gc_stats before = harness_stats(heap);
+    make_rings(heap, node, 2000);
+    gc_collect(heap);
+    gc_stats after = harness_stats(heap);
+    CHECK_EQ(after.freed_objects - before.freed_objects, 6000);
+    if (round == 0)
+      mapped_first = gc_tracing_test_mapped_bytes(heap);
+    CHECK(gc_tracing_test_mapped_bytes(heap) <= mapped_first);
+  }
+  CHECK_EQ(harness_stats(heap).live_bytes, 0);
+  harness_free_heap(heap);
+}
+
+static int destroyed[8];
+static void count_destroy(void *ptr, void *ud) {
+  (void)ud;
+  destroyed[(intptr_t)ptr]++;
+}
+
+/* A cycle a -> resource holder -> b -> a, where a's second field holds a
+ * weak reference to b, and a weak reference to a is returned for the
+ * caller to keep. The resource is reachable only from the dying cycle. */
+static NOINLINE gc_ref make_cycle_with_resource(gc_heap *heap, gc_type pair) {
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *a = gc_root(heap, gc_new_struct(heap, pair));
+  gc_ref *b = gc_root(heap, gc_new_struct(heap, pair));
+  gc_ref res = gc_new_resource(heap, (void *)(intptr_t)1, count_destroy, NULL);
+  gc_set_ref(heap, *b, 1, res);
+  gc_set_ref(heap, *a, 0, *b);
+  gc_set_ref(heap, *b, 0, *a);
+  gc_ref weak_b = gc_new_weak(heap, *b);
+  gc_set_ref(heap, *a, 1, weak_b);
+  gc_ref weak_a = gc_new_weak(heap, *a);
+  gc_scope_close(heap, scope);
+  return weak_a;
+}
+
+Test(tracing_heap, resources_and_weak_refs_inside_dead_cycles) {
+  memset(destroyed, 0, sizeof destroyed);
+  gc_heap *heap = harness_new_heap("tracing", NULL);
+  const gc_kind kinds[] = {GC_KIND_REF, GC_KIND_REF};
+  gc_type pair = gc_type_struct(heap, "pair", 2, kinds);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *weak_a = gc_root(heap, make_cycle_with_resource(heap, pair));
+  CHECK(gc_weak_get(heap, *weak_a) != NULL);
+  gc_collect(heap);
+  CHECK_EQ(destroyed[1], 1);
+  CHECK(gc_weak_get(heap, *weak_a) == NULL);
+  gc_collect(heap);
+  CHECK_EQ(destroyed[1], 1);
+  gc_scope_close(heap, scope);
+  gc_collect(heap);
+  CHECK_EQ(harness_stats(heap).live_bytes, 0);
+  harness_free_heap(heap);
+  CHECK_EQ(destroyed[1], 1);
+}
+
+Test(tracing_heap, heap_free_runs_pending_destructors_once) {
+  memset(destroyed, 0, sizeof destroyed);
+  gc_heap *heap = harness_new_heap("tracing", NULL);
+  gc_scope scope = gc_scope_open(heap);
+  gc_root(heap, gc_new_resource(heap, (void *)(intptr_t)2, count_destroy, NULL));
+  gc_new_resource(heap, (void *)(intptr_t)3, count_destroy, NULL);
+  gc_collect(heap);
+  CHECK_EQ(destroyed[2], 0);
+  CHECK_EQ(destroyed[3], 1);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+  CHECK_EQ(destroyed[2], 1);
+  CHECK_EQ(destroyed[3], 1);
+}
+
+Test(tracing_heap, max_heap_size_traps_oom_then_recovers) {
+  gc_heap *heap = harness_new_heap("tracing", "max-heap-size=4M,stress=0");
+  gc_type node = list_type(heap);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *head = gc_root(heap, NULL);
+  long made = 0;
+  for (;;) {
+    gc_ref cell = gc_new_struct(heap, node);
+    if (!cell)
+      break;
+    gc_set_ref(heap, cell, 0, *head);
+    *head = cell;
+    made++;
+    cr_assert(made < 4 * 1024 * 1024 / 24, "max-heap-size was not enforced");
+  }
+  EXPECT_TRAP(GC_TRAP_OOM, "max-heap-size");
+  CHECK(made > 1024 * 1024 / 24); /* at least a quarter of the limit used */
+  gc_stats s = harness_stats(heap);
+  CHECK(s.peak_heap_bytes <= 4 * 1024 * 1024);
+  /* A large object past the limit fails the same way. */
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  CHECK(gc_new_array(heap, bytes, 2 * 1024 * 1024) == NULL);
+  EXPECT_TRAP(GC_TRAP_OOM, NULL);
+  /* Drop the roots: the heap recovers, for small and large objects. */
+  *head = NULL;
+  build_list(heap, node, head, made / 2);
+  *head = NULL;
+  CHECK(gc_new_array(heap, bytes, 2 * 1024 * 1024) != NULL);
+  EXPECT_NO_TRAP();
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+Test(tracing_heap, memory_goes_back_to_the_system_when_live_data_shrinks) {
+  gc_heap *heap = harness_new_heap("tracing", "verify=0,stress=0");
+  gc_type node = list_type(heap);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *head = gc_root(heap, NULL);
+  build_list(heap, node, head, 3 * 1000 * 1000); /* 72 MB live */
+  gc_collect(heap);
+  size_t peak = gc_tracing_test_mapped_bytes(heap);
+  CHECK(peak >= 64u << 20);
+  *head = NULL;
+  gc_collect(heap);
+  gc_collect(heap);
+  size_t after = gc_tracing_test_mapped_bytes(heap);
+  CHECK(after < peak / 4);
+  CHECK(harness_stats(heap).heap_bytes < peak / 4);
+  /* And the heap still works. */
+  build_list(heap, node, head, 1000);
+  gc_collect(heap);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+Test(tracing_heap, large_arrays_live_in_their_own_mappings) {
+  gc_heap *heap = harness_new_heap("tracing", "stress=0");
+  gc_type node = list_type(heap);
+  gc_type refs = gc_type_array(heap, "refs", GC_KIND_REF);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *array = gc_root(heap, gc_new_array(heap, refs, 100000));
+  for (size_t i = 0; i < 100000; i += 7) {
+    gc_ref cell = gc_new_struct(heap, node);
+    gc_set_i64(heap, cell, 1, (int64_t)i);
+    gc_set_ref(heap, *array, i, cell);
+  }
+  for (int round = 0; round < 3; round++) {
+    gc_collect(heap);
+    for (size_t i = 0; i < 100000; i += 7)
+      CHECK_EQ(gc_get_i64(heap, gc_get_ref(heap, *array, i), 1), (int64_t)i);
+  }
+  gc_scope_close(heap, scope);
+  gc_collect(heap);
+  CHECK_EQ(harness_stats(heap).live_bytes, 0);
+  harness_free_heap(heap);
+}
+
+Test(tracing_heap, failed_system_allocations_trap_oom_cleanly) {
+  gc_heap *heap = harness_new_heap("tracing", "stress=0");
+  gc_type node = list_type(heap);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_scope scope = gc_scope_open(heap);
+  /* A first chunk that cannot be mapped. */
+  gc_test_fail_allocation(1);
+  CHECK(gc_new_struct(heap, node) == NULL);
+  EXPECT_TRAP(GC_TRAP_OOM, NULL);
+  /* A large object that cannot be mapped. */
+  CHECK(gc_new_array(heap, bytes, 1 << 20) == NULL);
+  EXPECT_TRAP(GC_TRAP_OOM, NULL);
+  /* A resource that cannot be listed. */
+  CHECK(gc_new_resource(heap, NULL, NULL, NULL) == NULL);
+  EXPECT_TRAP(GC_TRAP_OOM, NULL);
+  gc_test_allocation_reset();
+  gc_ref *head = gc_root(heap, NULL);
+  build_list(heap, node, head, 1000);
+  CHECK(gc_new_array(heap, bytes, 1 << 20) != NULL);
+  gc_collect(heap);
+  EXPECT_NO_TRAP();
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+Test(tracing_heap, failed_mark_stack_growth_abandons_the_collection) {
+  gc_heap *heap = harness_new_heap("tracing", "stress=0");
+  enum { WIDTH = 20000 };
+  static gc_kind kinds[WIDTH];
+  for (int i = 0; i < WIDTH; i++)
+    kinds[i] = GC_KIND_REF;
+  gc_type wide = gc_type_struct(heap, "wide", WIDTH, kinds);
+  gc_type node = list_type(heap);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *root = gc_root(heap, gc_new_struct(heap, wide));
+  for (int i = 0; i < WIDTH; i++) {
+    gc_ref cell = gc_new_struct(heap, node);
+    gc_set_i64(heap, cell, 1, i);
+    gc_set_ref(heap, *root, (size_t)i, cell);
+  }
+  gc_test_fail_allocation(1);
+  gc_collect(heap); /* the mark stack must grow past its first size */
+  gc_test_allocation_reset();
+  EXPECT_TRAP(GC_TRAP_OOM, "mark stack");
+  /* Nothing was freed; the next collection completes. */
+  gc_collect(heap);
+  EXPECT_NO_TRAP();
+  for (int i = 0; i < WIDTH; i += 101)
+    CHECK_EQ(gc_get_i64(heap, gc_get_ref(heap, *root, (size_t)i), 1), i);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
