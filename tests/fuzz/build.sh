@@ -1,0 +1,59 @@
+#!/bin/sh
+# build.sh [OUT] — builds the differential fuzzer (libFuzzer, ASan, UBSan)
+# straight from the gcheap sources, the way the top-level CMakeLists.txt
+# assembles the library: gc/*.c plus every collector folder that has a
+# CMakeLists.txt, each announced with -DGCHEAP_HAVE_<name>; boehm only when
+# pkg-config finds bdw-gc. OUT defaults to $GCHEAP_FUZZ_BUILD/gcheap-fuzz.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${GCHEAP_FUZZ_BUILD:-/tmp/gcheap-fuzz-build}
+out=${1:-$build/gcheap-fuzz}
+cc=${CC_FUZZ:-clang}
+mkdir -p "$(dirname "$out")"
+
+# The .c files a collector folder gives the library: those its
+# CMakeLists.txt lists in target_sources(gcheap ...), or, if none are found
+# there, every .c file of the folder that does not define main().
+collector_sources() {
+  listed=$(awk '/target_sources\(gcheap/ {on = 1}
+                on { for (i = 1; i <= NF; i++) if ($i ~ /\.c\)?$/) {
+                       f = $i; sub(/\)$/, "", f); print f } }
+                on && /\)/ {on = 0}' "$1/CMakeLists.txt")
+  if [ -n "$listed" ]; then
+    for f in $listed; do printf '%s ' "$1$f"; done
+  else
+    for f in "$1"*.c; do
+      grep -q '^int main' "$f" || printf '%s ' "$f"
+    done
+  fi
+}
+
+defines=""
+sources=""
+libs=""
+for dir in "$root"/collectors/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/CMakeLists.txt" ] || continue
+  if [ "$name" = boehm ]; then
+    if ! pkg-config --exists bdw-gc; then
+      echo "build.sh: bdw-gc not found: building without collector=boehm" >&2
+      continue
+    fi
+    libs="$libs $(pkg-config --libs bdw-gc)"
+    defines="$defines $(pkg-config --cflags bdw-gc)"
+  fi
+  [ "$name" = null ] || defines="$defines -DGCHEAP_HAVE_$name"
+  sources="$sources $(collector_sources "$dir")"
+done
+
+# -O1 keeps the sanitizers' reports precise while running fast enough;
+# -fno-sanitize-recover makes any undefined behaviour a crash libFuzzer saves.
+# shellcheck disable=SC2086
+$cc -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -Wall -Wextra -Wno-unused-parameter \
+  -I"$root/gc" $defines \
+  "$root"/gc/*.c $sources "$here"/fuzz_*.c \
+  $libs -o "$out"
+echo "$out"

@@ -1,0 +1,54 @@
+#!/bin/sh
+# run.sh [SECONDS_PER_COLLECTOR] — builds the differential fuzzer, replays
+# every regression input in regress/, then fuzzes from the seed corpus for
+# SECONDS_PER_COLLECTOR (default 15) times the number of collectors in the
+# build: every execution runs the input on each collector in turn, so each
+# collector gets about that much of the time. Exits non-zero on any failure
+# and prints the number of executions. Single job, one core.
+#
+# Environment: GCHEAP_FUZZ_BUILD (build directory, default
+# /tmp/gcheap-fuzz-build); new crash inputs are written there too.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+per_collector=${1:-15}
+build=${GCHEAP_FUZZ_BUILD:-/tmp/gcheap-fuzz-build}
+fuzzer=$build/gcheap-fuzz
+mkdir -p "$build/artifacts" "$build/corpus"
+
+"$here/build.sh" "$fuzzer" >/dev/null
+
+# The collectors this build offers: the fuzzer prints them at exit.
+ncollectors=$("$fuzzer" -runs=0 "$here/corpus/bad-calls-plain" 2>&1 |
+  sed -n 's/^gcheap-fuzz: .* executions on each of \([0-9]*\) collectors.*/\1/p')
+[ -n "$ncollectors" ] || { echo "run.sh: the fuzzer does not start" >&2; exit 1; }
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# Regressions first: each input once, on every collector.
+if ls "$here"/regress/* >/dev/null 2>&1; then
+  echo "run.sh: replaying $(ls "$here"/regress | wc -l) regression inputs"
+  if ! "$fuzzer" -runs=1 "$here"/regress/* >"$build/regress.log" 2>&1; then
+    grep -E 'gcheap-fuzz:|ERROR|SUMMARY|Running:' "$build/regress.log" | tail -20
+    echo "run.sh: FAIL: a regression input fails (log: $build/regress.log)"
+    exit 1
+  fi
+fi
+
+# Then fuzz: the seed corpus is read-only; new inputs go to the build dir.
+total=$((per_collector * ncollectors))
+echo "run.sh: fuzzing for ${total} s ($ncollectors collectors, ${per_collector} s each)"
+status=0
+"$fuzzer" -max_total_time="$total" -jobs=1 -workers=1 -print_final_stats=1 \
+  -artifact_prefix="$build/artifacts/" -max_len=2048 -timeout=20 \
+  -rss_limit_mb=4096 "$build/corpus" "$here/corpus" \
+  >"$build/fuzz.log" 2>&1 || status=$?
+grep -E '^gcheap-fuzz:|stat::number_of_executed_units|ERROR|SUMMARY' \
+  "$build/fuzz.log" | tail -20
+if [ "$status" -ne 0 ]; then
+  echo "run.sh: FAIL (exit $status): crash input in $build/artifacts/;" \
+    "log: $build/fuzz.log"
+  ls "$build/artifacts/"
+  exit 1
+fi
+echo "run.sh: PASS"
