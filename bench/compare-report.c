@@ -1,0 +1,310 @@
+/* compare-report.c — the table, the CSV and the chart of "gcheap compare".
+ *
+ * Per workload and variant: the medians of wall time (measured by compare
+ * around each process), user time and peak RSS (wait4's rusage), the median
+ * collection count and longest pause (as the program reports them), and the
+ * ratio to the baseline: the median of the per-run ratios of wall time to the
+ * baseline's run in the same round (runs are interleaved, so a pair saw the
+ * same machine). The baseline is native Boehm with the shared libgc, or
+ * collector=boehm for workloads without a native version.
+ */
+#define _GNU_SOURCE
+#include "compare.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *compare_status_name(const struct compare_run *run, char *buf,
+                                size_t buflen) {
+  switch (run->status) {
+  case RUN_OK: return "ok";
+  case RUN_WRONG: return "WRONG RESULT";
+  case RUN_ERROR: return "error";
+  case RUN_TRAP_OOM: return "trap (oom)";
+  case RUN_TRAP: return "trap";
+  case RUN_CRASH:
+    if (run->signal)
+      snprintf(buf, buflen, "CRASH (signal %d)", run->signal);
+    else
+      snprintf(buf, buflen, "CRASH");
+    return buf;
+  }
+  return "?";
+}
+
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The median of n values (sorted in place); -1 when n is 0. */
+static double median(double *values, int n) {
+  if (n == 0)
+    return -1;
+  qsort(values, (size_t)n, sizeof *values, compare_doubles);
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+static const struct compare_run *find_run(const struct compare *c, int w,
+                                          int v, int index) {
+  for (int i = 0; i < c->nrecords; i++) {
+    const struct compare_run *r = &c->records[i];
+    if (r->workload == w && r->variant == v && r->index == index)
+      return r;
+  }
+  return NULL;
+}
+
+static int variant_index(const struct compare *c, const char *label) {
+  for (int v = 0; v < c->nvariants; v++)
+    if (strcmp(c->variants[v].label, label) == 0)
+      return v;
+  return -1;
+}
+
+/* The variant ratios are taken against, for workload w; -1 if none ran. */
+static int baseline_of(const struct compare *c, int w) {
+  const char *choices[] = {"boehm-native", "boehm"};
+  for (size_t i = 0; i < 2; i++) {
+    int v = variant_index(c, choices[i]);
+    if (v < 0 || !compare_applies(c, w, v))
+      continue;
+    for (int r = 0; r < c->runs; r++) {
+      const struct compare_run *run = find_run(c, w, v, r);
+      if (run && run->status == RUN_OK)
+        return v;
+    }
+  }
+  return -1;
+}
+
+struct summary {
+  int ok_runs;
+  const struct compare_run *failure; /* the first run that was not ok */
+  double wall, user, rss_mib, collections, pause_ms, ratio; /* -1: none */
+};
+
+static struct summary summarise(const struct compare *c, int w, int v,
+                                int baseline) {
+  struct summary s = {0};
+  double wall[c->runs], user[c->runs], rss[c->runs], gcs[c->runs],
+      pause[c->runs], ratio[c->runs];
+  int nratio = 0, ngcs = 0, npause = 0;
+  for (int r = 0; r < c->runs; r++) {
+    const struct compare_run *run = find_run(c, w, v, r);
+    if (!run)
+      continue;
+    if (run->status != RUN_OK) {
+      if (!s.failure)
+        s.failure = run;
+      continue;
+    }
+    wall[s.ok_runs] = run->wall_s;
+    user[s.ok_runs] = run->user_s;
+    rss[s.ok_runs] = (double)run->max_rss_kib / 1024.0;
+    s.ok_runs++;
+    if (run->collections >= 0)
+      gcs[ngcs++] = run->collections;
+    if (run->pause_max_ms >= 0)
+      pause[npause++] = run->pause_max_ms;
+    const struct compare_run *base =
+        baseline >= 0 ? find_run(c, w, baseline, r) : NULL;
+    if (base && base->status == RUN_OK && base->wall_s > 0)
+      ratio[nratio++] = run->wall_s / base->wall_s;
+  }
+  s.wall = median(wall, s.ok_runs);
+  s.user = median(user, s.ok_runs);
+  s.rss_mib = median(rss, s.ok_runs);
+  s.collections = median(gcs, ngcs);
+  s.pause_ms = median(pause, npause);
+  s.ratio = median(ratio, nratio);
+  return s;
+}
+
+/* True when every ok run of workload w printed the same checksum. */
+static bool checksums_agree(const struct compare *c, int w, uint64_t *first) {
+  bool have = false;
+  for (int i = 0; i < c->nrecords; i++) {
+    const struct compare_run *r = &c->records[i];
+    if (r->workload != w || r->status != RUN_OK || !r->has_checksum)
+      continue;
+    if (!have) {
+      *first = r->checksum;
+      have = true;
+    } else if (r->checksum != *first) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static int print_tables(const struct compare *c, double *ratios) {
+  int failures = 0;
+  printf("\n");
+  for (int w = 0; w < c->nworkloads; w++) {
+    int baseline = baseline_of(c, w);
+    uint64_t checksum = 0;
+    bool agree = checksums_agree(c, w, &checksum);
+    printf("%s — median of %d runs; ratio: wall time / %s, paired by run\n",
+           c->workloads[w].label, c->runs,
+           baseline >= 0 ? c->variants[baseline].label : "(no baseline)");
+    printf("  %-20s %9s %9s %10s %8s %11s %7s\n", "variant", "wall s",
+           "user s", "peak MiB", "GCs", "max pause", "ratio");
+    for (int v = 0; v < c->nvariants; v++) {
+      ratios[w * COMPARE_MAX_VARIANTS + v] = -1;
+      if (!compare_applies(c, w, v))
+        continue;
+      struct summary s = summarise(c, w, v, baseline);
+      printf("  %-20s", c->variants[v].label);
+      if (s.ok_runs == 0) {
+        char buf[64];
+        printf(" %s", compare_status_name(s.failure, buf, sizeof buf));
+        if (s.failure->status != RUN_TRAP_OOM)
+          failures++;
+        printf("%s%s\n", s.failure->message[0] ? ": " : "",
+               s.failure->message);
+        continue;
+      }
+      printf(" %9.3f %9.3f %10.1f", s.wall, s.user, s.rss_mib);
+      if (s.collections >= 0)
+        printf(" %8.0f", s.collections);
+      else
+        printf(" %8s", "-");
+      if (s.pause_ms >= 0)
+        printf(" %8.2f ms", s.pause_ms);
+      else
+        printf(" %11s", "-");
+      if (s.ratio >= 0)
+        printf(" %7.2f", s.ratio);
+      else
+        printf(" %7s", "-");
+      ratios[w * COMPARE_MAX_VARIANTS + v] = s.ratio;
+      if (s.failure) {
+        char buf[64];
+        printf("  (%d of %d runs: %s)", c->runs - s.ok_runs, c->runs,
+               compare_status_name(s.failure, buf, sizeof buf));
+        if (s.failure->status != RUN_TRAP_OOM)
+          failures++;
+      }
+      printf("\n");
+    }
+    if (agree)
+      printf("  checksum %llu on every run\n\n", (unsigned long long)checksum);
+    else {
+      printf("  CHECKSUMS DIFFER between runs (see the CSV)\n\n");
+      failures++;
+    }
+  }
+  return failures;
+}
+
+static void write_csv(const struct compare *c) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s.csv", c->prefix);
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    perror(path);
+    return;
+  }
+  fprintf(f, "workload,variant,run,status,wall_s,user_s,sys_s,max_rss_kib,"
+             "collections,pause_max_ms,checksum,message\n");
+  for (int i = 0; i < c->nrecords; i++) {
+    const struct compare_run *r = &c->records[i];
+    char buf[64], message[sizeof r->message];
+    snprintf(message, sizeof message, "%s", r->message);
+    for (char *p = message; *p; p++)
+      if (*p == '"')
+        *p = '\'';
+    fprintf(f, "%s,%s,%d,%s,%.6f,%.6f,%.6f,%ld,%.0f,%.3f,%llu,\"%s\"\n",
+            c->workloads[r->workload].label, c->variants[r->variant].label,
+            r->index + 1, compare_status_name(r, buf, sizeof buf), r->wall_s,
+            r->user_s, r->sys_s, r->max_rss_kib, r->collections,
+            r->pause_max_ms,
+            r->has_checksum ? (unsigned long long)r->checksum : 0ULL,
+            message);
+  }
+  fclose(f);
+  printf("raw runs: %s\n", path);
+}
+
+/* A clustered bar chart of the ratios with gnuplot, if it is installed. */
+static void write_chart(const struct compare *c, const double *ratios) {
+  char dat[4096], gp[4096], svg[4096];
+  snprintf(dat, sizeof dat, "%s.dat", c->prefix);
+  snprintf(gp, sizeof gp, "%s.gp", c->prefix);
+  snprintf(svg, sizeof svg, "%s.svg", c->prefix);
+  FILE *f = fopen(dat, "w");
+  if (!f) {
+    perror(dat);
+    return;
+  }
+  fprintf(f, "workload");
+  for (int v = 0; v < c->nvariants; v++)
+    fprintf(f, " \"%s\"", c->variants[v].label);
+  fprintf(f, "\n");
+  for (int w = 0; w < c->nworkloads; w++) {
+    fprintf(f, "\"%s\"", c->workloads[w].label);
+    for (int v = 0; v < c->nvariants; v++) {
+      double r = ratios[w * COMPARE_MAX_VARIANTS + v];
+      if (r >= 0)
+        fprintf(f, " %.4f", r);
+      else
+        fprintf(f, " ?");
+    }
+    fprintf(f, "\n");
+  }
+  fclose(f);
+
+  f = fopen(gp, "w");
+  if (!f) {
+    perror(gp);
+    return;
+  }
+  fprintf(f,
+          "set terminal svg size 1000,520 dynamic font 'sans,12' background "
+          "rgb 'white'\n"
+          "set output '%s'\n"
+          "set title 'gcheap: wall time relative to native Boehm GC (shared "
+          "libgc; collector=boehm where no native version), median of %d "
+          "paired runs' noenhanced\n"
+          "set style data histograms\n"
+          "set style histogram clustered gap 1\n"
+          "set style fill solid 0.85 border -1\n"
+          "set datafile missing '?'\n"
+          "set ylabel 'wall time / baseline (lower is faster)'\n"
+          "set yrange [0:*]\n"
+          "set grid ytics\n"
+          "set key outside right top noenhanced\n"
+          "set xtics noenhanced\n"
+          "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 "
+          "lw 1.5\n"
+          "plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i)\n",
+          svg, c->runs, c->nvariants + 1, dat);
+  fclose(f);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    execlp("gnuplot", "gnuplot", gp, (char *)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+      WEXITSTATUS(status) == 0)
+    printf("chart: %s\n", svg);
+  else
+    printf("chart: not drawn (gnuplot failed or is not installed; data in "
+           "%s)\n", dat);
+}
+
+int compare_report(struct compare *c) {
+  double ratios[COMPARE_MAX_WORKLOADS * COMPARE_MAX_VARIANTS];
+  int failures = print_tables(c, ratios);
+  write_csv(c);
+  fflush(stdout);
+  write_chart(c, ratios);
+  if (failures)
+    printf("%d variant(s) failed: see above\n", failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,371 @@
+/* compare.c — "gcheap compare": runs every collector of this build, native
+ * Boehm (shared and static libgc, and with parallel marking started) and
+ * malloc/free on each workload, each run a separate process, interleaved
+ * (A B C A B C ...) so that drift on a noisy machine hits all of them alike.
+ * compare-report.c summarises the runs.
+ */
+#define _GNU_SOURCE
+#include "compare.h"
+#include "workload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gcheap.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The default set: small enough that the README's first command finishes
+ * in about a minute on two cores with every collector. */
+static const char *const default_workloads[] = {
+    "gcbench", "binary-trees:16", "array-copy", "cycles", "resources", "weak",
+};
+enum { DEFAULT_RUNS = 3 };
+
+void compare_usage(FILE *out) {
+  fprintf(out,
+          "compare [WORKLOAD[:ARG,...]...] [-n RUNS] [-o PREFIX] [--only "
+          "LIST]\n"
+          "  runs each collector, native Boehm (shared, static, parallel "
+          "marking)\n"
+          "  and malloc/free as separate processes, interleaved, RUNS times "
+          "(default %d);\n"
+          "  prints medians and the ratio to native Boehm (shared libgc), "
+          "writes\n"
+          "  PREFIX.csv (every run) and PREFIX.svg (the ratios; default "
+          "PREFIX\n"
+          "  gcheap-compare). LIST: variant labels separated by commas.\n"
+          "  -C options given before 'compare' go to every collector run.\n"
+          "  Default workloads:",
+          DEFAULT_RUNS);
+  for (size_t i = 0; i < sizeof default_workloads / sizeof *default_workloads;
+       i++)
+    fprintf(out, " %s", default_workloads[i]);
+  fprintf(out, "\n");
+}
+
+/* ---- Setting up ---------------------------------------------------------- */
+
+/* "binary-trees:16" or "binary-trees 16" (or ',' between arguments). */
+static int parse_workload(const char *spec, struct compare_workload *w) {
+  char *copy = strdup(spec);
+  if (!copy)
+    return -1;
+  int n = 0;
+  for (char *save = NULL, *tok = strtok_r(copy, ": ,", &save); tok;
+       tok = strtok_r(NULL, ": ,", &save)) {
+    if (n == COMPARE_MAX_ARGS) {
+      fprintf(stderr, "gcheap compare: too many arguments in '%s'\n", spec);
+      return -1;
+    }
+    w->argv[n++] = tok;
+  }
+  w->argv[n] = NULL;
+  if (n == 0 || !workload_find(w->argv[0])) {
+    fprintf(stderr, "gcheap compare: unknown workload '%s'; accepted:", spec);
+    for (const struct workload *x = gc_workloads; x->name; x++)
+      fprintf(stderr, " %s", x->name);
+    fprintf(stderr, "\n");
+    return -1;
+  }
+  size_t len = 0;
+  for (int i = 0; i < n; i++)
+    len += (size_t)snprintf(w->label + len, sizeof w->label - len, "%s%s",
+                            i ? " " : "", w->argv[i]);
+  w->has_native = strcmp(w->argv[0], "gcbench") == 0 ||
+                  strcmp(w->argv[0], "binary-trees") == 0;
+  return 0; /* copy stays allocated: argv points into it */
+}
+
+/* The directory of the running gcheap: the baselines are built next to it. */
+static int program_dir(char *dir, size_t len) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n < 0)
+    return -1;
+  self[n] = 0;
+  snprintf(dir, len, "%s", dirname(self));
+  return 0;
+}
+
+static bool selected(const char *only, const char *label) {
+  if (!only)
+    return true;
+  size_t n = strlen(label);
+  for (const char *p = only; *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && strncmp(p, label, n) == 0)
+      return true;
+    p += len + (end != NULL);
+  }
+  return false;
+}
+
+static void add_variant(struct compare *c, const char *only, const char *label,
+                        const char *program, bool native, bool parallel) {
+  if (!selected(only, label) || c->nvariants == COMPARE_MAX_VARIANTS)
+    return;
+  if (native && access(program, X_OK) != 0)
+    return; /* not built (e.g. no libgc.a): leave it out */
+  struct compare_variant *v = &c->variants[c->nvariants++];
+  snprintf(v->label, sizeof v->label, "%s", label);
+  snprintf(v->program, sizeof v->program, "%s", program);
+  v->native = native;
+  v->parallel_mark = parallel;
+}
+
+static void add_variants(struct compare *c, const char *only) {
+  char dir[PATH_MAX], path[PATH_MAX + 64];
+  if (program_dir(dir, sizeof dir) < 0)
+    snprintf(dir, sizeof dir, ".");
+  /* Collectors first, in the order of gc_collector_names(). */
+  char names[256];
+  snprintf(names, sizeof names, "%s", gc_collector_names());
+  snprintf(path, sizeof path, "%s/gcheap", dir);
+  for (char *save = NULL, *tok = strtok_r(names, ", ", &save); tok;
+       tok = strtok_r(NULL, ", ", &save))
+    add_variant(c, only, tok, path, false, false);
+  snprintf(path, sizeof path, "%s/gcheap-native-boehm", dir);
+  add_variant(c, only, "boehm-native", path, true, false);
+  add_variant(c, only, "boehm-native-par", path, true, true);
+  snprintf(path, sizeof path, "%s/gcheap-native-boehm-static", dir);
+  add_variant(c, only, "boehm-native-static", path, true, false);
+  snprintf(path, sizeof path, "%s/gcheap-native-malloc", dir);
+  add_variant(c, only, "malloc", path, true, false);
+}
+
+bool compare_applies(const struct compare *c, int workload, int variant) {
+  return !c->variants[variant].native || c->workloads[workload].has_native;
+}
+
+/* ---- Running one program ------------------------------------------------- */
+
+static double timespec_s(const struct timespec *t) {
+  return (double)t->tv_sec + (double)t->tv_nsec * 1e-9;
+}
+static double timeval_s(const struct timeval *t) {
+  return (double)t->tv_sec + (double)t->tv_usec * 1e-6;
+}
+
+/* Reads "key: value" lines of the program's output into run. */
+static void parse_output(const char *out, struct compare_run *run) {
+  for (const char *line = out; line && *line;) {
+    double number;
+    unsigned long long u;
+    if (sscanf(line, "collections: %lf", &number) == 1)
+      run->collections = number;
+    else if (sscanf(line, "pause-max: %lf", &number) == 1)
+      run->pause_max_ms = number;
+    else if (sscanf(line, "checksum: %llu", &u) == 1) {
+      run->checksum = u;
+      run->has_checksum = true;
+    }
+    line = strchr(line, '\n');
+    line = line ? line + 1 : NULL;
+  }
+}
+
+/* The last non-empty line of the program's stderr. */
+static void last_line(FILE *err, char *buf, size_t len) {
+  char line[160];
+  buf[0] = 0;
+  rewind(err);
+  while (fgets(line, sizeof line, err)) {
+    line[strcspn(line, "\n")] = 0;
+    if (line[0])
+      snprintf(buf, len, "%s", line);
+  }
+}
+
+static void run_one(struct compare *c, int noptions, char **options,
+                    struct compare_run *run) {
+  const struct compare_variant *v = &c->variants[run->variant];
+  const struct compare_workload *w = &c->workloads[run->workload];
+  char *argv[2 * 64 + COMPARE_MAX_ARGS + 8];
+  char collector_opt[80];
+  int n = 0;
+  argv[n++] = (char *)v->program;
+  if (!v->native) {
+    snprintf(collector_opt, sizeof collector_opt, "collector=%s", v->label);
+    argv[n++] = "-C";
+    argv[n++] = collector_opt;
+    for (int i = 0; i < noptions && i < 64; i++)
+      if (strncmp(options[i], "collector=", 10) != 0) {
+        argv[n++] = "-C";
+        argv[n++] = options[i];
+      }
+    argv[n++] = "bench";
+  } else if (v->parallel_mark) {
+    argv[n++] = "--parallel-mark";
+  }
+  for (int i = 0; w->argv[i]; i++)
+    argv[n++] = w->argv[i];
+  argv[n] = NULL;
+
+  run->status = RUN_ERROR;
+  run->collections = run->pause_max_ms = -1;
+  int out[2];
+  FILE *err = tmpfile();
+  if (!err || pipe2(out, O_CLOEXEC) < 0) {
+    snprintf(run->message, sizeof run->message, "cannot start: %s",
+             strerror(errno));
+    if (err)
+      fclose(err);
+    return;
+  }
+  fflush(NULL);
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    dup2(fileno(err), STDERR_FILENO);
+    execv(argv[0], argv);
+    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(out[1]);
+  size_t cap = 4096, len = 0;
+  char *text = malloc(cap);
+  ssize_t got;
+  while (pid > 0 && text) {
+    if (len + 1024 > cap) {
+      char *bigger = realloc(text, cap *= 2);
+      if (!bigger)
+        break;
+      text = bigger;
+    }
+    got = read(out[0], text + len, cap - len - 1);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    len += (size_t)got;
+  }
+  close(out[0]);
+  int status = 0;
+  struct rusage usage = {0};
+  if (pid < 0 || wait4(pid, &status, 0, &usage) < 0) {
+    snprintf(run->message, sizeof run->message, "cannot run: %s",
+             strerror(errno));
+    free(text);
+    fclose(err);
+    return;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  run->wall_s = timespec_s(&end) - timespec_s(&start);
+  run->user_s = timeval_s(&usage.ru_utime);
+  run->sys_s = timeval_s(&usage.ru_stime);
+  run->max_rss_kib = usage.ru_maxrss;
+  if (text) {
+    text[len] = 0;
+    parse_output(text, run);
+    free(text);
+  }
+  if (WIFEXITED(status)) {
+    switch (WEXITSTATUS(status)) {
+    case 0: run->status = RUN_OK; break;
+    case 1: run->status = RUN_WRONG; break;
+    case 3: run->status = RUN_TRAP_OOM; break;
+    case 4: run->status = RUN_TRAP; break;
+    case 2: case 127: run->status = RUN_ERROR; break;
+    default: run->status = RUN_CRASH; break;
+    }
+  } else {
+    run->status = RUN_CRASH;
+    run->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  }
+  if (run->status != RUN_OK)
+    last_line(err, run->message, sizeof run->message);
+  fclose(err);
+}
+
+/* ---- The command --------------------------------------------------------- */
+
+int compare_main(int noptions, char **options, int argc, char **argv) {
+  struct compare c = {.runs = DEFAULT_RUNS, .prefix = "gcheap-compare"};
+  const char *only = NULL;
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    if ((strcmp(arg, "-n") == 0 || strcmp(arg, "-o") == 0 ||
+         strcmp(arg, "--only") == 0) && i + 1 == argc) {
+      fprintf(stderr, "gcheap compare: %s needs a value\n", arg);
+      return 2;
+    }
+    if (strcmp(arg, "-n") == 0) {
+      char *end;
+      long runs = strtol(argv[++i], &end, 10);
+      if (*end || runs < 1 || runs > 1000) {
+        fprintf(stderr, "gcheap compare: -n takes 1 to 1000 runs\n");
+        return 2;
+      }
+      c.runs = (int)runs;
+    } else if (strcmp(arg, "-o") == 0) {
+      c.prefix = argv[++i];
+    } else if (strcmp(arg, "--only") == 0) {
+      only = argv[++i];
+    } else if (arg[0] == '-') {
+      fprintf(stderr, "gcheap compare: unknown option '%s'\n", arg);
+      compare_usage(stderr);
+      return 2;
+    } else if (c.nworkloads == COMPARE_MAX_WORKLOADS) {
+      fprintf(stderr, "gcheap compare: at most %d workloads\n",
+              COMPARE_MAX_WORKLOADS);
+      return 2;
+    } else if (parse_workload(arg, &c.workloads[c.nworkloads++]) < 0) {
+      return 2;
+    }
+  }
+  if (c.nworkloads == 0)
+    for (size_t i = 0;
+         i < sizeof default_workloads / sizeof *default_workloads; i++)
+      if (parse_workload(default_workloads[i], &c.workloads[c.nworkloads++]) <
+          0)
+        return 2;
+  add_variants(&c, only);
+  if (c.nvariants == 0) {
+    fprintf(stderr, "gcheap compare: no variant selected\n");
+    return 2;
+  }
+
+  int total = 0;
+  for (int w = 0; w < c.nworkloads; w++)
+    for (int v = 0; v < c.nvariants; v++)
+      total += compare_applies(&c, w, v) ? c.runs : 0;
+  c.records = calloc((size_t)total, sizeof *c.records);
+  if (!c.records)
+    return 2;
+
+  fprintf(stderr, "gcheap compare: %d workloads x %d variants x %d runs, "
+          "interleaved\n", c.nworkloads, c.nvariants, c.runs);
+  for (int r = 0; r < c.runs; r++) {
+    for (int w = 0; w < c.nworkloads; w++) {
+      fprintf(stderr, "[run %d/%d] %-18s", r + 1, c.runs,
+              c.workloads[w].label);
+      for (int v = 0; v < c.nvariants; v++) {
+        if (!compare_applies(&c, w, v))
+          continue;
+        struct compare_run *run = &c.records[c.nrecords++];
+        *run = (struct compare_run){.workload = w, .variant = v, .index = r};
+        run_one(&c, noptions, options, run);
+        char status[64];
+        if (run->status == RUN_OK)
+          fprintf(stderr, " %s %.2fs", c.variants[v].label, run->wall_s);
+        else
+          fprintf(stderr, " %s %s", c.variants[v].label,
+                  compare_status_name(run, status, sizeof status));
+      }
+      fprintf(stderr, "\n");
+    }
+  }
+  int status = compare_report(&c);
+  free(c.records);
+  return status;
+}

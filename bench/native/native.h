@@ -1,0 +1,48 @@
+/* native.h — the allocator under the native baselines.
+ *
+ * The native programs are compiled twice from the same source: with
+ * NATIVE_BOEHM they allocate with Boehm GC's own API (GC_MALLOC for objects
+ * holding pointers, GC_MALLOC_ATOMIC for the array of doubles) and never
+ * free; without it they use malloc and free every tree explicitly. They
+ * print the same "key: value" lines and checksums as "gcheap bench".
+ */
+#ifndef GCHEAP_BENCH_NATIVE_H
+#define GCHEAP_BENCH_NATIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#ifdef NATIVE_BOEHM
+#include <gc.h>
+/* Boehm returns zeroed memory for both. */
+#define native_alloc(bytes) GC_MALLOC(bytes)
+#define native_alloc_atomic(bytes) GC_MALLOC_ATOMIC(bytes)
+#define native_free(ptr) ((void)0)
+#define NATIVE_FREES_EXPLICITLY false
+#else
+/* Callers initialise every field, so plain malloc is enough. */
+#define native_alloc(bytes) malloc(bytes)
+#define native_alloc_atomic(bytes) malloc(bytes)
+#define native_free(ptr) free(ptr)
+#define NATIVE_FREES_EXPLICITLY true
+#endif
+
+struct native_result {
+  uint64_t checksum;
+  bool ok;
+  char message[200];
+};
+
+void native_fail(struct native_result *result, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Exits with status 3 and a message when memory is exhausted. */
+void *native_check_alloc(void *ptr);
+
+/* The workloads; argc/argv are the workload's own (argv[0] its name).
+ * Return -1 on a usage error. */
+int native_gcbench(int argc, char **argv, struct native_result *result);
+int native_binary_trees(int argc, char **argv, struct native_result *result);
+
+#endif

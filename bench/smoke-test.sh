@@ -1,0 +1,118 @@
+#!/bin/sh
+# smoke-test.sh GCHEAP [WHAT] — the bench/ smoke tests (run by CTest).
+#   workloads: every workload at its tiny size on every collector
+#   errors:    a bogus collector exits 2 naming the accepted ones; the null
+#              collector out of arena ends with a clean OOM message, status 3
+#   native:    the native baselines print the same checksums as gcheap
+#   compare:   "gcheap compare" runs, writes its CSV and reports success
+set -u
+gcheap=$1
+what=${2:-all}
+dir=$(dirname "$gcheap")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+collectors=$("$gcheap" --version | sed -n 's/.*(collectors: \(.*\))/\1/p' | tr -d ,)
+[ -n "$collectors" ] || fail "gcheap --version lists no collectors"
+
+# Prints the checksum line of gcheap's output.
+checksum() { sed -n 's/^checksum: //p' "$1"; }
+
+tiny() {
+  case $1 in
+    gcbench) echo 8 ;; binary-trees) echo 8 ;; array-copy) echo 10 ;;
+    cycles) echo 5 ;; resources) echo 5000 ;; weak) echo 20 ;;
+    large-live) echo 4 ;;
+  esac
+}
+
+if [ "$what" = all ] || [ "$what" = workloads ]; then
+  for w in gcbench binary-trees array-copy cycles resources weak large-live; do
+    first=
+    for c in $collectors; do
+      if "$gcheap" -C collector="$c" bench $w $(tiny $w) \
+          >"$tmp/out" 2>"$tmp/err"; then
+        sum=$(checksum "$tmp/out")
+        if [ -z "$first" ]; then first=$sum
+        elif [ "$sum" != "$first" ]; then
+          fail "$w on $c: checksum $sum, another collector gave $first"
+        fi
+        echo "ok: $w $(tiny $w) on $c (checksum $sum)"
+      else
+        fail "$w $(tiny $w) on $c exited $?: $(tail -n 1 "$tmp/err")"
+      fi
+    done
+  done
+fi
+
+if [ "$what" = all ] || [ "$what" = errors ]; then
+  "$gcheap" -C collector=bogus bench gcbench >"$tmp/out" 2>"$tmp/err"
+  status=$?
+  first_collector=$(echo $collectors | cut -d' ' -f1)
+  if [ $status -ne 2 ]; then fail "collector=bogus exited $status, not 2"
+  elif [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+    fail "collector=bogus: the error is not one line: $(cat "$tmp/err")"
+  elif ! grep -q "$first_collector" "$tmp/err"; then
+    fail "collector=bogus: the error does not list the collectors: $(cat "$tmp/err")"
+  else echo "ok: collector=bogus: $(cat "$tmp/err")"; fi
+
+  "$gcheap" -C max-heap-sise=1 bench gcbench >"$tmp/out" 2>"$tmp/err"
+  status=$?
+  if [ $status -ne 2 ]; then fail "a bad option exited $status, not 2"
+  else echo "ok: bad option: $(cat "$tmp/err")"; fi
+
+  "$gcheap" -C collector=null -C max-heap-size=16M bench gcbench \
+    >"$tmp/out" 2>"$tmp/err"
+  status=$?
+  if [ $status -ne 3 ]; then
+    fail "null out of arena exited $status, not 3: $(cat "$tmp/err")"
+  elif ! grep -q '^gcheap: null: ' "$tmp/err"; then
+    fail "null out of arena: no 'gcheap: null:' message: $(cat "$tmp/err")"
+  else echo "ok: null out of arena: $(cat "$tmp/err")"; fi
+
+  "$gcheap" bench no-such-workload >"$tmp/out" 2>"$tmp/err"
+  [ $? -eq 2 ] || fail "an unknown workload does not exit 2"
+  "$gcheap" bench binary-trees abc >"$tmp/out" 2>"$tmp/err"
+  [ $? -eq 2 ] || fail "a bad workload argument does not exit 2"
+  "$gcheap" --help >"$tmp/out" || fail "gcheap --help failed"
+  grep -q large-live "$tmp/out" || fail "gcheap --help lists no workloads"
+fi
+
+if [ "$what" = all ] || [ "$what" = native ]; then
+  for w in "gcbench 8" "binary-trees 8"; do
+    "$gcheap" -C collector=null bench $w >"$tmp/out" 2>"$tmp/err" ||
+      fail "gcheap bench $w on null: $(cat "$tmp/err")"
+    want=$(checksum "$tmp/out")
+    for p in gcheap-native-malloc gcheap-native-boehm gcheap-native-boehm-static; do
+      [ -x "$dir/$p" ] || continue
+      for flag in "" --parallel-mark; do
+        [ -n "$flag" ] && [ $p = gcheap-native-malloc ] && continue
+        if "$dir/$p" $flag $w >"$tmp/out" 2>"$tmp/err"; then
+          got=$(checksum "$tmp/out")
+          if [ "$got" != "$want" ]; then
+            fail "$p $flag $w: checksum $got, gcheap gave $want"
+          else echo "ok: $p $flag $w (checksum $got)"; fi
+        else
+          fail "$p $flag $w exited $?: $(cat "$tmp/err")"
+        fi
+      done
+    done
+  done
+fi
+
+if [ "$what" = all ] || [ "$what" = compare ]; then
+  if "$gcheap" compare gcbench:6 binary-trees:8 weak:5 -n 2 -o "$tmp/cmp" \
+      >"$tmp/out" 2>"$tmp/err"; then
+    [ -s "$tmp/cmp.csv" ] || fail "compare wrote no CSV"
+    grep -q "binary-trees 8" "$tmp/out" || fail "compare printed no table"
+    echo "ok: compare"
+  else
+    fail "compare exited $?: $(tail -n 5 "$tmp/out") $(tail -n 3 "$tmp/err")"
+  fi
+fi
+
+[ $failures -eq 0 ] && echo "all bench smoke tests passed"
+exit $((failures != 0))
