@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build
-exec build/bench/gcheap compare "$@"
+exec build/gcheap compare "$@"
