@@ -240,9 +240,35 @@ static void write_chart(const struct compare *c, const double *ratios) {
     perror(dat);
     return;
   }
+  /* The header names each variant; one that failed somewhere says where,
+   * since its bar is missing there. */
   fprintf(f, "workload");
-  for (int v = 0; v < c->nvariants; v++)
-    fprintf(f, " \"%s\"", c->variants[v].label);
+  for (int v = 0; v < c->nvariants; v++) {
+    char title[256];
+    size_t len = (size_t)snprintf(title, sizeof title, "%s",
+                                  c->variants[v].label);
+    const char *sep = " (";
+    for (int w = 0; w < c->nworkloads; w++) {
+      if (!compare_applies(c, w, v) ||
+          ratios[w * COMPARE_MAX_VARIANTS + v] >= 0 || len >= sizeof title)
+        continue;
+      char buf[64];
+      const struct compare_run *failed = NULL;
+      for (int r = 0; r < c->runs && !failed; r++) {
+        const struct compare_run *run = find_run(c, w, v, r);
+        if (run && run->status != RUN_OK)
+          failed = run;
+      }
+      len += (size_t)snprintf(
+          title + len, sizeof title - len, "%s%s: %s", sep,
+          c->workloads[w].label,
+          failed ? compare_status_name(failed, buf, sizeof buf) : "no ratio");
+      sep = ", ";
+    }
+    if (*sep == ',' && len < sizeof title)
+      snprintf(title + len, sizeof title - len, ")");
+    fprintf(f, " \"%s\"", title);
+  }
   fprintf(f, "\n");
   for (int w = 0; w < c->nworkloads; w++) {
     fprintf(f, "\"%s\"", c->workloads[w].label);
@@ -263,12 +289,12 @@ static void write_chart(const struct compare *c, const double *ratios) {
     return;
   }
   fprintf(f,
-          "set terminal svg size 1000,520 dynamic font 'sans,12' background "
+          "set terminal svg size 1100,680 dynamic font 'sans,12' background "
           "rgb 'white'\n"
           "set output '%s'\n"
-          "set title 'gcheap: wall time relative to native Boehm GC (shared "
-          "libgc; collector=boehm where no native version), median of %d "
-          "paired runs' noenhanced\n"
+          "set title \"gcheap: wall time relative to native Boehm GC (shared "
+          "libgc)\\ncollector=boehm where a workload has no native version; "
+          "median of %d paired runs\" noenhanced\n"
           "set style data histograms\n"
           "set style histogram clustered gap 1\n"
           "set style fill solid 0.85 border -1\n"
@@ -276,7 +302,7 @@ static void write_chart(const struct compare *c, const double *ratios) {
           "set ylabel 'wall time / baseline (lower is faster)'\n"
           "set yrange [0:*]\n"
           "set grid ytics\n"
-          "set key outside right top noenhanced\n"
+          "set key outside below center horizontal noenhanced\n"
           "set xtics noenhanced\n"
           "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 "
           "lw 1.5\n"
