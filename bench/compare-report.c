@@ -329,7 +329,14 @@ int compare_report(struct compare *c) {
   int failures = print_tables(c, ratios);
   write_csv(c);
   fflush(stdout);
-  write_chart(c, ratios);
+  bool any_ratio = false;
+  for (int w = 0; w < c->nworkloads; w++)
+    for (int v = 0; v < c->nvariants; v++)
+      any_ratio |= ratios[w * COMPARE_MAX_VARIANTS + v] >= 0;
+  if (any_ratio)
+    write_chart(c, ratios);
+  else
+    printf("chart: nothing to draw (no run of a baseline succeeded)\n");
   if (failures)
     printf("%d variant(s) failed: see above\n", failures);
   return failures ? 1 : 0;

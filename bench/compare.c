@@ -41,7 +41,7 @@ void compare_usage(FILE *out) {
           "  PREFIX.csv (every run) and PREFIX.svg (the ratios; default "
           "PREFIX\n"
           "  gcheap-compare). LIST: variant labels separated by commas.\n"
-          "  -C options given before 'compare' go to every collector run.\n"
+          "  -C options (e.g. -C max-heap-size=4G) go to every collector run.\n"
           "  Default workloads:",
           DEFAULT_RUNS);
   for (size_t i = 0; i < sizeof default_workloads / sizeof *default_workloads;

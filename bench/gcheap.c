@@ -140,8 +140,9 @@ static int bench(gc_config *config, int argc, char **argv) {
   return 0;
 }
 
-/* Copies the "-C key=value" settings of argv (up to the command), in the
- * form gc_config_set takes, so that compare can forward them. */
+/* Copies the "-C key=value" settings of argv, in the form gc_config_set
+ * takes, so that compare can forward them. Like gc_config_args, it takes
+ * them from anywhere on the command line. */
 static int collect_options(int argc, char **argv, char **options) {
   int n = 0;
   for (int i = 1; i < argc; i++) {
@@ -149,8 +150,6 @@ static int collect_options(int argc, char **argv, char **options) {
       options[n++] = argv[++i];
     else if (strncmp(argv[i], "-C", 2) == 0 && argv[i][2])
       options[n++] = argv[i] + 2;
-    else if (argv[i][0] != '-')
-      break; /* the command: what follows is its own */
   }
   return n;
 }
