@@ -62,6 +62,7 @@ static int parse_workload(const char *spec, struct compare_workload *w) {
        tok = strtok_r(NULL, ": ,", &save)) {
     if (n == COMPARE_MAX_ARGS) {
       fprintf(stderr, "gcheap compare: too many arguments in '%s'\n", spec);
+      free(copy);
       return -1;
     }
     w->argv[n++] = tok;
@@ -72,15 +73,17 @@ static int parse_workload(const char *spec, struct compare_workload *w) {
     for (const struct workload *x = gc_workloads; x->name; x++)
       fprintf(stderr, " %s", x->name);
     fprintf(stderr, "\n");
+    free(copy);
     return -1;
   }
+  w->storage = copy;
   size_t len = 0;
   for (int i = 0; i < n; i++)
     len += (size_t)snprintf(w->label + len, sizeof w->label - len, "%s%s",
                             i ? " " : "", w->argv[i]);
   w->has_native = strcmp(w->argv[0], "gcbench") == 0 ||
                   strcmp(w->argv[0], "binary-trees") == 0;
-  return 0; /* copy stays allocated: argv points into it */
+  return 0;
 }
 
 /* The directory of the running gcheap: the baselines are built next to it. */
@@ -289,8 +292,20 @@ static void run_one(struct compare *c, int noptions, char **options,
 
 /* ---- The command --------------------------------------------------------- */
 
+static int run_compare(struct compare *c, int noptions, char **options,
+                       int argc, char **argv);
+
 int compare_main(int noptions, char **options, int argc, char **argv) {
   struct compare c = {.runs = DEFAULT_RUNS, .prefix = "gcheap-compare"};
+  int status = run_compare(&c, noptions, options, argc, argv);
+  free(c.records);
+  for (int w = 0; w < c.nworkloads; w++)
+    free(c.workloads[w].storage);
+  return status;
+}
+
+static int run_compare(struct compare *c, int noptions, char **options,
+                       int argc, char **argv) {
   const char *only = NULL;
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
@@ -306,66 +321,64 @@ int compare_main(int noptions, char **options, int argc, char **argv) {
         fprintf(stderr, "gcheap compare: -n takes 1 to 1000 runs\n");
         return 2;
       }
-      c.runs = (int)runs;
+      c->runs = (int)runs;
     } else if (strcmp(arg, "-o") == 0) {
-      c.prefix = argv[++i];
+      c->prefix = argv[++i];
     } else if (strcmp(arg, "--only") == 0) {
       only = argv[++i];
     } else if (arg[0] == '-') {
       fprintf(stderr, "gcheap compare: unknown option '%s'\n", arg);
       compare_usage(stderr);
       return 2;
-    } else if (c.nworkloads == COMPARE_MAX_WORKLOADS) {
+    } else if (c->nworkloads == COMPARE_MAX_WORKLOADS) {
       fprintf(stderr, "gcheap compare: at most %d workloads\n",
               COMPARE_MAX_WORKLOADS);
       return 2;
-    } else if (parse_workload(arg, &c.workloads[c.nworkloads++]) < 0) {
+    } else if (parse_workload(arg, &c->workloads[c->nworkloads++]) < 0) {
       return 2;
     }
   }
-  if (c.nworkloads == 0)
+  if (c->nworkloads == 0)
     for (size_t i = 0;
          i < sizeof default_workloads / sizeof *default_workloads; i++)
-      if (parse_workload(default_workloads[i], &c.workloads[c.nworkloads++]) <
+      if (parse_workload(default_workloads[i], &c->workloads[c->nworkloads++]) <
           0)
         return 2;
-  add_variants(&c, only);
-  if (c.nvariants == 0) {
+  add_variants(c, only);
+  if (c->nvariants == 0) {
     fprintf(stderr, "gcheap compare: no variant selected\n");
     return 2;
   }
 
   int total = 0;
-  for (int w = 0; w < c.nworkloads; w++)
-    for (int v = 0; v < c.nvariants; v++)
-      total += compare_applies(&c, w, v) ? c.runs : 0;
-  c.records = calloc((size_t)total, sizeof *c.records);
-  if (!c.records)
+  for (int w = 0; w < c->nworkloads; w++)
+    for (int v = 0; v < c->nvariants; v++)
+      total += compare_applies(c, w, v) ? c->runs : 0;
+  c->records = calloc((size_t)total, sizeof *c->records);
+  if (!c->records)
     return 2;
 
   fprintf(stderr, "gcheap compare: %d workloads x %d variants x %d runs, "
-          "interleaved\n", c.nworkloads, c.nvariants, c.runs);
-  for (int r = 0; r < c.runs; r++) {
-    for (int w = 0; w < c.nworkloads; w++) {
-      fprintf(stderr, "[run %d/%d] %-18s", r + 1, c.runs,
-              c.workloads[w].label);
-      for (int v = 0; v < c.nvariants; v++) {
-        if (!compare_applies(&c, w, v))
+          "interleaved\n", c->nworkloads, c->nvariants, c->runs);
+  for (int r = 0; r < c->runs; r++) {
+    for (int w = 0; w < c->nworkloads; w++) {
+      fprintf(stderr, "[run %d/%d] %-18s", r + 1, c->runs,
+              c->workloads[w].label);
+      for (int v = 0; v < c->nvariants; v++) {
+        if (!compare_applies(c, w, v))
           continue;
-        struct compare_run *run = &c.records[c.nrecords++];
+        struct compare_run *run = &c->records[c->nrecords++];
         *run = (struct compare_run){.workload = w, .variant = v, .index = r};
-        run_one(&c, noptions, options, run);
+        run_one(c, noptions, options, run);
         char status[64];
         if (run->status == RUN_OK)
-          fprintf(stderr, " %s %.2fs", c.variants[v].label, run->wall_s);
+          fprintf(stderr, " %s %.2fs", c->variants[v].label, run->wall_s);
         else
-          fprintf(stderr, " %s %s", c.variants[v].label,
+          fprintf(stderr, " %s %s", c->variants[v].label,
                   compare_status_name(run, status, sizeof status));
       }
       fprintf(stderr, "\n");
     }
   }
-  int status = compare_report(&c);
-  free(c.records);
-  return status;
+  return compare_report(c);
 }

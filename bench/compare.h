@@ -25,6 +25,7 @@ enum { COMPARE_MAX_ARGS = 8, COMPARE_MAX_VARIANTS = 16,
 struct compare_workload {
   char label[96];
   char *argv[COMPARE_MAX_ARGS + 1]; /* name, args, NULL */
+  char *storage;                    /* what argv points into (owned) */
   bool has_native;                  /* the native baselines implement it */
 };
 
