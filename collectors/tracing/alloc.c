@@ -9,6 +9,8 @@
  * done yet), then GC_TRAP_OOM. */
 #include "tracing.h"
 
+#include <sys/mman.h>
+
 /* ---- Chunks -------------------------------------------------------------- */
 
 /* Maps one CHUNK_SIZE-aligned chunk: map twice the size and trim. */
@@ -24,25 +26,32 @@ static struct chunk *map_chunk(void) {
     gc_sys_unmap(raw, head);
   if (tail)
     gc_sys_unmap(aligned + CHUNK_SIZE, tail);
+  /* Huge pages: marking and the mutator are bound by TLB misses on a
+   * large heap. A hint only; the chunk is fully used soon anyway. */
+  madvise(aligned, CHUNK_SIZE, MADV_HUGEPAGE);
   return (struct chunk *)aligned;
 }
 
-/* Appends a fresh chunk (all blocks free and pristine) to the chunk list.
- * The walks that reached the end of the list continue into it. */
-static struct chunk *add_chunk(struct gc_collector *c) {
+/* Appends a fresh chunk (its first `blocks` object blocks free and
+ * pristine, the rest unused) to the chunk list. The walks that reached the
+ * end of the list continue into it. */
+static struct chunk *add_chunk(struct gc_collector *c, uint32_t blocks) {
   struct chunk *chunk = map_chunk();
   if (!chunk)
     return NULL;
   for (uint32_t b = 0; b < BLOCKS_PER_CHUNK; b++) {
-    chunk->block_state[b] = b < FIRST_OBJECT_BLOCK ? BLOCK_FULL : BLOCK_FREE;
+    chunk->block_state[b] = b < FIRST_OBJECT_BLOCK            ? BLOCK_FULL
+                            : b < FIRST_OBJECT_BLOCK + blocks ? BLOCK_FREE
+                                                              : BLOCK_UNUSED;
     chunk->block_pristine[b] = 1;
   }
+  chunk->enabled_blocks = blocks;
+  c->block_bytes += (uint64_t)blocks * BLOCK_SIZE;
   chunk->next = NULL;
   struct chunk **link = &c->chunks;
   while (*link)
     link = &(*link)->next;
   *link = chunk;
-  c->nchunks++;
   if (mapped_bytes(c) > c->peak_mapped)
     c->peak_mapped = mapped_bytes(c);
   gc_note_heap_bytes(c->heap, mapped_bytes(c));
@@ -54,7 +63,7 @@ void tracing_free_chunk(struct gc_collector *c, struct chunk *chunk) {
   while (*link != chunk)
     link = &(*link)->next;
   *link = chunk->next;
-  c->nchunks--;
+  c->block_bytes -= (uint64_t)chunk->enabled_blocks * BLOCK_SIZE;
   gc_sys_unmap(chunk, CHUNK_SIZE);
 }
 
@@ -190,8 +199,12 @@ static bool make_room(struct gc_collector *c, size_t bytes, bool *collected) {
     if (tracing_collect_for_allocation(c))
       return true;
   }
-  if (may_grow(c, USABLE_CHUNK_BYTES)) {
-    if (add_chunk(c))
+  if (may_grow(c, BLOCK_SIZE)) {
+    /* A whole chunk, or as many blocks as max-heap-size still allows. */
+    uint64_t blocks = BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK;
+    if (c->max_bytes && (c->max_bytes - mapped_bytes(c)) / BLOCK_SIZE < blocks)
+      blocks = (c->max_bytes - mapped_bytes(c)) / BLOCK_SIZE;
+    if (add_chunk(c, (uint32_t)blocks))
       return true;
     if (!*collected) {
       *collected = true;

@@ -96,6 +96,8 @@ static uint64_t sweep_blocks(struct gc_collector *c) {
   uint64_t live_lines = 0;
   for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next) {
     for (uint32_t b = FIRST_OBJECT_BLOCK; b < BLOCKS_PER_CHUNK; b++) {
+      if (chunk->block_state[b] == BLOCK_UNUSED)
+        continue;
       if (chunk->block_pristine[b]) {
         chunk->block_state[b] = BLOCK_FREE;
         continue;
@@ -154,7 +156,8 @@ static void note_reclaimed(struct gc_collector *c) {
 
 bool tracing_chunk_all_free(const struct chunk *chunk) {
   for (uint32_t b = FIRST_OBJECT_BLOCK; b < BLOCKS_PER_CHUNK; b++)
-    if (chunk->block_state[b] != BLOCK_FREE)
+    if (chunk->block_state[b] != BLOCK_FREE &&
+        chunk->block_state[b] != BLOCK_UNUSED)
       return false;
   return true;
 }

@@ -44,14 +44,11 @@
 #define LINE_SIZE (1u << LINE_BITS)
 #define BLOCK_BITS 15
 #define BLOCK_SIZE (1u << BLOCK_BITS)
-#define CHUNK_BITS 18
+#define CHUNK_BITS 21
 #define CHUNK_SIZE (1u << CHUNK_BITS)
 #define LINES_PER_BLOCK (BLOCK_SIZE / LINE_SIZE)
 #define LINES_PER_CHUNK (CHUNK_SIZE / LINE_SIZE)
 #define BLOCKS_PER_CHUNK (CHUNK_SIZE / BLOCK_SIZE)
-/* Block 0 of every chunk is its metadata. */
-#define FIRST_OBJECT_BLOCK 1
-#define USABLE_CHUNK_BYTES ((BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK) * BLOCK_SIZE)
 /* Objects above this size live in the large-object space. */
 #define LARGE_THRESHOLD (BLOCK_SIZE / 4)
 /* verify=1 object-start bitmap: one bit per 8-byte granule. */
@@ -62,6 +59,8 @@ enum block_state {
   BLOCK_RECYCLABLE, /* some free lines */
   BLOCK_FULL,       /* no free line (or too few to bother) */
   BLOCK_TAKEN,      /* an allocator is filling it until the next collection */
+  BLOCK_UNUSED,     /* past max-heap-size when the chunk was mapped: never
+                       touched, not counted in the heap */
 };
 
 struct chunk {
@@ -71,13 +70,16 @@ struct chunk {
   /* 1 while a block is as the system gave it: zero, never touched. */
   uint8_t block_pristine[BLOCKS_PER_CHUNK];
   struct chunk *next;
+  uint32_t enabled_blocks; /* object blocks not BLOCK_UNUSED */
   /* verify=1 only: which granules start an object (allocated and not found
    * dead), and which lines are poisoned and not handed out since. */
   uint64_t object_start[GRANULES_PER_CHUNK / 64];
   uint64_t line_poisoned[LINES_PER_CHUNK / 64];
 };
-_Static_assert(sizeof(struct chunk) <= FIRST_OBJECT_BLOCK * BLOCK_SIZE,
-               "chunk metadata must fit in its first block");
+/* The first blocks of every chunk hold its metadata. */
+#define FIRST_OBJECT_BLOCK                                                     \
+  ((uint32_t)((sizeof(struct chunk) + BLOCK_SIZE - 1) / BLOCK_SIZE))
+#define USABLE_CHUNK_BYTES ((BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK) * BLOCK_SIZE)
 
 /* A large object: its own mapping, this header, then the object. */
 struct large_object {
@@ -112,7 +114,7 @@ struct gc_collector {
   uint32_t small_line; /* next line to examine in small_chunk/small_block */
 
   struct chunk *chunks;
-  size_t nchunks;
+  uint64_t block_bytes; /* enabled object blocks of all chunks */
   struct large_object *large;
   size_t large_bytes;
 
@@ -149,7 +151,7 @@ static inline char *block_address(struct chunk *chunk, uint32_t block) {
   return (char *)chunk + (size_t)block * BLOCK_SIZE;
 }
 static inline uint64_t mapped_bytes(const struct gc_collector *c) {
-  return (uint64_t)c->nchunks * USABLE_CHUNK_BYTES + c->large_bytes;
+  return c->block_bytes + c->large_bytes;
 }
 static inline bool bit_test(const uint64_t *bits, size_t i) {
   return (bits[i / 64] >> (i % 64)) & 1;
