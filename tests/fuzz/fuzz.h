@@ -28,7 +28,7 @@
 #define FUZZ_MAX_SLOTS 192      /* root slots (scopes and globals) */
 #define FUZZ_MAX_DEPTH 12       /* nested scopes */
 #define FUZZ_MAX_RESOURCES 512  /* resources per run */
-#define FUZZ_MAX_OBJECTS 6000   /* objects allocated per run */
+#define FUZZ_MAX_OBJECTS 2500   /* objects allocated per run */
 #define FUZZ_MAX_BYTES (1 << 20) /* bytes allocated per run */
 #define FUZZ_MAX_LOG 256        /* digests recorded per run */
 
@@ -96,6 +96,7 @@ struct fuzz_state {
   uint64_t ndestroyed;
 
   uint64_t objects_allocated, bytes_allocated; /* against the budgets */
+  uint64_t max_objects; /* smaller under stress: each allocation collects */
 
   /* The trap a deliberately bad call expects (-1: none), and whether it
    * came. */

@@ -28,7 +28,7 @@
 /* Address -> BFS number. Open addressing; a generation stamp empties the
  * table in O(1) between walks. Reachable objects never outnumber the
  * objects a run may allocate. */
-#define TABLE_SIZE 16384 /* a power of two, over twice FUZZ_MAX_OBJECTS */
+#define TABLE_SIZE 8192 /* a power of two, over twice FUZZ_MAX_OBJECTS */
 _Static_assert(TABLE_SIZE >= 2 * FUZZ_MAX_OBJECTS, "table too small");
 
 struct table_entry {

@@ -4,7 +4,7 @@
 # SECONDS_PER_COLLECTOR (default 15) times the number of collectors in the
 # build: every execution runs the input on each collector in turn, so each
 # collector gets about that much of the time. Exits non-zero on any failure
-# and prints the number of executions. Single job, one core.
+# and prints the number of executions. One process, one core.
 #
 # Environment: GCHEAP_FUZZ_BUILD (build directory, default
 # /tmp/gcheap-fuzz-build); new crash inputs are written there too.
@@ -15,7 +15,11 @@ build=${GCHEAP_FUZZ_BUILD:-/tmp/gcheap-fuzz-build}
 fuzzer=$build/gcheap-fuzz
 mkdir -p "$build/artifacts" "$build/corpus"
 
-"$here/build.sh" "$fuzzer" >/dev/null
+if ! "$here/build.sh" "$fuzzer" >"$build/build.log" 2>&1; then
+  cat "$build/build.log"
+  echo "run.sh: FAIL: the fuzzer does not build" >&2
+  exit 1
+fi
 
 # The collectors this build offers: the fuzzer prints them at exit.
 ncollectors=$("$fuzzer" -runs=0 "$here/corpus/bad-calls-plain" 2>&1 |
@@ -39,7 +43,8 @@ fi
 total=$((per_collector * ncollectors))
 echo "run.sh: fuzzing for ${total} s ($ncollectors collectors, ${per_collector} s each)"
 status=0
-"$fuzzer" -max_total_time="$total" -jobs=1 -workers=1 -print_final_stats=1 \
+# One process, no -jobs/-fork: libFuzzer's parallel modes would fork workers.
+"$fuzzer" -max_total_time="$total" -print_final_stats=1 \
   -artifact_prefix="$build/artifacts/" -max_len=2048 -timeout=20 \
   -rss_limit_mb=4096 "$build/corpus" "$here/corpus" \
   >"$build/fuzz.log" 2>&1 || status=$?
