@@ -5,7 +5,8 @@
  * collection count and longest pause (as the program reports them), and the
  * ratio to the baseline: the median of the per-run ratios of wall time to the
  * baseline's run in the same round (runs are interleaved, so a pair saw the
- * same machine). The baseline is native Boehm with the shared libgc, or
+ * same machine), and the same for CPU time (user+sys), which a busy machine
+ * disturbs less. The baseline is native Boehm with the shared libgc, or
  * collector=boehm for workloads without a native version.
  */
 #define _GNU_SOURCE
@@ -83,14 +84,16 @@ static int baseline_of(const struct compare *c, int w) {
 struct summary {
   int ok_runs;
   const struct compare_run *failure; /* the first run that was not ok */
-  double wall, user, rss_mib, collections, pause_ms, ratio; /* -1: none */
+  double wall, user, sys, rss_mib, collections, pause_ms; /* -1: none */
+  double ratio, cpu_ratio; /* wall and user+sys time over the baseline's */
 };
 
 static struct summary summarise(const struct compare *c, int w, int v,
                                 int baseline) {
   struct summary s = {0};
-  double wall[c->runs], user[c->runs], rss[c->runs], gcs[c->runs],
-      pause[c->runs], ratio[c->runs];
+  double wall[c->runs], user[c->runs], sys[c->runs], rss[c->runs],
+      gcs[c->runs],
+      pause[c->runs], ratio[c->runs], cpu_ratio[c->runs];
   int nratio = 0, ngcs = 0, npause = 0;
   for (int r = 0; r < c->runs; r++) {
     const struct compare_run *run = find_run(c, w, v, r);
@@ -103,6 +106,7 @@ static struct summary summarise(const struct compare *c, int w, int v,
     }
     wall[s.ok_runs] = run->wall_s;
     user[s.ok_runs] = run->user_s;
+    sys[s.ok_runs] = run->sys_s;
     rss[s.ok_runs] = (double)run->max_rss_kib / 1024.0;
     s.ok_runs++;
     if (run->collections >= 0)
@@ -111,15 +115,21 @@ static struct summary summarise(const struct compare *c, int w, int v,
       pause[npause++] = run->pause_max_ms;
     const struct compare_run *base =
         baseline >= 0 ? find_run(c, w, baseline, r) : NULL;
-    if (base && base->status == RUN_OK && base->wall_s > 0)
+    if (base && base->status == RUN_OK && base->wall_s > 0 &&
+        base->user_s + base->sys_s > 0) {
+      cpu_ratio[nratio] =
+          (run->user_s + run->sys_s) / (base->user_s + base->sys_s);
       ratio[nratio++] = run->wall_s / base->wall_s;
+    }
   }
   s.wall = median(wall, s.ok_runs);
   s.user = median(user, s.ok_runs);
+  s.sys = median(sys, s.ok_runs);
   s.rss_mib = median(rss, s.ok_runs);
   s.collections = median(gcs, ngcs);
   s.pause_ms = median(pause, npause);
   s.ratio = median(ratio, nratio);
+  s.cpu_ratio = median(cpu_ratio, nratio);
   return s;
 }
 
@@ -147,11 +157,12 @@ static int print_tables(const struct compare *c, double *ratios) {
     int baseline = baseline_of(c, w);
     uint64_t checksum = 0;
     bool agree = checksums_agree(c, w, &checksum);
-    printf("%s — median of %d runs; ratio: wall time / %s, paired by run\n",
+    printf("%s — medians of %d runs; ratio (wall time) and cpu (user+sys) "
+           "relative to %s, paired by run\n",
            c->workloads[w].label, c->runs,
            baseline >= 0 ? c->variants[baseline].label : "(no baseline)");
-    printf("  %-20s %9s %9s %10s %8s %11s %7s\n", "variant", "wall s",
-           "user s", "peak MiB", "GCs", "max pause", "ratio");
+    printf("  %-20s %8s %8s %7s %9s %7s %11s %6s %6s\n", "variant", "wall s",
+           "user s", "sys s", "peak MiB", "GCs", "max pause", "ratio", "cpu");
     for (int v = 0; v < c->nvariants; v++) {
       ratios[w * COMPARE_MAX_VARIANTS + v] = -1;
       if (!compare_applies(c, w, v))
@@ -167,19 +178,19 @@ static int print_tables(const struct compare *c, double *ratios) {
                s.failure->message);
         continue;
       }
-      printf(" %9.3f %9.3f %10.1f", s.wall, s.user, s.rss_mib);
+      printf(" %8.3f %8.3f %7.3f %9.1f", s.wall, s.user, s.sys, s.rss_mib);
       if (s.collections >= 0)
-        printf(" %8.0f", s.collections);
+        printf(" %7.0f", s.collections);
       else
-        printf(" %8s", "-");
+        printf(" %7s", "-");
       if (s.pause_ms >= 0)
         printf(" %8.2f ms", s.pause_ms);
       else
         printf(" %11s", "-");
       if (s.ratio >= 0)
-        printf(" %7.2f", s.ratio);
+        printf(" %6.2f %6.2f", s.ratio, s.cpu_ratio);
       else
-        printf(" %7s", "-");
+        printf(" %6s %6s", "-", "-");
       ratios[w * COMPARE_MAX_VARIANTS + v] = s.ratio;
       if (s.failure) {
         char buf[64];
