@@ -2,13 +2,19 @@
  *
  * Small objects (< RC_LARGE_MIN bytes) live in 64 KiB blocks, one size class
  * per block, carved from 4 MiB system mappings (chunks) aligned so that a
- * block's address is its cell's address rounded down. Each class has a free
- * list threaded through its free cells; allocation pops it inline
- * (refcount.c). Large objects get a mapping each. Memory goes back to the
- * system at heap teardown; freed cells are reused by their class.
+ * cell's block is its address rounded down. A block's header keeps a bitmap
+ * of its free cells. Each class allocates by bumping a cursor through a run
+ * of consecutive free cells (inline, refcount.c); when the run ends, the
+ * next run of the current block is claimed, then the next block with free
+ * cells. Freeing sets the cell's bit and lists its block if need be.
+ * Allocating in address order, not in the random order in which reference
+ * counting frees, keeps objects made together close together: a tree's
+ * nodes share cache lines and the hardware prefetcher follows them.
+ * Large objects get a mapping each. Memory goes back to the system at heap
+ * teardown.
  *
- * A free cell's header type is 0 (or, with verify=1, the whole cell but its
- * link is poisoned, and the poison is checked when the cell is reused). */
+ * A free cell's header type is 0; with verify=1 the whole free cell is
+ * poisoned instead, and checked when it is allocated again. */
 #include "refcount.h"
 
 #define CHUNK_MAP_BYTES (RC_CHUNK_BLOCKS * RC_BLOCK_BYTES + RC_BLOCK_BYTES)
@@ -19,20 +25,13 @@ static bool over_limit(struct gc_collector *c, size_t more) {
   return max && c->heap_bytes + more > max;
 }
 
-/* Puts cell on its free list, poisoned with verify=1. */
-static void push_free_cell(struct gc_collector *c, unsigned size_class,
-                           struct gc_obj *cell, size_t cell_bytes) {
-  struct rc_free_cell *free_cell = (struct rc_free_cell *)cell;
-  if (c->verify)
-    gc_poison(cell, cell_bytes);
-  else
-    free_cell->header = 0;
-  free_cell->next = c->free_lists[size_class];
-  c->free_lists[size_class] = free_cell;
+void rc_alloc_init(struct gc_collector *c) {
+  for (unsigned k = 0; k < RC_NCLASSES; k++)
+    c->classes[k].cell_bytes = rc_class_bytes(k);
 }
 
-/* A fresh block for size_class, its cells on the free list; -1 if the heap
- * limit or the system says no. */
+/* A fresh block for size_class, all free, on the class's partial list; -1
+ * if the heap limit or the system says no. */
 static int add_block(struct gc_collector *c, unsigned size_class) {
   if (over_limit(c, RC_BLOCK_BYTES))
     return -1;
@@ -57,24 +56,105 @@ static int add_block(struct gc_collector *c, unsigned size_class) {
                              ~(uintptr_t)(RC_BLOCK_BYTES - 1));
     chunk->nblocks = 0;
   }
+  /* Fresh mappings are zero: every cell's header type 0 means free. */
   struct rc_block *block =
       (struct rc_block *)(chunk->blocks + chunk->nblocks++ * RC_BLOCK_BYTES);
-  size_t cell_bytes = rc_class_bytes(size_class);
-  block->cell_bytes = (uint32_t)cell_bytes;
+  struct rc_class *k = &c->classes[size_class];
+  block->cell_bytes = (uint32_t)k->cell_bytes;
   block->size_class = size_class;
   block->ncells =
-      (uint32_t)((RC_BLOCK_BYTES - RC_BLOCK_HEADER_BYTES) / cell_bytes);
+      (uint32_t)((RC_BLOCK_BYTES - RC_BLOCK_HEADER_BYTES) / k->cell_bytes);
+  for (uint32_t i = 0; i < block->ncells; i++)
+    block->free_bits[i / 64] |= UINT64_C(1) << (i % 64);
+  block->free_cells = block->ncells;
+  if (c->verify)
+    gc_poison((char *)block + RC_BLOCK_HEADER_BYTES,
+              (size_t)block->ncells * k->cell_bytes);
   block->next = c->blocks;
   c->blocks = block;
-  /* Thread the cells last to first so that allocation runs in address
-   * order. Fresh mappings are zero: header 0 already means free. */
-  char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
-  for (uint32_t i = block->ncells; i-- > 0;)
-    push_free_cell(c, size_class, (struct gc_obj *)(cells + i * cell_bytes),
-                   cell_bytes);
+  block->listed = 1;
+  block->next_partial = k->partial;
+  k->partial = block;
   c->heap_bytes += RC_BLOCK_BYTES;
   gc_note_heap_bytes(c->heap, c->heap_bytes);
   return 0;
+}
+
+/* The first free cell of block at or after index from, or ncells. */
+static uint32_t next_free(const struct rc_block *block, uint32_t from) {
+  uint32_t word = from / 64;
+  uint64_t bits = block->free_bits[word] & (~UINT64_C(0) << (from % 64));
+  while (!bits) {
+    if (++word * 64 >= block->ncells)
+      return block->ncells;
+    bits = block->free_bits[word];
+  }
+  uint32_t index = word * 64 + (uint32_t)__builtin_ctzll(bits);
+  return index < block->ncells ? index : block->ncells;
+}
+
+/* Claims the next run of free cells of the class as its bump region
+ * [cursor, limit); false if no block of the class has a free cell. */
+static bool claim_run(struct gc_collector *c, struct rc_class *k) {
+  for (;;) {
+    struct rc_block *block = k->current;
+    if (!block) {
+      block = k->partial;
+      if (!block)
+        return false;
+      k->partial = block->next_partial;
+      block->scan = 0;
+      k->current = block;
+    }
+    /* verify=1 takes one cell at a time, the lowest free one: a freed cell
+     * is soon reused, so a write after free is soon caught. */
+    uint32_t start = next_free(block, c->verify ? 0 : block->scan);
+    if (start == block->ncells) {
+      /* Cells freed behind the scan since: scan the block again. */
+      if (block->free_cells && block->scan) {
+        block->scan = 0;
+        continue;
+      }
+      block->listed = 0;
+      k->current = NULL;
+      continue;
+    }
+    uint32_t end = start;
+    while (end < block->ncells &&
+           (block->free_bits[end / 64] >> (end % 64) & 1) &&
+           (!c->verify || end == start)) {
+      block->free_bits[end / 64] &= ~(UINT64_C(1) << (end % 64));
+      end++;
+    }
+    block->free_cells -= end - start;
+    block->scan = end;
+    char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
+    k->cursor = cells + (size_t)start * k->cell_bytes;
+    k->limit = cells + (size_t)end * k->cell_bytes;
+    return true;
+  }
+}
+
+/* The next cell of the class's bump region (claiming a run if need be),
+ * its poison checked with verify=1; NULL if the class has no free cell. */
+static struct gc_obj *take_cell(struct gc_collector *c, unsigned size_class) {
+  struct rc_class *k = &c->classes[size_class];
+  for (;;) {
+    if (k->cursor >= k->limit && !claim_run(c, k))
+      return NULL;
+    struct gc_obj *cell = (struct gc_obj *)k->cursor;
+    k->cursor += k->cell_bytes;
+    if (!c->verify)
+      return cell;
+    long bad = gc_poison_check(cell, k->cell_bytes);
+    if (bad < 0)
+      return cell;
+    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                  "%p: freed memory was written after it was freed (byte %ld "
+                  "of the free %zu-byte cell is not the poison pattern)",
+                  (void *)cell, bad, k->cell_bytes);
+    /* The handler returned: leave the damaged cell out of use. */
+  }
 }
 
 static struct gc_obj *allocate_large(struct gc_collector *c,
@@ -101,33 +181,6 @@ static struct gc_obj *allocate_large(struct gc_collector *c,
   return obj;
 }
 
-/* Pops a free cell, checking its poison with verify=1; NULL if none. */
-static struct gc_obj *pop_checked(struct gc_collector *c, unsigned size_class,
-                                  size_t cell_bytes) {
-  for (;;) {
-    struct rc_free_cell *cell = c->free_lists[size_class];
-    if (!cell)
-      return NULL;
-    c->free_lists[size_class] = cell->next;
-    if (!c->verify)
-      return (struct gc_obj *)cell;
-    /* Everything but the link at bytes 8..15 must still be poison. */
-    long bad = gc_poison_check(cell, 8);
-    if (bad < 0 && cell_bytes > 16) {
-      bad = gc_poison_check((char *)cell + 16, cell_bytes - 16);
-      if (bad >= 0)
-        bad += 16;
-    }
-    if (bad < 0)
-      return (struct gc_obj *)cell;
-    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
-                  "%p: freed memory was written after it was freed (byte %ld "
-                  "of the free %zu-byte cell is not the poison pattern)",
-                  (void *)cell, bad, cell_bytes);
-    /* The handler returned: leave the damaged cell out of use. */
-  }
-}
-
 /* The slow half of allocation: the free list of the class is empty, verify
  * is on, or the object is large. Returns an unzeroed cell whose header the
  * caller sets; NULL after a trap. */
@@ -135,7 +188,6 @@ struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
                                 size_t cell_bytes) {
   bool large = cell_bytes >= RC_LARGE_MIN;
   unsigned size_class = large ? 0 : rc_size_class(cell_bytes);
-  size_t class_bytes = large ? cell_bytes : rc_class_bytes(size_class);
   /* First the free list, then a new block, then a full collection (ZCT and
    * cycles) and both again, then out of memory. */
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -144,11 +196,10 @@ struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
       if (obj)
         return obj;
     } else {
-      struct gc_obj *obj = pop_checked(c, size_class, class_bytes);
+      struct gc_obj *obj = take_cell(c, size_class);
       if (obj)
         return obj;
-      if (add_block(c, size_class) == 0 &&
-          (obj = pop_checked(c, size_class, class_bytes)))
+      if (add_block(c, size_class) == 0 && (obj = take_cell(c, size_class)))
         return obj;
     }
     if (attempt == 0 && !c->in_collection)
@@ -169,8 +220,22 @@ struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
 void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
   size_t cell_bytes = rc_cell_bytes(c->heap, obj);
   if (cell_bytes < RC_LARGE_MIN) {
-    unsigned size_class = rc_size_class(cell_bytes);
-    push_free_cell(c, size_class, obj, rc_class_bytes(size_class));
+    struct rc_block *block = rc_block_of(obj);
+    uint32_t index = (uint32_t)(((char *)obj - (char *)block -
+                                 RC_BLOCK_HEADER_BYTES) /
+                                block->cell_bytes);
+    if (c->verify)
+      gc_poison(obj, block->cell_bytes);
+    else
+      obj->type = GC_TYPE_NONE;
+    block->free_bits[index / 64] |= UINT64_C(1) << (index % 64);
+    block->free_cells++;
+    if (!block->listed) {
+      struct rc_class *k = &c->classes[block->size_class];
+      block->listed = 1;
+      block->next_partial = k->partial;
+      k->partial = block;
+    }
     return;
   }
   struct rc_large *large = (struct rc_large *)obj - 1;

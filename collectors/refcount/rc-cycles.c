@@ -141,12 +141,20 @@ static void buffer_if_purple(struct gc_collector *c, struct gc_obj *obj,
     c->candidates_overflowed = true;
 }
 
+static void buffer_rooted(gc_ref *slot, void *ctx) {
+  struct gc_collector *c = ctx;
+  struct gc_obj *obj = *slot;
+  if (rc_color(obj) != RC_PURPLE && rc_count(c, obj) > 0 &&
+      rc_may_cycle(c->heap, obj))
+    rc_became_candidate(c, obj);
+}
+
 /* Drops the entries that are no longer candidates, and releases zombies
  * (objects freed while buffered). */
-void rc_filter_candidates(struct gc_collector *c) {
+void rc_filter_candidates(struct gc_collector *c, size_t from) {
   struct rc_stack *buffer = &c->candidates;
-  size_t kept = 0;
-  for (size_t i = 0; i < buffer->length; i++) {
+  size_t kept = from;
+  for (size_t i = from; i < buffer->length; i++) {
     struct gc_obj *obj = buffer->items[i];
     uint32_t w = obj->gc_word;
     if (w & RC_ZOMBIE) {
@@ -159,6 +167,8 @@ void rc_filter_candidates(struct gc_collector *c) {
     }
   }
   buffer->length = kept;
+  if (from == 0)
+    c->candidates_filtered = kept;
 }
 
 void rc_collect_cycles(struct gc_collector *c) {
@@ -166,7 +176,7 @@ void rc_collect_cycles(struct gc_collector *c) {
     c->candidates_overflowed = false;
     rc_for_each_object(c, buffer_if_purple, NULL);
   }
-  rc_filter_candidates(c);
+  rc_filter_candidates(c, 0);
   struct rc_stack *buffer = &c->candidates;
   /* Without the stack, leave the candidates for a later collection. */
   if (rc_stack_grow(&c->work, 2 * c->live_objects + 16))
@@ -185,9 +195,16 @@ void rc_collect_cycles(struct gc_collector *c) {
     collect_white(c, s);
   }
   buffer->length = 0;
+  c->candidates_filtered = 0;
   c->bytes_since_cycles = 0;
-  /* Trial deletion costs what it visits: let the next run wait for about as
-   * many candidates as this one visited objects, which bounds the work per
-   * candidate. */
-  c->candidate_limit = visited / 2 > 10000 ? visited / 2 : 10000;
+  /* An object a root slot holds was black only thanks to the root, which
+   * may go away without a decrement: examine it again next time. */
+  gc_visit_roots(c->heap, buffer_rooted, c);
+  /* Trial deletion costs what it visits, and most candidates (survivors of
+   * the ZCT) die young, as zombies that cost nothing to filter out. So the
+   * next run waits for as many candidates as this one visited objects, or
+   * as half the live objects: the work per candidate stays bounded, and the
+   * candidates that reach trial deletion are mostly the long-lived ones. */
+  size_t limit = visited > c->live_objects / 2 ? visited : c->live_objects / 2;
+  c->candidate_limit = limit > RC_MIN_CANDIDATES ? limit : RC_MIN_CANDIDATES;
 }

@@ -28,9 +28,7 @@
 #include "refcount.h"
 
 /* Allocation between collection points: the pause is proportional to it. */
-#define RC_DEFAULT_BUDGET ((int64_t)4 << 20)
-/* The fewest candidates that start a cycle collection on their own. */
-#define RC_MIN_CANDIDATES 10000
+#define RC_DEFAULT_BUDGET ((int64_t)1 << 20)
 /* Cycles are also collected once this much (or the live heap) has been
  * allocated since the last time, so that a few candidates are not kept
  * forever. */
@@ -107,10 +105,13 @@ void rc_became_zero(struct gc_collector *c, struct gc_obj *obj) {
     c->zct_overflowed = true;
 }
 
-/* Colours obj purple and buffers it. A full buffer asks the next allocation
+/* Colours obj purple and buffers it, unless it has no reference fields and
+ * so cannot be part of a cycle. A full buffer asks the next allocation
  * for a collection point, which will run the cycle collector; no memory for
  * the entry makes the cycle collector scan the heap for purple objects. */
 void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
+  if (!rc_may_cycle(c->heap, obj))
+    return;
   rc_set_color(obj, RC_PURPLE);
   if (obj->gc_word & RC_BUFFERED)
     return;
@@ -273,21 +274,32 @@ static void queue_if_zero(struct gc_collector *c, struct gc_obj *obj,
 }
 
 /* Frees every ZCT entry whose count is zero and that no root slot holds,
- * and everything that frees in turn. Entries with a nonzero count leave the
- * table; rooted zero-count entries stay for the next collection point. */
+ * and everything that frees in turn; rooted zero-count entries stay for the
+ * next collection point.
+ *
+ * An entry whose count is nonzero leaves the table and becomes a candidate
+ * root of a garbage cycle: root slots are not counted, so when the roots
+ * that held it go away nothing is decremented, and a cycle it belongs to
+ * (x <-> y, built and dropped between two collection points) would never be
+ * found otherwise. Acyclic objects (no reference fields) are exempt. */
 static void drain_zct(struct gc_collector *c) {
   if (c->zct_overflowed) {
     c->zct_overflowed = false;
     rc_for_each_object(c, queue_if_zero, NULL);
   }
   struct rc_stack *zct = &c->zct, *kept = &c->zct_kept;
+  size_t first_new_candidate = c->candidates.length;
   kept->length = 0;
+  /* Last in, first out: a tree built bottom-up has its root on top, and
+   * freeing the root makes its children's entries free on their turn. */
   while (zct->length) {
     struct gc_obj *obj = zct->items[--zct->length];
     uint32_t w = obj->gc_word;
     assert(w & RC_IN_ZCT);
     if ((w & RC_COUNT_MASK) != 0) {
       obj->gc_word = w & ~RC_IN_ZCT;
+      if ((w & RC_COLOR_MASK) != RC_PURPLE && rc_may_cycle(c->heap, obj))
+        rc_became_candidate(c, obj);
     } else if (w & RC_ROOTED) {
       if (rc_stack_push(kept, obj)) {
         obj->gc_word = w & ~RC_IN_ZCT;
@@ -301,6 +313,12 @@ static void drain_zct(struct gc_collector *c) {
   struct rc_stack swap = *zct;
   *zct = *kept;
   *kept = swap;
+  /* A candidate may have died later in the same drain (a tree built top
+   * down: its leaves are met before its root). Release those zombies now;
+   * the older part of the buffer is filtered when it has doubled. */
+  if (c->candidates.length >= 2 * c->candidates_filtered + RC_MIN_CANDIDATES)
+    first_new_candidate = 0;
+  rc_filter_candidates(c, first_new_candidate);
 }
 
 static bool cycles_due(struct gc_collector *c) {
@@ -325,8 +343,6 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
     drain_zct(c);
     if (run_cycles || cycles_due(c))
       rc_collect_cycles(c);
-    else
-      rc_filter_candidates(c);
     if (c->verify)
       rc_verify_heap(c, "after collecting");
   }
@@ -339,6 +355,17 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
 
 /* ---- The operations gc/ calls ------------------------------------------------------------- */
 
+/* Small objects are a few words: plain stores beat memset's setup. */
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) static inline void
+zero_words(uint64_t *words, size_t n) {
+  if (n > 32) {
+    memset(words, 0, n * 8);
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    words[i] = 0;
+}
+
 static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
                                   size_t bytes) {
   size_t cell_bytes = type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
@@ -346,12 +373,12 @@ static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
   if (GC_UNLIKELY(c->budget < 0))
     rc_collection_point(c, false);
   struct gc_obj *obj;
-  struct rc_free_cell *cell;
+  struct rc_class *k = NULL;
   if (GC_LIKELY(cell_bytes < RC_LARGE_MIN && !c->verify &&
                 type != GC_TYPE_WEAK) &&
-      GC_LIKELY((cell = c->free_lists[rc_size_class(cell_bytes)]) != NULL)) {
-    c->free_lists[rc_size_class(cell_bytes)] = cell->next;
-    obj = (struct gc_obj *)cell;
+      (k = &c->classes[rc_size_class(cell_bytes)], k->cursor < k->limit)) {
+    obj = (struct gc_obj *)k->cursor;
+    k->cursor += k->cell_bytes;
   } else {
     if (type == GC_TYPE_WEAK && rc_table_reserve(&c->weak_heads, 1)) {
       gc_trap_raise(c->heap, GC_TRAP_OOM,
@@ -364,8 +391,7 @@ static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
   }
   /* Fresh large mappings are zero already; reused cells are not. */
   if (cell_bytes < RC_LARGE_MIN)
-    memset((char *)obj + sizeof(struct gc_obj), 0,
-           cell_bytes - sizeof(struct gc_obj));
+    zero_words((uint64_t *)obj + 1, cell_bytes / 8 - 1);
   obj->type = type;
   obj->gc_word = RC_IN_ZCT;
   if (GC_UNLIKELY(rc_stack_push(&c->zct, obj))) {
@@ -394,6 +420,7 @@ static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
   c->verify = heap->verify;
   c->count_limit = RC_COUNT_MASK;
   c->candidate_limit = RC_MIN_CANDIDATES;
+  rc_alloc_init(c);
   /* heap-size scales the allocation between collection points. */
   uint64_t budget = heap->options.heap_size / 4;
   c->budget_reset = budget > (uint64_t)RC_DEFAULT_BUDGET ? (int64_t)budget

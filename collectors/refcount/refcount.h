@@ -57,20 +57,48 @@
  * verify=1 poisons the whole cell but its free-list link. */
 #define RC_POISON_TYPE ((uint32_t)GC_POISON_WORD)
 
+/* The fewest candidates that start a cycle collection on their own. */
+#define RC_MIN_CANDIDATES 10000
+
 /* ---- Memory layout ------------------------------------------------------- */
 
 #define RC_BLOCK_BYTES ((size_t)64 << 10) /* one size class per block */
 #define RC_CHUNK_BLOCKS 64                /* blocks per system mapping */
-#define RC_BLOCK_HEADER_BYTES 32          /* first cell's offset in a block */
+#define RC_BLOCK_HEADER_BYTES 576         /* first cell's offset in a block */
 #define RC_LARGE_MIN ((size_t)8192 + 8)   /* objects this big: own mapping */
 #define RC_NCLASSES 39
+#define RC_MAX_CELLS ((RC_BLOCK_BYTES - RC_BLOCK_HEADER_BYTES) / 16)
 
+/* A block's header, at its start. Free cells are the set bits of free_bits;
+ * the allocator claims runs of consecutive free cells and bumps through
+ * them, so that objects allocated together lie together. */
 struct rc_block {
-  struct rc_block *next; /* every block of the heap, newest first */
+  struct rc_block *next;         /* every block of the heap, newest first */
+  struct rc_block *next_partial; /* the class's blocks with free cells */
   uint32_t cell_bytes;
   uint32_t ncells;
   uint32_t size_class;
-  uint32_t unused;
+  uint32_t free_cells; /* set bits in free_bits */
+  uint32_t scan;       /* the allocator looks for free runs from here on */
+  /* On its class's partial list or its current block: a free need not
+   * list it again. */
+  uint32_t listed;
+  uint64_t free_bits[(RC_MAX_CELLS + 63) / 64];
+};
+_Static_assert(sizeof(struct rc_block) <= RC_BLOCK_HEADER_BYTES,
+               "block header too big");
+
+static inline struct rc_block *rc_block_of(const void *cell) {
+  return (struct rc_block *)((uintptr_t)cell & ~(uintptr_t)(RC_BLOCK_BYTES - 1));
+}
+
+/* Where one size class allocates: a run of free cells [cursor, limit) in
+ * its current block, then the free runs of its partial blocks. */
+struct rc_class {
+  char *cursor, *limit;
+  size_t cell_bytes;
+  struct rc_block *current;
+  struct rc_block *partial;
 };
 
 struct rc_chunk {
@@ -85,12 +113,6 @@ struct rc_large {
   struct rc_large *next, *prev;
   size_t map_bytes;
   uint64_t unused; /* keeps the object 16-aligned */
-};
-
-/* A free cell: header (type 0 or poisoned), then the free-list link. */
-struct rc_free_cell {
-  uint64_t header;
-  struct rc_free_cell *next;
 };
 
 /* ---- A pointer-keyed hash map (rc-table.c) ------------------------------- */
@@ -138,7 +160,7 @@ static inline int rc_stack_push(struct rc_stack *s, struct gc_obj *obj) {
 
 struct gc_collector {
   gc_heap *heap;
-  struct rc_free_cell *free_lists[RC_NCLASSES];
+  struct rc_class classes[RC_NCLASSES];
 
   /* Allocation bytes left before the next collection point. */
   int64_t budget;
@@ -158,6 +180,7 @@ struct gc_collector {
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
   struct rc_stack candidates;
   bool candidates_overflowed; /* a push failed: scan the heap for purple */
+  size_t candidates_filtered; /* buffer length after the last full filter */
   size_t candidate_limit;     /* this many candidates run the cycle collector */
   uint64_t bytes_since_cycles;
   struct rc_stack work; /* scratch stack of the cycle collector and verify */
@@ -238,12 +261,21 @@ static inline void rc_set_color(struct gc_obj *obj, uint32_t color) {
   obj->gc_word = (obj->gc_word & ~RC_COLOR_MASK) | color;
 }
 
+/* False for objects that cannot be part of a cycle: no reference fields. */
+static inline bool rc_may_cycle(gc_heap *heap, struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+  return t->shape == GC_SHAPE_STRUCT ? t->nrefs != 0
+                                     : t->shape == GC_SHAPE_ARRAY &&
+                                           t->elem == GC_KIND_REF;
+}
+
 /* ---- Between the files ------------------------------------------------------ */
 
 /* rc-alloc.c */
 void rc_alloc_free_all(struct gc_collector *c);
 struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
                                 size_t cell_bytes);
+void rc_alloc_init(struct gc_collector *c);
 /* Size classes: every 8 bytes from 16 to 128, then four per doubling up to
  * 8192 (at most 25% internal waste). bytes: a multiple of 8, < RC_LARGE_MIN.*/
 static inline unsigned rc_size_class(size_t bytes) {
@@ -288,7 +320,9 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles);
 
 /* rc-cycles.c */
 void rc_collect_cycles(struct gc_collector *c);
-void rc_filter_candidates(struct gc_collector *c);
+/* Filters the buffer entries from index from on: releases zombies, drops
+ * objects no longer purple. */
+void rc_filter_candidates(struct gc_collector *c, size_t from);
 
 /* rc-verify.c */
 int rc_verify_heap(struct gc_collector *c, const char *when);
