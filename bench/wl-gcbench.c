@@ -86,6 +86,13 @@ static void check_tree(struct gcbench *b, gc_ref tree, int depth,
   result->checksum += n;
 }
 
+/* Drops the top-down slots, which would otherwise keep the last tree's
+ * subtrees alive. */
+static void clear_levels(struct gcbench *b, int depth) {
+  for (int level = 0; level <= depth; level++)
+    *b->node[level] = NULL;
+}
+
 static void time_construction(struct gcbench *b, int stretch_depth, int depth,
                               struct workload_result *result) {
   gc_heap *h = b->heap;
@@ -96,7 +103,7 @@ static void time_construction(struct gcbench *b, int stretch_depth, int depth,
     if (i + 1 == iterations)
       check_tree(b, *b->node[depth], depth, "top-down", result);
   }
-  *b->node[depth] = NULL;
+  clear_levels(b, depth);
   for (uint64_t i = 0; i < iterations; i++) {
     gc_ref tree = make_tree(b, depth);
     if (i + 1 == iterations)
@@ -135,7 +142,7 @@ int workload_gcbench(gc_heap *h, int argc, char **argv,
   gc_ref *long_lived = gc_root(h, gc_new_struct(h, b.node_type));
   *b.node[depth] = *long_lived;
   populate(&b, (int)depth);
-  *b.node[depth] = NULL;
+  clear_levels(&b, (int)depth);
   gc_ref *array = gc_root(h, gc_new_array(h, array_type, GCBENCH_ARRAY_SIZE));
   for (int i = 1; i < GCBENCH_ARRAY_SIZE / 2; i++)
     gc_set_f64(h, *array, i, 1.0 / i);
