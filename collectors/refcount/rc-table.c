@@ -98,6 +98,12 @@ void rc_table_remove(struct rc_table *t, const void *key) {
   }
 }
 
+void rc_table_clear(struct rc_table *t) {
+  if (t->count)
+    memset(t->keys, 0, t->capacity * sizeof *t->keys);
+  t->count = 0;
+}
+
 void rc_table_free(struct rc_table *t) {
   gc_sys_free(t->keys);
   gc_sys_free(t->values);

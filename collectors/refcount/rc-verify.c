@@ -54,7 +54,8 @@ static void push_root(gc_ref *slot, void *ctx_) {
 
 /* 1. Every object reachable from a root through the heap has a count. */
 static int check_reachable(struct gc_collector *c, const char *when) {
-  struct rc_table visited = {0};
+  struct rc_table visited = c->verify_scratch;
+  rc_table_clear(&visited);
   struct reach_ctx ctx = {c, &visited, 0};
   c->work.length = 0;
   gc_visit_roots(c->heap, push_root, &ctx);
@@ -85,7 +86,7 @@ static int check_reachable(struct gc_collector *c, const char *when) {
     });
   }
   c->work.length = 0;
-  rc_table_free(&visited);
+  c->verify_scratch = visited;
   return result; /* out of memory (ctx.failed): the check is skipped */
 }
 
@@ -156,12 +157,13 @@ static void compare_count(struct gc_collector *c, struct gc_obj *obj,
 int rc_verify_heap(struct gc_collector *c, const char *when) {
   if (check_reachable(c, when))
     return -1;
-  struct rc_table true_counts = {0};
+  struct rc_table true_counts = c->verify_scratch;
+  rc_table_clear(&true_counts);
   struct count_ctx ctx = {&true_counts, when, 0};
   rc_for_each_object(c, count_children, &ctx);
   if (!ctx.result)
     rc_for_each_object(c, compare_count, &ctx);
-  rc_table_free(&true_counts);
+  c->verify_scratch = true_counts;
   return ctx.result < 0 ? -1 : 0;
 }
 

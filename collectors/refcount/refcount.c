@@ -446,6 +446,7 @@ static void rc_destroy(struct gc_collector *c) {
   rc_alloc_free_all(c);
   rc_table_free(&c->overflow_counts);
   rc_table_free(&c->weak_heads);
+  rc_table_free(&c->verify_scratch);
   gc_sys_free(c->zct.items);
   gc_sys_free(c->zct_kept.items);
   gc_sys_free(c->candidates.items);

@@ -131,6 +131,7 @@ void rc_table_remove(struct rc_table *t, const void *key);
 /* Makes room for extra more keys without growing later; -1 on no memory. */
 int rc_table_reserve(struct rc_table *t, size_t extra);
 void rc_table_free(struct rc_table *t);
+void rc_table_clear(struct rc_table *t); /* keeps the memory */
 #define RC_TABLE_FOR_EACH(t, key_var, value_var, BODY)                         \
   for (size_t rc_te_i_ = 0; rc_te_i_ < (t)->capacity; rc_te_i_++)              \
     if ((t)->keys[rc_te_i_]) {                                                 \
@@ -189,6 +190,7 @@ struct gc_collector {
   struct rc_table overflow_counts; /* obj -> exact count beyond the field */
   struct rc_table weak_heads;      /* target -> first weak object */
   struct rc_table large_objects;   /* obj -> 1: lets check_ref find them */
+  struct rc_table verify_scratch;  /* verify=1: visited set, true counts */
   struct rc_large *large_list;     /* every large object, for heap walks */
 
   /* Memory. */

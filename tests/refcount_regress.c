@@ -1,0 +1,369 @@
+/* refcount_regress.c — regression tests of the refcount collector: the
+ * Wasmtime self-copy bug, every shape of cyclic garbage, prompt reclamation,
+ * a 10-million-node list, counts past the overflow limit.
+ *
+ * Every heap has verify=1 (harness_new_heap) unless a test says otherwise,
+ * so each collection also recomputes every count from scratch. */
+#include "harness.h"
+
+#include <refcount-testing.h>
+
+static const gc_kind pair_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};
+enum { LEFT, RIGHT, VALUE };
+
+struct types {
+  gc_type pair, refs;
+};
+
+static gc_heap *new_heap(const char *options, struct types *t) {
+  gc_heap *heap = harness_new_heap("refcount", options);
+  t->pair = gc_type_struct(heap, "pair", 3, pair_kinds);
+  t->refs = gc_type_array(heap, "refs", GC_KIND_REF);
+  return heap;
+}
+
+static uint64_t live_bytes(gc_heap *heap) {
+  return harness_stats(heap).live_bytes;
+}
+
+/* ---- The Wasmtime self-copy bug ------------------------------------------
+ *
+ * An array of references holding one inner array; gc_array_copy of element
+ * 0 onto itself; then a collection. Wasmtime's barrier decremented the old
+ * value first: the inner array's count passed through zero and it was
+ * queued for freeing while still referenced ("is supposedly live; should
+ * have nonzero ref count"). Incrementing first, the count never touches
+ * zero, so the copy queues nothing in the zero count table. */
+
+/* Runs the scenario; returns how many ZCT entries the copy itself added. */
+static size_t self_copy_scenario(gc_heap *heap, struct types *t) {
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *outer = gc_root(heap, gc_new_array(heap, t->refs, 1));
+  gc_ref inner = gc_new_array(heap, t->refs, 3);
+  gc_set_ref(heap, *outer, 0, inner);
+  gc_collect(heap); /* the ZCT now holds only the rooted outer array */
+  inner = gc_get_ref(heap, *outer, 0);
+  cr_assert_eq(gc_refcount_test_count(heap, inner), 1);
+  size_t before = gc_refcount_test_zct_length(heap);
+  gc_array_copy(heap, *outer, 0, *outer, 0, 1);
+  size_t queued = gc_refcount_test_zct_length(heap) - before;
+  cr_assert_eq(gc_refcount_test_count(heap, gc_get_ref(heap, *outer, 0)), 1);
+  gc_collect(heap);
+  /* Still there, still counted, still usable. */
+  inner = gc_get_ref(heap, *outer, 0);
+  cr_assert_not_null(inner);
+  cr_assert_eq(gc_refcount_test_count(heap, inner), 1);
+  cr_assert_eq(gc_array_len(heap, inner), 3);
+  gc_scope_close(heap, scope);
+  return queued;
+}
+
+Test(refcount_regress, self_copy_never_passes_through_zero) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  cr_assert_eq(self_copy_scenario(heap, &t), 0,
+               "the self-copy made the inner array's count touch zero");
+  harness_free_heap(heap);
+}
+
+/* The test above must fail on a barrier that decrements first: with the
+ * test hook that restores Wasmtime's order, the same scenario queues the
+ * inner array. */
+Test(refcount_regress, self_copy_test_catches_decrement_first) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_refcount_test_decrement_first(heap, true);
+  cr_assert_eq(self_copy_scenario(heap, &t), 1,
+               "decrement-first went unnoticed by the self-copy test");
+  harness_free_heap(heap);
+}
+
+/* Overlapping copies in both directions, with repeated targets: the counts
+ * stay exact (verify=1 recomputes them at each collection). */
+Test(refcount_regress, overlapping_copies_keep_counts_exact) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, t.refs, 16));
+  gc_ref *a = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *b = gc_root(heap, gc_new_struct(heap, t.pair));
+  for (size_t i = 0; i < 16; i++)
+    gc_set_ref(heap, *arr, i, i % 3 == 0 ? *a : i % 3 == 1 ? *b : NULL);
+  gc_array_copy(heap, *arr, 2, *arr, 0, 10); /* forward overlap */
+  gc_collect(heap);
+  gc_array_copy(heap, *arr, 0, *arr, 5, 11); /* backward overlap */
+  gc_collect(heap);
+  gc_array_copy(heap, *arr, 3, *arr, 3, 13); /* onto itself */
+  gc_collect(heap);
+  uint64_t na = 0, nb = 0;
+  for (size_t i = 0; i < 16; i++) {
+    gc_ref e = gc_get_ref(heap, *arr, i);
+    na += e == *a;
+    nb += e == *b;
+  }
+  cr_assert_eq(gc_refcount_test_count(heap, *a), na);
+  cr_assert_eq(gc_refcount_test_count(heap, *b), nb);
+  gc_array_fill_ref(heap, *arr, 0, 16, NULL);
+  cr_assert_eq(gc_refcount_test_count(heap, *a), 0);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+/* ---- Cycles of every shape ------------------------------------------------
+ *
+ * Each builder makes cyclic garbage reachable only from itself (its roots
+ * are in a scope closed before it returns); one gc_collect must bring
+ * live_bytes back to where it was. */
+
+static int destroyed;
+static void count_destroy(void *ptr, void *ud) {
+  destroyed++;
+}
+
+static void self_loop(gc_heap *heap, struct types *t) {
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *x = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_set_ref(heap, *x, LEFT, *x);
+  gc_scope_close(heap, s);
+}
+
+static void ring(gc_heap *heap, struct types *t) {
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *first = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_ref *last = gc_root(heap, *first);
+  for (int i = 0; i < 1000; i++) {
+    gc_ref n = gc_new_struct(heap, t->pair);
+    gc_set_ref(heap, *last, LEFT, n);
+    *last = n;
+  }
+  gc_set_ref(heap, *last, LEFT, *first);
+  gc_scope_close(heap, s);
+}
+
+static void doubly_linked(gc_heap *heap, struct types *t) {
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *head = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_ref *tail = gc_root(heap, *head);
+  for (int i = 0; i < 1000; i++) {
+    gc_ref n = gc_new_struct(heap, t->pair);
+    gc_set_ref(heap, *tail, RIGHT, n);
+    gc_set_ref(heap, n, LEFT, *tail);
+    *tail = gc_get_ref(heap, *tail, RIGHT);
+  }
+  gc_scope_close(heap, s);
+}
+
+/* struct -> array -> struct -> array -> first struct, plus an array that
+ * holds itself. */
+static void through_arrays(gc_heap *heap, struct types *t) {
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *a = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_ref *arr1 = gc_root(heap, gc_new_array(heap, t->refs, 4));
+  gc_ref *b = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_ref *arr2 = gc_root(heap, gc_new_array(heap, t->refs, 4));
+  gc_set_ref(heap, *a, LEFT, *arr1);
+  gc_array_fill_ref(heap, *arr1, 0, 4, *b);
+  gc_set_ref(heap, *b, RIGHT, *arr2);
+  gc_set_ref(heap, *arr2, 3, *a);
+  gc_set_ref(heap, *arr2, 0, *arr2);
+  gc_scope_close(heap, s);
+}
+
+static void holding_resource(gc_heap *heap, struct types *t) {
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *x = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_ref *y = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_set_ref(heap, *x, LEFT, *y);
+  gc_set_ref(heap, *y, LEFT, *x);
+  gc_set_ref(heap, *x, RIGHT, gc_new_resource(heap, NULL, count_destroy, NULL));
+  gc_set_ref(heap, *y, RIGHT, gc_new_resource(heap, NULL, count_destroy, NULL));
+  gc_scope_close(heap, s);
+}
+
+typedef void (*builder)(gc_heap *, struct types *);
+
+static void check_cycle_reclaimed(builder build, const char *what) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  build(heap, &t);
+  CHECK(live_bytes(heap) > baseline);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%s: %llu bytes left of the cycle",
+               what, (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
+Test(refcount_regress, self_loop_reclaimed) {
+  check_cycle_reclaimed(self_loop, "self-loop");
+}
+Test(refcount_regress, ring_reclaimed) {
+  check_cycle_reclaimed(ring, "ring");
+}
+Test(refcount_regress, doubly_linked_list_reclaimed) {
+  check_cycle_reclaimed(doubly_linked, "doubly linked list");
+}
+Test(refcount_regress, cycle_through_arrays_reclaimed) {
+  check_cycle_reclaimed(through_arrays, "cycle through arrays");
+}
+Test(refcount_regress, cycle_holding_resources_reclaimed) {
+  destroyed = 0;
+  check_cycle_reclaimed(holding_resource, "cycle holding resources");
+  cr_assert_eq(destroyed, 2);
+}
+
+/* A cycle that was once held from the heap (so its members were decremented
+ * to nonzero and became candidates) and is the target of weak references. */
+Test(refcount_regress, cycle_with_weak_target_reclaimed_and_cleared) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_ref *holder = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_ref *weak = gc_global(heap, NULL);
+  {
+    gc_scope s = gc_scope_open(heap);
+    gc_ref *x = gc_root(heap, gc_new_struct(heap, t.pair));
+    gc_ref *y = gc_root(heap, gc_new_struct(heap, t.pair));
+    gc_set_ref(heap, *x, LEFT, *y);
+    gc_set_ref(heap, *y, LEFT, *x);
+    gc_set_ref(heap, *holder, LEFT, *x);
+    *weak = gc_new_weak(heap, *y);
+    gc_scope_close(heap, s);
+  }
+  gc_collect(heap);
+  cr_assert_not_null(gc_weak_get(heap, *weak)); /* held through holder */
+  gc_set_ref(heap, *holder, LEFT, NULL);       /* decrement to nonzero */
+  gc_collect(heap);
+  cr_assert_null(gc_weak_get(heap, *weak));
+  *weak = NULL;
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+}
+
+/* Many cycles churned while some survive: the survivors stay intact. */
+Test(refcount_regress, cycles_churned_next_to_live_ones) {
+  struct types t;
+  gc_heap *heap = new_heap("verify=0", &t);
+  gc_ref *keep = gc_global(heap, gc_new_array(heap, t.refs, 100));
+  for (int round = 0; round < 200; round++) {
+    gc_scope s = gc_scope_open(heap);
+    gc_ref *x = gc_root(heap, gc_new_struct(heap, t.pair));
+    gc_ref *y = gc_root(heap, gc_new_struct(heap, t.pair));
+    gc_set_ref(heap, *x, LEFT, *y);
+    gc_set_ref(heap, *y, LEFT, *x);
+    gc_set_i64(heap, *x, VALUE, round);
+    if (round % 2 == 0)
+      gc_set_ref(heap, *keep, (size_t)round / 2, *x);
+    gc_scope_close(heap, s);
+    if (round % 7 == 0)
+      gc_collect(heap);
+  }
+  gc_collect(heap);
+  for (int i = 0; i < 100; i++) {
+    gc_ref x = gc_get_ref(heap, *keep, (size_t)i);
+    cr_assert_eq(gc_get_i64(heap, x, VALUE), 2 * i);
+    gc_ref y = gc_get_ref(heap, x, LEFT);
+    cr_assert_eq(gc_get_ref(heap, y, LEFT), x);
+  }
+  harness_free_heap(heap);
+}
+
+/* ---- Prompt reclamation ---------------------------------------------------- */
+
+Test(refcount_regress, prompt_reclamation_after_one_collection_point) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_ref *root = gc_global(heap, NULL);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  /* A tree built top down, a list, and an array of both. */
+  *root = gc_new_array(heap, t.refs, 2);
+  {
+    gc_scope s = gc_scope_open(heap);
+    gc_ref *node = gc_root(heap, gc_new_struct(heap, t.pair));
+    gc_set_ref(heap, *root, 0, *node);
+    for (int i = 0; i < 500; i++) {
+      gc_ref n = gc_new_struct(heap, t.pair);
+      gc_set_ref(heap, *node, i % 2 ? LEFT : RIGHT, n);
+      *node = n;
+    }
+    gc_set_ref(heap, *root, 1, gc_get_ref(heap, *root, 0));
+    gc_scope_close(heap, s);
+  }
+  gc_collect(heap); /* all of it is live: held by root */
+  CHECK(live_bytes(heap) > baseline);
+  *root = NULL; /* the last reference, a root slot: nothing decremented */
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+}
+
+/* The collection point of an allocation threshold reclaims too: no
+ * gc_collect at all. */
+Test(refcount_regress, allocation_threshold_reclaims) {
+  struct types t;
+  gc_heap *heap = new_heap("verify=0,stress=0", &t);
+  gc_ref *root = gc_global(heap, NULL);
+  for (int i = 0; i < 2000000; i++) {
+    gc_ref n = gc_new_struct(heap, t.pair);
+    gc_set_ref(heap, n, LEFT, *root);
+    *root = i % 1000 == 999 ? NULL : n;
+  }
+  gc_stats s = harness_stats(heap);
+  CHECK(s.collections > 0);
+  /* Two million nodes allocated, at most a budget's worth not yet freed. */
+  CHECK(s.live_bytes < (uint64_t)16 << 20);
+  harness_free_heap(heap);
+}
+
+/* ---- A 10-million-node list: freeing does not recurse --------------------- */
+
+Test(refcount_regress, ten_million_node_list_drop, .timeout = 240) {
+  struct types t;
+  gc_heap *heap = new_heap("verify=0,stress=0", &t);
+  gc_ref *head = gc_global(heap, NULL);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  for (long i = 0; i < 10000000; i++) {
+    gc_ref n = gc_new_struct(heap, t.pair);
+    gc_set_ref(heap, n, RIGHT, *head);
+    *head = n;
+  }
+  gc_collect(heap);
+  *head = NULL;
+  gc_collect(heap); /* ten million frees, one after the other */
+  cr_assert_eq(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+}
+
+/* ---- Counts past the overflow limit ---------------------------------------- */
+
+Test(refcount_regress, counts_past_the_field_stay_exact) {
+  struct types t;
+  gc_heap *heap = harness_new_heap("refcount", NULL);
+  gc_refcount_test_set_count_limit(heap, 4); /* before any allocation */
+  t.pair = gc_type_struct(heap, "pair", 3, pair_kinds);
+  t.refs = gc_type_array(heap, "refs", GC_KIND_REF);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, t.refs, 10));
+  gc_ref *x = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_array_fill_ref(heap, *arr, 0, 10, *x);
+  cr_assert_eq(gc_refcount_test_count(heap, *x), 10);
+  cr_assert(gc_refcount_test_overflowed(heap, *x));
+  gc_collect(heap); /* verify recomputes: 10 */
+  gc_array_fill_ref(heap, *arr, 0, 8, NULL);
+  cr_assert_eq(gc_refcount_test_count(heap, *x), 2);
+  cr_assert(!gc_refcount_test_overflowed(heap, *x));
+  gc_array_fill_ref(heap, *arr, 0, 10, *x);
+  gc_set_ref(heap, *x, LEFT, *x); /* a self-loop among the 11 */
+  gc_collect(heap);
+  gc_scope_close(heap, s);
+  gc_collect(heap); /* the array dies, then the self-loop, overflowed */
+  cr_assert_eq(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+}
