@@ -64,6 +64,13 @@ for src in "$root"/gc/*.c $sources; do
     -fno-sanitize-coverage=trace-cmp -c "$src" -o "$obj"
   objects="$objects $obj"
 done
+# The sanitizer runtimes as shared libraries, so that the fuzzer can tell
+# Boehm not to scan their data for roots (fuzz_boehm.c); libstdc++ (which
+# libFuzzer needs) linked statically, so that the ASan runtime comes first
+# in the library list as it requires.
+asan_lib=$($cc -print-file-name=libclang_rt.asan-x86_64.so)
 # shellcheck disable=SC2086
-$cc $common -fsanitize=fuzzer "$here"/fuzz_*.c $objects $libs -o "$out"
+$cc $common $defines -fsanitize=fuzzer -shared-libsan -static-libstdc++ \
+  -Wl,-rpath,"$(dirname "$asan_lib")" "$here"/fuzz_*.c $objects $libs \
+  -lm -o "$out"
 echo "$out"

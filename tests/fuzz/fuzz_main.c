@@ -16,6 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+/* fuzz_boehm.c: keeps Boehm from scanning the sanitizer runtimes. */
+void fuzz_boehm_init(void);
+
 #define MAX_COLLECTORS 8
 
 static char names[MAX_COLLECTORS][32];
@@ -51,6 +54,7 @@ static bool wanted(const char *name) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   /* Every heap option comes from the input, never from the environment. */
   unsetenv("GCHEAP_OPTIONS");
+  fuzz_boehm_init();
   const char *list = gc_collector_names(); /* "tracing, refcount, null" */
   while (*list && ncollectors < MAX_COLLECTORS) {
     size_t len = strcspn(list, ", ");
