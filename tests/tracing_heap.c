@@ -297,3 +297,66 @@ Test(tracing_heap, failed_mark_stack_growth_abandons_the_collection) {
   gc_scope_close(heap, scope);
   harness_free_heap(heap);
 }
+
+/* ---- Generations: old objects that receive young references ------------ */
+
+/* Allocates about `bytes` of garbage, so that minor collections run. */
+static NOINLINE void churn(gc_heap *heap, gc_type node, size_t bytes) {
+  for (size_t made = 0; made < bytes; made += 24)
+    gc_new_struct(heap, node);
+}
+
+Test(tracing_heap, old_objects_keep_young_referents_alive_in_minor_collections) {
+  gc_heap *heap = harness_new_heap("tracing", "stress=0");
+  gc_type node = list_type(heap);
+  gc_type refs = gc_type_array(heap, "refs", GC_KIND_REF);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *old_array = gc_root(heap, gc_new_array(heap, refs, 64));
+  gc_ref *old_node = gc_root(heap, gc_new_struct(heap, node));
+  gc_ref *young_array = gc_root(heap, NULL);
+  gc_collect(heap); /* full: both are old now */
+  uint64_t collections = harness_stats(heap).collections;
+  for (int round = 0; round < 8; round++) {
+    /* Each store puts a young object into an old one, through each kind of
+     * reference store the API has. */
+    gc_ref cell = gc_new_struct(heap, node);
+    gc_set_i64(heap, cell, 1, 1000 + round);
+    gc_set_ref(heap, *old_array, (size_t)round, cell);
+    cell = gc_new_struct(heap, node);
+    gc_set_i64(heap, cell, 1, 2000 + round);
+    gc_set_ref(heap, cell, 0, gc_get_ref(heap, *old_node, 0));
+    gc_set_ref(heap, *old_node, 0, cell);
+    *young_array = gc_new_array(heap, refs, 4);
+    cell = gc_new_struct(heap, node);
+    gc_set_i64(heap, cell, 1, 3000 + round);
+    gc_set_ref(heap, *young_array, 0, cell);
+    gc_array_copy(heap, *old_array, 16 + (size_t)round, *young_array, 0, 1);
+    cell = gc_new_struct(heap, node);
+    gc_set_i64(heap, cell, 1, 4000 + round);
+    gc_array_fill_ref(heap, *old_array, 32 + 2 * (size_t)round, 2, cell);
+    *young_array = NULL;
+    churn(heap, node, 8u << 20); /* minor collections, verified */
+  }
+  CHECK(harness_stats(heap).collections >= collections + 8);
+  for (int round = 0; round < 8; round++) {
+    CHECK_EQ(gc_get_i64(heap, gc_get_ref(heap, *old_array, (size_t)round), 1),
+             1000 + round);
+    CHECK_EQ(gc_get_i64(heap,
+                        gc_get_ref(heap, *old_array, 16 + (size_t)round), 1),
+             3000 + round);
+    CHECK_EQ(gc_get_i64(heap,
+                        gc_get_ref(heap, *old_array, 33 + 2 * (size_t)round),
+                        1),
+             4000 + round);
+  }
+  int in_list = 0;
+  for (gc_ref cell = gc_get_ref(heap, *old_node, 0); cell;
+       cell = gc_get_ref(heap, cell, 0))
+    CHECK_EQ(gc_get_i64(heap, cell, 1), 2000 + 7 - in_list++);
+  CHECK_EQ(in_list, 8);
+  EXPECT_NO_TRAP();
+  gc_scope_close(heap, scope);
+  gc_collect(heap);
+  CHECK_EQ(harness_stats(heap).live_bytes, 0);
+  harness_free_heap(heap);
+}

@@ -369,18 +369,6 @@ static struct gc_obj *allocate_plain(struct gc_collector *c, uint32_t type,
   return obj;
 }
 
-static bool vec_reserve(struct obj_vec *vec) {
-  if (vec->count < vec->cap)
-    return true;
-  size_t cap = vec->cap ? vec->cap * 2 : 64;
-  struct gc_obj **items = gc_sys_realloc(vec->items, cap * sizeof *items);
-  if (!items)
-    return false;
-  vec->items = items;
-  vec->cap = cap;
-  return true;
-}
-
 /* Resources and weak references also go on their side lists (I3). The
  * room on the list is made first, so that a failure leaves nothing half
  * done. */
@@ -389,7 +377,7 @@ static struct gc_obj *allocate_special(struct gc_collector *c, uint32_t type,
   struct obj_vec *vec = type == GC_TYPE_RESOURCE ? &c->resources
                         : type == GC_TYPE_WEAK   ? &c->weaks
                                                  : NULL;
-  if (vec && !vec_reserve(vec)) {
+  if (vec && !tracing_vec_reserve(vec)) {
     trap_oom(c, bytes, "no memory to register a resource or weak reference");
     return NULL;
   }

@@ -113,11 +113,23 @@ static inline void scan_object(struct gc_collector *c,
 
 #define PREFETCH_DISTANCE 8 /* a power of two */
 
-bool tracing_mark(struct gc_collector *c) {
+/* Marks from the roots and, in a minor collection, from the remembered old
+ * objects (which the write barrier unmarked, so they are scanned again). */
+bool tracing_mark(struct gc_collector *c, bool major) {
   gc_heap *heap = c->heap;
   c->mark_top = 0;
   c->mark_failed = false;
   c->marked_objects = c->marked_bytes = 0;
+  c->remembered_objects = c->remembered_bytes = 0;
+  if (!major) {
+    for (size_t i = 0; i < c->remembered.count; i++) {
+      struct gc_obj *obj = c->remembered.items[i];
+      c->remembered_objects++;
+      c->remembered_bytes += gc_object_size(heap, obj);
+      push(c, (uintptr_t)obj);
+    }
+  }
+  c->remembered.count = 0;
   gc_visit_roots(heap, visit_root, c);
   const struct gc_type_info *types = heap->types;
   struct gc_obj *fifo[PREFETCH_DISTANCE];

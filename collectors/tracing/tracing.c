@@ -24,6 +24,61 @@ static struct gc_obj *tracing_allocate(struct gc_collector *c, uint32_t type,
   return tracing_allocate_slow(c, type, bytes);
 }
 
+bool tracing_vec_reserve(struct obj_vec *vec) {
+  if (vec->count < vec->cap)
+    return true;
+  size_t cap = vec->cap ? vec->cap * 2 : 64;
+  struct gc_obj **items = gc_sys_realloc(vec->items, cap * sizeof *items);
+  if (!items)
+    return false;
+  vec->items = items;
+  vec->cap = cap;
+  return true;
+}
+
+/* ---- The write barrier ----------------------------------------------------
+ *
+ * Marks are sticky between collections: a marked object is old. When a
+ * reference to a young object is stored into an old one, the old object is
+ * unmarked (so the next collection scans it again) and remembered (so a
+ * minor collection, which does not trace from old objects, finds it). An
+ * unmarked object is remembered at most once. If the remembered set cannot
+ * grow, the next collection is a full one, which needs no remembered set. */
+static void remember(struct gc_collector *c, struct gc_obj *obj) {
+  obj->gc_word = 0;
+  if (GC_UNLIKELY(!tracing_vec_reserve(&c->remembered))) {
+    c->next_major = true;
+    return;
+  }
+  c->remembered.items[c->remembered.count++] = obj;
+}
+
+static inline bool is_old(struct gc_collector *c, struct gc_obj *obj) {
+  return obj->gc_word == c->epoch;
+}
+
+static void tracing_write_ref(struct gc_collector *c, struct gc_obj *obj,
+                              gc_ref *slot, gc_ref v) {
+  *slot = v;
+  if (GC_UNLIKELY(is_old(c, obj)) && v && !is_old(c, v))
+    remember(c, obj);
+}
+
+static void tracing_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
+                              gc_ref *dst, const gc_ref *src, size_t n) {
+  memmove(dst, src, n * sizeof *dst);
+  if (GC_UNLIKELY(is_old(c, dst_obj)) && n)
+    remember(c, dst_obj);
+}
+
+static void tracing_fill_refs(struct gc_collector *c, struct gc_obj *obj,
+                              gc_ref *dst, size_t n, gc_ref v) {
+  for (size_t i = 0; i < n; i++)
+    dst[i] = v;
+  if (GC_UNLIKELY(is_old(c, obj)) && v && n && !is_old(c, v))
+    remember(c, obj);
+}
+
 static struct gc_collector *tracing_create(gc_heap *heap, char *err,
                                            size_t errlen) {
   struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
@@ -63,6 +118,7 @@ static void tracing_destroy(struct gc_collector *c) {
     tracing_free_large(c, c->large);
   gc_sys_free(c->resources.items);
   gc_sys_free(c->weaks.items);
+  gc_sys_free(c->remembered.items);
   gc_sys_free(c->mark_stack);
   gc_sys_free(c);
 }
@@ -76,9 +132,9 @@ const struct gc_collector_ops gc_tracing_collector = {
     .create = tracing_create,
     .destroy = tracing_destroy,
     .allocate = tracing_allocate,
-    .write_ref = NULL, /* no barrier: full-heap, stop-the-world collection */
-    .copy_refs = NULL,
-    .fill_refs = NULL,
+    .write_ref = tracing_write_ref,
+    .copy_refs = tracing_copy_refs,
+    .fill_refs = tracing_fill_refs,
     .collect = tracing_collect_op,
     .check_ref = tracing_check_ref,
     .weak_init = NULL,

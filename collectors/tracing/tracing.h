@@ -136,6 +136,14 @@ struct gc_collector {
 
   struct obj_vec resources, weaks;
 
+  /* Generations by sticky marks (collect.c): a marked object stays marked
+   * between collections, so it is old; a minor collection keeps the epoch
+   * and traces only from the roots and the remembered set. */
+  struct obj_vec remembered; /* old objects written to since the last GC */
+  bool next_major;           /* the next collection must be full */
+  uint64_t old_objects, old_bytes; /* marked objects, for the stats */
+  uint64_t remembered_objects, remembered_bytes; /* of this collection */
+
   /* Test-only hooks (tracing-testing.h). */
   void (*after_mark_hook)(gc_heap *heap, void *ud);
   void *after_mark_ud;
@@ -166,6 +174,9 @@ static inline size_t granule_index(const void *addr) {
   return ((uintptr_t)addr & (CHUNK_SIZE - 1)) >> 3;
 }
 
+/* tracing.c */
+bool tracing_vec_reserve(struct obj_vec *vec);
+
 /* alloc.c */
 struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
                                      size_t bytes);
@@ -177,7 +188,7 @@ static inline struct large_object *large_header(struct gc_obj *obj) {
 }
 
 /* mark.c */
-bool tracing_mark(struct gc_collector *c);
+bool tracing_mark(struct gc_collector *c, bool major);
 bool tracing_verify_marks(struct gc_collector *c);
 
 /* collect.c */
