@@ -229,9 +229,13 @@ static void check_collected(struct fuzz_state *s) {
 
 /* ---- Operations -----------------------------------------------------------*/
 
-/* An array length: mostly small, sometimes up to ~1000 elements. */
+/* An array length: mostly small, sometimes up to ~1000 elements, rarely up
+ * to ~11000 (past every collector's large-object threshold). */
+#define FUZZ_MAX_LENGTH (1000 + 255 * 40)
 static size_t decode_length(uint8_t a, uint8_t b) {
-  return a < 224 ? a % 40 : 40 + (size_t)b * 4;
+  if (a < 200)
+    return a % 40;
+  return a < 240 ? 40 + (size_t)b * 4 : 1000 + (size_t)b * 40;
 }
 
 static int64_t decode_i64(uint8_t a, uint8_t b) {
@@ -391,7 +395,7 @@ static uint64_t element_bits(struct fuzz_state *s, gc_ref arr, gc_kind kind,
 /* gc_array_copy, checked against memmove semantics element by element. */
 static void checked_copy(struct fuzz_state *s, gc_ref dst, size_t di, gc_ref src,
                          size_t si, size_t n, gc_kind kind) {
-  static uint64_t before[40 + 255 * 4];
+  static uint64_t before[FUZZ_MAX_LENGTH];
   for (size_t k = 0; k < n; k++)
     before[k] = element_bits(s, src, kind, si + k);
   TRACE(s, "array copy [%zu, +%zu) <- [%zu, +%zu)%s", di, n, si, n,
@@ -489,11 +493,14 @@ static void op_global_free(struct fuzz_state *s, struct reader *in) {
 }
 
 /* Allocates a burst of short-lived pairs (with a resource every eighth),
- * chained, under a scope of its own; optionally closes the chain into a ring
- * (cyclic garbage), watches its head through a weak reference, or keeps it. */
+ * chained, under a scope of its own; optionally makes it a long chain (deep
+ * marking), closes it into a ring (cyclic garbage), watches its head
+ * through a weak reference, or keeps it. */
 static void op_garbage(struct fuzz_state *s, struct reader *in) {
   unsigned n = 1 + next(in) % 64;
   uint8_t how = next(in), dst = next(in);
+  if (how & 16)
+    n *= 32;
   if (s->depth == FUZZ_MAX_DEPTH)
     return;
   TRACE(s, "garbage burst of %u, how %#x", n, how);

@@ -95,6 +95,32 @@ def links_and_monitors(config):
     return program(config, *ops)
 
 
+def deep_chain(config):
+    """A kept list of ~2000 pairs: marking deep structures."""
+    return program(
+        config,
+        (GARBAGE, 62, 16 | 4, NEW),          # 63 * 32 pairs, kept
+        (COLLECT,),
+        (GARBAGE, 40, 16 | 1 | 2, NEW),      # a long ring, dropped, watched
+        (COLLECT,),
+        (DROP, 0), (COLLECT,))
+
+
+def large_arrays(config):
+    """Arrays past the large-object thresholds, copied onto themselves."""
+    return program(
+        config,
+        (NEW_ARRAY, REFS, 250, 100, NEW),    # 5000 references
+        (NEW_STRUCT, PAIR, NEW),
+        (FILL, 0, 7, 255, 1, 0),
+        (COPY_SELF, 0, 0, 3, 900, 255),
+        (NEW_ARRAY, BYTES, 245, 255, NEW),   # 11200 bytes
+        (FILL, 2, 0, 255, 0xab, 0),
+        (COLLECT,),
+        (DROP, 1), (COLLECT,),
+        (DROP, 0), (COLLECT,))
+
+
 def nested_scopes(config):
     return program(
         config,
@@ -156,6 +182,8 @@ def seeds():
         yield f"ring-kept-{tag}", ring_with_resources(config, 7)
         yield f"links-monitors-{tag}", links_and_monitors(config)
         yield f"nested-scopes-{tag}", nested_scopes(config)
+        yield f"deep-chain-{tag}", deep_chain(config)
+        yield f"large-arrays-{tag}", large_arrays(config)
         yield f"arrays-{tag}", arrays_of_every_kind(config)
         yield f"bad-calls-{tag}", bad_calls(config)
     rng = random.Random(20261126)
