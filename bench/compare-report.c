@@ -20,11 +20,16 @@
 const char *compare_status_name(const struct compare_run *run, char *buf,
                                 size_t buflen) {
   switch (run->status) {
-  case RUN_OK: return "ok";
-  case RUN_WRONG: return "WRONG RESULT";
-  case RUN_ERROR: return "error";
-  case RUN_TRAP_OOM: return "trap (oom)";
-  case RUN_TRAP: return "trap";
+  case RUN_OK:
+    return "ok";
+  case RUN_WRONG:
+    return "WRONG RESULT";
+  case RUN_ERROR:
+    return "error";
+  case RUN_TRAP_OOM:
+    return "trap (oom)";
+  case RUN_TRAP:
+    return "trap";
   case RUN_CRASH:
     if (run->signal)
       snprintf(buf, buflen, "CRASH (signal %d)", run->signal);
@@ -48,8 +53,8 @@ static double median(double *values, int n) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-static const struct compare_run *find_run(const struct compare *c, int w,
-                                          int v, int index) {
+static const struct compare_run *find_run(const struct compare *c, int w, int v,
+                                          int index) {
   for (int i = 0; i < c->nrecords; i++) {
     const struct compare_run *r = &c->records[i];
     if (r->workload == w && r->variant == v && r->index == index)
@@ -91,8 +96,7 @@ struct summary {
 static struct summary summarise(const struct compare *c, int w, int v,
                                 int baseline) {
   struct summary s = {0};
-  double wall[c->runs], user[c->runs], sys[c->runs], rss[c->runs],
-      gcs[c->runs],
+  double wall[c->runs], user[c->runs], sys[c->runs], rss[c->runs], gcs[c->runs],
       pause[c->runs], ratio[c->runs], cpu_ratio[c->runs];
   int nratio = 0, ngcs = 0, npause = 0;
   for (int r = 0; r < c->runs; r++) {
@@ -174,8 +178,7 @@ static int print_tables(const struct compare *c, double *ratios) {
         printf(" %s", compare_status_name(s.failure, buf, sizeof buf));
         if (s.failure->status != RUN_TRAP_OOM)
           failures++;
-        printf("%s%s\n", s.failure->message[0] ? ": " : "",
-               s.failure->message);
+        printf("%s%s\n", s.failure->message[0] ? ": " : "", s.failure->message);
         continue;
       }
       printf(" %8.3f %8.3f %7.3f %9.1f", s.wall, s.user, s.sys, s.rss_mib);
@@ -233,8 +236,7 @@ static void write_csv(const struct compare *c) {
             r->index + 1, compare_status_name(r, buf, sizeof buf), r->wall_s,
             r->user_s, r->sys_s, r->max_rss_kib, r->collections,
             r->pause_max_ms,
-            r->has_checksum ? (unsigned long long)r->checksum : 0ULL,
-            message);
+            r->has_checksum ? (unsigned long long)r->checksum : 0ULL, message);
   }
   fclose(f);
   printf("raw runs: %s\n", path);
@@ -256,8 +258,8 @@ static void write_chart(const struct compare *c, const double *ratios) {
   fprintf(f, "workload");
   for (int v = 0; v < c->nvariants; v++) {
     char title[256];
-    size_t len = (size_t)snprintf(title, sizeof title, "%s",
-                                  c->variants[v].label);
+    size_t len =
+        (size_t)snprintf(title, sizeof title, "%s", c->variants[v].label);
     const char *sep = " (";
     for (int w = 0; w < c->nworkloads; w++) {
       if (!compare_applies(c, w, v) ||
@@ -332,7 +334,8 @@ static void write_chart(const struct compare *c, const double *ratios) {
     printf("chart: %s\n", svg);
   else
     printf("chart: not drawn (gnuplot failed or is not installed; data in "
-           "%s)\n", dat);
+           "%s)\n",
+           dat);
 }
 
 int compare_report(struct compare *c) {

@@ -274,12 +274,25 @@ static void run_one(struct compare *c, int noptions, char **options,
   }
   if (WIFEXITED(status)) {
     switch (WEXITSTATUS(status)) {
-    case 0: run->status = RUN_OK; break;
-    case 1: run->status = RUN_WRONG; break;
-    case 3: run->status = RUN_TRAP_OOM; break;
-    case 4: run->status = RUN_TRAP; break;
-    case 2: case 127: run->status = RUN_ERROR; break;
-    default: run->status = RUN_CRASH; break;
+    case 0:
+      run->status = RUN_OK;
+      break;
+    case 1:
+      run->status = RUN_WRONG;
+      break;
+    case 3:
+      run->status = RUN_TRAP_OOM;
+      break;
+    case 4:
+      run->status = RUN_TRAP;
+      break;
+    case 2:
+    case 127:
+      run->status = RUN_ERROR;
+      break;
+    default:
+      run->status = RUN_CRASH;
+      break;
     }
   } else {
     run->status = RUN_CRASH;
@@ -310,7 +323,8 @@ static int run_compare(struct compare *c, int noptions, char **options,
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
     if ((strcmp(arg, "-n") == 0 || strcmp(arg, "-o") == 0 ||
-         strcmp(arg, "--only") == 0) && i + 1 == argc) {
+         strcmp(arg, "--only") == 0) &&
+        i + 1 == argc) {
       fprintf(stderr, "gcheap compare: %s needs a value\n", arg);
       return 2;
     }
@@ -339,8 +353,8 @@ static int run_compare(struct compare *c, int noptions, char **options,
     }
   }
   if (c->nworkloads == 0)
-    for (size_t i = 0;
-         i < sizeof default_workloads / sizeof *default_workloads; i++)
+    for (size_t i = 0; i < sizeof default_workloads / sizeof *default_workloads;
+         i++)
       if (parse_workload(default_workloads[i], &c->workloads[c->nworkloads++]) <
           0)
         return 2;
@@ -358,8 +372,10 @@ static int run_compare(struct compare *c, int noptions, char **options,
   if (!c->records)
     return 2;
 
-  fprintf(stderr, "gcheap compare: %d workloads x %d variants x %d runs, "
-          "interleaved\n", c->nworkloads, c->nvariants, c->runs);
+  fprintf(stderr,
+          "gcheap compare: %d workloads x %d variants x %d runs, "
+          "interleaved\n",
+          c->nworkloads, c->nvariants, c->runs);
   for (int r = 0; r < c->runs; r++) {
     for (int w = 0; w < c->nworkloads; w++) {
       fprintf(stderr, "[run %d/%d] %-18s", r + 1, c->runs,

@@ -18,8 +18,11 @@ void compare_usage(FILE *out);
 
 /* ---- Shared between compare.c and compare-report.c ---------------------- */
 
-enum { COMPARE_MAX_ARGS = 8, COMPARE_MAX_VARIANTS = 16,
-       COMPARE_MAX_WORKLOADS = 32 };
+enum {
+  COMPARE_MAX_ARGS = 8,
+  COMPARE_MAX_VARIANTS = 16,
+  COMPARE_MAX_WORKLOADS = 32
+};
 
 /* A workload with its arguments, e.g. "binary-trees 16". */
 struct compare_workload {
@@ -49,8 +52,8 @@ enum run_status {
 struct compare_run {
   int workload, variant, index;
   enum run_status status;
-  int signal;          /* RUN_CRASH: the signal, or 0 */
-  double wall_s;       /* fork to wait4, measured by compare */
+  int signal;    /* RUN_CRASH: the signal, or 0 */
+  double wall_s; /* fork to wait4, measured by compare */
   double user_s, sys_s;
   long max_rss_kib;
   double collections;  /* as the program reported; -1 unknown */

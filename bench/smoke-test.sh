@@ -1,6 +1,8 @@
 #!/bin/sh
 # smoke-test.sh GCHEAP [WHAT] — the bench/ smoke tests (run by CTest).
 #   workloads: every workload at its tiny size on every collector
+#   stress:    micro sizes with verify=1 and a collection at every allocation,
+#              which catches a workload that breaks the rooting rule
 #   errors:    a bogus collector exits 2 naming the accepted ones; the null
 #              collector out of arena ends with a clean OOM message, status 3
 #   native:    the native baselines print the same checksums as gcheap
@@ -43,6 +45,22 @@ if [ "$what" = all ] || [ "$what" = workloads ]; then
         echo "ok: $w $(tiny $w) on $c (checksum $sum)"
       else
         fail "$w $(tiny $w) on $c exited $?: $(tail -n 1 "$tmp/err")"
+      fi
+    done
+  done
+fi
+
+if [ "$what" = all ] || [ "$what" = stress ]; then
+  # large-live is left out: its smallest run is 65536 nodes, too many for a
+  # collection per allocation.
+  for spec in "gcbench 4" "binary-trees 4" "array-copy 2 16" "cycles 1" \
+              "resources 300" "weak 3"; do
+    for c in $collectors; do
+      if "$gcheap" -C collector="$c" -C verify=1 -C stress=1 bench $spec \
+          >"$tmp/out" 2>"$tmp/err"; then
+        echo "ok: $spec on $c with verify=1 stress=1"
+      else
+        fail "$spec on $c with verify=1 stress=1 exited $?: $(tail -n 1 "$tmp/err")"
       fi
     done
   done

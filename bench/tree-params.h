@@ -13,7 +13,9 @@
 #define GCBENCH_DEFAULT_DEPTH 16
 #define GCBENCH_MIN_TREE_DEPTH 4
 #define GCBENCH_ARRAY_SIZE 500000
-static inline int gcbench_stretch_depth(int depth) { return depth + 2; }
+static inline int gcbench_stretch_depth(int depth) {
+  return depth + 2;
+}
 
 /* Nodes in a complete binary tree of depth d (a lone node has depth 0). */
 static inline uint64_t tree_size(int depth) {

@@ -95,8 +95,8 @@ int workload_binary_trees(gc_heap *h, int argc, char **argv,
     expect_check(result, "trees", d, check, iterations * tree_size(d));
   }
 
-  expect_check(result, "long lived tree", max_depth,
-               item_check(h, *long_lived), tree_size(max_depth));
+  expect_check(result, "long lived tree", max_depth, item_check(h, *long_lived),
+               tree_size(max_depth));
   gc_scope_close(h, scope);
   return 0;
 }

@@ -20,7 +20,7 @@ enum { STRUCTURES = 100, SURVIVORS = 256, MAX_RING = 64 };
 struct cycles {
   gc_heap *heap;
   gc_type node_type;
-  gc_ref *survivors; /* root: an array of SURVIVORS rings (their heads) */
+  gc_ref *survivors;   /* root: an array of SURVIVORS rings (their heads) */
   gc_ref *head, *tail; /* roots: the ring being built */
   uint64_t random;
   int64_t next_ring_id;
@@ -62,16 +62,18 @@ static int64_t check_ring(struct cycles *c, gc_ref head,
   int doubly = gc_get_ref(h, head, NODE_PREV) != NULL;
   gc_ref node = head;
   do {
-    if (length >= MAX_RING || gc_get_i64(h, node, NODE_VALUE) !=
-                                  node_value(id, length)) {
-      workload_fail(result, "ring %lld is broken at node %lld",
-                    (long long)id, (long long)length);
+    if (length >= MAX_RING ||
+        gc_get_i64(h, node, NODE_VALUE) != node_value(id, length)) {
+      workload_fail(result, "ring %lld is broken at node %lld", (long long)id,
+                    (long long)length);
       return -1;
     }
     gc_ref next = gc_get_ref(h, node, NODE_NEXT);
     if (doubly && gc_get_ref(h, next, NODE_PREV) != node) {
-      workload_fail(result, "ring %lld: node %lld's successor does not point "
-                    "back", (long long)id, (long long)length);
+      workload_fail(result,
+                    "ring %lld: node %lld's successor does not point "
+                    "back",
+                    (long long)id, (long long)length);
       return -1;
     }
     node = next;
@@ -106,8 +108,8 @@ int workload_cycles(gc_heap *h, int argc, char **argv,
         gc_set_ref(h, *c.survivors, (x >> 16) % SURVIVORS, *c.head);
       *c.head = NULL;
     }
-    gc_ref some = gc_get_ref(
-        h, *c.survivors, workload_random(&c.random) % SURVIVORS);
+    gc_ref some =
+        gc_get_ref(h, *c.survivors, workload_random(&c.random) % SURVIVORS);
     if (some)
       check_ring(&c, some, result);
   }
@@ -117,8 +119,8 @@ int workload_cycles(gc_heap *h, int argc, char **argv,
     if (!head)
       continue;
     int64_t length = check_ring(&c, head, result);
-    result->checksum += (uint64_t)gc_get_i64(h, head, NODE_VALUE) +
-                        (uint64_t)length;
+    result->checksum +=
+        (uint64_t)gc_get_i64(h, head, NODE_VALUE) + (uint64_t)length;
   }
   gc_scope_close(h, scope);
   return 0;

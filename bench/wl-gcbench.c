@@ -119,8 +119,8 @@ int workload_gcbench(gc_heap *h, int argc, char **argv,
                                    GCBENCH_DEFAULT_DEPTH, &depth) < 0)
     return -1;
   int stretch_depth = gcbench_stretch_depth((int)depth);
-  assert(stretch_depth < (int)(sizeof(((struct gcbench *)0)->node) /
-                               sizeof(gc_ref *)));
+  assert(stretch_depth <
+         (int)(sizeof(((struct gcbench *)0)->node) / sizeof(gc_ref *)));
 
   struct gcbench b = {.heap = h};
   const gc_kind node_fields[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};

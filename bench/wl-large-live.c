@@ -68,8 +68,7 @@ static uint64_t count_tree(gc_heap *h, gc_ref node, int64_t id, int *wrong) {
 int workload_large_live(gc_heap *h, int argc, char **argv,
                         struct workload_result *result) {
   long mib;
-  if (argc > 2 ||
-      workload_int_arg(argc, argv, 1, 1, 1 << 20, 1024, &mib) < 0)
+  if (argc > 2 || workload_int_arg(argc, argv, 1, 1, 1 << 20, 1024, &mib) < 0)
     return -1;
   struct large_live ll = {.heap = h};
   const gc_kind node_fields[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};
@@ -100,8 +99,8 @@ int workload_large_live(gc_heap *h, int argc, char **argv,
 
   for (long t = 0; t < mib; t++) {
     int wrong = 0;
-    uint64_t n = count_tree(h, gc_get_ref(h, *directory, (size_t)t), ids[t],
-                            &wrong);
+    uint64_t n =
+        count_tree(h, gc_get_ref(h, *directory, (size_t)t), ids[t], &wrong);
     if (n != tree_size(TREE_DEPTH) || wrong)
       workload_fail(result, "tree %ld (id %lld) has %llu nodes%s", t,
                     (long long)ids[t], (unsigned long long)n,

@@ -63,8 +63,10 @@ static void check_table(gc_heap *h, gc_ref table,
       continue;
     }
     if (state.destroyed[expected[k].id]) {
-      workload_fail(result, "reachable resource %llu (table entry %zu) was "
-                    "destroyed", (unsigned long long)expected[k].id, k);
+      workload_fail(result,
+                    "reachable resource %llu (table entry %zu) was "
+                    "destroyed",
+                    (unsigned long long)expected[k].id, k);
       return;
     }
     struct payload *p = r ? gc_resource_ptr(h, r) : NULL;

@@ -22,8 +22,13 @@
 #include <string.h>
 
 enum { PROC_PID, PROC_DIES_AT, PROC_MAILBOX };
-enum { RUN_QUEUE = 1024, MONITORS = 512, SPAWN = 16, MAX_LIFETIME = 50,
-       MAILBOX = 8 };
+enum {
+  RUN_QUEUE = 1024,
+  MONITORS = 512,
+  SPAWN = 16,
+  MAX_LIFETIME = 50,
+  MAILBOX = 8
+};
 
 struct monitor {
   int64_t pid; /* 0: no monitor in this slot */
@@ -87,8 +92,8 @@ int workload_weak(gc_heap *h, int argc, char **argv,
       gc_ref message = gc_new_struct(h, message_type);
       gc_set_i64(h, message, 0, tick);
       proc = gc_get_ref(h, *run_queue, slot); /* re-read: it may have moved */
-      gc_set_ref(h, gc_get_ref(h, proc, PROC_MAILBOX),
-                 (size_t)tick % MAILBOX, message);
+      gc_set_ref(h, gc_get_ref(h, proc, PROC_MAILBOX), (size_t)tick % MAILBOX,
+                 message);
       messages++;
     }
 
@@ -99,15 +104,18 @@ int workload_weak(gc_heap *h, int argc, char **argv,
       gc_ref target = gc_weak_get(h, gc_get_ref(h, *monitors, m));
       if (!target) {
         if (watched[m].dies_at > tick)
-          workload_fail(result, "tick %lld: the monitor of live process %lld "
-                        "reads NULL", (long long)tick,
-                        (long long)watched[m].pid);
+          workload_fail(result,
+                        "tick %lld: the monitor of live process %lld "
+                        "reads NULL",
+                        (long long)tick, (long long)watched[m].pid);
         downs++;
         watched[m].pid = 0; /* the DOWN was delivered */
         gc_set_ref(h, *monitors, m, NULL);
       } else if (gc_get_i64(h, target, PROC_PID) != watched[m].pid) {
-        workload_fail(result, "the monitor of process %lld reads process "
-                      "%lld", (long long)watched[m].pid,
+        workload_fail(result,
+                      "the monitor of process %lld reads process "
+                      "%lld",
+                      (long long)watched[m].pid,
                       (long long)gc_get_i64(h, target, PROC_PID));
       }
     }
@@ -129,8 +137,10 @@ int workload_weak(gc_heap *h, int argc, char **argv,
   for (size_t m = 0; m < MONITORS && precise; m++) {
     gc_ref weak = gc_get_ref(h, *monitors, m);
     if (weak && gc_weak_get(h, weak))
-      workload_fail(result, "after a full collection the monitor of dead "
-                    "process %lld still reads it", (long long)watched[m].pid);
+      workload_fail(result,
+                    "after a full collection the monitor of dead "
+                    "process %lld still reads it",
+                    (long long)watched[m].pid);
   }
   (void)downs;
   gc_scope_close(h, scope);

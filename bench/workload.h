@@ -29,9 +29,9 @@ struct workload_result {
 
 struct workload {
   const char *name;
-  const char *usage;      /* arguments, e.g. "[DEPTH]" */
-  const char *summary;    /* one line for --help */
-  const char *tiny_args;  /* a size that runs in well under a second (tests) */
+  const char *usage;     /* arguments, e.g. "[DEPTH]" */
+  const char *summary;   /* one line for --help */
+  const char *tiny_args; /* a size that runs in well under a second (tests) */
   /* Runs on heap with argc/argv being the workload's own arguments (argv[0]
    * is the workload name). Returns 0, or -1 after printing a usage error to
    * stderr. The result's ok says whether the computation was right. */

@@ -16,9 +16,9 @@ const struct workload gc_workloads[] = {
     {"binary-trees", "[N]",
      "Benchmarks Game binary-trees (default N 16; min depth 4)", "8",
      workload_binary_trees, NULL},
-    {"array-copy", "[ROUNDS]",
+    {"array-copy", "[ROUNDS [LENGTH]]",
      "reference arrays copied with gc_array_copy, many onto themselves with "
-     "overlapping ranges (default 400 rounds)",
+     "overlapping ranges (default 400 rounds, 64 arrays of 4096)",
      "10", workload_array_copy, NULL},
     {"cycles", "[ROUNDS]",
      "cyclic garbage churn: rings and doubly linked lists dropped while some "

@@ -40,8 +40,8 @@ static void free_tree(node *n) {
 static void expect_check(struct native_result *result, const char *what,
                          int depth, uint64_t got, uint64_t want) {
   if (got != want)
-    native_fail(result, "%s (depth %d): check %llu, expected %llu", what,
-                depth, (unsigned long long)got, (unsigned long long)want);
+    native_fail(result, "%s (depth %d): check %llu, expected %llu", what, depth,
+                (unsigned long long)got, (unsigned long long)want);
   result->checksum += got;
 }
 
