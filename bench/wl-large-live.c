@@ -1,9 +1,9 @@
 /* wl-large-live.c — a large live set (default 1 GiB) kept while garbage
  * churns, to show pause times and memory at scale.
  *
- * The live set is a directory (an array) of MIB trees, each a complete
- * binary tree of depth 14 (32767 nodes of 32 bytes: 1 MiB). Then as many
- * trees again are built to replace random directory entries (the replaced
+ * The live set is a directory (an array) of MIB + 1 trees, each a complete
+ * binary tree of depth 14 (32767 nodes of 32 bytes: just under 1 MiB). Then as
+ * many trees again are built to replace random directory entries (the replaced
  * tree becomes garbage), with a small short-lived tree after each: the heap
  * allocates about twice the live set, and a collector that traces the whole
  * heap re-marks 1 GiB each time it collects.
@@ -19,6 +19,8 @@
 
 enum { NODE_LEFT, NODE_RIGHT, NODE_ID };
 enum { TREE_DEPTH = 14, SMALL_TREE_DEPTH = 6 };
+/* A node's bytes: an 8-byte header and three 8-byte fields. */
+#define NODE_BYTES 32
 
 struct large_live {
   gc_heap *heap;
@@ -70,11 +72,15 @@ int workload_large_live(gc_heap *h, int argc, char **argv,
   long mib;
   if (argc > 2 || workload_int_arg(argc, argv, 1, 1, 1 << 20, 1024, &mib) < 0)
     return -1;
+  /* A tree is 32767 nodes of NODE_BYTES, 32 bytes short of 1 MiB: one tree
+   * more than MIB makes the live set at least MIB MiB. */
+  long trees =
+      (long)(((uint64_t)mib << 20) / (tree_size(TREE_DEPTH) * NODE_BYTES)) + 1;
   struct large_live ll = {.heap = h};
   const gc_kind node_fields[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};
   ll.node_type = gc_type_struct(h, "large-live-node", 3, node_fields);
   gc_type directory_type = gc_type_array(h, "directory", GC_KIND_REF);
-  int64_t *ids = calloc((size_t)mib, sizeof *ids); /* what each entry holds */
+  int64_t *ids = calloc((size_t)trees, sizeof *ids); /* what each entry holds */
   if (!ids) {
     workload_fail(result, "out of C memory");
     return 0;
@@ -83,21 +89,22 @@ int workload_large_live(gc_heap *h, int argc, char **argv,
   gc_scope scope = gc_scope_open(h);
   for (int d = 0; d <= TREE_DEPTH; d++)
     ll.level[d] = gc_root(h, NULL);
-  gc_ref *directory = gc_root(h, gc_new_array(h, directory_type, (size_t)mib));
+  gc_ref *directory =
+      gc_root(h, gc_new_array(h, directory_type, (size_t)trees));
   int64_t next_id = 0;
-  for (long t = 0; t < mib; t++) {
+  for (long t = 0; t < trees; t++) {
     gc_ref tree = new_tree(&ll, TREE_DEPTH, ids[t] = ++next_id);
     gc_set_ref(h, *directory, (size_t)t, tree);
   }
   uint64_t random = 0x6a09e667f3bcc909u;
-  for (long r = 0; r < mib; r++) {
-    size_t t = (size_t)(workload_random(&random) % (uint64_t)mib);
+  for (long r = 0; r < trees; r++) {
+    size_t t = (size_t)(workload_random(&random) % (uint64_t)trees);
     gc_ref tree = new_tree(&ll, TREE_DEPTH, ids[t] = ++next_id);
     gc_set_ref(h, *directory, t, tree);
     new_tree(&ll, SMALL_TREE_DEPTH, -1); /* dies at once */
   }
 
-  for (long t = 0; t < mib; t++) {
+  for (long t = 0; t < trees; t++) {
     int wrong = 0;
     uint64_t n =
         count_tree(h, gc_get_ref(h, *directory, (size_t)t), ids[t], &wrong);
