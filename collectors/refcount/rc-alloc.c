@@ -62,6 +62,7 @@ static int add_block(struct gc_collector *c, unsigned size_class) {
   struct rc_class *k = &c->classes[size_class];
   block->cell_bytes = (uint32_t)k->cell_bytes;
   block->size_class = size_class;
+  block->inverse = ((UINT64_C(1) << 32) + k->cell_bytes - 1) / k->cell_bytes;
   block->ncells =
       (uint32_t)((RC_BLOCK_BYTES - RC_BLOCK_HEADER_BYTES) / k->cell_bytes);
   for (uint32_t i = 0; i < block->ncells; i++)
@@ -221,9 +222,9 @@ void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
   size_t cell_bytes = rc_cell_bytes(c->heap, obj);
   if (cell_bytes < RC_LARGE_MIN) {
     struct rc_block *block = rc_block_of(obj);
-    uint32_t index = (uint32_t)(((char *)obj - (char *)block -
-                                 RC_BLOCK_HEADER_BYTES) /
-                                block->cell_bytes);
+    uint64_t offset = (uint64_t)((char *)obj - (char *)block) -
+                      RC_BLOCK_HEADER_BYTES;
+    uint32_t index = (uint32_t)((offset * block->inverse) >> 32);
     if (c->verify)
       gc_poison(obj, block->cell_bytes);
     else

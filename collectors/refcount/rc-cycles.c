@@ -155,6 +155,8 @@ void rc_filter_candidates(struct gc_collector *c, size_t from) {
   struct rc_stack *buffer = &c->candidates;
   size_t kept = from;
   for (size_t i = from; i < buffer->length; i++) {
+    if (i + RC_PREFETCH_DISTANCE < buffer->length)
+      __builtin_prefetch(buffer->items[i + RC_PREFETCH_DISTANCE], 1);
     struct gc_obj *obj = buffer->items[i];
     uint32_t w = obj->gc_word;
     if (w & RC_ZOMBIE) {

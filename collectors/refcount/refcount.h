@@ -57,6 +57,9 @@
  * verify=1 poisons the whole cell but its free-list link. */
 #define RC_POISON_TYPE ((uint32_t)GC_POISON_WORD)
 
+/* How far ahead loops over the ZCT and the candidate buffer prefetch. */
+#define RC_PREFETCH_DISTANCE 8
+
 /* The fewest candidates that start a cycle collection on their own. */
 #define RC_MIN_CANDIDATES 10000
 
@@ -83,6 +86,9 @@ struct rc_block {
   /* On its class's partial list or its current block: a free need not
    * list it again. */
   uint32_t listed;
+  /* ceil(2^32 / cell_bytes): a cell's index is (offset * inverse) >> 32,
+   * exact for offsets within a block, without a division. */
+  uint64_t inverse;
   uint64_t free_bits[(RC_MAX_CELLS + 63) / 64];
 };
 _Static_assert(sizeof(struct rc_block) <= RC_BLOCK_HEADER_BYTES,
@@ -176,6 +182,7 @@ struct gc_collector {
    * collection point scans the heap for zero counts instead. */
   struct rc_stack zct;
   struct rc_stack zct_kept; /* scratch: entries a root slot holds */
+  struct rc_stack dead_children; /* drain_zct: references of freed objects */
   bool zct_overflowed;
 
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
