@@ -99,6 +99,8 @@ COLLECTOR_TEST(regress_links_monitors, dead_processes_return_to_baseline) {
     exchange_messages(heap, *table);
     harness_collect(heap);
     CHECK_EQ(live_monitors(heap, *monitors, gen), PROCESSES);
+    uint64_t generation_bytes =
+        harness_stats(heap).live_bytes - baseline.live_bytes;
     gc_scope_close(heap, scope); /* the generation ends */
     harness_collect(heap);
     gc_stats now = harness_stats(heap);
@@ -113,10 +115,17 @@ COLLECTOR_TEST(regress_links_monitors, dead_processes_return_to_baseline) {
       gc_array_fill_ref(heap, *monitors, gen * PROCESSES, PROCESSES, NULL);
       harness_collect(heap);
       now = harness_stats(heap);
-      cr_assert_eq(now.live_bytes, baseline.live_bytes,
-                   "[%s] generation %d: live_bytes %llu, baseline %llu",
-                   param->name, gen, (unsigned long long)now.live_bytes,
-                   (unsigned long long)baseline.live_bytes);
+      /* A conservative collector may keep an object or two that a stale
+       * word seems to point to, but never a generation's worth: exact for
+       * the others. */
+      uint64_t slack =
+          harness_conservative(param->name) ? generation_bytes / 8 : 0;
+      cr_assert(now.live_bytes <= baseline.live_bytes + slack,
+                "[%s] generation %d: live_bytes %llu, baseline %llu "
+                "(+%llu allowed)",
+                param->name, gen, (unsigned long long)now.live_bytes,
+                (unsigned long long)baseline.live_bytes,
+                (unsigned long long)slack);
     } else {
       /* null never frees: each generation adds its bytes, and every
        * monitor still sees its process. */
