@@ -10,7 +10,8 @@
  *   boehm.c          one heap: create/destroy, allocation, collection and
  *                    the verify=1 reference check;
  *   boehm-finalize.c resources (Boehm finalizers plus a registry of pending
- *                    destructors) and weak references (disappearing links).
+ *                    destructors) and weak references (disappearing links);
+ *   boehm-verify.c   verify=1: the reference check, poisoning dead objects.
  */
 #ifndef GC_BOEHM_INTERNAL_H
 #define GC_BOEHM_INTERNAL_H
@@ -36,6 +37,12 @@ struct boehm_root_area {
   void *end;
 };
 
+/* Boehm's process-wide byte counters, in its own units (each object counted
+ * at its granule-rounded size). */
+struct boehm_counters {
+  uint64_t allocated, reclaimed;
+};
+
 struct gc_collector {
   gc_heap *heap;
 
@@ -43,6 +50,7 @@ struct gc_collector {
    * that verify=1 tells this heap's objects from another heap's in the same
    * Boehm heap. Never looks like the upper half of a user-space pointer. */
   uint32_t tag;
+  bool verify; /* heap->verify, next to the tag for the allocation path */
 
   /* The process-wide list of live heaps (boehm-process.c). Both links, and
    * everything Boehm's marker reads through them (the root areas), change
@@ -60,9 +68,14 @@ struct gc_collector {
   GC_hidden_pointer *resources;
   uint32_t nresources, resources_cap;
 
-  /* Boehm's counters when this heap was created: its statistics are the
-   * process-wide counters' growth since then. */
-  uint64_t reclaimed_at_create;
+  /* verify=1: every object not yet found dead, as hidden pointers, for
+   * boehm_poison_dead_locked. */
+  GC_hidden_pointer *watched;
+  size_t nwatched, watched_cap;
+
+  /* Boehm's byte counters when this heap was created: its freed estimate
+   * is their growth since then (boehm-process.c). */
+  struct boehm_counters counters_at_create;
 };
 
 /* ---- boehm-process.c ----------------------------------------------------- */
@@ -78,8 +91,6 @@ void boehm_process_unlink(struct gc_collector *c);
 bool boehm_area_add(struct gc_collector *c, void *start, size_t bytes);
 /* Forgets a root area; false if it was not recorded. */
 bool boehm_area_remove(struct gc_collector *c, void *start);
-/* Boehm's total reclaimed bytes so far (an estimate: see README). */
-uint64_t boehm_reclaimed_bytes(void);
 /* Set at the end of every Boehm collection (only a collection queues
  * finalizers), cleared when the queue is drained: the allocation fast path
  * tests this flag instead of calling into libgc. */
@@ -91,6 +102,16 @@ static inline bool boehm_destructors_may_be_due(void) {
 uint32_t boehm_next_tag(void);
 #define BOEHM_TAG_BITS UINT32_C(0xB0E40000)
 #define BOEHM_TAG_MASK UINT32_C(0xFFFF0000)
+
+/* ---- boehm-verify.c ---- */
+
+/* verify=1: watches a new object, so that it is poisoned once found dead. */
+void boehm_watch(struct gc_collector *c, struct gc_obj *obj);
+/* At the end of each collection (lock held): poisons c's newly dead objects. */
+void boehm_poison_dead_locked(struct gc_collector *c);
+/* ops->check_ref: 0 if ref is one of c's live objects, else -1 with why. */
+int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
+                    size_t whylen);
 
 /* ---- boehm-finalize.c ---------------------------------------------------- */
 

@@ -59,26 +59,42 @@ static void GC_CALLBACK push_gcheap_roots(void) {
     previous_push_other_roots();
 }
 
-static uint64_t boehm_reclaimed_locked(void) {
+/* Boehm's counters, read with the allocation lock held. */
+static struct boehm_counters read_counters_locked(void) {
   struct GC_prof_stats_s s;
   GC_get_prof_stats_unsafe(&s, sizeof s);
-  return (uint64_t)s.reclaimed_bytes_before_gc +
-         (uint64_t)s.bytes_reclaimed_since_gc;
+  struct boehm_counters n = {
+      (uint64_t)s.allocd_bytes_before_gc + (uint64_t)s.bytes_allocd_since_gc,
+      (uint64_t)s.reclaimed_bytes_before_gc +
+          (uint64_t)s.bytes_reclaimed_since_gc};
+  return n;
 }
 
-/* Freed objects and bytes, estimated: Boehm counts the bytes its sweeps
- * reclaimed (process-wide, as sweeping goes, lazily); objects are those
- * bytes at this heap's average object size. */
-static void estimate_freed(struct gc_collector *c, uint64_t reclaimed) {
+/* Freed objects and bytes are estimates. Boehm does not report single
+ * objects; it counts the bytes its sweeps reclaim, process-wide, lazily (a
+ * block is swept when allocation next needs it, or when it is wholly
+ * empty at the collection). The fraction of what Boehm allocated since this
+ * heap was created that it has reclaimed since, applied to this heap's own
+ * allocation, gives freed bytes; freed objects assume the average size.
+ * With one heap in the process this is close; with several, each heap is
+ * credited with the process-wide fraction. */
+static void estimate_freed(struct gc_collector *c, struct boehm_counters now) {
   gc_stats *s = &c->heap->stats;
-  uint64_t freed = reclaimed - c->reclaimed_at_create;
-  if (freed > s->allocated_bytes)
-    freed = s->allocated_bytes;
-  s->freed_bytes = freed;
-  s->freed_objects =
-      s->allocated_bytes ? (uint64_t)((double)freed * s->allocated_objects /
-                                      s->allocated_bytes)
-                         : 0;
+  uint64_t allocated = now.allocated - c->counters_at_create.allocated;
+  uint64_t reclaimed = now.reclaimed - c->counters_at_create.reclaimed;
+  if (!allocated || !s->allocated_bytes)
+    return;
+  double fraction = (double)reclaimed / (double)allocated;
+  if (fraction > 1)
+    fraction = 1;
+  /* Never below the last figure: an exact census (boehm.c) may have been
+   * ahead of the lagging estimate, and what was freed stays freed. */
+  uint64_t bytes = (uint64_t)(fraction * (double)s->allocated_bytes);
+  uint64_t objects = (uint64_t)(fraction * (double)s->allocated_objects);
+  if (bytes > s->freed_bytes)
+    s->freed_bytes = bytes;
+  if (objects > s->freed_objects)
+    s->freed_objects = objects;
 }
 
 /* Called by Boehm with its allocation lock held. A Boehm collection counts
@@ -88,11 +104,13 @@ static void GC_CALLBACK on_collection_event(GC_EventType event) {
     collection_started_ns = gc_now_ns();
   } else if (event == GC_EVENT_END) {
     __atomic_store_n(&boehm_collected_since_drain, true, __ATOMIC_RELAXED);
-    uint64_t reclaimed = boehm_reclaimed_locked();
+    struct boehm_counters counters = read_counters_locked();
     size_t heap_bytes = GC_get_heap_size();
     for (struct gc_collector *c = live_heaps; c; c = c->next_live) {
+      if (c->verify)
+        boehm_poison_dead_locked(c);
       gc_pause_end(c->heap, collection_started_ns);
-      estimate_freed(c, reclaimed);
+      estimate_freed(c, counters);
       gc_note_heap_bytes(c->heap, heap_bytes);
     }
   }
@@ -193,7 +211,7 @@ static void *link_locked(void *arg) {
   if (live_heaps)
     live_heaps->prev_live = c;
   live_heaps = c;
-  c->reclaimed_at_create = boehm_reclaimed_locked();
+  c->counters_at_create = read_counters_locked();
   apply_max_heap_size_locked();
   return NULL;
 }
@@ -217,13 +235,6 @@ void boehm_process_link(struct gc_collector *c) {
 
 void boehm_process_unlink(struct gc_collector *c) {
   GC_call_with_alloc_lock(unlink_locked, c);
-}
-
-uint64_t boehm_reclaimed_bytes(void) {
-  struct GC_prof_stats_s s;
-  GC_get_prof_stats(&s, sizeof s);
-  return (uint64_t)s.reclaimed_bytes_before_gc +
-         (uint64_t)s.bytes_reclaimed_since_gc;
 }
 
 /* ---- Root areas ------------------------------------------------------------ */

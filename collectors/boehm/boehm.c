@@ -52,6 +52,7 @@ static struct gc_collector *boehm_create(gc_heap *heap, char *err,
     return NULL;
   }
   c->heap = heap;
+  c->verify = heap->verify;
   c->tag = boehm_next_tag();
   c->areas = areas;
   c->areas_cap = 8;
@@ -64,6 +65,7 @@ static void boehm_destroy(struct gc_collector *c) {
   boehm_process_unlink(c);
   boehm_resources_destroy(c);
   gc_sys_free(c->areas);
+  gc_sys_free(c->watched);
   gc_sys_free(c);
 }
 
@@ -141,9 +143,12 @@ static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
   }
   obj->type = type;
   obj->gc_word = c->tag;
-  if (GC_UNLIKELY(type == GC_TYPE_RESOURCE) &&
-      boehm_resource_register(c, (struct gc_resource *)obj))
-    return NULL; /* trapped; the object is garbage */
+  if (GC_UNLIKELY(type == GC_TYPE_RESOURCE)) {
+    if (boehm_resource_register(c, (struct gc_resource *)obj))
+      return NULL; /* trapped; the object is garbage */
+  } else if (GC_UNLIKELY(c->verify)) {
+    boehm_watch(c, obj);
+  }
   if (GC_UNLIKELY(boehm_destructors_may_be_due()))
     boehm_run_pending_destructors();
   return obj;
@@ -151,58 +156,57 @@ static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
 
 /* ---- Collection --------------------------------------------------------------- */
 
-/* Statistics are kept by Boehm's collection events (boehm-process.c), which
- * also see the collections Boehm starts on its own. */
-static void boehm_collect(struct gc_collector *c) {
-  GC_gcollect();
-  boehm_run_pending_destructors();
+/* The census: right after a full collection, Boehm's mark bits say exactly
+ * which objects survived. Counting this heap's among them (by the tag in
+ * their header, or the registry for resources) gives exact live, hence
+ * freed, figures. Runs with the allocation lock held, before anything is
+ * allocated again in this heap (an allocation would not be marked).
+ * Finalizers and destructors in between are fine: they cannot allocate here,
+ * and a collection that another heap's allocation triggers leaves a census
+ * just as valid. */
+struct census {
+  struct gc_collector *c;
+  uint64_t objects, bytes;
+};
+
+static void GC_CALLBACK count_if_ours(void *obj, size_t boehm_bytes,
+                                      void *data) {
+  struct census *census = data;
+  struct gc_collector *c = census->c;
+  struct gc_obj *o = obj;
+  bool ours = o->type == GC_TYPE_RESOURCE
+                  ? boehm_resource_check(c, (struct gc_resource *)o) == NULL
+                  : o->gc_word == c->tag;
+  if (!ours || o->type == GC_TYPE_NONE || o->type >= c->heap->ntypes)
+    return; /* another heap's, Boehm's own, or a free cell */
+  census->objects++;
+  census->bytes += gc_object_size(c->heap, o);
 }
 
-/* ---- verify=1 ----------------------------------------------------------------- */
+static void *take_census_locked(void *data) {
+  GC_enumerate_reachable_objects_inner(count_if_ours, data);
+  return NULL;
+}
 
-static int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
-                           size_t whylen) {
-  /* GC_base looks the address up in Boehm's block table without reading
-   * it: safe on a wild pointer. */
-  void *base = GC_base(ref);
-  if (!base) {
-    snprintf(why, whylen, "not in Boehm GC's heap");
-    return -1;
-  }
-  if (base != (void *)ref) {
-    snprintf(why, whylen, "inside the Boehm object at %p, not at its start",
-             base);
-    return -1;
-  }
-  /* A reclaimed object holds Boehm's free-list link in its first word: its
-   * type and gc_word are then a pointer's halves, which fail these checks. */
-  gc_heap *heap = c->heap;
-  uint32_t type = ref->type;
-  if (type == GC_TYPE_NONE || type >= heap->ntypes) {
-    snprintf(why, whylen, "bad type %u in its header (freed by Boehm?)", type);
-    return -1;
-  }
-  if (type == GC_TYPE_RESOURCE) {
-    const char *bad = boehm_resource_check(c, (struct gc_resource *)ref);
-    if (bad) {
-      snprintf(why, whylen, "%s", bad);
-      return -1;
-    }
-  } else if (ref->gc_word != c->tag) {
-    snprintf(why, whylen, "%s",
-             (ref->gc_word & BOEHM_TAG_MASK) == BOEHM_TAG_BITS
-                 ? "an object of another boehm heap"
-                 : "no gcheap object header (freed by Boehm?)");
-    return -1;
-  }
-  size_t need = gc_object_size(heap, ref), have = GC_size(base);
-  if (have < need) {
-    snprintf(why, whylen,
-             "its header claims %zu bytes but Boehm's object has %zu", need,
-             have);
-    return -1;
-  }
-  return 0;
+static void take_census(struct gc_collector *c) {
+  struct census census = {c, 0, 0};
+  GC_call_with_alloc_lock(take_census_locked, &census);
+  gc_stats *s = &c->heap->stats;
+  if (census.objects <= s->allocated_objects)
+    s->freed_objects = s->allocated_objects - census.objects;
+  if (census.bytes <= s->allocated_bytes)
+    s->freed_bytes = s->allocated_bytes - census.bytes;
+}
+
+/* Collection statistics are kept by Boehm's collection events
+ * (boehm-process.c), which also see the collections Boehm starts itself;
+ * an explicit collection also takes the census. */
+static void boehm_collect(struct gc_collector *c) {
+  GC_gcollect();
+  /* First the destructors of what this collection found dead, so that the
+   * census counts those resources as freed. */
+  boehm_run_pending_destructors();
+  take_census(c);
 }
 
 /* ---- The table gc/ dispatches through ----------------------------------------- */

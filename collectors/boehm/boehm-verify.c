@@ -1,0 +1,96 @@
+/* boehm-verify.c — verify=1 for collector=boehm: the reference check, and
+ * the poisoning of dead objects.
+ *
+ * Boehm sweeps lazily: a dead object keeps its header until its block is
+ * next allocated from, so a stale reference to it would look live. With
+ * verify on, each heap watches its objects (hidden pointers, in memory Boehm
+ * does not scan). At the end of every collection, while the mark bits are
+ * those of the collection and nothing has been swept since, a watched object
+ * whose mark bit is clear is dead: it is poisoned (GC_POISON_BYTE) and no
+ * longer watched. Boehm's sweep later overwrites its first word with a
+ * free-list link (and zeroes the rest of a scanned object); either way its
+ * header no longer names a type, which check_ref rejects.
+ *
+ * Why this is safe: objects on Boehm's free lists at that moment are either
+ * marked (thread-local lists: Boehm marks them) or on the global lists,
+ * which Boehm empties at every collection; and an object is unwatched the
+ * first time it is found dead, before any sweep could hand its memory out.
+ * A block that was wholly dead is already returned to Boehm (GC_base is
+ * then NULL or another object's): it is left alone.
+ */
+#include "boehm-internal.h"
+
+#include <gc/gc_mark.h>
+
+void boehm_watch(struct gc_collector *c, struct gc_obj *obj) {
+  if (c->nwatched == c->watched_cap) {
+    size_t cap = c->watched_cap ? c->watched_cap * 2 : 1024;
+    GC_hidden_pointer *grown = gc_sys_realloc(c->watched, cap * sizeof *grown);
+    if (!grown)
+      return; /* best effort: this object is simply not poisoned */
+    c->watched = grown;
+    c->watched_cap = cap;
+  }
+  c->watched[c->nwatched++] = GC_HIDE_POINTER(obj);
+}
+
+void boehm_poison_dead_locked(struct gc_collector *c) {
+  size_t kept = 0;
+  for (size_t i = 0; i < c->nwatched; i++) {
+    void *obj = GC_REVEAL_POINTER(c->watched[i]);
+    if (GC_base(obj) != obj)
+      continue; /* its block went back to Boehm whole */
+    if (!GC_is_marked(obj)) {
+      gc_poison(obj, GC_size(obj));
+      continue;
+    }
+    c->watched[kept++] = c->watched[i];
+  }
+  c->nwatched = kept;
+}
+
+int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
+                           size_t whylen) {
+  /* GC_base looks the address up in Boehm's block table without reading
+   * it: safe on a wild pointer. */
+  void *base = GC_base(ref);
+  if (!base) {
+    snprintf(why, whylen, "not in Boehm GC's heap");
+    return -1;
+  }
+  if (base != (void *)ref) {
+    snprintf(why, whylen, "inside the Boehm object at %p, not at its start",
+             base);
+    return -1;
+  }
+  /* A reclaimed object holds Boehm's free-list link in its first word: its
+   * type and gc_word are then a pointer's halves, which fail these checks. */
+  gc_heap *heap = c->heap;
+  uint32_t type = ref->type;
+  if (type == GC_TYPE_NONE || type >= heap->ntypes) {
+    snprintf(why, whylen, "bad type %u in its header (freed by Boehm?)", type);
+    return -1;
+  }
+  if (type == GC_TYPE_RESOURCE) {
+    const char *bad = boehm_resource_check(c, (struct gc_resource *)ref);
+    if (bad) {
+      snprintf(why, whylen, "%s", bad);
+      return -1;
+    }
+  } else if (ref->gc_word != c->tag) {
+    snprintf(why, whylen, "%s",
+             (ref->gc_word & BOEHM_TAG_MASK) == BOEHM_TAG_BITS
+                 ? "an object of another boehm heap"
+                 : "no gcheap object header (freed by Boehm?)");
+    return -1;
+  }
+  size_t need = gc_object_size(heap, ref), have = GC_size(base);
+  if (have < need) {
+    snprintf(why, whylen,
+             "its header claims %zu bytes but Boehm's object has %zu", need,
+             have);
+    return -1;
+  }
+  return 0;
+}
+
