@@ -407,3 +407,30 @@ COLLECTOR_TEST(arrays, oom_past_max_heap_size) {
   /* Small objects still work on every collector or trap cleanly. */
   harness_free_heap(heap);
 }
+
+/* Garbage three times the size of the heap: collectors that reclaim collect
+ * before they give up, so nothing traps; null runs out. */
+static NOINLINE int allocate_garbage_until_trap(gc_heap *heap, gc_type bytes,
+                                                int count) {
+  int made = 0;
+  while (made < count && harness_traps.pending == 0) {
+    gc_new_array(heap, bytes, 64 << 10);
+    made += harness_traps.pending == 0;
+  }
+  return made;
+}
+
+COLLECTOR_TEST(arrays, collect_before_oom) {
+  gc_heap *heap = harness_new_heap(param->name, "max-heap-size=4M");
+  struct array_types t = register_types(heap);
+  int made = allocate_garbage_until_trap(heap, t.bytes, 192);
+  if (harness_reclaims(param->name)) {
+    cr_assert_eq(made, 192, "[%s] trapped OOM after %d x 64K of garbage in "
+                 "a 4M heap: %s", param->name, made, harness_traps.message);
+    CHECK(harness_stats(heap).collections > 0);
+  } else {
+    CHECK(made < 192);
+    EXPECT_TRAP(GC_TRAP_OOM, "max-heap-size");
+  }
+  harness_free_heap(heap);
+}
