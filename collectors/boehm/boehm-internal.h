@@ -51,6 +51,7 @@ struct gc_collector {
    * Boehm heap. Never looks like the upper half of a user-space pointer. */
   uint32_t tag;
   bool verify; /* heap->verify, next to the tag for the allocation path */
+  bool census; /* count live objects exactly at gc_collect (boehm.c) */
 
   /* The process-wide list of live heaps (boehm-process.c). Both links, and
    * everything Boehm's marker reads through them (the root areas), change
