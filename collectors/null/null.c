@@ -5,8 +5,10 @@
  *
  * Invariant: objects lie back to back in [arena, next), each a well-formed
  * object whose size gc_object_size gives; so the arena can be walked, which
- * is how check_ref finds object boundaries and how heap teardown finds the
- * resources whose destructors must run. */
+ * is how heap teardown finds the resources whose destructors must run.
+ * With verify=1 a side bitmap (one bit per 8-byte granule, set at
+ * allocation) marks where objects start, so that check_ref tells an object
+ * from an interior or wild pointer in constant time. */
 #include "collector-api.h"
 
 #define DEFAULT_ARENA_BYTES (UINT64_C(256) << 20)
@@ -17,6 +19,8 @@ struct gc_collector {
   char *next;  /* the bump pointer */
   char *limit; /* arena + arena_bytes */
   size_t arena_bytes;
+  uint64_t *starts; /* verify=1: bit g set if an object starts at granule g */
+  size_t starts_bytes;
 };
 
 static struct gc_collector *null_create(gc_heap *heap, char *err,
@@ -32,6 +36,17 @@ static struct gc_collector *null_create(gc_heap *heap, char *err,
              gc_format_size(bytes, size, sizeof size));
     gc_sys_free(c);
     return NULL;
+  }
+  if (heap->options.verify) {
+    /* Reserved, not touched: only the pages of used granules get memory. */
+    c->starts_bytes = bytes / 8 / 8;
+    c->starts = gc_sys_map(c->starts_bytes);
+    if (!c->starts) {
+      snprintf(err, errlen, "null: no memory for the verify bitmap");
+      gc_sys_unmap(arena, bytes);
+      gc_sys_free(c);
+      return NULL;
+    }
   }
   c->heap = heap;
   c->arena = c->next = arena;
@@ -59,6 +74,7 @@ static void destroy_if_resource(struct gc_collector *c, struct gc_obj *obj) {
 static void null_destroy(struct gc_collector *c) {
   for_each_object(c, destroy_if_resource);
   gc_sys_unmap(c->arena, c->arena_bytes);
+  gc_sys_unmap(c->starts, c->starts_bytes);
   gc_sys_free(c);
 }
 
@@ -81,6 +97,10 @@ static inline struct gc_obj *null_allocate(struct gc_collector *c,
   struct gc_obj *obj = (struct gc_obj *)c->next;
   c->next += bytes;
   obj->type = type;
+  if (GC_UNLIKELY(c->starts != NULL)) {
+    size_t granule = (size_t)((char *)obj - c->arena) / 8;
+    c->starts[granule / 64] |= UINT64_C(1) << (granule % 64);
+  }
   gc_note_heap_bytes(c->heap, (uint64_t)(c->next - c->arena));
   return obj;
 }
@@ -96,12 +116,8 @@ static int null_check_ref(struct gc_collector *c, gc_ref ref, char *why,
     snprintf(why, whylen, "outside the null collector's allocated arena");
     return -1;
   }
-  /* Walk to the object boundary: verify mode only, and the walk is what
-   * proves ref is a start and not an interior pointer. */
-  char *at = c->arena;
-  while (at < p)
-    at += gc_object_size(c->heap, (struct gc_obj *)at);
-  if (at != p) {
+  size_t granule = (size_t)(p - c->arena) / 8;
+  if (!(c->starts[granule / 64] & (UINT64_C(1) << (granule % 64)))) {
     snprintf(why, whylen, "not on an object boundary");
     return -1;
   }
