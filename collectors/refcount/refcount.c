@@ -33,6 +33,9 @@
  * allocated since the last time, so that a few candidates are not kept
  * forever. */
 #define RC_CYCLE_BYTES ((uint64_t)32 << 20)
+/* Objects an allocation's collection point frees at most (with a 1 MiB
+ * budget, that is twice what can have been allocated since the last one). */
+#define RC_MAX_FREES_PER_POINT 65536
 
 /* ---- Counts: the slow paths ---------------------------------------------- */
 
@@ -290,7 +293,8 @@ static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
   rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
 }
 
-/* Frees every ZCT entry whose count is zero and that no root slot holds,
+/* Frees every ZCT entry whose count is zero (with full false, stops after
+ * about RC_MAX_FREES_PER_POINT objects; the queues keep the rest) and that no root slot holds,
  * and everything that frees in turn; rooted zero-count entries stay for the
  * next collection point.
  *
@@ -299,7 +303,10 @@ static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
  * that held it go away nothing is decremented, and a cycle it belongs to
  * (x <-> y, built and dropped between two collection points) would never be
  * found otherwise. Acyclic objects (no reference fields) are exempt. */
-static void drain_zct(struct gc_collector *c) {
+static void drain_zct(struct gc_collector *c, bool full) {
+  uint64_t stop_below = full || c->live_objects < RC_MAX_FREES_PER_POINT
+                            ? 0
+                            : c->live_objects - RC_MAX_FREES_PER_POINT;
   if (c->zct_overflowed) {
     c->zct_overflowed = false;
     rc_for_each_object(c, queue_if_zero, NULL);
@@ -318,17 +325,23 @@ static void drain_zct(struct gc_collector *c) {
       if (next_dead + RC_PREFETCH_DISTANCE < dead->length)
         __builtin_prefetch(dead->items[next_dead + RC_PREFETCH_DISTANCE], 1);
       decrement_dead_child(c, dead->items[next_dead++]);
-      /* Keep the queue short: a long list frees one child per entry. */
-      if (next_dead >= 4096 && next_dead * 2 >= dead->length) {
+      /* Keep the queue short: a long list frees one child per entry. A
+       * bounded drain keeps the rest for the next collection point. */
+      bool stop = c->live_objects < stop_below;
+      if (stop || (next_dead >= 4096 && next_dead * 2 >= dead->length)) {
         memmove(dead->items, dead->items + next_dead,
                 (dead->length - next_dead) * sizeof *dead->items);
         dead->length -= next_dead;
         next_dead = 0;
       }
+      if (stop)
+        break;
       continue;
     }
     next_dead = dead->length = 0;
     if (!zct->length)
+      break;
+    if (c->live_objects < stop_below)
       break;
     /* The entries were queued long ago; fetch a few ahead. */
     if (zct->length > RC_PREFETCH_DISTANCE)
@@ -350,9 +363,19 @@ static void drain_zct(struct gc_collector *c) {
       rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
     }
   }
-  struct rc_stack swap = *zct;
-  *zct = *kept;
-  *kept = swap;
+  if (zct->length || dead->length) {
+    /* Stopped early: the rooted entries go back with the unexamined ones. */
+    for (size_t i = 0; i < kept->length; i++)
+      if (rc_stack_push(zct, kept->items[i])) {
+        kept->items[i]->gc_word &= ~RC_IN_ZCT;
+        c->zct_overflowed = true;
+      }
+    kept->length = 0;
+  } else {
+    struct rc_stack swap = *zct;
+    *zct = *kept;
+    *kept = swap;
+  }
   /* A candidate may have died later in the same drain (a tree built top
    * down: its leaves are met before its root). Release those zombies now;
    * the older part of the buffer is filtered when it has doubled. */
@@ -380,7 +403,10 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   /* A heap that fails verification is not collected: freeing on wrong
    * counts would turn a reported bug into a use after free. */
   if (!c->verify || rc_verify_heap(c, "before collecting") == 0) {
-    drain_zct(c);
+    /* An allocation's collection point frees a bounded amount, so that its
+     * pause stays short; the rest waits for the next one. A full one (and
+     * every one under verify=1, which needs exact counts) drains it all. */
+    drain_zct(c, run_cycles || c->verify);
     if (run_cycles || cycles_due(c))
       rc_collect_cycles(c);
     if (c->verify)
