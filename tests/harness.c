@@ -186,10 +186,11 @@ void harness_free_heap(gc_heap *heap) {
   gc_heap_free(heap);
 }
 
-/* Each frame of this recursion zeroes a buffer; 32 frames of 1K reach well
- * past anything the test's own frames left behind. */
+/* Each frame of this recursion zeroes a buffer; 64 frames of 4K reach well
+ * past anything the test's own frames left behind, even with the larger
+ * frames of an AddressSanitizer build. */
 static NOINLINE void scrub(int depth) {
-  volatile char buffer[1024];
+  volatile char buffer[4096];
   memset((char *)buffer, 0, sizeof buffer);
   if (depth > 0)
     scrub(depth - 1);
@@ -197,7 +198,7 @@ static NOINLINE void scrub(int depth) {
 }
 
 void harness_scrub_stack(void) {
-  scrub(32);
+  scrub(64);
 }
 
 void harness_collect(gc_heap *heap) {
