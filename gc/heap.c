@@ -129,13 +129,13 @@ void gc_heap_free(gc_heap *heap) {
                   "gc_heap_free called from a resource destructor");
     return;
   }
-  /* Roots go first: the collector's teardown must not see them as live. */
-  heap->npinned = 0;
+  /* Root areas are withdrawn while the collector that was told of them
+   * still exists; then the collector runs the pending destructors. */
+  gc_roots_free(heap);
   heap->ops->destroy(heap->collector);
   heap->collector = NULL;
   if (heap->options.stats)
     print_stats(heap);
-  gc_roots_free(heap);
   gc_types_free(heap);
   gc_sys_free(heap);
 }

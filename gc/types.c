@@ -35,8 +35,9 @@ static const char *kind_name(gc_kind kind) {
   return "?";
 }
 
-/* Appends a type; GC_TYPE_NONE (after an OOM trap) if memory runs out. The
- * entry takes ownership of kinds and ref_fields. */
+/* Appends a type, taking ownership of kinds and ref_fields; GC_TYPE_NONE if
+ * memory runs out (the caller reports it: at heap creation there is no trap
+ * handler yet, only an error message). */
 static gc_type add_type(gc_heap *heap, struct gc_type_info info) {
   char *name = gc_sys_malloc(strlen(info.name) + 1);
   if (!name)
@@ -59,9 +60,16 @@ static gc_type add_type(gc_heap *heap, struct gc_type_info info) {
 oom:
   gc_sys_free(info.kinds);
   gc_sys_free(info.ref_fields);
-  gc_trap_raise(heap, GC_TRAP_OOM, "no memory to register type '%s'",
-                info.name);
   return GC_TYPE_NONE;
+}
+
+/* add_type for the API: out of memory is a trap. */
+static gc_type register_type(gc_heap *heap, struct gc_type_info info) {
+  const char *name = info.name;
+  gc_type type = add_type(heap, info);
+  if (type == GC_TYPE_NONE)
+    gc_trap_raise(heap, GC_TRAP_OOM, "no memory to register type '%s'", name);
+  return type;
 }
 
 int gc_types_init(gc_heap *heap) {
@@ -72,10 +80,13 @@ int gc_types_init(gc_heap *heap) {
                                   .size = sizeof(struct gc_resource)};
   struct gc_type_info weak = {
       .name = "weak", .shape = GC_SHAPE_WEAK, .size = sizeof(struct gc_weak)};
-  if (add_type(heap, none) != 0 ||
-      add_type(heap, resource) != GC_TYPE_RESOURCE ||
-      add_type(heap, weak) != GC_TYPE_WEAK)
-    return -1;
+  const struct gc_type_info builtins[] = {none, resource, weak};
+  for (uint32_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
+    add_type(heap, builtins[i]);
+    if (heap->ntypes != i + 1)
+      return -1; /* out of memory */
+  }
+  assert(heap->ntypes == GC_FIRST_USER_TYPE);
   return 0;
 }
 
@@ -145,7 +156,7 @@ gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
                               .size = (uint32_t)(size < 16 ? 16 : size),
                               .kinds = kinds,
                               .ref_fields = ref_fields};
-  return add_type(heap, info);
+  return register_type(heap, info);
 }
 
 gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem) {
@@ -163,7 +174,7 @@ gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem) {
   }
   struct gc_type_info info = {
       .name = (char *)name, .shape = GC_SHAPE_ARRAY, .elem = elem};
-  return add_type(heap, info);
+  return register_type(heap, info);
 }
 
 const char *gc_type_name(gc_heap *heap, gc_type type) {
