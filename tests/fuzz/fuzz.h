@@ -29,8 +29,13 @@
 #define FUZZ_MAX_DEPTH 12       /* nested scopes */
 #define FUZZ_MAX_RESOURCES 512  /* resources per run */
 #define FUZZ_MAX_OBJECTS 2500   /* objects allocated per run */
-#define FUZZ_MAX_BYTES (1 << 20) /* bytes allocated per run */
-#define FUZZ_MAX_LOG 256        /* digests recorded per run */
+#define FUZZ_MAX_BYTES (8 << 20) /* bytes allocated per run: past the
+                                    * tracing collector's 2 MiB headroom */
+#define FUZZ_MAX_LOG 64         /* digests recorded per run */
+/* Explicit collections per run (more are skipped): each is followed by a
+ * digest, whose every field read costs a heap walk in the null collector's
+ * verify=1 check. */
+#define FUZZ_MAX_COLLECTIONS 24
 
 /* The harness's own view of the types it registers, in registration order
  * (the same on every heap, so gc_type values agree across collectors). */
@@ -104,6 +109,7 @@ struct fuzz_state {
   int traps_seen;
 
   uint32_t op; /* index of the operation running, for messages */
+  uint32_t collections; /* explicit ones so far */
   struct fuzz_log log;
 };
 

@@ -630,6 +630,8 @@ static void run_op(struct fuzz_state *s, struct reader *in) {
   case OP_GLOBAL_FREE:
     return op_global_free(s, in);
   case OP_COLLECT:
+    if (s->collections++ >= FUZZ_MAX_COLLECTIONS)
+      return;
     TRACE(s, "collect");
     gc_collect(s->heap);
     return check_collected(s);

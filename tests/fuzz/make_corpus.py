@@ -29,8 +29,8 @@ REFS, I64S, F64S, BYTES = range(4)
 NEW = 0x80  # a destination byte with this bit asks for a new root slot
 
 # Configuration byte: stress (bits 0-2: 6 -> stress=1, 7 -> stress=7),
-# heap-size (bits 3-4), teardown (bit 5: drop every root and collect).
-STRESS1, STRESS7, TEARDOWN = 6, 7, 0x20
+# heap-size (bits 3-4: 0, 16K, 256K, 4M), teardown (bit 5: drop every root and collect).
+STRESS1, STRESS7, HEAP_16K, TEARDOWN = 6, 7, 0x08, 0x20
 
 
 def program(config, *ops):
@@ -121,6 +121,33 @@ def large_arrays(config):
         (DROP, 0), (COLLECT,))
 
 
+def old_points_to_young(config, store):
+    """A generational write barrier: an array that survived a collection
+    (old) gets a reference to a new object by gc_set_ref, gc_array_copy or
+    gc_array_fill_ref; the new object's other roots go, then enough
+    allocation for the collector's own (minor) collections; the old array
+    must still reach it."""
+    if store == "set":
+        write = (SET_FIELD, 0, 0, 2, 0)            # A[0] = Y
+    elif store == "copy":
+        write = (COPY, 0, 1, 0, 0, 1)              # A[0..1) = B[0..1)
+    else:
+        write = (FILL, 0, 2, 3, 2, 0)              # A[2..5) = Y
+    return program(
+        config | HEAP_16K,
+        (NEW_ARRAY, REFS, 8, 0, NEW),              # slot 0: A
+        (COLLECT,),
+        (NEW_ARRAY, REFS, 8, 0, NEW),              # slot 1: B
+        (NEW_STRUCT, NODE, NEW),                   # slot 2: Y
+        (SET_FIELD, 1, 0, 2, 0),                   # B[0] = Y
+        write,
+        (DROP, 1), (DROP, 2),
+        (GARBAGE, 63, 16, 0),                      # 2048 pairs, 48 KB
+        *[(NEW_ARRAY, I64S, 255, 255, 1)] * 40,    # 40 x 90 KB into slot 1
+        (GET_REF, 0, 0, NEW), (GET_REF, 0, 2, NEW),
+        (COLLECT,))
+
+
 def nested_scopes(config):
     return program(
         config,
@@ -186,6 +213,8 @@ def seeds():
         yield f"large-arrays-{tag}", large_arrays(config)
         yield f"arrays-{tag}", arrays_of_every_kind(config)
         yield f"bad-calls-{tag}", bad_calls(config)
+    for store in ("set", "copy", "fill"):
+        yield f"old-to-young-{store}", old_points_to_young(0, store)
     rng = random.Random(20261126)
     for i in range(16):
         yield f"random-{i:02}", random_program(rng, rng.randrange(10, 60))

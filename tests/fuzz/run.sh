@@ -45,7 +45,7 @@ echo "run.sh: fuzzing for ${total} s ($ncollectors collectors, ${per_collector} 
 status=0
 # One process, no -jobs/-fork: libFuzzer's parallel modes would fork workers.
 "$fuzzer" -max_total_time="$total" -print_final_stats=1 \
-  -artifact_prefix="$build/artifacts/" -max_len=2048 -timeout=20 \
+  -artifact_prefix="$build/artifacts/" -max_len=2048 -timeout=60 \
   -rss_limit_mb=4096 "$build/corpus" "$here/corpus" \
   >"$build/fuzz.log" 2>&1 || status=$?
 grep -E '^gcheap-fuzz:|stat::number_of_executed_units|ERROR|SUMMARY' \
