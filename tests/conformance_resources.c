@@ -118,7 +118,16 @@ COLLECTOR_TEST(resources, unreachable_resources_are_destroyed_once) {
   enum { N = 200 };
   make_garbage_resources(heap, 0, N);
   harness_collect(heap);
-  if (harness_reclaims(param->name)) {
+  if (harness_conservative(param->name)) {
+    /* Boehm can keep a dead finalizable object through a stale copy of its
+     * address in the dead stack below its own frames, which no scrubbing
+     * by the caller reaches (collectors/boehm/README.md, "Known limits"):
+     * allow two of 200, each destroyed at most once; heap free runs the
+     * rest below. */
+    for (int id = 0; id < N; id++)
+      CHECK(destroyed.runs[id] <= 1);
+    CHECK(destroyed.total >= N - 2);
+  } else if (harness_reclaims(param->name)) {
     check_each_destroyed_once(0, N);
     CHECK_EQ(harness_stats(heap).destructors_run, N);
     CHECK(destroyed.last_ud >= (void *)&payloads[0] &&
