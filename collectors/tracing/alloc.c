@@ -14,7 +14,7 @@
 /* ---- Chunks -------------------------------------------------------------- */
 
 /* Maps one CHUNK_SIZE-aligned chunk: map twice the size and trim. */
-static struct chunk *map_chunk(void) {
+static struct chunk *map_chunk(bool huge_pages) {
   char *raw = gc_sys_map(2 * (size_t)CHUNK_SIZE);
   if (!raw)
     return NULL;
@@ -27,8 +27,10 @@ static struct chunk *map_chunk(void) {
   if (tail)
     gc_sys_unmap(aligned + CHUNK_SIZE, tail);
   /* Huge pages: marking and the mutator are bound by TLB misses on a
-   * large heap. A hint only; the chunk is fully used soon anyway. */
-  madvise(aligned, CHUNK_SIZE, MADV_HUGEPAGE);
+   * large heap. A hint only, for chunks that will be used whole (a huge
+   * page is resident as soon as one byte of it is touched). */
+  if (huge_pages)
+    madvise(aligned, CHUNK_SIZE, MADV_HUGEPAGE);
   return (struct chunk *)aligned;
 }
 
@@ -36,7 +38,7 @@ static struct chunk *map_chunk(void) {
  * pristine, the rest unused) to the chunk list. The walks that reached the
  * end of the list continue into it. */
 static struct chunk *add_chunk(struct gc_collector *c, uint32_t blocks) {
-  struct chunk *chunk = map_chunk();
+  struct chunk *chunk = map_chunk(blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK);
   if (!chunk)
     return NULL;
   for (uint32_t b = 0; b < BLOCKS_PER_CHUNK; b++) {
