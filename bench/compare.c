@@ -144,6 +144,42 @@ static void add_variants(struct compare *c, const char *only) {
   add_variant(c, only, "malloc", path, true, false);
 }
 
+static const char *const native_labels[] = {"boehm-native", "boehm-native-par",
+                                            "boehm-native-static", "malloc"};
+
+/* 0 if every label of --only names a collector of this build or a native
+ * baseline; else prints what is accepted and returns -1. */
+static int check_only(const char *only) {
+  if (!only)
+    return 0;
+  char *copy = strdup(only);
+  int status = copy ? 0 : -1;
+  for (char *save = NULL, *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
+       tok = strtok_r(NULL, ",", &save)) {
+    bool known = false;
+    char names[256];
+    snprintf(names, sizeof names, "%s", gc_collector_names());
+    for (char *s2 = NULL, *name = strtok_r(names, ", ", &s2); name;
+         name = strtok_r(NULL, ", ", &s2))
+      known |= strcmp(name, tok) == 0;
+    for (size_t i = 0; i < sizeof native_labels / sizeof *native_labels; i++)
+      known |= strcmp(native_labels[i], tok) == 0;
+    if (!known) {
+      fprintf(stderr,
+              "gcheap compare: unknown variant '%s' in --only; "
+              "accepted: %s",
+              tok, gc_collector_names());
+      for (size_t i = 0; i < sizeof native_labels / sizeof *native_labels; i++)
+        fprintf(stderr, ", %s", native_labels[i]);
+      fprintf(stderr, "\n");
+      status = -1;
+      break;
+    }
+  }
+  free(copy);
+  return status;
+}
+
 bool compare_applies(const struct compare *c, int workload, int variant) {
   return !c->variants[variant].native || c->workloads[workload].has_native;
 }
@@ -358,9 +394,12 @@ static int run_compare(struct compare *c, int noptions, char **options,
       if (parse_workload(default_workloads[i], &c->workloads[c->nworkloads++]) <
           0)
         return 2;
+  if (check_only(only) < 0)
+    return 2;
   add_variants(c, only);
   if (c->nvariants == 0) {
-    fprintf(stderr, "gcheap compare: no variant selected\n");
+    fprintf(stderr, "gcheap compare: no variant selected (the native "
+                    "baselines are looked for next to gcheap)\n");
     return 2;
   }
 
