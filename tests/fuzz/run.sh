@@ -29,14 +29,19 @@ ncollectors=$("$fuzzer" -runs=0 "$here/corpus/bad-calls-plain" 2>&1 |
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# Regressions first: each input once, on every collector.
+# Regressions first: each input once, on every collector. A failing one is
+# reported and fails the run, but fuzzing still goes on.
+failed=0
 if ls "$here"/regress/* >/dev/null 2>&1; then
   echo "run.sh: replaying $(ls "$here"/regress | wc -l) regression inputs"
-  if ! "$fuzzer" -runs=1 "$here"/regress/* >"$build/regress.log" 2>&1; then
-    grep -E 'gcheap-fuzz:|ERROR|SUMMARY|Running:' "$build/regress.log" | tail -20
-    echo "run.sh: FAIL: a regression input fails (log: $build/regress.log)"
-    exit 1
-  fi
+  for input in "$here"/regress/*; do
+    if ! "$fuzzer" -runs=1 "$input" >"$build/regress.log" 2>&1; then
+      echo "run.sh: FAIL: regress/$(basename "$input"):"
+      grep -E '^gcheap-fuzz: [a-z]+:|SUMMARY|ERROR' "$build/regress.log" |
+        head -3 | sed 's/^/    /'
+      failed=1
+    fi
+  done
 fi
 
 # Then fuzz: the seed corpus is read-only; new inputs go to the build dir.
@@ -51,9 +56,13 @@ status=0
 grep -E '^gcheap-fuzz:|stat::number_of_executed_units|ERROR|SUMMARY' \
   "$build/fuzz.log" | tail -20
 if [ "$status" -ne 0 ]; then
+  failed=1
   echo "run.sh: FAIL (exit $status): crash input in $build/artifacts/;" \
     "log: $build/fuzz.log"
   ls "$build/artifacts/"
+fi
+if [ "$failed" -ne 0 ]; then
+  echo "run.sh: FAIL"
   exit 1
 fi
 echo "run.sh: PASS"
