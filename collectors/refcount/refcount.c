@@ -256,8 +256,10 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
   }
   gc_note_freed(heap, gc_object_size(heap, obj));
   c->live_objects--;
-  if (w & RC_BUFFERED) {
-    obj->gc_word = RC_BUFFERED | RC_ZOMBIE;
+  /* Still listed (candidate buffer, or survivors of this drain, white):
+   * whoever lists it releases the cell. */
+  if ((w & RC_BUFFERED) || (w & RC_COLOR_MASK) == RC_WHITE) {
+    obj->gc_word = (w & (RC_BUFFERED | RC_COLOR_MASK)) | RC_ZOMBIE;
     return;
   }
   rc_release_cell(c, obj);
@@ -284,12 +286,15 @@ static void queue_if_zero(struct gc_collector *c, struct gc_obj *obj,
  * in the ZCT frees the object at once (its own children join the queue). */
 static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
   uint32_t w = obj->gc_word;
+  /* A survivor of this drain (IN_ZCT, white) has no ZCT entry left. */
+  bool survivor = (w & (RC_IN_ZCT | RC_COLOR_MASK)) == (RC_IN_ZCT | RC_WHITE);
   if (GC_UNLIKELY((w & RC_COUNT_MASK) == c->count_limit) ||
-      (w & RC_COUNT_MASK) != 1 || (w & (RC_IN_ZCT | RC_ROOTED))) {
+      (w & RC_COUNT_MASK) != 1 || (w & RC_ROOTED) ||
+      ((w & RC_IN_ZCT) && !survivor)) {
     rc_decrement(c, obj); /* queues zero counts in the ZCT as usual */
     return;
   }
-  obj->gc_word = w - 1;
+  obj->gc_word = (w - 1) & ~RC_IN_ZCT;
   rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
 }
 
@@ -334,15 +339,18 @@ static void drain_zct(struct gc_collector *c, bool full) {
         dead->length -= next_dead;
         next_dead = 0;
       }
-      if (stop)
+      if (stop) {
+        rc_settle_survivors(c, kept);
         break;
+      }
       continue;
     }
     next_dead = dead->length = 0;
-    if (!zct->length)
+    if (!zct->length || c->live_objects < stop_below) {
+      if (rc_settle_survivors(c, kept))
+        continue; /* some went back to the ZCT */
       break;
-    if (c->live_objects < stop_below)
-      break;
+    }
     /* The entries were queued long ago; fetch a few ahead. */
     if (zct->length > RC_PREFETCH_DISTANCE)
       __builtin_prefetch(zct->items[zct->length - RC_PREFETCH_DISTANCE], 1);
@@ -350,9 +358,10 @@ static void drain_zct(struct gc_collector *c, bool full) {
     uint32_t w = obj->gc_word;
     assert(w & RC_IN_ZCT);
     if ((w & RC_COUNT_MASK) != 0) {
-      obj->gc_word = w & ~RC_IN_ZCT;
       if ((w & RC_COLOR_MASK) != RC_PURPLE && rc_may_cycle(c->heap, obj))
-        rc_became_candidate(c, obj);
+        rc_add_survivor(c, obj); /* keeps IN_ZCT until settled */
+      else
+        obj->gc_word = w & ~RC_IN_ZCT;
     } else if (w & RC_ROOTED) {
       if (rc_stack_push(kept, obj)) {
         obj->gc_word = w & ~RC_IN_ZCT;
@@ -517,6 +526,8 @@ static void rc_destroy(struct gc_collector *c) {
   gc_sys_free(c->zct_kept.items);
   gc_sys_free(c->candidates.items);
   gc_sys_free(c->dead_children.items);
+  gc_sys_free(c->survivors.items);
+  gc_sys_free(c->work_index.items);
   gc_sys_free(c->work.items);
   gc_sys_free(c);
 }

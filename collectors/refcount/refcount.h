@@ -7,6 +7,7 @@
  *   rc-alloc.c   memory: size-classed blocks with free lists, large objects
  *   rc-cycles.c  trial deletion over the candidate buffer
  *   rc-verify.c  verify=1: counts recomputed from scratch, check_ref, hooks
+ *   rc-young.c   which survivors of the ZCT may hide a cycle
  *   rc-table.c   a small open-addressing pointer map used by all of them
  *
  * Invariant (between collection points, verify=1 checks it): the count of
@@ -183,6 +184,8 @@ struct gc_collector {
   struct rc_stack zct;
   struct rc_stack zct_kept; /* scratch: entries a root slot holds */
   struct rc_stack dead_children; /* drain_zct: references of freed objects */
+  struct rc_stack survivors;     /* drain_zct: entries left with a count */
+  struct rc_stack work_index;    /* scratch of rc-young.c's search */
   bool zct_overflowed;
 
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
@@ -332,6 +335,11 @@ void rc_collect_cycles(struct gc_collector *c);
 /* Filters the buffer entries from index from on: releases zombies, drops
  * objects no longer purple. */
 void rc_filter_candidates(struct gc_collector *c, size_t from);
+
+/* rc-young.c */
+void rc_add_survivor(struct gc_collector *c, struct gc_obj *obj);
+/* Settles the survivors of a drain; true if some went back to the ZCT. */
+bool rc_settle_survivors(struct gc_collector *c, struct rc_stack *kept);
 
 /* rc-verify.c */
 int rc_verify_heap(struct gc_collector *c, const char *when);
