@@ -73,8 +73,17 @@ file(CONFIGURE OUTPUT ${gcheap_shared_stub} CONTENT
 typedef int gcheap_shared_has_no_code_of_its_own;
 ")
 add_library(gcheap_shared SHARED ${gcheap_shared_stub})
-target_link_libraries(gcheap_shared PRIVATE
-  "$<LINK_LIBRARY:WHOLE_ARCHIVE,gcheap>")
+if(CMAKE_VERSION VERSION_GREATER_EQUAL 3.24)
+  target_link_libraries(gcheap_shared PRIVATE
+    "$<LINK_LIBRARY:WHOLE_ARCHIVE,gcheap>")
+else() # the same, spelled out for GNU ld and lld
+  add_dependencies(gcheap_shared gcheap)
+  target_link_libraries(gcheap_shared PRIVATE
+    "-Wl,--whole-archive" $<TARGET_FILE:gcheap> "-Wl,--no-whole-archive"
+    $<TARGET_PROPERTY:gcheap,INTERFACE_LINK_LIBRARIES>)
+  target_include_directories(gcheap_shared PRIVATE
+    $<TARGET_PROPERTY:gcheap,INTERFACE_INCLUDE_DIRECTORIES>)
+endif()
 # What consumers of the shared library need; gcheap's own usage requirements
 # (its PUBLIC libgc) reach gcheap_shared's link line through the link above.
 target_include_directories(gcheap_shared INTERFACE
