@@ -29,8 +29,22 @@ static inline int gc_api_object(gc_heap *heap, gc_ref obj, const char *fn) {
   return 0;
 }
 
-/* Allocation through the collector, with stress collections and stats. */
-struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type, size_t bytes);
+/* stress=N: the full collection due every N allocations. */
+void gc_stress_collect(gc_heap *heap);
+
+/* Allocation through the collector, with stress collections and stats.
+ * Inline: it is on every allocation, and its only call is the collector's. */
+static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type,
+                                         size_t bytes) {
+  if (GC_UNLIKELY(heap->stress_countdown) && --heap->stress_countdown == 0)
+    gc_stress_collect(heap);
+  struct gc_obj *obj = heap->ops->allocate(heap->collector, type, bytes);
+  if (GC_LIKELY(obj != NULL)) {
+    heap->stats.allocated_bytes += bytes;
+    heap->stats.allocated_objects++;
+  }
+  return obj;
+}
 
 /* roots.c */
 void gc_roots_init(gc_heap *heap);

@@ -144,17 +144,9 @@ const char *gc_collector_name(const gc_heap *heap) {
   return heap ? heap->ops->name : "(no heap)";
 }
 
-struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type, size_t bytes) {
-  if (GC_UNLIKELY(heap->stress_countdown) && --heap->stress_countdown == 0) {
-    heap->stress_countdown = heap->options.stress;
-    heap->ops->collect(heap->collector);
-  }
-  struct gc_obj *obj = heap->ops->allocate(heap->collector, type, bytes);
-  if (GC_LIKELY(obj != NULL)) {
-    heap->stats.allocated_bytes += bytes;
-    heap->stats.allocated_objects++;
-  }
-  return obj;
+void gc_stress_collect(gc_heap *heap) {
+  heap->stress_countdown = heap->options.stress;
+  heap->ops->collect(heap->collector);
 }
 
 void gc_collect(gc_heap *heap) {
