@@ -59,7 +59,7 @@
 #define RC_POISON_TYPE ((uint32_t)GC_POISON_WORD)
 
 /* How far ahead loops over the ZCT and the candidate buffer prefetch. */
-#define RC_PREFETCH_DISTANCE 8
+#define RC_PREFETCH_DISTANCE 32
 
 /* The fewest candidates that start a cycle collection on their own. */
 #define RC_MIN_CANDIDATES 10000
