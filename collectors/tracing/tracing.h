@@ -1,9 +1,11 @@
 /* tracing.h — the tracing collector's internal story, shared by its files.
  *
- * Design: a non-moving mark-region collector in the style of Immix.
+ * Design: a non-moving mark-region collector in the style of Immix, with
+ * generations by sticky mark bits (see collect.c and the write barrier in
+ * tracing.c).
  *
- *   - Memory comes from the system in CHUNKs (256 KiB, CHUNK-aligned). The
- *     first block of each chunk holds its metadata: one mark byte per LINE,
+ *   - Memory comes from the system in CHUNKs (2 MiB, CHUNK-aligned). The
+ *     first blocks of each chunk hold its metadata: one mark byte per LINE,
  *     the block states, and (verify=1 only) an object-start bitmap and a
  *     poisoned-line bitmap. The other blocks hold objects.
  *   - A BLOCK (32 KiB) is 256 LINEs of 128 bytes. Objects are bump-allocated
@@ -14,8 +16,9 @@
  *     large-object space, LOS), so huge arrays are never copied or scanned
  *     for holes.
  *   - Marking is precise, from gc_visit_roots, with an explicit mark stack.
- *     An object's mark is its header's gc_word == the collection's epoch, so
- *     marks never need clearing. Marking an object also marks every line it
+ *     An object's mark is its header's gc_word == the current epoch, so
+ *     marks never need clearing; a full collection starts a new epoch, a
+ *     minor one keeps it (marked objects are old and not traced again). Marking an object also marks every line it
  *     spans (line mark byte == the line epoch). Reference arrays are scanned
  *     in slices so that a 10-million-element array needs a small stack.
  *   - Sweeping is per line, not per object: a block's free lines are the
@@ -31,6 +34,9 @@
  *       live object.
  *   I3. Every resource whose destructor has not run is on c->resources;
  *       every weak reference object not known dead is on c->weaks.
+ *   I4. Between collections, an old (marked) object holds no reference to
+ *       a young (unmarked) object unless it is on c->remembered (the write
+ *       barrier unmarks and remembers it), or c->next_major is set.
  */
 #ifndef GC_TRACING_H
 #define GC_TRACING_H
