@@ -34,9 +34,10 @@
  *       live object.
  *   I3. Every resource whose destructor has not run is on c->resources;
  *       every weak reference object not known dead is on c->weaks.
- *   I4. Between collections, an old (marked) object holds no reference to
- *       a young (unmarked) object unless it is on c->remembered (the write
- *       barrier unmarks and remembers it), or c->next_major is set.
+ *   I4. Between collections, a marked (old) object holds no reference to
+ *       an unmarked (young) object: the write barrier unmarks an old object
+ *       that receives one and puts it on c->remembered, which a minor
+ *       collection traces from (if the set cannot grow, c->next_major).
  */
 #ifndef GC_TRACING_H
 #define GC_TRACING_H
