@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Bounds that keep one execution short and every collector below its heap
  * limit (the null collector never frees, so garbage counts too). */
@@ -155,5 +156,55 @@ struct fuzz_graph_summary {
 void fuzz_graph(struct fuzz_state *s, struct fuzz_graph_summary *out);
 /* True if target is strongly reachable from the root slots. */
 bool fuzz_reachable(struct fuzz_state *s, gc_ref target);
+
+
+/* ---- Shared by fuzz_program.c (the run) and fuzz_ops.c (the operations) */
+
+/* GCHEAP_FUZZ_TRACE=1: one line per operation on stderr. */
+#define TRACE(s, ...)                                                          \
+  do {                                                                         \
+    if ((s)->trace) {                                                          \
+      fprintf(stderr, "[%s] op %u: ", (s)->collector, (s)->op);                \
+      fprintf(stderr, __VA_ARGS__);                                            \
+      fputc('\n', stderr);                                                     \
+    }                                                                          \
+  } while (0)
+
+/* The input, read a byte at a time; past its end every byte reads 0. */
+struct reader {
+  const uint8_t *data;
+  size_t size, pos;
+};
+static inline uint8_t next(struct reader *in) {
+  return in->pos < in->size ? in->data[in->pos++] : 0;
+}
+
+/* Decodes one operation from in and runs it (fuzz_ops.c). */
+void fuzz_run_op(struct fuzz_state *s, struct reader *in);
+/* One deliberately bad call (fuzz_misuse.c); -1 if it does not apply. */
+int fuzz_misuse(struct fuzz_state *s, uint8_t what, uint8_t a, uint8_t b);
+
+/* Root slots (fuzz_program.c). */
+void fuzz_open_scope(struct fuzz_state *s);
+void fuzz_close_scope(struct fuzz_state *s); /* the innermost one */
+/* Forgets slot only, or (only NULL) every scope slot of depth >= depth. */
+void fuzz_remove_slots(struct fuzz_state *s, int depth, gc_ref *only);
+/* Stores r in a new slot of the innermost scope when dst has its high bit
+ * set (and there is room), else in slot dst. */
+void fuzz_place(struct fuzz_state *s, uint8_t dst, gc_ref r);
+/* The slot b names, or NULL if the program holds none. */
+gc_ref *fuzz_pick(struct fuzz_state *s, uint8_t b);
+/* The value of the slot b names, or NULL (b may also name "null"). */
+gc_ref fuzz_pick_value(struct fuzz_state *s, uint8_t b);
+
+/* Allocation (fuzz_program.c). */
+/* Charges one object of bytes to the run's budget; false if over it. */
+bool fuzz_budget(struct fuzz_state *s, size_t bytes);
+/* r, or a failure if an allocation returned NULL. */
+gc_ref fuzz_checked(struct fuzz_state *s, gc_ref r, const char *what);
+/* A new resource with a counting destructor, or NULL if over budget. */
+gc_ref fuzz_new_resource(struct fuzz_state *s);
+/* After gc_collect: digest, log and check the graph and the statistics. */
+void fuzz_check_collected(struct fuzz_state *s);
 
 #endif
