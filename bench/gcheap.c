@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
       return 0;
     }
     if (strcmp(argv[i], "--version") == 0) {
-      printf("gcheap %s (collectors: %s)\n", GC_VERSION_STRING,
+      printf("gcheap %s (collectors: %s)\n", GC_HEAP_VERSION_STRING,
              gc_collector_names());
       return 0;
     }

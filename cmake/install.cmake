@@ -20,20 +20,20 @@ include(CMakePackageConfigHelpers)
 # project(VERSION) is the one the SONAME and the package files use. A release
 # bumps both; configuring with them apart is an error, not a silent skew.
 file(STRINGS ${PROJECT_SOURCE_DIR}/gc/gcheap.h gcheap_version_line
-     REGEX "^#define GC_VERSION_STRING \"[^\"]*\"")
+     REGEX "^#define GC_HEAP_VERSION_STRING \"[^\"]*\"")
 string(REGEX REPLACE ".*\"([^\"]*)\".*" "\\1" gcheap_header_version
        "${gcheap_version_line}")
 if(NOT gcheap_header_version STREQUAL PROJECT_VERSION)
   message(FATAL_ERROR
-    "gc/gcheap.h says GC_VERSION_STRING \"${gcheap_header_version}\" but "
+    "gc/gcheap.h says GC_HEAP_VERSION_STRING \"${gcheap_header_version}\" but "
     "project(VERSION) is ${PROJECT_VERSION}: update both together")
 endif()
 foreach(part MAJOR MINOR PATCH)
   file(STRINGS ${PROJECT_SOURCE_DIR}/gc/gcheap.h line
-       REGEX "^#define GC_VERSION_${part} [0-9]+")
+       REGEX "^#define GC_HEAP_VERSION_${part} [0-9]+")
   string(REGEX REPLACE ".* ([0-9]+).*" "\\1" value "${line}")
   if(NOT value STREQUAL PROJECT_VERSION_${part})
-    message(FATAL_ERROR "gc/gcheap.h: GC_VERSION_${part} is '${value}', "
+    message(FATAL_ERROR "gc/gcheap.h: GC_HEAP_VERSION_${part} is '${value}', "
                         "project(VERSION) says ${PROJECT_VERSION_${part}}")
   endif()
 endforeach()

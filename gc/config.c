@@ -114,9 +114,12 @@ static int parse_value(const struct option_spec *spec, const char *text,
     }
     if (gc_collector_known_but_absent(text))
       return fail(err, errlen,
-                  "collector=%s: this build of gcheap has no Boehm GC "
-                  "(rebuild with libgc-dev installed); accepted: %s",
-                  text, gc_collector_names());
+                  "collector=%s: not in this build of gcheap%s; accepted: %s",
+                  text,
+                  strcmp(text, "boehm") ? ""
+                                        : " (it needs Boehm GC: install "
+                                          "libgc-dev and rebuild)",
+                  gc_collector_names());
     return fail(err, errlen, "collector=%s: unknown collector; accepted: %s",
                 text, gc_collector_names());
   }

@@ -25,10 +25,12 @@
 extern "C" {
 #endif
 
-#define GC_VERSION_MAJOR 0
-#define GC_VERSION_MINOR 1
-#define GC_VERSION_PATCH 0
-#define GC_VERSION_STRING "0.1.0"
+/* GC_HEAP_: Boehm GC's gc.h owns GC_VERSION_*, and a runtime may include
+ * both headers. */
+#define GC_HEAP_VERSION_MAJOR 0
+#define GC_HEAP_VERSION_MINOR 1
+#define GC_HEAP_VERSION_PATCH 0
+#define GC_HEAP_VERSION_STRING "0.1.0"
 
 typedef struct gc_config gc_config;
 typedef struct gc_heap gc_heap;

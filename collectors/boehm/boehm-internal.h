@@ -20,12 +20,6 @@
 
 /* The thread-aware declarations of gc.h (GC_get_prof_stats_unsafe, thread
  * registration), without redirecting pthread_create in our own files. */
-/* gcheap.h's GC_VERSION_* (gcheap's version) collide with Boehm's
- * gc_version.h, which refuses to compile when they differ from its own. Ours
- * are not used in these files. */
-#undef GC_VERSION_MAJOR
-#undef GC_VERSION_MINOR
-#undef GC_VERSION_PATCH
 #define GC_THREADS 1
 #define GC_NO_THREAD_REDIRECTS 1
 #include <gc/gc.h>
