@@ -119,7 +119,8 @@ static void set_field(struct fuzz_state *s, gc_ref obj, size_t i, gc_kind kind,
 }
 
 static void op_set_field(struct fuzz_state *s, struct reader *in) {
-  gc_ref *slot = fuzz_pick(s, next(in));
+  uint8_t obj_b = next(in);
+  gc_ref *slot = fuzz_pick(s, obj_b);
   uint8_t index = next(in), a = next(in), b = next(in);
   if (!slot || !*slot)
     return;
@@ -129,7 +130,9 @@ static void op_set_field(struct fuzz_state *s, struct reader *in) {
   size_t i = index % info.nfields;
   gc_kind kind = info.shape == FUZZ_STRUCT ? fuzz_structs[info.index].kinds[i]
                                            : fuzz_array_kinds[info.index];
-  TRACE(s, "set field %zu (kind %d)", i, kind);
+  TRACE(s, "set field %zu (kind %d) of slot %u; a ref value is slot %d", i,
+        kind, obj_b % s->nslots,
+        a % (s->nslots + 1) < s->nslots ? (int)(a % (s->nslots + 1)) : -1);
   set_field(s, *slot, i, kind, a, b);
 }
 
@@ -238,7 +241,9 @@ static void op_fill(struct fuzz_state *s, struct reader *in) {
   size_t n = b % (info.nfields - i + 1);
   gc_heap *h = s->heap;
   gc_kind kind = fuzz_array_kinds[info.index];
-  TRACE(s, "fill [%zu, +%zu) kind %d", i, n, kind);
+  TRACE(s, "fill [%zu, +%zu) kind %d of slot %u; a ref value is slot %d", i,
+        n, kind, d % s->nslots,
+        v1 % (s->nslots + 1) < s->nslots ? (int)(v1 % (s->nslots + 1)) : -1);
   switch (kind) {
   case GC_KIND_REF:
     gc_array_fill_ref(h, arr, i, n, fuzz_pick_value(s, v1));
@@ -389,22 +394,36 @@ void fuzz_run_op(struct fuzz_state *s, struct reader *in) {
     }
     return;
   case OP_DROP: {
-    gc_ref *slot = fuzz_pick(s, next(in));
-    if (slot)
+    uint8_t b = next(in);
+    gc_ref *slot = fuzz_pick(s, b);
+    if (slot) {
+      TRACE(s, "drop slot %u", b % s->nslots);
       *slot = NULL;
+    }
     return;
   }
   case OP_MOVE: {
-    gc_ref *to = fuzz_pick(s, next(in));
-    gc_ref v = fuzz_pick_value(s, next(in));
-    if (to)
+    uint8_t to_b = next(in), from_b = next(in);
+    gc_ref *to = fuzz_pick(s, to_b);
+    gc_ref v = fuzz_pick_value(s, from_b);
+    if (to) {
+      TRACE(s, "move slot %d into slot %u",
+            from_b % (s->nslots + 1) < s->nslots
+                ? (int)(from_b % (s->nslots + 1))
+                : -1,
+            to_b % s->nslots);
       *to = v;
+    }
     return;
   }
   case OP_GLOBAL_NEW: {
-    gc_ref v = fuzz_pick_value(s, next(in));
+    uint8_t b = next(in);
+    gc_ref v = fuzz_pick_value(s, b);
+    TRACE(s, "global of slot %d", b % (s->nslots + 1) < s->nslots
+                                      ? (int)(b % (s->nslots + 1))
+                                      : -1);
     if (s->nslots < FUZZ_MAX_SLOTS) {
-      TRACE(s, "global new");
+      TRACE(s, "global new -> slot %u", s->nslots);
       gc_ref *slot = gc_global(s->heap, v);
       if (!slot)
         fuzz_fail(s, "gc_global returned NULL");

@@ -109,8 +109,11 @@ void fuzz_place(struct fuzz_state *s, uint8_t dst, gc_ref r) {
     if (!slot)
       fuzz_fail(s, "gc_root returned NULL");
     s->slots[s->nslots++] = (struct fuzz_slot){slot, (int)s->depth};
+    TRACE(s, "  -> new slot %u (depth %u)%s", s->nslots - 1, s->depth,
+          r ? "" : ", null");
   } else {
     *s->slots[dst % s->nslots].slot = r;
+    TRACE(s, "  -> slot %u%s", dst % s->nslots, r ? "" : ", null");
   }
 }
 
