@@ -47,11 +47,20 @@ static struct gc_obj *ref_slot(gc_heap *heap, struct gc_obj *obj, size_t i) {
   return ((gc_ref *)gc_array_elems(obj))[i];
 }
 
+/* Fetches the headers of obj's children: the search looks at each soon. */
+static void prefetch_children(gc_heap *heap, struct gc_obj *obj) {
+  GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
+    if (*slot)
+      __builtin_prefetch(*slot);
+  });
+}
+
 /* Depth-first search from s over white survivors: gray while on the path,
  * black when done. An edge to a gray object closes a cycle. */
 static void find_cycles_from(struct gc_collector *c, struct gc_obj *s) {
   struct rc_stack *path = &c->work, *next = &c->work_index;
   rc_set_color(s, RC_GRAY);
+  prefetch_children(c->heap, s);
   path->items[path->length++] = s;
   next->items[next->length++] = 0;
   while (path->length) {
@@ -72,6 +81,7 @@ static void find_cycles_from(struct gc_collector *c, struct gc_obj *s) {
     if (color == RC_WHITE && !(child->gc_word & RC_ZOMBIE)) {
       assert(path->length < path->capacity);
       rc_set_color(child, RC_GRAY);
+      prefetch_children(c->heap, child);
       path->items[path->length++] = child;
       next->items[next->length++] = 0;
     } else if (color == RC_GRAY) {
@@ -85,6 +95,8 @@ bool rc_settle_survivors(struct gc_collector *c, struct rc_stack *kept) {
   bool more = false;
   size_t live = 0;
   for (size_t i = 0; i < survivors->length; i++) {
+    if (i + RC_PREFETCH_DISTANCE < survivors->length)
+      __builtin_prefetch(survivors->items[i + RC_PREFETCH_DISTANCE], 1);
     struct gc_obj *obj = survivors->items[i];
     uint32_t w = obj->gc_word;
     if (w & RC_ZOMBIE) {
