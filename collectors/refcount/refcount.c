@@ -16,9 +16,12 @@
  * 3. A collection point (an allocation budget spent, gc_collect, heap
  *    teardown with verify=1) flags every object a root slot holds, then
  *    drains the ZCT: an entry whose count is still zero and that no root
- *    holds is freed. Freeing decrements the children, which may queue them
- *    in turn; the ZCT is the work list, so freeing a long list needs no C
- *    stack and takes time in proportion to the garbage only.
+ *    holds is freed. A freed object's children go on a queue and are
+ *    decremented from it, freed in turn when they reach zero: no C stack,
+ *    and time in proportion to the garbage only. An allocation's collection
+ *    point stops after RC_MAX_FREES_PER_POINT objects (short pauses); the
+ *    queues keep the rest. Entries that gained a count (survivors) are
+ *    searched for cycles that only roots held (rc-young.c).
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (rc-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them.

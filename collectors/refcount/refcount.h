@@ -32,8 +32,9 @@
  *   bit  27      IN_ZCT: in the zero count table
  *   bit  28      ROOTED: a root slot holds it (set during a collection only)
  *   bit  29      HAS_WEAK: weak references target it (see weak_heads)
- *   bit  30      ZOMBIE: freed while buffered; its cell is released when the
- *                candidate buffer is next filtered
+ *   bit  30      ZOMBIE: freed while listed (candidate buffer, or the
+ *                survivors of a ZCT drain); whoever lists it releases the
+ *                cell when it next processes its list
  *   bit  31      STICKY: the overflow table could not grow; the count field
  *                stays at count_limit, frozen, and the object is immortal
  *                (the documented fallback; it needs 2^24 references to one
