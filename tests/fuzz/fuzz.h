@@ -34,8 +34,8 @@
                                     * tracing collector's 2 MiB headroom */
 #define FUZZ_MAX_LOG 64         /* digests recorded per run */
 /* Explicit collections per run (more are skipped): each is followed by a
- * digest, whose every field read costs a heap walk in the null collector's
- * verify=1 check. */
+ * digest that reads every reachable field through the API, and with
+ * verify=1 a collection checks the whole heap. */
 #define FUZZ_MAX_COLLECTIONS 24
 
 /* The harness's own view of the types it registers, in registration order
