@@ -237,6 +237,10 @@ void gc_run_destructor(gc_heap *heap, struct gc_resource *res);
 uint64_t gc_pause_begin(gc_heap *heap); /* returns a start time */
 void gc_pause_end(gc_heap *heap, uint64_t start);
 void gc_note_freed(gc_heap *heap, size_t bytes); /* one object reclaimed */
+/* For a collector that counts what survived rather than what died: after a
+ * collection that knows exactly what is live, the freed totals become
+ * allocated - live. */
+void gc_note_live(gc_heap *heap, uint64_t live_objects, uint64_t live_bytes);
 void gc_note_heap_bytes(gc_heap *heap, uint64_t heap_bytes);
 uint64_t gc_now_ns(void);
 

@@ -179,6 +179,15 @@ void gc_note_freed(gc_heap *heap, size_t bytes) {
   heap->stats.freed_bytes += bytes;
 }
 
+void gc_note_live(gc_heap *heap, uint64_t live_objects, uint64_t live_bytes) {
+  gc_stats *s = &heap->stats;
+  /* gc/ counts every allocation, so live can never exceed it. */
+  assert(live_objects <= s->allocated_objects);
+  assert(live_bytes <= s->allocated_bytes);
+  s->freed_objects = s->allocated_objects - live_objects;
+  s->freed_bytes = s->allocated_bytes - live_bytes;
+}
+
 void gc_note_heap_bytes(gc_heap *heap, uint64_t heap_bytes) {
   heap->stats.heap_bytes = heap_bytes;
   if (heap_bytes > heap->stats.peak_heap_bytes)

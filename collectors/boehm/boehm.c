@@ -29,7 +29,8 @@
 
 #include <stdlib.h>
 
-/* ---- Heaps ------------------------------------------------------------------ */
+/* ---- Heaps ------------------------------------------------------------------
+ */
 
 static struct gc_collector *boehm_create(gc_heap *heap, char *err,
                                          size_t errlen) {
@@ -89,7 +90,8 @@ static void boehm_root_area(struct gc_collector *c, void *start, size_t bytes,
   }
 }
 
-/* ---- Allocation --------------------------------------------------------------- */
+/* ---- Allocation
+ * --------------------------------------------------------------- */
 
 /* Whether Boehm must scan objects of type t for pointers. */
 static inline bool holds_refs(const struct gc_type_info *t) {
@@ -127,11 +129,12 @@ allocate_after_collecting(struct gc_collector *c, const struct gc_type_info *t,
     return mem;
   char limit[32], heap[32];
   uint64_t max = c->heap->options.max_heap_size;
-  gc_trap_raise(c->heap, GC_TRAP_OOM,
-          "out of memory: %zu bytes requested after a full collection; Boehm "
-          "heap %s bytes, max-heap-size %s",
-          bytes, gc_format_size(GC_get_heap_size(), heap, sizeof heap),
-          max ? gc_format_size(max, limit, sizeof limit) : "unlimited");
+  gc_trap_raise(
+      c->heap, GC_TRAP_OOM,
+      "out of memory: %zu bytes requested after a full collection; Boehm "
+      "heap %s bytes, max-heap-size %s",
+      bytes, gc_format_size(GC_get_heap_size(), heap, sizeof heap),
+      max ? gc_format_size(max, limit, sizeof limit) : "unlimited");
   return NULL;
 }
 
@@ -157,13 +160,14 @@ static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
   return obj;
 }
 
-/* ---- Collection --------------------------------------------------------------- */
+/* ---- Collection
+ * --------------------------------------------------------------- */
 
 /* The census (with verify=1 or stats=1): right after a full collection,
- * Boehm's mark bits say exactly which objects survived. Counting this heap's among them (by the tag in
- * their header, or the registry for resources) gives exact live, hence
- * freed, figures. Runs with the allocation lock held, before anything is
- * allocated again in this heap (an allocation would not be marked).
+ * Boehm's mark bits say exactly which objects survived. Counting this heap's
+ * among them (by the tag in their header, or the registry for resources) gives
+ * exact live, hence freed, figures. Runs with the allocation lock held, before
+ * anything is allocated again in this heap (an allocation would not be marked).
  * Finalizers and destructors in between are fine: they cannot allocate here,
  * and a collection that another heap's allocation triggers leaves a census
  * just as valid. */
@@ -194,11 +198,7 @@ static void *take_census_locked(void *data) {
 static void take_census(struct gc_collector *c) {
   struct census census = {c, 0, 0};
   GC_call_with_alloc_lock(take_census_locked, &census);
-  gc_stats *s = &c->heap->stats;
-  if (census.objects <= s->allocated_objects)
-    s->freed_objects = s->allocated_objects - census.objects;
-  if (census.bytes <= s->allocated_bytes)
-    s->freed_bytes = s->allocated_bytes - census.bytes;
+  gc_note_live(c->heap, census.objects, census.bytes);
 }
 
 /* Collection statistics are kept by Boehm's collection events
@@ -213,7 +213,8 @@ static void boehm_collect(struct gc_collector *c) {
     take_census(c);
 }
 
-/* ---- The table gc/ dispatches through ----------------------------------------- */
+/* ---- The table gc/ dispatches through
+ * ----------------------------------------- */
 
 const struct gc_collector_ops gc_boehm_collector = {
     .name = "boehm",
