@@ -19,7 +19,7 @@
  *    holds is freed. A freed object's children go on a queue and are
  *    decremented from it, freed in turn when they reach zero: no C stack,
  *    and time in proportion to the garbage only. An allocation's collection
- *    point stops after RC_MAX_FREES_PER_POINT objects (short pauses); the
+ *    point stops after budget / 8 objects (bounded pauses); the
  *    queues keep the rest. Entries that gained a count (survivors) are
  *    searched for cycles that only roots held (rc-young.c).
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
@@ -31,14 +31,15 @@
 #include "refcount.h"
 
 /* Allocation between collection points: the pause is proportional to it. */
-#define RC_DEFAULT_BUDGET ((int64_t)1 << 20)
+#define RC_DEFAULT_BUDGET ((int64_t)8 << 20)
 /* Cycles are also collected once this much (or the live heap) has been
  * allocated since the last time, so that a few candidates are not kept
  * forever. */
 #define RC_CYCLE_BYTES ((uint64_t)32 << 20)
-/* Objects an allocation's collection point frees at most (with a 1 MiB
- * budget, that is twice what can have been allocated since the last one). */
-#define RC_MAX_FREES_PER_POINT 65536
+/* Objects an allocation's collection point frees at most, per byte of
+ * budget: twice as many 16-byte objects (the smallest) as the budget can
+ * have allocated since the last one, so that the backlog always shrinks. */
+#define RC_MAX_FREES_PER_BUDGET_BYTE 8 /* one object per 8 bytes */
 
 /* ---- Counts: the slow paths ---------------------------------------------- */
 
@@ -302,7 +303,7 @@ static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
 }
 
 /* Frees every ZCT entry whose count is zero (with full false, stops after
- * about RC_MAX_FREES_PER_POINT objects; the queues keep the rest) and that no root slot holds,
+ * about budget / 8 objects; the queues keep the rest) and that no root slot holds,
  * and everything that frees in turn; rooted zero-count entries stay for the
  * next collection point.
  *
@@ -312,9 +313,11 @@ static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
  * (x <-> y, built and dropped between two collection points) would never be
  * found otherwise. Acyclic objects (no reference fields) are exempt. */
 static void drain_zct(struct gc_collector *c, bool full) {
-  uint64_t stop_below = full || c->live_objects < RC_MAX_FREES_PER_POINT
+  uint64_t max_frees =
+      (uint64_t)c->budget_reset / RC_MAX_FREES_PER_BUDGET_BYTE;
+  uint64_t stop_below = full || c->live_objects < max_frees
                             ? 0
-                            : c->live_objects - RC_MAX_FREES_PER_POINT;
+                            : c->live_objects - max_frees;
   if (c->zct_overflowed) {
     c->zct_overflowed = false;
     rc_for_each_object(c, queue_if_zero, NULL);
