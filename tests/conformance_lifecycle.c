@@ -24,6 +24,7 @@ COLLECTOR_TEST(lifecycle, heaps_created_and_freed_in_a_loop) {
     }
     harness_free_heap(heap);
   }
+  harness_check_memory();
 }
 
 /* Builds a binary tree of the given depth: node value = id, f64 = id / 4,

@@ -214,6 +214,7 @@ COLLECTOR_TEST(fault_injection, every_allocation_failure_is_clean) {
   }
   CHECK(outcomes[CONFIG_FAILED] + outcomes[HEAP_FAILED] > 0);
   CHECK(outcomes[TRAPPED_OOM] > 0);
+  harness_check_memory(); /* ASan / valgrind: no error path leaked */
 }
 
 /* A heap whose system allocations start failing traps OOM, and works again

@@ -4,6 +4,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define HARNESS_VALGRIND 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+int __lsan_do_recoverable_leak_check(void);
+#define HARNESS_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+int __lsan_do_recoverable_leak_check(void);
+#define HARNESS_LSAN 1
+#endif
+#endif
+
 struct trap_log harness_traps;
 char harness_collector[32] = "?";
 
@@ -150,8 +166,69 @@ static struct {
   struct trap_log *log;
 } logged_heaps[MAX_LOGGED_HEAPS];
 
+/* ---- Leaks and memory errors ---------------------------------------------
+ *
+ * Criterion ignores how a test's worker process exits once the test has
+ * reported, so a LeakSanitizer report at exit, or a valgrind error, would
+ * not fail the test. The harness asks them itself: when the last harness heap
+ * of a test is freed, and at harness_check_memory(). Under valgrind it
+ * compares the error and leak counts with those when the test's first heap
+ * was made, so that Criterion's own allocations do not count. */
+#ifdef HARNESS_VALGRIND
+static unsigned long valgrind_errors_before, valgrind_leaked_before;
+static bool valgrind_baseline_taken;
+
+static unsigned long valgrind_leaked_now(void) {
+  unsigned long leaked = 0, dubious = 0, reachable = 0, suppressed = 0;
+  VALGRIND_DO_ADDED_LEAK_CHECK;
+  VALGRIND_COUNT_LEAKS(leaked, dubious, reachable, suppressed);
+  /* Definitely lost only: "possibly lost" blocks come and go with the
+   * heaps (interior pointers) and would hide a real leak in the sum. */
+  (void)dubious;
+  (void)reachable;
+  (void)suppressed;
+  return leaked;
+}
+#endif
+
+static void take_memory_baseline(void) {
+#ifdef HARNESS_VALGRIND
+  if (RUNNING_ON_VALGRIND && !valgrind_baseline_taken) {
+    valgrind_baseline_taken = true;
+    /* The leak check first: it counts what it finds as errors. */
+    valgrind_leaked_before = valgrind_leaked_now();
+    valgrind_errors_before = VALGRIND_COUNT_ERRORS;
+  }
+#endif
+}
+
+void harness_check_memory(void) {
+#ifdef HARNESS_LSAN
+  cr_assert(__lsan_do_recoverable_leak_check() == 0,
+            "[%s] LeakSanitizer found leaks (its report is above)",
+            harness_collector);
+#endif
+#ifdef HARNESS_VALGRIND
+  if (RUNNING_ON_VALGRIND && valgrind_baseline_taken) {
+    unsigned long errors = VALGRIND_COUNT_ERRORS; /* before the leak check */
+    cr_assert(errors == valgrind_errors_before,
+              "[%s] valgrind found %lu memory errors (reports above)",
+              harness_collector, errors - valgrind_errors_before);
+    unsigned long leaked = valgrind_leaked_now();
+    unsigned long leaked_before = valgrind_leaked_before;
+    /* The next check compares with now (this one's findings included). */
+    valgrind_errors_before = VALGRIND_COUNT_ERRORS;
+    valgrind_leaked_before = leaked;
+    cr_assert(leaked <= leaked_before,
+              "[%s] valgrind: %lu bytes definitely lost (report above)",
+              harness_collector, leaked - leaked_before);
+  }
+#endif
+}
+
 gc_heap *harness_new_heap_logged(const char *collector, const char *options,
                                  struct trap_log *log) {
+  take_memory_baseline();
   snprintf(harness_collector, sizeof harness_collector, "%s", collector);
   gc_config *config = harness_new_config(collector, options);
   char err[256] = "";
@@ -184,6 +261,16 @@ void harness_free_heap(gc_heap *heap) {
     }
   }
   gc_heap_free(heap);
+  for (int i = 0; i < MAX_LOGGED_HEAPS; i++)
+    if (logged_heaps[i].heap)
+      return;
+  /* No heap is left: check memory, though not after each of thousands of
+   * heaps (a leak check scans the whole process); loops end with an
+   * explicit harness_check_memory(). */
+  static unsigned long heaps_freed;
+  heaps_freed++;
+  if ((heaps_freed & (heaps_freed - 1)) == 0)
+    harness_check_memory();
 }
 
 /* Each frame of this recursion zeroes a buffer; 64 frames of 4K reach well

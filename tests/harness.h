@@ -91,6 +91,10 @@ gc_heap *harness_new_heap_logged(const char *collector, const char *options,
                                  struct trap_log *log);
 /* Fails the test if a trap is pending, then frees the heap. */
 void harness_free_heap(gc_heap *heap);
+/* Fails the test if LeakSanitizer (ASan builds) finds unreachable memory, or
+ * if valgrind counted memory errors or leaks since the test's first heap.
+ * harness_free_heap calls it when the test's last harness heap is freed. */
+void harness_check_memory(void);
 /* A configuration as harness_new_heap uses (caller frees it). */
 gc_config *harness_new_config(const char *collector, const char *options);
 

@@ -101,6 +101,7 @@ COLLECTOR_TEST(regress_heap_churn, ten_thousand_heaps_leak_nothing,
   cr_assert(maps_after <= maps_before + 4,
             "[%s] memory mappings grew from %ld to %ld over %d heaps",
             param->name, maps_before, maps_after, HEAPS);
+  harness_check_memory();
 }
 
 COLLECTOR_TEST(regress_heap_churn, configs_freed_symmetrically) {
@@ -117,4 +118,5 @@ COLLECTOR_TEST(regress_heap_churn, configs_freed_symmetrically) {
   cr_assert(after.uordblks <= before.uordblks + 4096,
             "[%s] configs leak: %zu -> %zu bytes", param->name,
             before.uordblks, after.uordblks);
+  harness_check_memory();
 }
