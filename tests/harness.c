@@ -25,11 +25,45 @@ char harness_collector[32] = "?";
 
 /* ---- The collector parameter -------------------------------------------- */
 
-/* Calls fn(name, len) for each name in gc_collector_names() ("a, b, c"). */
+/* The collectors the conformance tests run on: gc_collector_names(), or
+ * GCHEAP_TEST_COLLECTORS ("tracing,null") to pick some of them. In an
+ * AddressSanitizer build boehm is left out unless asked for by name: ASan's
+ * larger frames leave stale copies of addresses that Boehm's conservative
+ * stack scan finds, so its reclamation checks fail there for reasons that are
+ * not gcheap's (the plain and valgrind runs cover boehm). */
+static const char *collectors_under_test(void) {
+  const char *chosen = getenv("GCHEAP_TEST_COLLECTORS");
+  if (chosen && *chosen)
+    return chosen;
+#ifdef HARNESS_LSAN
+  static char without_boehm[128];
+  if (!without_boehm[0]) {
+    char *out = without_boehm;
+    const char *p = gc_collector_names();
+    while (*p) {
+      size_t len = strcspn(p, ", ");
+      if (len && !(len == 5 && !memcmp(p, "boehm", 5)) &&
+          out + len + 2 < without_boehm + sizeof without_boehm) {
+        memcpy(out, p, len);
+        out += len;
+        *out++ = ',';
+      }
+      p += len;
+      p += strspn(p, ", ");
+    }
+    *out = 0;
+  }
+  return without_boehm;
+#else
+  return gc_collector_names();
+#endif
+}
+
+/* Calls fn(name, len) for each collector under test ("a, b, c"). */
 static void for_each_collector(void (*fn)(const char *name, size_t len,
                                           void *ctx),
                                void *ctx) {
-  const char *p = gc_collector_names();
+  const char *p = collectors_under_test();
   while (p && *p) {
     while (*p == ' ' || *p == ',')
       p++;
@@ -70,21 +104,17 @@ struct criterion_test_params harness_collector_params(void) {
                              free_params);
 }
 
-struct find_ctx {
-  const char *wanted;
-  bool found;
-};
-
-static void find_one(const char *name, size_t len, void *ctx) {
-  struct find_ctx *find = ctx;
-  if (strlen(find->wanted) == len && !memcmp(find->wanted, name, len))
-    find->found = true;
-}
-
 bool harness_has_collector(const char *name) {
-  struct find_ctx find = {name, false};
-  for_each_collector(find_one, &find);
-  return find.found;
+  /* What the build offers, whatever subset the tests run on. */
+  size_t len = strlen(name);
+  for (const char *p = gc_collector_names(); *p;) {
+    size_t n = strcspn(p, ", ");
+    if (n == len && !memcmp(p, name, len))
+      return true;
+    p += n;
+    p += strspn(p, ", ");
+  }
+  return false;
 }
 
 bool harness_reclaims(const char *collector) {
