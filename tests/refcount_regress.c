@@ -425,3 +425,89 @@ Test(refcount_regress, random_graphs_are_reclaimed_completely) {
     random_graph(seed, seed % 2 ? 997 : 0);
   random_graph(7, 1);
 }
+
+/* ---- Found by the differential fuzzer (tests/fuzz/regress/) --------------
+ *
+ * refcount-collect-white-reads-freed-child: a garbage cycle p (a self-loop)
+ * -> a, where a is a reference array of more than 8 KiB (a large object,
+ * unmapped when freed). Both are candidates, a's entry first. Collecting
+ * the white objects one candidate at a time freed a, then read p's field
+ * and a's colour: a use after free (SEGV). */
+Test(refcount_regress, white_garbage_freed_after_every_candidate_is_gathered) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *helper = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *p = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *a = gc_root(heap, gc_new_array(heap, t.refs, 1100)); /* > 8 KiB */
+  gc_collect(heap); /* every object leaves the ZCT */
+  size_t candidates = gc_refcount_test_candidates(heap);
+  gc_set_ref(heap, *p, RIGHT, *a);          /* a: 1 */
+  gc_set_ref(heap, *helper, LEFT, *a);      /* a: 2 */
+  gc_set_ref(heap, *helper, LEFT, NULL);    /* a: 2 -> 1, buffered first */
+  gc_set_ref(heap, *p, LEFT, *p);           /* p: 1, a self-loop */
+  gc_set_ref(heap, *helper, RIGHT, *p);     /* p: 2 */
+  gc_set_ref(heap, *helper, RIGHT, NULL);   /* p: 2 -> 1, buffered second */
+  CHECK(gc_refcount_test_candidates(heap) >= candidates);
+  *a = NULL;
+  *p = NULL; /* p -> a is garbage now; roots are not counted */
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycle",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
+/* refcount-candidate-blackened-by-increment: array a holds itself; a
+ * decrement 2 -> 1 makes it a candidate, then a[2] = a increments it, which
+ * colours it black. Dropping the roots decrements nothing, so if the black
+ * entry leaves the candidate buffer, a is never examined again: live_bytes
+ * stayed up forever. */
+Test(refcount_regress, candidate_blackened_by_increment_is_still_collected) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *a = gc_root(heap, gc_new_array(heap, t.refs, 6));
+  gc_ref *x = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *x, LEFT, *a); /* a: 1 */
+  gc_set_ref(heap, *a, 0, *a);    /* a: 2, a self-reference */
+  gc_collect(heap);               /* a leaves the ZCT */
+  gc_set_ref(heap, *x, LEFT, *x); /* a: 2 -> 1, a candidate (purple) */
+  gc_set_ref(heap, *a, 2, *a);    /* a: 1 -> 2, the increment blackens it */
+  CHECK(gc_refcount_test_count(heap, *a) == 2);
+  /* A collection point without trial deletion: it must not forget a. */
+  gc_new_array(heap, t.refs, 1);
+  gc_scope_close(heap, s); /* a and x unreachable; roots are not counted */
+  gc_collect(heap);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycle",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
+/* The same with stress=1, as the fuzzer found it (/tmp repro leak2.c):
+ * every allocation is a collection point. */
+Test(refcount_regress, candidate_blackened_by_increment_under_stress) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=1", &t);
+  gc_kind box_kinds[1] = {GC_KIND_REF};
+  gc_type box = gc_type_struct(heap, "box", 1, box_kinds);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *a = gc_root(heap, gc_new_array(heap, t.refs, 6));
+  gc_ref *x = gc_root(heap, gc_new_struct(heap, box));
+  gc_set_ref(heap, *x, 0, *a);              /* a: 1 */
+  gc_set_ref(heap, *a, 0, *a);              /* a: 2, a self-reference */
+  gc_root(heap, gc_new_struct(heap, box));  /* a collection point */
+  gc_set_ref(heap, *x, 0, *x);              /* a: 2 -> 1, a candidate */
+  gc_set_ref(heap, *a, 2, *a);              /* a: 1 -> 2, blackened */
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), 0, "%llu bytes left with no roots",
+               (unsigned long long)live_bytes(heap));
+  harness_free_heap(heap);
+}

@@ -12,8 +12,10 @@
  *   scan          an object still counted (referenced from outside), or held
  *                 by a root slot, is live: it and everything it reaches turn
  *                 black again, their counts restored; the rest turn white;
- *   collect white free the white objects. Their references were already
- *                 subtracted, so freeing them does not decrement again.
+ *   collect white gather the white objects from every candidate, then
+ *                 free them all. Their references were already subtracted,
+ *                 so freeing them does not decrement again; gathering first
+ *                 means no phase reads an object another candidate freed.
  *
  * Root slots are not counted (deferred reference counting), so an object a
  * root holds counts as referenced from outside: the ROOTED bit that the
@@ -64,7 +66,10 @@ static size_t mark_gray(struct gc_collector *c, struct gc_obj *s) {
 /* A gray object met by scan: live (black, children restored later) if it
  * is still counted or rooted, else provisionally white. */
 static void scan_enter(struct gc_collector *c, struct gc_obj *obj) {
-  if (rc_count(c, obj) > 0 || (obj->gc_word & RC_ROOTED)) {
+  /* An object waiting in the ZCT (left there by a bounded drain) is also
+   * kept: the ZCT owns its entry, and frees it or searches it for cycles
+   * as a survivor. */
+  if (rc_count(c, obj) > 0 || (obj->gc_word & (RC_ROOTED | RC_IN_ZCT))) {
     rc_set_color(obj, RC_BLACK);
     push_tagged(&c->work, obj, BLACK_TAG);
     /* Only root slots may hold it now: it must wait in the ZCT. (If a
@@ -108,27 +113,46 @@ static void scan(struct gc_collector *c, struct gc_obj *s) {
   }
 }
 
-/* Frees the white objects reachable from s. A white object still in the
- * candidate buffer is left for its own turn, so that no buffer entry is
- * freed before the loop reaches it. */
-static void collect_white(struct gc_collector *c, struct gc_obj *s) {
-  struct rc_stack *work = &c->work;
-  if (rc_color(s) != RC_WHITE || (s->gc_word & RC_BUFFERED))
+/* Gathers the white objects reachable from s onto `garbage`, colouring
+ * each black as it is gathered so that it is gathered once. Nothing is
+ * freed here: a white object may be reachable from several candidates (a
+ * child's entry can come before its parent's), so every candidate is
+ * gathered from before anything is freed, and no phase ever reads a freed
+ * object. The list is its own work queue: entry i's children are examined
+ * when the scan of the list reaches i. */
+static void gather_white(struct gc_collector *c, struct gc_obj *s,
+                         struct rc_stack *garbage) {
+  if (rc_color(s) != RC_WHITE)
     return;
+  size_t next = garbage->length;
   rc_set_color(s, RC_BLACK);
-  push_reserved(work, s);
-  while (work->length) {
-    struct gc_obj *obj = work->items[--work->length];
+  push_reserved(garbage, s);
+  while (next < garbage->length) {
+    struct gc_obj *obj = garbage->items[next++];
     GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
       struct gc_obj *child = *slot;
-      if (child && rc_color(child) == RC_WHITE &&
-          !(child->gc_word & RC_BUFFERED)) {
+      if (child && rc_color(child) == RC_WHITE) {
         rc_set_color(child, RC_BLACK);
-        push_reserved(work, child);
+        push_reserved(garbage, child);
       }
     });
+  }
+}
+
+/* Frees the gathered garbage. mark_gray already subtracted every reference
+ * a white object makes (to other garbage and to live objects alike), and
+ * scan restored only those that black objects make, so the children are
+ * not decremented again (RC_FREE_KEEP_CHILDREN), and no freed object's
+ * fields are read. */
+static void free_gathered(struct gc_collector *c, struct rc_stack *garbage) {
+  for (size_t i = 0; i < garbage->length; i++) {
+    if (i + RC_PREFETCH_DISTANCE < garbage->length)
+      __builtin_prefetch(garbage->items[i + RC_PREFETCH_DISTANCE], 1);
+    struct gc_obj *obj = garbage->items[i];
+    assert(!(obj->gc_word & RC_BUFFERED) && rc_color(obj) == RC_BLACK);
     rc_free_object(c, obj, RC_FREE_KEEP_CHILDREN);
   }
+  garbage->length = 0;
 }
 
 static void buffer_if_purple(struct gc_collector *c, struct gc_obj *obj,
@@ -149,8 +173,16 @@ static void buffer_rooted(gc_ref *slot, void *ctx) {
     rc_became_candidate(c, obj);
 }
 
-/* Drops the entries that are no longer candidates, and releases zombies
- * (objects freed while buffered). */
+/* Releases zombies (objects freed while buffered) and keeps every other
+ * entry, purple or not, until the cycle collector has examined it.
+ *
+ * Why not drop an entry that an increment blackened (as Bacon and Rajan
+ * do): with uncounted roots that increment may come from inside a cycle
+ * that only a root holds (a[2] = a, after a's count fell to 1). When the
+ * root goes, nothing is decremented; if the entry had been dropped, no
+ * decrement would ever make it a candidate again and the cycle would leak.
+ * Kept, it is examined by the next cycle collection (which then rebuffers
+ * it if a root still holds it, see buffer_rooted). */
 void rc_filter_candidates(struct gc_collector *c, size_t from) {
   struct rc_stack *buffer = &c->candidates;
   size_t kept = from;
@@ -162,10 +194,8 @@ void rc_filter_candidates(struct gc_collector *c, size_t from) {
     if (w & RC_ZOMBIE) {
       obj->gc_word = 0;
       rc_release_cell(c, obj);
-    } else if ((w & RC_COLOR_MASK) == RC_PURPLE) {
-      buffer->items[kept++] = obj;
     } else {
-      obj->gc_word = w & ~RC_BUFFERED;
+      buffer->items[kept++] = obj;
     }
   }
   buffer->length = kept;
@@ -186,17 +216,27 @@ void rc_collect_cycles(struct gc_collector *c) {
   c->work.length = 0;
 
   size_t visited = 0;
-  for (size_t i = 0; i < buffer->length; i++)
-    if (rc_color(buffer->items[i]) == RC_PURPLE)
+  /* Every entry is a starting point, purple or blackened since (see
+   * rc_filter_candidates); trial deletion is sound from any set of
+   * objects. Gray ones were reached from an earlier entry already. */
+  for (size_t i = 0; i < buffer->length; i++) {
+    assert(rc_color(buffer->items[i]) == RC_PURPLE ||
+           rc_color(buffer->items[i]) == RC_BLACK ||
+           rc_color(buffer->items[i]) == RC_GRAY);
+    if (rc_color(buffer->items[i]) != RC_GRAY)
       visited += mark_gray(c, buffer->items[i]);
+  }
   for (size_t i = 0; i < buffer->length; i++)
     scan(c, buffer->items[i]);
-  for (size_t i = 0; i < buffer->length; i++) {
-    struct gc_obj *s = buffer->items[i];
-    s->gc_word &= ~RC_BUFFERED;
-    collect_white(c, s);
-  }
+  /* Every entry leaves the buffer before anything is freed, so that no
+   * freed object is left BUFFERED (a zombie nobody would release). */
+  for (size_t i = 0; i < buffer->length; i++)
+    buffer->items[i]->gc_word &= ~RC_BUFFERED;
+  assert(c->work.length == 0);
+  for (size_t i = 0; i < buffer->length; i++)
+    gather_white(c, buffer->items[i], &c->work);
   buffer->length = 0;
+  free_gathered(c, &c->work);
   c->candidates_filtered = 0;
   c->bytes_since_cycles = 0;
   /* An object a root slot holds was black only thanks to the root, which
