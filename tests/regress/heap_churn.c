@@ -98,7 +98,9 @@ COLLECTOR_TEST(regress_heap_churn, ten_thousand_heaps_leak_nothing,
   cr_assert(after.uordblks <= before.uordblks + 4096,
             "[%s] malloc'd bytes in use grew from %zu to %zu over %d heaps",
             param->name, before.uordblks, after.uordblks, HEAPS);
-  cr_assert(maps_after <= maps_before + 4,
+  /* Boehm's process-wide heap grows and never shrinks: a few more
+   * mappings, nothing like one per heap. */
+  cr_assert(maps_after <= maps_before + 32,
             "[%s] memory mappings grew from %ld to %ld over %d heaps",
             param->name, maps_before, maps_after, HEAPS);
   harness_check_memory();
