@@ -66,10 +66,11 @@ static size_t mark_gray(struct gc_collector *c, struct gc_obj *s) {
 /* A gray object met by scan: live (black, children restored later) if it
  * is still counted or rooted, else provisionally white. */
 static void scan_enter(struct gc_collector *c, struct gc_obj *obj) {
-  /* An object waiting in the ZCT (left there by a bounded drain) is also
-   * kept: the ZCT owns its entry, and frees it or searches it for cycles
-   * as a survivor. */
-  if (rc_count(c, obj) > 0 || (obj->gc_word & (RC_ROOTED | RC_IN_ZCT))) {
+  /* The ZCT was drained completely before (rc_collection_point), so an
+   * object still in it is a rooted zero-count one: never white, never
+   * freed here while the ZCT points at it. */
+  assert(!(obj->gc_word & RC_IN_ZCT) || (obj->gc_word & RC_ROOTED));
+  if (rc_count(c, obj) > 0 || (obj->gc_word & RC_ROOTED)) {
     rc_set_color(obj, RC_BLACK);
     push_tagged(&c->work, obj, BLACK_TAG);
     /* Only root slots may hold it now: it must wait in the ZCT. (If a

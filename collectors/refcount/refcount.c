@@ -415,20 +415,30 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   uint64_t start = gc_pause_begin(heap);
   c->bytes_since_cycles += (uint64_t)(c->budget_reset - c->budget);
   gc_visit_roots(heap, mark_rooted, NULL);
+  bool cycles_ran = false;
   /* A heap that fails verification is not collected: freeing on wrong
    * counts would turn a reported bug into a use after free. */
   if (!c->verify || rc_verify_heap(c, "before collecting") == 0) {
     /* An allocation's collection point frees a bounded amount, so that its
      * pause stays short; the rest waits for the next one. A full one (and
      * every one under verify=1, which needs exact counts) drains it all. */
-    drain_zct(c, run_cycles || c->verify);
-    if (run_cycles || cycles_due(c))
+    /* Trial deletion runs only after a complete drain: then every object
+     * left in the ZCT is rooted (so scan keeps it), and no young object
+     * waits unexamined whose cycle the survivor search would miss once
+     * trial deletion had blackened its members. */
+    cycles_ran = run_cycles || cycles_due(c);
+    drain_zct(c, cycles_ran || c->verify);
+    if (cycles_ran)
       rc_collect_cycles(c);
     if (c->verify)
       rc_verify_heap(c, "after collecting");
   }
   gc_visit_roots(heap, clear_rooted, NULL);
   c->budget = c->budget_reset;
+  /* The drain's survivor search made cycles due: the next allocation
+   * starts a collection point with a complete drain and trial deletion. */
+  if (!cycles_ran && cycles_due(c))
+    c->budget = 0;
   gc_note_heap_bytes(heap, c->heap_bytes);
   gc_pause_end(heap, start);
   c->in_collection = false;
