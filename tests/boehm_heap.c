@@ -6,12 +6,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#define SKIP_WITHOUT_BOEHM()                                                   \
-  do {                                                                         \
-    if (!harness_has_collector("boehm"))                                       \
-      cr_skip_test("this build has no collector=boehm");                       \
-  } while (0)
-
 static const gc_kind cell_kinds[] = {GC_KIND_I64, GC_KIND_REF};
 static const gc_kind numbers_kinds[] = {GC_KIND_I64, GC_KIND_F64};
 
@@ -28,7 +22,7 @@ static NOINLINE void dirty_and_drop(gc_heap *heap, gc_type bytes,
 }
 
 Test(boehm_heap, atomic_objects_are_zeroed_on_reuse) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   gc_heap *heap = harness_new_heap("boehm", NULL);
   gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
   gc_type words = gc_type_array(heap, "words", GC_KIND_I64);
@@ -55,7 +49,7 @@ Test(boehm_heap, atomic_objects_are_zeroed_on_reuse) {
 /* Rooted 1 MiB arrays until the trap: max-heap-size is honoured, the trap is
  * OOM, and the heap works afterwards. */
 Test(boehm_heap, max_heap_size_traps_oom) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   gc_heap *heap = harness_new_heap("boehm", "max-heap-size=32M");
   gc_type words = gc_type_array(heap, "words", GC_KIND_I64);
   gc_scope scope = gc_scope_open(heap);
@@ -83,7 +77,7 @@ static NOINLINE void churn(gc_heap *heap, gc_type cell, int n) {
 }
 
 Test(boehm_heap, statistics) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   gc_heap *heap = harness_new_heap("boehm", NULL);
   gc_type cell = gc_type_struct(heap, "cell", 2, cell_kinds);
   gc_stats s0 = harness_stats(heap);
@@ -112,7 +106,7 @@ Test(boehm_heap, statistics) {
 }
 
 Test(boehm_heap, verify_rejects_what_is_not_a_live_object) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   struct trap_log other_log;
   gc_heap *heap = harness_new_heap("boehm", NULL);
   gc_heap *other = harness_new_heap_logged("boehm", NULL, &other_log);
@@ -148,7 +142,7 @@ Test(boehm_heap, verify_rejects_what_is_not_a_live_object) {
 /* More root areas than Boehm's own root table holds (2048 in this libgc):
  * gcheap pushes them itself, so this neither aborts nor loses a root. */
 Test(boehm_heap, thousands_of_root_chunks, .timeout = 120) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   if (getenv("GCHEAP_OPTIONS") && strstr(getenv("GCHEAP_OPTIONS"), "stress"))
     cr_skip_test("a collection per allocation: too slow here");
   gc_heap *heap = harness_new_heap("boehm", NULL);
@@ -180,7 +174,7 @@ static void *new_heap_on_thread(void *err) {
 /* A thread Boehm does not know cannot have a heap: a clean error, not an
  * abort at the next collection. */
 Test(boehm_heap, unknown_thread_gets_an_error) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   gc_heap *heap = harness_new_heap("boehm", NULL); /* initialises Boehm here */
   char err[256] = "";
   pthread_t thread;

@@ -4,12 +4,6 @@
  * with destructors still queued, weak references to resources. */
 #include "harness.h"
 
-#define SKIP_WITHOUT_BOEHM()                                                   \
-  do {                                                                         \
-    if (!harness_has_collector("boehm"))                                       \
-      cr_skip_test("this build has no collector=boehm");                       \
-  } while (0)
-
 static const gc_kind cell_kinds[] = {GC_KIND_I64, GC_KIND_REF};
 
 /* Each destructor adds its ud (a counter) by one. */
@@ -23,7 +17,7 @@ static NOINLINE void drop_resources(gc_heap *heap, int n, int *counter) {
 }
 
 Test(boehm_resources, unreachable_resources_are_destroyed_once) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   gc_heap *heap = harness_new_heap("boehm", NULL);
   int destroyed = 0, kept_destroyed = 0;
   gc_scope scope = gc_scope_open(heap);
@@ -47,7 +41,7 @@ Test(boehm_resources, unreachable_resources_are_destroyed_once) {
 }
 
 Test(boehm_resources, pending_destructors_run_at_heap_free) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   gc_heap *heap = harness_new_heap("boehm", NULL);
   int destroyed = 0;
   gc_scope scope = gc_scope_open(heap);
@@ -65,7 +59,7 @@ Test(boehm_resources, pending_destructors_run_at_heap_free) {
  * queued finalizers must neither run the destructors twice nor touch the
  * freed heap when another heap later drains Boehm's queue. */
 Test(boehm_resources, heap_freed_with_queued_finalizers) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   gc_heap *other = harness_new_heap("boehm", NULL);
   struct trap_log log;
   gc_heap *heap = harness_new_heap_logged("boehm", NULL, &log);
@@ -97,7 +91,7 @@ static NOINLINE gc_ref *weak_to_dropped_resource(gc_heap *heap, int *counter) {
 }
 
 Test(boehm_resources, weak_to_a_resource_is_cleared_when_it_dies) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   gc_heap *heap = harness_new_heap("boehm", NULL);
   int destroyed = 0;
   gc_ref *weak = weak_to_dropped_resource(heap, &destroyed);
@@ -135,7 +129,7 @@ static NOINLINE int count_cleared(gc_heap *heap, gc_ref arr, int n) {
 }
 
 Test(boehm_resources, weak_references_keep_nothing_alive) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   gc_heap *heap = harness_new_heap("boehm", NULL);
   gc_type cell = gc_type_struct(heap, "cell", 2, cell_kinds);
   gc_ref *arr = weaks_to_dropped_cells(heap, cell, 1000);
@@ -150,7 +144,7 @@ Test(boehm_resources, weak_references_keep_nothing_alive) {
 /* Destructors from two heaps: each heap's pending ones run at its own free,
  * the other heap's are untouched. */
 Test(boehm_resources, two_heaps_keep_their_own_resources) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   struct trap_log log_a, log_b;
   gc_heap *a = harness_new_heap_logged("boehm", NULL, &log_a);
   gc_heap *b = harness_new_heap_logged("boehm", NULL, &log_b);
@@ -174,7 +168,7 @@ Test(boehm_resources, two_heaps_keep_their_own_resources) {
 /* Many heaps, one after another, each with its roots and resources: nothing
  * accumulates in Boehm's root table or in the list of live heaps. */
 Test(boehm_resources, many_heaps_in_turn) {
-  SKIP_WITHOUT_BOEHM();
+  SKIP_WITHOUT_COLLECTOR("boehm");
   int destroyed = 0;
   for (int i = 0; i < 300; i++) {
     gc_heap *heap = harness_new_heap("boehm", NULL);

@@ -46,6 +46,12 @@ struct criterion_test_params harness_collector_params(void);
 
 /* True if name is one of the collectors of this build. */
 bool harness_has_collector(const char *name);
+/* Skips a collector-specific test in a build without that collector. */
+#define SKIP_WITHOUT_COLLECTOR(name)                                           \
+  do {                                                                         \
+    if (!harness_has_collector(name))                                          \
+      cr_skip_test("this build has no collector=%s", name);                    \
+  } while (0)
 /* Collectors that reclaim memory (all but null, which never frees). */
 bool harness_reclaims(const char *collector);
 /* Collectors that scan the stack conservatively (boehm). */
