@@ -1,6 +1,6 @@
 /* fuzz_boehm.c — what the fuzzer tells Boehm GC directly, when the build
- * has collector=boehm. (A file of its own: <gc/gc.h> and <gcheap.h> both
- * define GC_VERSION_MAJOR.)
+ * has collector=boehm. (A file of its own: it needs <gc/gc.h>, which
+ * the rest of the fuzzer does not.)
  *
  * Boehm scans the writable data of every loaded library for roots. The
  * sanitizer runtimes, linked as shared libraries by build.sh, hold ~10 MB of
