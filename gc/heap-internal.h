@@ -54,5 +54,6 @@ void gc_roots_free(gc_heap *heap);
 int gc_types_init(gc_heap *heap);
 void gc_types_free(gc_heap *heap);
 const char *gc_shape_name(enum gc_shape shape);
+const char *gc_kind_name(gc_kind kind); /* "unknown" if not a kind */
 
 #endif

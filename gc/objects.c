@@ -74,11 +74,6 @@ size_t gc_array_len(gc_heap *heap, gc_ref arr) {
   return ((struct gc_array *)arr)->length;
 }
 
-static const char *kind_name(gc_kind kind) {
-  static const char *const names[] = {"ref", "i64", "f64", "i8"};
-  return names[kind];
-}
-
 /* The address of field or element i of obj, checked to hold kind; NULL after
  * a trap. Inlined into every accessor: it is most of their cost, and each
  * caller's kind is a constant that folds the kind checks. */
@@ -98,8 +93,8 @@ field_address(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind,
     }
     if (GC_UNLIKELY(t->kinds[i] != kind)) {
       gc_trap_raise(heap, GC_TRAP_TYPE, "%s: field %zu of %s %p is %s, not %s",
-                    fn, i, t->name, (void *)obj, kind_name(t->kinds[i]),
-                    kind_name(kind));
+                    fn, i, t->name, (void *)obj, gc_kind_name(t->kinds[i]),
+                    gc_kind_name(kind));
       return NULL;
     }
     return (char *)gc_obj_fields(obj) + 8 * i;
@@ -107,7 +102,8 @@ field_address(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind,
   if (GC_LIKELY(t->shape == GC_SHAPE_ARRAY)) {
     if (GC_UNLIKELY(t->elem != kind)) {
       gc_trap_raise(heap, GC_TRAP_TYPE, "%s: array %s %p holds %s, not %s", fn,
-                    t->name, (void *)obj, kind_name(t->elem), kind_name(kind));
+                    t->name, (void *)obj, gc_kind_name(t->elem),
+                    gc_kind_name(kind));
       return NULL;
     }
     uint64_t length = ((struct gc_array *)obj)->length;
@@ -180,8 +176,8 @@ void gc_array_copy(gc_heap *heap, gc_ref dst, size_t dst_i, gc_ref src,
   if (dt->elem != st->elem) {
     gc_trap_raise(heap, GC_TRAP_TYPE,
                   "gc_array_copy: destination %p holds %s, source %p holds %s",
-                  (void *)dst, kind_name(dt->elem), (void *)src,
-                  kind_name(st->elem));
+                  (void *)dst, gc_kind_name(dt->elem), (void *)src,
+                  gc_kind_name(st->elem));
     return;
   }
   if (check_range(heap, dst, dst_i, n, "gc_array_copy") ||
@@ -206,7 +202,8 @@ static void *fill_start(gc_heap *heap, gc_ref arr, size_t i, size_t n,
     return NULL;
   if (t->elem != kind) {
     gc_trap_raise(heap, GC_TRAP_TYPE, "%s: array %s %p holds %s, not %s", fn,
-                  t->name, (void *)arr, kind_name(t->elem), kind_name(kind));
+                  t->name, (void *)arr, gc_kind_name(t->elem),
+                  gc_kind_name(kind));
     return NULL;
   }
   if (check_range(heap, arr, i, n, fn))

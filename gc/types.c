@@ -21,7 +21,7 @@ const char *gc_shape_name(enum gc_shape shape) {
   return "?";
 }
 
-static const char *kind_name(gc_kind kind) {
+const char *gc_kind_name(gc_kind kind) {
   switch (kind) {
   case GC_KIND_REF:
     return "ref";
@@ -32,7 +32,7 @@ static const char *kind_name(gc_kind kind) {
   case GC_KIND_I8:
     return "i8";
   }
-  return "?";
+  return "unknown";
 }
 
 /* Appends a type, taking ownership of kinds and ref_fields; GC_TYPE_NONE if
@@ -126,9 +126,7 @@ gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
           heap, GC_TRAP_TYPE,
           "gc_type_struct: '%s' field %zu: kind %s (%d) is not allowed in "
           "a struct; accepted: ref, i64, f64",
-          name, i,
-          (unsigned)fields[i] <= GC_KIND_I8 ? kind_name(fields[i]) : "unknown",
-          (int)fields[i]);
+          name, i, gc_kind_name(fields[i]), (int)fields[i]);
       return GC_TYPE_NONE;
     }
     nrefs += fields[i] == GC_KIND_REF;
