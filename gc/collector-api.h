@@ -70,6 +70,12 @@ struct gc_type_info {
   uint32_t size;        /* structs, resources, weaks: bytes with header */
   gc_kind *kinds;       /* structs: kind of each field */
   uint32_t *ref_fields; /* structs: the indices of the REF fields */
+  /* The accessors' fast path (gc/objects.c): bit i of field_masks[kind] is
+   * set when struct field i (i < 64) has that kind, so one test checks the
+   * shape, the bound and the kind. Zero for every other shape. */
+  uint64_t field_masks[GC_KIND_I8 + 1];
+  /* gc_new_struct's fast path: size for a user struct type, else 0. */
+  uint32_t new_struct_bytes;
 };
 
 static inline void *gc_obj_fields(struct gc_obj *obj) {

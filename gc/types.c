@@ -140,11 +140,6 @@ gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
     gc_trap_raise(heap, GC_TRAP_OOM, "no memory to register type '%s'", name);
     return GC_TYPE_NONE;
   }
-  for (size_t i = 0, r = 0; i < nfields; i++) {
-    kinds[i] = fields[i];
-    if (fields[i] == GC_KIND_REF)
-      ref_fields[r++] = (uint32_t)i;
-  }
   /* At least 16 bytes: every collector may then keep a free-list link. */
   size_t size = sizeof(struct gc_obj) + 8 * nfields;
   struct gc_type_info info = {.name = (char *)name,
@@ -154,6 +149,14 @@ gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
                               .size = (uint32_t)(size < 16 ? 16 : size),
                               .kinds = kinds,
                               .ref_fields = ref_fields};
+  info.new_struct_bytes = info.size;
+  for (size_t i = 0, r = 0; i < nfields; i++) {
+    kinds[i] = fields[i];
+    if (fields[i] == GC_KIND_REF)
+      ref_fields[r++] = (uint32_t)i;
+    if (i < 64)
+      info.field_masks[fields[i]] |= UINT64_C(1) << i;
+  }
   return register_type(heap, info);
 }
 
