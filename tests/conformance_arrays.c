@@ -1,6 +1,8 @@
 /* Conformance: arrays — gc_new_array of every element kind, element access,
  * bounds, sizes that overflow, gc_array_copy (overlapping both ways, dst ==
- * src, identical ranges) and gc_array_fill_*. */
+ * src, identical ranges) and gc_array_fill_*. Every test runs with verify
+ * on and off (ACCESSOR_TEST): off, element access takes the inline fast
+ * path. */
 #include "harness.h"
 
 static const gc_kind pair_kinds[] = {GC_KIND_REF, GC_KIND_I64};
@@ -20,8 +22,8 @@ static struct array_types register_types(gc_heap *heap) {
   return t;
 }
 
-COLLECTOR_TEST(arrays, elements_start_zero_and_round_trip) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, elements_start_zero_and_round_trip) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *refs = gc_root(heap, gc_new_array(heap, t.refs, 10));
@@ -57,8 +59,8 @@ COLLECTOR_TEST(arrays, elements_start_zero_and_round_trip) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(arrays, empty_arrays_work) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, empty_arrays_work) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *e = gc_root(heap, gc_new_array(heap, t.refs, 0));
@@ -78,8 +80,8 @@ COLLECTOR_TEST(arrays, empty_arrays_work) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(arrays, index_out_of_range_traps_for_every_kind) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, index_out_of_range_traps_for_every_kind) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *refs = gc_root(heap, gc_new_array(heap, t.refs, 4));
@@ -112,8 +114,8 @@ COLLECTOR_TEST(arrays, index_out_of_range_traps_for_every_kind) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(arrays, wrong_element_kind_traps) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, wrong_element_kind_traps) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *ints = gc_root(heap, gc_new_array(heap, t.ints, 4));
@@ -136,8 +138,8 @@ COLLECTOR_TEST(arrays, wrong_element_kind_traps) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(arrays, sizes_that_overflow_trap_oom) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, sizes_that_overflow_trap_oom) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   const size_t huge[] = {SIZE_MAX, SIZE_MAX / 8 + 1, SIZE_MAX / 2,
                          SIZE_MAX - 15};
@@ -158,8 +160,8 @@ COLLECTOR_TEST(arrays, sizes_that_overflow_trap_oom) {
 }
 
 /* Fills an I64 array with 0..n-1 and a REF array with r[i] = cells[i]. */
-static void fill_pattern(gc_heap *heap, gc_ref ints, gc_ref refs,
-                         gc_ref cells, size_t n) {
+static void fill_pattern(gc_heap *heap, gc_ref ints, gc_ref refs, gc_ref cells,
+                         size_t n) {
   for (size_t i = 0; i < n; i++) {
     gc_set_i64(heap, ints, i, (int64_t)i);
     gc_set_ref(heap, refs, i, gc_get_ref(heap, cells, i));
@@ -175,8 +177,7 @@ static void check_copy(gc_heap *heap, gc_ref ints, gc_ref refs, gc_ref cells,
   for (size_t i = 0; i < n; i++)
     model[i] = (int64_t)(model_cell[i] = i);
   memmove(model + dst_i, model + src_i, count * sizeof model[0]);
-  memmove(model_cell + dst_i, model_cell + src_i,
-          count * sizeof model_cell[0]);
+  memmove(model_cell + dst_i, model_cell + src_i, count * sizeof model_cell[0]);
   for (size_t i = 0; i < n; i++) {
     cr_assert_eq(gc_get_i64(heap, ints, i), model[i],
                  "[%s] copy(dst %zu, src %zu, n %zu): ints[%zu] = %lld, want "
@@ -190,8 +191,8 @@ static void check_copy(gc_heap *heap, gc_ref ints, gc_ref refs, gc_ref cells,
   }
 }
 
-COLLECTOR_TEST(arrays, copy_within_one_array_has_memmove_semantics) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, copy_within_one_array_has_memmove_semantics) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   enum { N = 16 };
   gc_scope scope = gc_scope_open(heap);
@@ -207,9 +208,9 @@ COLLECTOR_TEST(arrays, copy_within_one_array_has_memmove_semantics) {
    * ranges, whole array onto itself, disjoint, one element, zero elements. */
   static const struct {
     size_t dst, src, n;
-  } cases[] = {{3, 0, 10}, {0, 3, 10}, {5, 5, 7}, {0, 0, N}, {8, 0, 8},
-               {0, 8, 8},  {1, 0, 15}, {0, 1, 15}, {7, 2, 1}, {4, 9, 0},
-               {N, 0, 0},  {0, N, 0}};
+  } cases[] = {{3, 0, 10}, {0, 3, 10}, {5, 5, 7},  {0, 0, N},
+               {8, 0, 8},  {0, 8, 8},  {1, 0, 15}, {0, 1, 15},
+               {7, 2, 1},  {4, 9, 0},  {N, 0, 0},  {0, N, 0}};
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     fill_pattern(heap, *ints, *refs, *cells, N);
     gc_array_copy(heap, *ints, cases[c].dst, *ints, cases[c].src, cases[c].n);
@@ -227,8 +228,8 @@ COLLECTOR_TEST(arrays, copy_within_one_array_has_memmove_semantics) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(arrays, copy_between_arrays_of_every_kind) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, copy_between_arrays_of_every_kind) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *b1 = gc_root(heap, gc_new_array(heap, t.bytes, 11));
@@ -257,8 +258,8 @@ COLLECTOR_TEST(arrays, copy_between_arrays_of_every_kind) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(arrays, bad_copies_trap_and_copy_nothing) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, bad_copies_trap_and_copy_nothing) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *a = gc_root(heap, gc_new_array(heap, t.ints, 8));
@@ -300,8 +301,8 @@ COLLECTOR_TEST(arrays, bad_copies_trap_and_copy_nothing) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(arrays, fill_sets_exactly_the_range) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, fill_sets_exactly_the_range) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *refs = gc_root(heap, gc_new_array(heap, t.refs, 9));
@@ -336,8 +337,8 @@ COLLECTOR_TEST(arrays, fill_sets_exactly_the_range) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(arrays, bad_fills_trap_and_fill_nothing) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(arrays, bad_fills_trap_and_fill_nothing) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *refs = gc_root(heap, gc_new_array(heap, t.refs, 4));
@@ -376,7 +377,7 @@ COLLECTOR_TEST(arrays, bad_fills_trap_and_fill_nothing) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(arrays, oom_past_max_heap_size) {
+ACCESSOR_TEST(arrays, oom_past_max_heap_size) {
   gc_heap *heap = harness_new_heap(param->name, "max-heap-size=4M");
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
@@ -420,13 +421,15 @@ static NOINLINE int allocate_garbage_until_trap(gc_heap *heap, gc_type bytes,
   return made;
 }
 
-COLLECTOR_TEST(arrays, collect_before_oom) {
+ACCESSOR_TEST(arrays, collect_before_oom) {
   gc_heap *heap = harness_new_heap(param->name, "max-heap-size=4M");
   struct array_types t = register_types(heap);
   int made = allocate_garbage_until_trap(heap, t.bytes, 192);
   if (harness_reclaims(param->name)) {
-    cr_assert_eq(made, 192, "[%s] trapped OOM after %d x 64K of garbage in "
-                 "a 4M heap: %s", param->name, made, harness_traps.message);
+    cr_assert_eq(made, 192,
+                 "[%s] trapped OOM after %d x 64K of garbage in "
+                 "a 4M heap: %s",
+                 param->name, made, harness_traps.message);
     CHECK(harness_stats(heap).collections > 0);
   } else {
     CHECK(made < 192);

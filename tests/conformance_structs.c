@@ -1,6 +1,8 @@
 /* Conformance: structs and their accessors — gc_new_struct, gc_get/set of
  * every kind, the null / bounds / kind traps of each accessor, and objects
- * surviving collections with every field intact. */
+ * surviving collections with every field intact. The accessor tests
+ * (ACCESSOR_TEST) run with verify on and off: off, the accessors take their
+ * inline fast path, which must refuse exactly what the checked path does. */
 #include "harness.h"
 
 #include <math.h>
@@ -10,8 +12,8 @@ static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_I64, GC_KIND_F64,
                                      GC_KIND_REF};
 enum { F_NEXT, F_INT, F_FLOAT, F_OTHER, NFIELDS };
 
-COLLECTOR_TEST(structs, fields_start_zero_and_round_trip) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(structs, fields_start_zero_and_round_trip) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   gc_type node = gc_type_struct(heap, "node", NFIELDS, node_kinds);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *a = gc_root(heap, gc_new_struct(heap, node));
@@ -76,8 +78,8 @@ static void check_list(gc_heap *heap, gc_ref head, int n) {
   CHECK_EQ(k, n);
 }
 
-COLLECTOR_TEST(structs, live_structures_survive_collections_intact) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(structs, live_structures_survive_collections_intact) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   gc_type node = gc_type_struct(heap, "node", NFIELDS, node_kinds);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *head = gc_root(heap, NULL);
@@ -94,8 +96,8 @@ COLLECTOR_TEST(structs, live_structures_survive_collections_intact) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(structs, null_object_traps_in_every_accessor) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(structs, null_object_traps_in_every_accessor) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   cr_assert_null(gc_get_ref(heap, NULL, 0));
   EXPECT_TRAP(GC_TRAP_NULL, NULL);
   gc_set_ref(heap, NULL, 0, NULL);
@@ -115,8 +117,8 @@ COLLECTOR_TEST(structs, null_object_traps_in_every_accessor) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(structs, out_of_range_fields_trap_and_store_nothing) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(structs, out_of_range_fields_trap_and_store_nothing) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   gc_type node = gc_type_struct(heap, "node", NFIELDS, node_kinds);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *a = gc_root(heap, gc_new_struct(heap, node));
@@ -150,8 +152,8 @@ COLLECTOR_TEST(structs, out_of_range_fields_trap_and_store_nothing) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(structs, wrong_kind_traps_and_stores_nothing) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(structs, wrong_kind_traps_and_stores_nothing) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   gc_type node = gc_type_struct(heap, "node", NFIELDS, node_kinds);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *a = gc_root(heap, gc_new_struct(heap, node));
@@ -193,8 +195,8 @@ COLLECTOR_TEST(structs, wrong_kind_traps_and_stores_nothing) {
   harness_free_heap(heap);
 }
 
-COLLECTOR_TEST(structs, resources_and_weaks_have_no_fields) {
-  gc_heap *heap = harness_new_heap(param->name, NULL);
+ACCESSOR_TEST(structs, resources_and_weaks_have_no_fields) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
   gc_type node = gc_type_struct(heap, "node", NFIELDS, node_kinds);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *n = gc_root(heap, gc_new_struct(heap, node));
@@ -254,5 +256,85 @@ COLLECTOR_TEST(structs, wild_pointers_trap) {
   gc_get_i64(heap, interior, F_INT);
   EXPECT_TRAP(GC_TRAP_INVARIANT, NULL);
   gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+/* More fields than the fast path's 64-bit masks cover: fields 64 and up go
+ * through the checked path, and must behave exactly like the first 64. */
+ACCESSOR_TEST(structs, fields_past_the_sixty_fourth_work) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
+  enum { WIDE = 70 };
+  gc_kind kinds[WIDE];
+  for (int f = 0; f < WIDE; f++)
+    kinds[f] = f % 3 == 0   ? GC_KIND_REF
+               : f % 3 == 1 ? GC_KIND_I64
+                            : GC_KIND_F64;
+  gc_type wide = gc_type_struct(heap, "wide", WIDE, kinds);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *a = gc_root(heap, gc_new_struct(heap, wide));
+  gc_ref *b = gc_root(heap, gc_new_struct(heap, wide));
+  for (int f = 0; f < WIDE; f++) {
+    if (kinds[f] == GC_KIND_REF)
+      gc_set_ref(heap, *a, f, f % 2 ? *a : *b);
+    else if (kinds[f] == GC_KIND_I64)
+      gc_set_i64(heap, *a, f, 1000 + f);
+    else
+      gc_set_f64(heap, *a, f, f + 0.5);
+  }
+  gc_collect(heap);
+  for (int f = 0; f < WIDE; f++) {
+    if (kinds[f] == GC_KIND_REF)
+      CHECK(gc_get_ref(heap, *a, f) == (f % 2 ? *a : *b));
+    else if (kinds[f] == GC_KIND_I64)
+      CHECK_EQ(gc_get_i64(heap, *a, f), 1000 + f);
+    else
+      CHECK(gc_get_f64(heap, *a, f) == f + 0.5);
+  }
+  /* Wrong kinds on either side of 64, and the bound itself. */
+  const int wrong[] = {0, 1, 62, 63, 64, 65, 68, 69};
+  for (size_t k = 0; k < sizeof wrong / sizeof wrong[0]; k++) {
+    int f = wrong[k];
+    if (kinds[f] == GC_KIND_REF) {
+      CHECK_EQ(gc_get_i64(heap, *a, f), 0);
+      EXPECT_TRAP(GC_TRAP_TYPE, "is ref, not i64");
+    } else {
+      cr_assert_null(gc_get_ref(heap, *a, f));
+      EXPECT_TRAP(GC_TRAP_TYPE, "not ref");
+      gc_set_ref(heap, *a, f, *b);
+      EXPECT_TRAP(GC_TRAP_TYPE, "not ref");
+    }
+  }
+  cr_assert_null(gc_get_ref(heap, *a, WIDE));
+  EXPECT_TRAP(GC_TRAP_BOUNDS, "struct wide has 70 fields");
+  gc_set_ref(heap, *a, WIDE, *b);
+  EXPECT_TRAP(GC_TRAP_BOUNDS, "struct wide has 70 fields");
+  CHECK_EQ(gc_get_i64(heap, *a, 64), 1064);
+  CHECK(gc_get_f64(heap, *a, 65) == 65.5);
+  gc_scope_close(heap, scope);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+/* gc_new_struct's fast path accepts only user struct types. */
+ACCESSOR_TEST(structs, new_struct_refuses_every_other_type) {
+  gc_heap *heap = harness_new_heap(param->name, param->options);
+  gc_type node = gc_type_struct(heap, "node", NFIELDS, node_kinds);
+  gc_type empty = gc_type_struct(heap, "empty", 0, NULL);
+  gc_type ints = gc_type_array(heap, "ints", GC_KIND_I64);
+  const gc_type bad[] = {GC_TYPE_NONE, 1,        2,         ints,
+                         ints + 1,     1u << 31, UINT32_MAX};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    cr_assert_null(gc_new_struct(heap, bad[k]), "type %u", bad[k]);
+    EXPECT_TRAP(GC_TRAP_TYPE, "is not a struct type");
+  }
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *n = gc_root(heap, gc_new_struct(heap, node));
+  gc_ref *e = gc_root(heap, gc_new_struct(heap, empty));
+  CHECK(*n && *e && gc_type_of(heap, *n) == node &&
+        gc_type_of(heap, *e) == empty);
+  cr_assert_null(gc_get_ref(heap, *e, 0));
+  EXPECT_TRAP(GC_TRAP_BOUNDS, "has 0 fields");
+  gc_scope_close(heap, scope);
+  EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }

@@ -81,27 +81,45 @@ static void count_one(const char *name, size_t len, void *ctx) {
 struct fill_ctx {
   struct collector_param *params;
   size_t n;
+  const char *const *options; /* NULL-terminated: one param each */
 };
 
 static void fill_one(const char *name, size_t len, void *ctx) {
   struct fill_ctx *fill = ctx;
-  struct collector_param *p = &fill->params[fill->n++];
-  size_t max = sizeof p->name - 1;
-  memcpy(p->name, name, len < max ? len : max);
-  p->name[len < max ? len : max] = 0;
+  for (const char *const *option = fill->options; *option; option++) {
+    struct collector_param *p = &fill->params[fill->n++];
+    size_t max = sizeof p->name - 1;
+    memcpy(p->name, name, len < max ? len : max);
+    p->name[len < max ? len : max] = 0;
+    snprintf(p->options, sizeof p->options, "%s", *option);
+  }
 }
 
 static void free_params(struct criterion_test_params *params) {
   cr_free(params->params);
 }
 
-struct criterion_test_params harness_collector_params(void) {
-  size_t n = 0;
+static struct criterion_test_params
+collector_params(const char *const *options) {
+  size_t n = 0, noptions = 0;
   for_each_collector(count_one, &n);
-  struct fill_ctx fill = {cr_calloc(n ? n : 1, sizeof *fill.params), 0};
+  while (options[noptions])
+    noptions++;
+  struct fill_ctx fill = {cr_calloc(n ? n * noptions : 1, sizeof *fill.params),
+                          0, options};
   for_each_collector(fill_one, &fill);
   return cr_make_param_array(struct collector_param, fill.params, fill.n,
                              free_params);
+}
+
+struct criterion_test_params harness_collector_params(void) {
+  static const char *const options[] = {"", NULL};
+  return collector_params(options);
+}
+
+struct criterion_test_params harness_collector_verify_params(void) {
+  static const char *const options[] = {"verify=1", "verify=0", NULL};
+  return collector_params(options);
 }
 
 bool harness_has_collector(const char *name) {

@@ -32,6 +32,9 @@
  * and copies the parameter into it byte for byte. */
 struct collector_param {
   char name[32];
+  /* Extra options for harness_new_heap ("" or, for ACCESSOR_TEST, "verify=0"
+   * or "verify=1"). */
+  char options[32];
 };
 
 /* One parameter per collector in gc_collector_names() (allocated with
@@ -41,6 +44,18 @@ struct criterion_test_params harness_collector_params(void);
 #define COLLECTOR_TEST(suite, name, ...)                                       \
   ParameterizedTestParameters(suite, name) {                                   \
     return harness_collector_params();                                         \
+  }                                                                            \
+  ParameterizedTest(struct collector_param *param, suite, name, ##__VA_ARGS__)
+
+/* The same with every collector twice, under verify=1 and under verify=0:
+ * with verify off the accessors take their inline fast path, which must
+ * accept and refuse exactly what the checked path does. Pass
+ * param->options to harness_new_heap. */
+struct criterion_test_params harness_collector_verify_params(void);
+
+#define ACCESSOR_TEST(suite, name, ...)                                        \
+  ParameterizedTestParameters(suite, name) {                                   \
+    return harness_collector_verify_params();                                  \
   }                                                                            \
   ParameterizedTest(struct collector_param *param, suite, name, ##__VA_ARGS__)
 
@@ -84,7 +99,8 @@ void harness_expect_no_trap(struct trap_log *log, const char *file, int line);
 
 #define EXPECT_TRAP(kind, part)                                                \
   harness_expect_trap(&harness_traps, (kind), (part), __FILE__, __LINE__)
-#define EXPECT_NO_TRAP() harness_expect_no_trap(&harness_traps, __FILE__, __LINE__)
+#define EXPECT_NO_TRAP()                                                       \
+  harness_expect_no_trap(&harness_traps, __FILE__, __LINE__)
 
 /* ---- Heaps -------------------------------------------------------------- */
 
@@ -132,10 +148,9 @@ static inline gc_stats harness_stats(gc_heap *heap) {
 #define CHECK_STR_CONTAINS(haystack, needle)                                   \
   do {                                                                         \
     const char *check_h_ = (haystack), *check_n_ = (needle);                   \
-    cr_assert(check_h_ && strstr(check_h_, check_n_),                          \
-              "[%s] %s:%d: \"%s\" does not contain \"%s\"",                    \
-              harness_collector, __FILE__, __LINE__,                           \
-              check_h_ ? check_h_ : "(null)", check_n_);                       \
+    cr_assert(check_h_ &&strstr(check_h_, check_n_),                           \
+              "[%s] %s:%d: \"%s\" does not contain \"%s\"", harness_collector, \
+              __FILE__, __LINE__, check_h_ ? check_h_ : "(null)", check_n_);   \
   } while (0)
 
 #define NOINLINE __attribute__((noinline))
