@@ -105,9 +105,15 @@ struct gc_scope_record;
 struct gc_collector; /* each collector defines its own */
 
 struct gc_heap {
-  /* Hot fields first: read on every API call. */
+  /* Hot fields first: read on every API call. allocate and write_ref are
+   * ops->allocate and ops->write_ref (or a plain store), copied here to save
+   * a load on the two commonest calls. */
   const struct gc_collector_ops *ops;
   struct gc_collector *collector;
+  struct gc_obj *(*allocate)(struct gc_collector *c, uint32_t type,
+                             size_t bytes);
+  void (*write_ref)(struct gc_collector *c, struct gc_obj *obj, gc_ref *slot,
+                    gc_ref v);
   struct gc_type_info *types;
   uint32_t ntypes;
   /* Nonzero when the API must take its slow checks: verify is on or a

@@ -29,6 +29,10 @@ static inline int gc_api_object(gc_heap *heap, gc_ref obj, const char *fn) {
   return 0;
 }
 
+/* The barrier of a collector without one (ops->write_ref NULL). */
+void gc_plain_write_ref(struct gc_collector *c, struct gc_obj *obj,
+                        gc_ref *slot, gc_ref v);
+
 /* stress=N: the full collection due every N allocations. */
 void gc_stress_collect(gc_heap *heap);
 
@@ -38,7 +42,7 @@ static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type,
                                          size_t bytes) {
   if (GC_UNLIKELY(heap->stress_countdown) && --heap->stress_countdown == 0)
     gc_stress_collect(heap);
-  struct gc_obj *obj = heap->ops->allocate(heap->collector, type, bytes);
+  struct gc_obj *obj = heap->allocate(heap->collector, type, bytes);
   if (GC_LIKELY(obj != NULL)) {
     heap->stats.allocated_bytes += bytes;
     heap->stats.allocated_objects++;

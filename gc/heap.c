@@ -84,6 +84,8 @@ gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
     return NULL;
   }
   heap->ops = ops;
+  heap->allocate = ops->allocate;
+  heap->write_ref = ops->write_ref ? ops->write_ref : gc_plain_write_ref;
   heap->options = options;
   heap->verify = (uint8_t)options.verify;
   heap->slow_checks = heap->verify;
