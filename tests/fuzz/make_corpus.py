@@ -29,8 +29,9 @@ REFS, I64S, F64S, BYTES = range(4)
 NEW = 0x80  # a destination byte with this bit asks for a new root slot
 
 # Configuration byte: stress (bits 0-2: 6 -> stress=1, 7 -> stress=7),
-# heap-size (bits 3-4: 0, 16K, 256K, 4M), teardown (bit 5: drop every root and collect).
-STRESS1, STRESS7, HEAP_16K, TEARDOWN = 6, 7, 0x08, 0x20
+# heap-size (bits 3-4: 0, 16K, 256K, 4M), teardown (bit 5: drop every root and collect),
+# verify off when bits 6 and 7 are both set (the API's inline fast paths).
+STRESS1, STRESS7, HEAP_16K, TEARDOWN, VERIFY_OFF = 6, 7, 0x08, 0x20, 0xc0
 
 
 def program(config, *ops):
@@ -180,6 +181,9 @@ def bad_calls(config):
         obj = {3: 1, 8: 1}.get(what, what)     # 3 and 8 need arrays
         other = {8: 2}.get(what, (what + 1) % 5)
         ops += [(BAD_CALL, what, obj, other)]
+    # Exactly one past the end, on the struct and on both arrays: the
+    # boundary an off-by-one in an accessor would miss.
+    ops += [(BAD_CALL, 1, obj, 0) for obj in (0, 1, 2)]
     ops += [(COLLECT,)]
     return program(config, *ops)
 
@@ -202,7 +206,8 @@ def random_program(rng, length):
 
 def seeds():
     for config, tag in ((0, "plain"), (STRESS1, "stress1"),
-                        (TEARDOWN | STRESS7, "teardown-stress7")):
+                        (TEARDOWN | STRESS7, "teardown-stress7"),
+                        (VERIFY_OFF | TEARDOWN, "verify-off")):
         yield f"self-copy-forward-{tag}", self_copy(config, True)
         yield f"self-copy-backward-{tag}", self_copy(config, False)
         yield f"ring-resources-weak-{tag}", ring_with_resources(config, 3)
