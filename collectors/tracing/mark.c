@@ -48,9 +48,10 @@ static void visit_root(gc_ref *slot, void *ctx) {
   struct gc_collector *c = ctx;
   struct gc_obj *obj = *slot;
   if (GC_UNLIKELY(c->verify) && obj && !tracing_is_object(c, obj)) {
-    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
-            "root slot %p holds %p, which is not a live object of this heap",
-            (void *)slot, (void *)obj);
+    gc_trap_raise(
+        c->heap, GC_TRAP_INVARIANT,
+        "root slot %p holds %p, which is not a live object of this heap",
+        (void *)slot, (void *)obj);
     return;
   }
   push_ref(c, obj);
@@ -140,8 +141,8 @@ bool tracing_mark(struct gc_collector *c, bool major) {
       uintptr_t entry = c->mark_stack[--c->mark_top];
       if (entry & CONTINUATION) {
         uint64_t from = c->mark_stack[--c->mark_top];
-        scan_array_slice(
-            c, (struct gc_obj *)(entry & ~(uintptr_t)CONTINUATION), from);
+        scan_array_slice(c, (struct gc_obj *)(entry & ~(uintptr_t)CONTINUATION),
+                         from);
         continue;
       }
       __builtin_prefetch((void *)entry, 1);
@@ -176,14 +177,14 @@ static bool verify_marked_object(struct gc_collector *c, struct gc_obj *obj) {
       size_t field = (size_t)(slot - base);
       if (!tracing_is_object(c, child)) {
         gc_trap_raise(heap, GC_TRAP_INVARIANT,
-                "%p (marked) field %zu points to %p which is not a live "
-                "object of this heap",
-                (void *)obj, field, (void *)child);
+                      "%p (marked) field %zu points to %p which is not a live "
+                      "object of this heap",
+                      (void *)obj, field, (void *)child);
         ok = false;
       } else if (child->gc_word != c->epoch) {
         gc_trap_raise(heap, GC_TRAP_INVARIANT,
-                "%p (marked) field %zu points to %p which is not marked",
-                (void *)obj, field, (void *)child);
+                      "%p (marked) field %zu points to %p which is not marked",
+                      (void *)obj, field, (void *)child);
         ok = false;
       }
     }
@@ -191,8 +192,8 @@ static bool verify_marked_object(struct gc_collector *c, struct gc_obj *obj) {
   if (ok && obj->type == GC_TYPE_RESOURCE &&
       ((struct gc_resource *)obj)->destroyed) {
     gc_trap_raise(heap, GC_TRAP_INVARIANT,
-            "resource %p is reachable but its destructor has already run",
-            (void *)obj);
+                  "resource %p is reachable but its destructor has already run",
+                  (void *)obj);
     ok = false;
   }
   return ok;

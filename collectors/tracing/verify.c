@@ -15,8 +15,8 @@ static struct chunk *find_chunk(struct gc_collector *c, const void *addr) {
   return NULL;
 }
 
-static struct large_object *find_large(struct gc_collector *c,
-                                       const void *addr, bool exact) {
+static struct large_object *find_large(struct gc_collector *c, const void *addr,
+                                       bool exact) {
   for (struct large_object *l = c->large; l; l = l->next) {
     const char *obj = (const char *)(l + 1);
     if (exact ? addr == obj
@@ -73,8 +73,7 @@ static struct gc_collector *tracing_of(gc_heap *heap) {
 }
 
 void gc_tracing_test_after_mark(gc_heap *heap,
-                                void (*fn)(gc_heap *heap, void *ud),
-                                void *ud) {
+                                void (*fn)(gc_heap *heap, void *ud), void *ud) {
   struct gc_collector *c = tracing_of(heap);
   if (c) {
     c->after_mark_hook = fn;
