@@ -165,13 +165,13 @@ Test(tracing_verify, reachable_destroyed_resource_and_second_run_trap) {
   destroy_count = 0;
   gc_heap *heap = harness_new_heap("tracing", "stress=0");
   gc_scope scope = gc_scope_open(heap);
-  gc_ref *res =
-      gc_root(heap, gc_new_resource(heap, NULL, count_destroy, NULL));
+  gc_ref *res = gc_root(heap, gc_new_resource(heap, NULL, count_destroy, NULL));
   gc_ref resource = *res;
   gc_tracing_test_destroy_now(heap, resource); /* while reachable */
   CHECK_EQ(destroy_count, 1);
   gc_collect(heap);
-  EXPECT_TRAP(GC_TRAP_INVARIANT, "reachable but its destructor has already run");
+  EXPECT_TRAP(GC_TRAP_INVARIANT,
+              "reachable but its destructor has already run");
   CHECK_STR_CONTAINS(harness_traps.message, address(resource));
   /* Now let it die: the collector would run its destructor a second time. */
   *res = NULL;
@@ -216,5 +216,32 @@ Test(tracing_verify, weak_reference_is_cleared_when_its_target_dies) {
   CHECK(gc_weak_get(heap, *weak) == NULL);
   EXPECT_NO_TRAP();
   gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+/* ---- A dead large object's mapping is poisoned while the cache keeps it -- */
+
+Test(tracing_verify, write_to_a_dead_large_object_traps_when_reused) {
+  gc_heap *heap = harness_new_heap("tracing", "stress=0");
+  gc_type ints = gc_type_array(heap, "ints", GC_KIND_I64);
+  gc_type pair = pair_type(heap);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *slot = gc_root(heap, gc_new_array(heap, ints, 4096)); /* 32 KiB */
+  gc_ref stale = *slot;
+  *slot = NULL;
+  /* A collection on the allocation path keeps the dead array's mapping for
+   * reuse (gc_collect would unmap it). */
+  uint64_t collections = harness_stats(heap).collections;
+  while (harness_stats(heap).collections == collections)
+    cr_assert_not_null(gc_new_struct(heap, pair));
+  /* A runtime bug: a write through a pointer kept past the object's death. */
+  ((volatile int64_t *)(void *)stale)[5] = 42;
+  gc_ref fresh = gc_new_array(heap, ints, 4096);
+  EXPECT_TRAP(GC_TRAP_INVARIANT, address(stale));
+  cr_assert_not_null(fresh); /* from a new mapping */
+  CHECK(fresh != stale);
+  CHECK_EQ(gc_get_i64(heap, fresh, 5), 0);
+  gc_scope_close(heap, scope);
+  EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }

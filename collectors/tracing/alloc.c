@@ -3,10 +3,11 @@
  *
  * The fast path (tracing.c) bumps c->small.cursor inside the current hole.
  * Everything else is here, out of line: finding the next hole, the medium
- * and large paths, verify=1 allocation, heap growth, and the decision to
- * collect. Order when space runs out: collect once (if the heap has reached
- * its target), then grow (if max-heap-size allows), then collect (if not
- * done yet), then GC_TRAP_OOM. */
+ * and large paths, verify=1 allocation, heap growth, the decision to
+ * collect, and the large-object cache. Order when space runs out: collect
+ * (if the heap has reached its target), then grow (if max-heap-size
+ * allows), then a full collection (once: a minor one does not reclaim old
+ * objects that died), then GC_TRAP_OOM. */
 #include "tracing.h"
 
 #include <sys/mman.h>
@@ -38,7 +39,8 @@ static struct chunk *map_chunk(bool huge_pages) {
  * pristine, the rest unused) to the chunk list. The walks that reached the
  * end of the list continue into it. */
 static struct chunk *add_chunk(struct gc_collector *c, uint32_t blocks) {
-  struct chunk *chunk = map_chunk(blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK);
+  struct chunk *chunk =
+      map_chunk(blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK);
   if (!chunk)
     return NULL;
   for (uint32_t b = 0; b < BLOCKS_PER_CHUNK; b++) {
@@ -96,8 +98,7 @@ static bool walk_take_block(struct gc_collector *c, struct chunk **chunk,
   while (*chunk) {
     while (++*block < BLOCKS_PER_CHUNK) {
       uint8_t state = (*chunk)->block_state[*block];
-      if (state == BLOCK_FREE ||
-          (any_free_line && state == BLOCK_RECYCLABLE)) {
+      if (state == BLOCK_FREE || (any_free_line && state == BLOCK_RECYCLABLE)) {
         (*chunk)->block_state[*block] = BLOCK_TAKEN;
         return true;
       }
@@ -183,21 +184,38 @@ static bool next_medium_block(struct gc_collector *c) {
 
 static void trap_oom(struct gc_collector *c, size_t bytes, const char *why) {
   char need[32], heap[32], max[32], live[32];
-  gc_trap_raise(c->heap, GC_TRAP_OOM,
-          "out of memory: cannot allocate %s (%s); heap %s, max-heap-size %s, "
-          "%s live after a full collection",
-          gc_format_size(bytes, need, sizeof need), why,
-          gc_format_size(mapped_bytes(c), heap, sizeof heap),
-          c->max_bytes ? gc_format_size(c->max_bytes, max, sizeof max)
-                       : "unlimited",
-          gc_format_size(c->used_bytes, live, sizeof live));
+  gc_trap_raise(
+      c->heap, GC_TRAP_OOM,
+      "out of memory: cannot allocate %s (%s); heap %s, max-heap-size %s, "
+      "%s live after a full collection",
+      gc_format_size(bytes, need, sizeof need), why,
+      gc_format_size(mapped_bytes(c), heap, sizeof heap),
+      c->max_bytes ? gc_format_size(c->max_bytes, max, sizeof max)
+                   : "unlimited",
+      gc_format_size(c->used_bytes, live, sizeof live));
 }
 
-/* What to do when the walks found no space. *collected says whether this
- * allocation already collected. True: try again. False: OOM (trapped). */
-static bool make_room(struct gc_collector *c, size_t bytes, bool *collected) {
-  if (!*collected && c->used_bytes >= c->target_bytes) {
-    *collected = true;
+/* What one allocation has done so far to find room. */
+struct attempt {
+  bool collected; /* a collection ran (minor or full) */
+  bool full;      /* a full collection ran: only then may it trap OOM */
+};
+
+/* The last resort before GC_TRAP_OOM: a full collection, once per
+ * allocation. A minor one is not enough: old objects that died wait for a
+ * full collection. True if it ran (try again). */
+static bool collect_fully_once(struct gc_collector *c, struct attempt *a) {
+  if (a->full)
+    return false;
+  a->collected = a->full = true;
+  return tracing_collect_full_for_allocation(c);
+}
+
+/* What to do when the walks found no space. True: try again. False: OOM
+ * (trapped). */
+static bool make_room(struct gc_collector *c, size_t bytes, struct attempt *a) {
+  if (!a->collected && c->used_bytes >= c->target_bytes) {
+    a->collected = true;
     if (tracing_collect_for_allocation(c))
       return true;
   }
@@ -208,27 +226,22 @@ static bool make_room(struct gc_collector *c, size_t bytes, bool *collected) {
       blocks = (c->max_bytes - mapped_bytes(c)) / BLOCK_SIZE;
     if (add_chunk(c, (uint32_t)blocks))
       return true;
-    if (!*collected) {
-      *collected = true;
-      return tracing_collect_for_allocation(c);
-    }
+    if (collect_fully_once(c, a))
+      return true;
     trap_oom(c, bytes, "the system refused a new chunk");
     return false;
   }
-  if (!*collected) {
-    *collected = true;
-    if (tracing_collect_for_allocation(c))
-      return true;
-  }
+  if (collect_fully_once(c, a))
+    return true;
   trap_oom(c, bytes, "max-heap-size reached");
   return false;
 }
 
 /* Collects first if the heap has reached its target: called before taking
  * more space, so that a heap grows only when live data needs it. */
-static void collect_if_due(struct gc_collector *c, bool *collected) {
-  if (!*collected && c->used_bytes >= c->target_bytes) {
-    *collected = true;
+static void collect_if_due(struct gc_collector *c, struct attempt *a) {
+  if (!a->collected && c->used_bytes >= c->target_bytes) {
+    a->collected = true;
     tracing_collect_for_allocation(c);
   }
 }
@@ -238,7 +251,7 @@ static void collect_if_due(struct gc_collector *c, bool *collected) {
 /* Space for a block object (bytes <= LARGE_THRESHOLD), uninitialised except
  * as I1 says. NULL after an OOM trap. */
 static char *allocate_in_blocks(struct gc_collector *c, size_t bytes) {
-  bool collected = false;
+  struct attempt attempt = {false, false};
   struct bump *small = c->verify ? &c->verify_small : &c->small;
   for (;;) {
     if (bytes <= (size_t)(small->limit - small->cursor)) {
@@ -254,19 +267,19 @@ static char *allocate_in_blocks(struct gc_collector *c, size_t bytes) {
         c->medium.cursor += bytes;
         return p;
       }
-      collect_if_due(c, &collected);
+      collect_if_due(c, &attempt);
       if (bytes <= (size_t)(c->medium.limit - c->medium.cursor))
         continue;
       if (next_medium_block(c))
         continue;
     } else {
-      collect_if_due(c, &collected);
+      collect_if_due(c, &attempt);
       if (bytes <= (size_t)(small->limit - small->cursor))
         continue;
       if (next_hole(c, small))
         continue;
     }
-    if (!make_room(c, bytes, &collected))
+    if (!make_room(c, bytes, &attempt))
       return NULL;
   }
 }
@@ -277,9 +290,9 @@ static bool verify_fresh_cell(struct gc_collector *c, char *p, size_t bytes) {
   long bad = gc_poison_check(p, bytes);
   if (bad >= 0) {
     gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
-            "%p: freed cell of %zu bytes was written after it was freed "
-            "(poison broken at byte %ld, address %p) before its reuse",
-            (void *)p, bytes, bad, (void *)(p + bad));
+                  "%p: freed cell of %zu bytes was written after it was freed "
+                  "(poison broken at byte %ld, address %p) before its reuse",
+                  (void *)p, bytes, bad, (void *)(p + bad));
     return false;
   }
   memset(p, 0, bytes);
@@ -290,9 +303,84 @@ static bool verify_fresh_cell(struct gc_collector *c, char *p, size_t bytes) {
   return true;
 }
 
+/* ---- The large-object cache ---------------------------------------------
+ *
+ * A dead large object's mapping is kept (not unmapped) until the end of the
+ * next collection, in case a new large object of about its size comes: the
+ * mapping is then reused, zeroed by hand instead of by the kernel's page
+ * faults, which on this kind of VM cost more than a memset. Bounded by a
+ * quarter of the heap target; counted in the heap's mapped bytes (and so
+ * under max-heap-size, where it is the first thing to give up its room);
+ * emptied by every explicit gc_collect. With verify=1 the cached object is
+ * poisoned, and the poison is checked when the mapping is reused. */
+
+/* The object area of a large mapping. */
+static char *large_object_area(struct large_object *large) {
+  return (char *)(large + 1);
+}
+
+void tracing_retire_large(struct gc_collector *c, struct large_object *large) {
+  if (large->prev)
+    large->prev->next = large->next;
+  else
+    c->large = large->next;
+  if (large->next)
+    large->next->prev = large->prev;
+  c->large_bytes -= large->map_bytes;
+  if (c->large_cache_bytes + large->map_bytes > c->target_bytes / 2) {
+    gc_sys_unmap(large, large->map_bytes);
+    return;
+  }
+  if (c->verify)
+    gc_poison(large_object_area(large), large->object_bytes);
+  large->prev = NULL;
+  large->next = c->large_cache;
+  c->large_cache = large;
+  c->large_cache_bytes += large->map_bytes;
+}
+
+void tracing_release_large_cache(struct gc_collector *c) {
+  while (c->large_cache) {
+    struct large_object *large = c->large_cache;
+    c->large_cache = large->next;
+    c->large_cache_bytes -= large->map_bytes;
+    gc_sys_unmap(large, large->map_bytes);
+  }
+}
+
+/* A cached mapping of map_bytes (up to a quarter more), ready for an object
+ * of bytes, or NULL. The caller fills in the header. */
+static struct large_object *reuse_large(struct gc_collector *c,
+                                        size_t map_bytes, size_t bytes) {
+  for (struct large_object **link = &c->large_cache; *link;
+       link = &(*link)->next) {
+    struct large_object *large = *link;
+    if (large->map_bytes < map_bytes ||
+        large->map_bytes - map_bytes > map_bytes / 4)
+      continue;
+    if (c->verify) {
+      long bad = gc_poison_check(large_object_area(large), large->object_bytes);
+      if (bad >= 0) {
+        gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                      "%p: freed large object of %zu bytes was written after "
+                      "it was freed (poison broken at byte %ld) before its "
+                      "mapping was reused",
+                      (void *)large_object_area(large), large->object_bytes,
+                      bad);
+        continue;
+      }
+    }
+    *link = large->next;
+    c->large_cache_bytes -= large->map_bytes;
+    memset(large_object_area(large), 0, bytes);
+    return large;
+  }
+  return NULL;
+}
+
 static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
                                      size_t bytes) {
-  bool collected = false;
+  struct attempt attempt = {false, false};
   size_t page = 4096;
   if (bytes > SIZE_MAX - sizeof(struct large_object) - page) {
     trap_oom(c, bytes, "size overflows");
@@ -301,17 +389,19 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
   size_t map_bytes =
       (sizeof(struct large_object) + bytes + page - 1) & ~(page - 1);
   if (c->used_bytes + map_bytes > c->target_bytes) {
-    collected = true;
+    attempt.collected = true;
     tracing_collect_for_allocation(c);
   }
-  if (!may_grow(c, map_bytes)) {
-    if (!collected) {
-      collected = true;
-      tracing_collect_for_allocation(c);
-    }
-    /* Under max-heap-size, empty chunks give their room to the object. */
-    for (struct chunk *chunk = c->chunks, *next; chunk && !may_grow(c, map_bytes);
-         chunk = next) {
+  struct large_object *large = reuse_large(c, map_bytes, bytes);
+  if (large) {
+    map_bytes = large->map_bytes; /* up to a quarter more: all accounted */
+  } else if (!may_grow(c, map_bytes)) {
+    /* Under max-heap-size: a full collection, then cached mappings and
+     * empty chunks give their room to the object. */
+    collect_fully_once(c, &attempt);
+    tracing_release_large_cache(c);
+    for (struct chunk *chunk = c->chunks, *next;
+         chunk && !may_grow(c, map_bytes); chunk = next) {
       next = chunk->next;
       if (tracing_chunk_all_free(chunk))
         tracing_free_chunk(c, chunk);
@@ -322,7 +412,8 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
       return NULL;
     }
   }
-  struct large_object *large = gc_sys_map(map_bytes);
+  if (!large)
+    large = gc_sys_map(map_bytes);
   if (!large) {
     trap_oom(c, bytes, "the system refused the mapping");
     return NULL;

@@ -140,8 +140,11 @@ static uint64_t sweep_blocks(struct gc_collector *c) {
   return live_lines * LINE_SIZE;
 }
 
-/* Unmaps unmarked large objects. Returns the bytes of the live ones. */
+/* Retires unmarked large objects to the cache (alloc.c), after unmapping
+ * what the cache kept from the last collection and no allocation reused.
+ * Returns the bytes of the live ones. */
 static uint64_t sweep_large(struct gc_collector *c) {
+  tracing_release_large_cache(c);
   uint64_t live = 0;
   for (struct large_object *l = c->large, *next; l; l = next) {
     next = l->next;
@@ -149,7 +152,7 @@ static uint64_t sweep_large(struct gc_collector *c) {
     if (obj->gc_word == c->epoch)
       live += l->map_bytes;
     else
-      tracing_free_large(c, l);
+      tracing_retire_large(c, l);
   }
   return live;
 }
@@ -249,8 +252,24 @@ static bool collect(struct gc_collector *c, bool major) {
   return ok;
 }
 
+/* A full collection that also returns every cached large mapping: what the
+ * program dropped goes back to the system now (gc_collect), or makes room
+ * under max-heap-size (the last resort before an OOM trap). */
+static bool collect_fully(struct gc_collector *c) {
+  bool ok = collect(c, true);
+  if (ok && c->large_cache) {
+    tracing_release_large_cache(c);
+    gc_note_heap_bytes(c->heap, mapped_bytes(c));
+  }
+  return ok;
+}
+
 void tracing_collect(struct gc_collector *c) {
-  collect(c, true);
+  collect_fully(c);
+}
+
+bool tracing_collect_full_for_allocation(struct gc_collector *c) {
+  return collect_fully(c);
 }
 
 bool tracing_collect_for_allocation(struct gc_collector *c) {

@@ -91,8 +91,8 @@ static struct gc_collector *tracing_create(gc_heap *heap, char *err,
   c->epoch = 1;
   c->line_epoch = 1;
   c->max_bytes = heap->options.max_heap_size;
-  c->min_target = heap->options.heap_size ? heap->options.heap_size
-                                          : DEFAULT_MIN_TARGET;
+  c->min_target =
+      heap->options.heap_size ? heap->options.heap_size : DEFAULT_MIN_TARGET;
   if (c->max_bytes && c->min_target > c->max_bytes)
     c->min_target = c->max_bytes;
   c->target_bytes = c->min_target;
@@ -116,6 +116,7 @@ static void tracing_destroy(struct gc_collector *c) {
     tracing_free_chunk(c, c->chunks);
   while (c->large)
     tracing_free_large(c, c->large);
+  tracing_release_large_cache(c);
   gc_sys_free(c->resources.items);
   gc_sys_free(c->weaks.items);
   gc_sys_free(c->remembered.items);

@@ -18,9 +18,10 @@
  *   - Marking is precise, from gc_visit_roots, with an explicit mark stack.
  *     An object's mark is its header's gc_word == the current epoch, so
  *     marks never need clearing; a full collection starts a new epoch, a
- *     minor one keeps it (marked objects are old and not traced again). Marking an object also marks every line it
- *     spans (line mark byte == the line epoch). Reference arrays are scanned
- *     in slices so that a 10-million-element array needs a small stack.
+ *     minor one keeps it (marked objects are old and not traced again). Marking
+ * an object also marks every line it spans (line mark byte == the line epoch).
+ * Reference arrays are scanned in slices so that a 10-million-element array
+ * needs a small stack.
  *   - Sweeping is per line, not per object: a block's free lines are the
  *     ones whose mark is stale. Dead objects are never read again, except
  *     the resources and weak references, which live on side lists and are
@@ -86,7 +87,8 @@ struct chunk {
 /* The first blocks of every chunk hold its metadata. */
 #define FIRST_OBJECT_BLOCK                                                     \
   ((uint32_t)((sizeof(struct chunk) + BLOCK_SIZE - 1) / BLOCK_SIZE))
-#define USABLE_CHUNK_BYTES ((BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK) * BLOCK_SIZE)
+#define USABLE_CHUNK_BYTES                                                     \
+  ((BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK) * BLOCK_SIZE)
 
 /* A large object: its own mapping, this header, then the object. */
 struct large_object {
@@ -124,6 +126,11 @@ struct gc_collector {
   uint64_t block_bytes; /* enabled object blocks of all chunks */
   struct large_object *large;
   size_t large_bytes;
+  /* Large mappings whose object died at the last collection, kept for reuse
+   * until the next one (alloc.c): a program that replaces its big arrays
+   * would otherwise pay a fresh mapping and its page faults each time. */
+  struct large_object *large_cache;
+  size_t large_cache_bytes;
 
   /* Marking. */
   uint32_t epoch;     /* object mark: gc_word == epoch */
@@ -166,7 +173,7 @@ static inline char *block_address(struct chunk *chunk, uint32_t block) {
   return (char *)chunk + (size_t)block * BLOCK_SIZE;
 }
 static inline uint64_t mapped_bytes(const struct gc_collector *c) {
-  return c->block_bytes + c->large_bytes;
+  return c->block_bytes + c->large_bytes + c->large_cache_bytes;
 }
 static inline bool bit_test(const uint64_t *bits, size_t i) {
   return (bits[i / 64] >> (i % 64)) & 1;
@@ -190,6 +197,10 @@ struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
 void tracing_reset_allocators(struct gc_collector *c);
 void tracing_free_chunk(struct gc_collector *c, struct chunk *chunk);
 void tracing_free_large(struct gc_collector *c, struct large_object *large);
+/* A dead large object: its mapping goes to the cache (or the system). */
+void tracing_retire_large(struct gc_collector *c, struct large_object *large);
+/* Unmaps every cached mapping. */
+void tracing_release_large_cache(struct gc_collector *c);
 static inline struct large_object *large_header(struct gc_obj *obj) {
   return (struct large_object *)obj - 1;
 }
@@ -201,8 +212,11 @@ bool tracing_verify_marks(struct gc_collector *c);
 /* collect.c */
 void tracing_collect(struct gc_collector *c);
 bool tracing_chunk_all_free(const struct chunk *chunk);
-/* A collection on the allocation slow path; false if it could not run. */
+/* A collection on the allocation slow path (minor unless one is due);
+ * false if it could not run. */
 bool tracing_collect_for_allocation(struct gc_collector *c);
+/* The same, always full: the last resort before GC_TRAP_OOM. */
+bool tracing_collect_full_for_allocation(struct gc_collector *c);
 
 /* verify.c */
 int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,
