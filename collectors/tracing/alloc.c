@@ -319,7 +319,8 @@ static char *large_object_area(struct large_object *large) {
   return (char *)(large + 1);
 }
 
-void tracing_retire_large(struct gc_collector *c, struct large_object *large) {
+/* Takes a large object off the list of live ones. */
+static void unlink_large(struct gc_collector *c, struct large_object *large) {
   if (large->prev)
     large->prev->next = large->next;
   else
@@ -327,6 +328,10 @@ void tracing_retire_large(struct gc_collector *c, struct large_object *large) {
   if (large->next)
     large->next->prev = large->prev;
   c->large_bytes -= large->map_bytes;
+}
+
+void tracing_retire_large(struct gc_collector *c, struct large_object *large) {
+  unlink_large(c, large);
   if (c->large_cache_bytes + large->map_bytes > c->target_bytes / 2) {
     gc_sys_unmap(large, large->map_bytes);
     return;
@@ -436,13 +441,7 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
 }
 
 void tracing_free_large(struct gc_collector *c, struct large_object *large) {
-  if (large->prev)
-    large->prev->next = large->next;
-  else
-    c->large = large->next;
-  if (large->next)
-    large->next->prev = large->prev;
-  c->large_bytes -= large->map_bytes;
+  unlink_large(c, large);
   gc_sys_unmap(large, large->map_bytes);
 }
 
