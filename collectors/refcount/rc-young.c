@@ -1,145 +1,180 @@
-/* rc-young.c — which survivors of the zero count table may hide a cycle.
+/* rc-young.c — young objects are not reference counted (Ulterior reference
+ * counting, Blackburn and McKinley, OOPSLA 2003; the young-object treatment
+ * of RC Immix and LXR).
  *
- * Root slots are not counted, so when the last root of a cycle goes away
- * nothing is decremented and trial deletion would never hear of it. Such a
- * cycle's objects all sat in the ZCT (count zero, rooted) or were allocated
- * since the last collection point — the "young" objects, IN_ZCT — and have
- * nonzero counts by the time the ZCT is drained: they are its survivors.
- * (A cycle through an older object is not hidden: that object's references
- * from outside the cycle are heap references, whose removal decrements it
- * and makes it a candidate.)
+ * Nearly every object dies before the collection point after its birth.
+ * Counting it would touch it several times more than a tracing collector
+ * does (its ZCT entry, the decrement from its parent, the decrements of its
+ * children, its cell's release). So an object allocated since the last
+ * collection point is *young* (RC_YOUNG):
  *
- * So instead of making every survivor a candidate (most are tree nodes that
- * can never be on a cycle, and die soon), drain_zct collects them here and
- * a depth-first search over the survivors finds the cycles among them: the
- * target of every back edge lies on a cycle and becomes a candidate; the
- * rest are left alone. The search runs while the survivors are fresh in
- * the cache, and visits each once.
+ *  - a store into a young object is a plain store: its fields are not
+ *    counted;
+ *  - a store into an old object counts the new value, young or old (and
+ *    lists a young one in c->remembered), and uncounts the old value;
+ *  - at the collection point, the young objects reachable from the roots
+ *    and from the remembered ones that an old object still references
+ *    (count > 0) are traced — through young objects only, with a queue,
+ *    never recursion — and *promoted*: each reference field of a promoted
+ *    object is counted now, once, so that from then on every count is the
+ *    number of heap references, as for every old object;
+ *  - the young objects the trace did not reach are dead. Their references
+ *    were never counted, so nothing is decremented: their cells are freed
+ *    from the blocks' young bitmaps a word at a time, without being read.
+ *    Only those whose death has an effect are visited, from side lists:
+ *    resources (the destructor runs), weak references (unlinked from their
+ *    target's list) and weak targets (their weak references cleared).
  *
- * While listed, a survivor keeps IN_ZCT and is coloured white; if the drain
- * frees it (a young tree whose root dies after its leaves were met), its
- * cell stays a zombie until rc_settle_survivors releases it.
+ * A promoted object joins the drain exactly as a young object used to: a
+ * zero count (only roots hold it) puts it in the ZCT, a nonzero one makes it
+ * a survivor for rc-survivors.c's cycle search, because a cycle among young
+ * objects that only roots hold will never be decremented. A young cycle
+ * that dies before its collection point costs nothing at all.
+ *
+ * Invariant (verify=1, rc-verify.c): the count of every object, young or
+ * old, is the number of references to it from fields of old objects.
+ * After a collection point there is no young object left.
  */
 #include "refcount.h"
 
-void rc_add_survivor(struct gc_collector *c, struct gc_obj *obj) {
-  if (rc_stack_push(&c->survivors, obj)) {
-    obj->gc_word &= ~RC_IN_ZCT;
-    rc_became_candidate(c, obj); /* no memory: the conservative answer */
-    return;
+void rc_remember(struct gc_collector *c, struct gc_obj *obj) {
+  if (rc_stack_push(&c->remembered, obj))
+    c->remembered_overflowed = true; /* the trace looks at every young cell */
+  else
+    obj->gc_word |= RC_REMEMBERED;
+}
+
+/* Marks young obj reached: promoted from now on, its fields counted when the
+ * queue reaches it. The queue's room was reserved when obj's cell was. */
+static inline void promote(struct gc_collector *c, struct gc_obj *obj) {
+  struct rc_stack *queue = &c->young_marks;
+  obj->gc_word &= ~(RC_YOUNG | RC_REMEMBERED);
+  assert(queue->length < queue->capacity);
+  queue->items[queue->length++] = obj;
+}
+
+static void promote_root(gc_ref *slot, void *ctx) {
+  if ((*slot)->gc_word & RC_YOUNG)
+    promote(ctx, *slot);
+}
+
+static void promote_if_counted(struct gc_collector *c, struct gc_obj *obj) {
+  if ((obj->gc_word & RC_YOUNG) && (obj->gc_word & RC_COUNT_MASK))
+    promote(c, obj);
+}
+
+/* Without the remembered list (a push failed for lack of memory): every
+ * young object with a count is a starting point. */
+static void promote_every_counted(struct gc_collector *c) {
+  for (struct rc_block *block = c->young_blocks; block;
+       block = block->next_young) {
+    uint32_t nwords = (block->ncells + 63) / 64;
+    for (uint32_t w = 0; w < nwords; w++)
+      for (uint64_t bits = block->young_bits[w]; bits; bits &= bits - 1) {
+        uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+        promote_if_counted(c, (struct gc_obj *)((char *)block +
+                                                RC_BLOCK_HEADER_BYTES +
+                                                (size_t)i * block->cell_bytes));
+      }
   }
-  rc_set_color(obj, RC_WHITE);
+  for (size_t i = 0; i < c->young_large.length; i++)
+    promote_if_counted(c, c->young_large.items[i]);
 }
 
-static size_t ref_slot_count(gc_heap *heap, struct gc_obj *obj) {
-  const struct gc_type_info *t = gc_type_info_of(heap, obj);
-  if (t->shape == GC_SHAPE_STRUCT)
-    return t->nrefs;
-  if (t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF)
-    return ((struct gc_array *)obj)->length;
-  return 0;
-}
-
-static struct gc_obj *ref_slot(gc_heap *heap, struct gc_obj *obj, size_t i) {
-  const struct gc_type_info *t = gc_type_info_of(heap, obj);
-  if (t->shape == GC_SHAPE_STRUCT)
-    return ((gc_ref *)gc_obj_fields(obj))[t->ref_fields[i]];
-  return ((gc_ref *)gc_array_elems(obj))[i];
-}
-
-/* Fetches the headers of obj's children: the search looks at each soon. */
-static void prefetch_children(gc_heap *heap, struct gc_obj *obj) {
-  GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
-    if (*slot)
-      __builtin_prefetch(*slot);
-  });
-}
-
-/* Depth-first search from s over white survivors: gray while on the path,
- * black when done. An edge to a gray object closes a cycle. */
-static void find_cycles_from(struct gc_collector *c, struct gc_obj *s) {
-  struct rc_stack *path = &c->work, *next = &c->work_index;
-  rc_set_color(s, RC_GRAY);
-  prefetch_children(c->heap, s);
-  path->items[path->length++] = s;
-  next->items[next->length++] = 0;
-  while (path->length) {
-    struct gc_obj *obj = path->items[path->length - 1];
-    size_t i = (size_t)(uintptr_t)next->items[next->length - 1];
-    if (i == ref_slot_count(c->heap, obj)) {
-      if (rc_color(obj) == RC_GRAY)
-        rc_set_color(obj, RC_BLACK);
-      path->length--;
-      next->length--;
-      continue;
-    }
-    next->items[next->length - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
-    struct gc_obj *child = ref_slot(c->heap, obj, i);
-    if (!child)
-      continue;
-    uint32_t color = rc_color(child);
-    if (color == RC_WHITE && !(child->gc_word & RC_ZOMBIE)) {
-      assert(path->length < path->capacity);
-      rc_set_color(child, RC_GRAY);
-      prefetch_children(c->heap, child);
-      path->items[path->length++] = child;
-      next->items[next->length++] = 0;
-    } else if (color == RC_GRAY) {
-      rc_became_candidate(c, child); /* on a cycle: purple from now on */
-    }
+/* Counts the fields of every promoted object, promoting the young objects
+ * they reach. The queue is its own work list: entry i is scanned when the
+ * loop reaches it, and at the end it lists every promoted object. */
+static void trace_and_count(struct gc_collector *c) {
+  gc_heap *heap = c->heap;
+  struct rc_stack *queue = &c->young_marks;
+  for (size_t i = 0; i < queue->length; i++) {
+    if (i + RC_PREFETCH_DISTANCE < queue->length)
+      __builtin_prefetch(queue->items[i + RC_PREFETCH_DISTANCE]);
+    struct gc_obj *obj = queue->items[i];
+    size_t bytes = gc_object_size(heap, obj);
+    c->live_objects++;
+    c->live_bytes += bytes;
+    if (rc_cell_bytes(heap, obj) < RC_LARGE_MIN)
+      rc_alloc_promote_cell(c, obj);
+    GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
+      struct gc_obj *child = *slot;
+      if (child) {
+        if (child->gc_word & RC_YOUNG)
+          promote(c, child);
+        rc_increment(c, child);
+      }
+    });
   }
 }
 
-bool rc_settle_survivors(struct gc_collector *c, struct rc_stack *kept) {
-  struct rc_stack *survivors = &c->survivors;
-  bool more = false;
-  size_t live = 0;
-  for (size_t i = 0; i < survivors->length; i++) {
-    if (i + RC_PREFETCH_DISTANCE < survivors->length)
-      __builtin_prefetch(survivors->items[i + RC_PREFETCH_DISTANCE], 1);
-    struct gc_obj *obj = survivors->items[i];
+/* A promoted object enters the drain as young objects always did: only
+ * roots may hold a zero count one (it waits in the ZCT); one with a count
+ * may be on a cycle that only roots hold (a survivor, searched). */
+static void settle_promoted(struct gc_collector *c) {
+  struct rc_stack *queue = &c->young_marks;
+  for (size_t i = 0; i < queue->length; i++) {
+    struct gc_obj *obj = queue->items[i];
     uint32_t w = obj->gc_word;
-    if (w & RC_ZOMBIE) {
-      if (w & RC_BUFFERED) {
-        obj->gc_word = RC_BUFFERED | RC_ZOMBIE; /* the filter releases it */
-      } else {
-        obj->gc_word = 0;
-        rc_release_cell(c, obj);
-      }
-      continue;
-    }
-    if ((w & RC_COLOR_MASK) == RC_WHITE)
-      rc_set_color(obj, RC_BLACK);
     if ((w & RC_COUNT_MASK) == 0) {
-      /* Back to zero since it was met, and not freed on the way: a root
-       * holds it, or it must go round the ZCT again. */
-      struct rc_stack *to = (w & RC_ROOTED) ? kept : &c->zct;
-      if (rc_stack_push(to, obj)) {
-        obj->gc_word &= ~RC_IN_ZCT;
-        c->zct_overflowed = true;
-      }
-      more |= !(w & RC_ROOTED);
-      continue;
-    }
-    obj->gc_word &= ~RC_IN_ZCT;
-    if ((w & RC_COLOR_MASK) == RC_WHITE) {
-      rc_set_color(obj, RC_WHITE);
-      survivors->items[live++] = obj;
+      rc_became_zero(c, obj);
+    } else if (rc_may_cycle(c->heap, obj)) {
+      obj->gc_word = w | RC_IN_ZCT; /* a survivor keeps it until settled */
+      rc_add_survivor(c, obj);
     }
   }
-  survivors->length = live;
-  if (rc_stack_grow(&c->work, live + 1) ||
-      rc_stack_grow(&c->work_index, live + 1)) {
-    for (size_t i = 0; i < live; i++) {
-      rc_set_color(survivors->items[i], RC_BLACK);
-      rc_became_candidate(c, survivors->items[i]);
+  queue->length = 0;
+}
+
+/* The dead young objects whose death has an effect. Their cells are still
+ * intact: the sweep comes after. */
+static void bury_young(struct gc_collector *c) {
+  struct rc_stack *targets = &c->young_weak_targets;
+  for (size_t i = 0; i < targets->length; i++) {
+    struct gc_obj *target = targets->items[i];
+    if ((target->gc_word & (RC_YOUNG | RC_HAS_WEAK)) ==
+        (RC_YOUNG | RC_HAS_WEAK)) {
+      rc_clear_weaks_of(c, target);
+      target->gc_word &= ~RC_HAS_WEAK; /* a second entry skips it */
     }
-  } else {
-    c->work.length = c->work_index.length = 0;
-    for (size_t i = 0; i < live; i++)
-      if (rc_color(survivors->items[i]) == RC_WHITE)
-        find_cycles_from(c, survivors->items[i]);
   }
-  survivors->length = 0;
-  return more;
+  targets->length = 0;
+  struct rc_stack *weaks = &c->young_weaks;
+  for (size_t i = 0; i < weaks->length; i++)
+    if (weaks->items[i]->gc_word & RC_YOUNG)
+      rc_unlink_weak(c, (struct rc_weak *)weaks->items[i]);
+  weaks->length = 0;
+  struct rc_stack *resources = &c->young_resources;
+  for (size_t i = 0; i < resources->length; i++) {
+    struct gc_resource *res = (struct gc_resource *)resources->items[i];
+    if ((res->header.gc_word & RC_YOUNG) && !res->destroyed)
+      gc_run_destructor(c->heap, res);
+  }
+  resources->length = 0;
+}
+
+void rc_collect_young(struct gc_collector *c) {
+  c->young_marks.length = 0;
+  gc_visit_roots(c->heap, promote_root, c);
+  struct rc_stack *remembered = &c->remembered;
+  for (size_t i = 0; i < remembered->length; i++)
+    promote_if_counted(c, remembered->items[i]);
+  remembered->length = 0;
+  if (c->remembered_overflowed) {
+    c->remembered_overflowed = false;
+    promote_every_counted(c);
+  }
+  trace_and_count(c);
+  settle_promoted(c);
+  bury_young(c);
+  rc_alloc_sweep_young(c);
+  c->young_cells = 0;
+}
+
+void rc_young_free(struct gc_collector *c) {
+  gc_sys_free(c->young_marks.items);
+  gc_sys_free(c->remembered.items);
+  gc_sys_free(c->young_resources.items);
+  gc_sys_free(c->young_weaks.items);
+  gc_sys_free(c->young_weak_targets.items);
+  gc_sys_free(c->young_large.items);
 }

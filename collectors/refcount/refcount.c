@@ -86,7 +86,7 @@ void rc_decrement_slow(struct gc_collector *c, struct gc_obj *obj) {
     obj->gc_word = w;
   }
   if (count == 0) {
-    if (!(w & RC_IN_ZCT))
+    if (!(w & (RC_IN_ZCT | RC_YOUNG)))
       rc_became_zero(c, obj);
   } else if ((w & RC_COLOR_MASK) != RC_PURPLE) {
     rc_became_candidate(c, obj);
@@ -117,7 +117,9 @@ void rc_became_zero(struct gc_collector *c, struct gc_obj *obj) {
  * for a collection point, which will run the cycle collector; no memory for
  * the entry makes the cycle collector scan the heap for purple objects. */
 void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
-  if (!rc_may_cycle(c->heap, obj))
+  /* A young object is not a candidate: if something still counts it at
+   * the collection point, it is promoted, and then searched as a survivor. */
+  if ((obj->gc_word & RC_YOUNG) || !rc_may_cycle(c->heap, obj))
     return;
   rc_set_color(obj, RC_PURPLE);
   if (obj->gc_word & RC_BUFFERED)
@@ -132,13 +134,18 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
     c->budget = 0;
 }
 
-/* ---- Barriers --------------------------------------------------------------- */
+/* ---- Barriers ------------------------------------------------------------ */
 
+/* A young object's fields are not counted (rc-young.c): a plain store. */
 static void rc_write_ref(struct gc_collector *c, struct gc_obj *obj,
                          gc_ref *slot, gc_ref v) {
+  if (obj->gc_word & RC_YOUNG) {
+    *slot = v;
+    return;
+  }
   gc_ref old = *slot;
   if (v)
-    rc_increment(c, v);
+    rc_increment_stored(c, v);
   *slot = v;
   if (old)
     rc_decrement(c, old);
@@ -150,6 +157,10 @@ static void rc_write_ref(struct gc_collector *c, struct gc_obj *obj,
  * copied onto itself (dst == src) never has a transient zero count. */
 static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
                          gc_ref *dst, const gc_ref *src, size_t n) {
+  if (dst_obj->gc_word & RC_YOUNG) {
+    memmove(dst, src, n * sizeof *dst);
+    return;
+  }
   bool decrement_first = GC_UNLIKELY(c->test_decrement_first);
   bool forward = dst <= src;
   for (size_t step = 0; step < n; step++) {
@@ -158,7 +169,7 @@ static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
     if (decrement_first && old) /* the Wasmtime bug, for its test only */
       rc_decrement(c, old);
     if (v)
-      rc_increment(c, v);
+      rc_increment_stored(c, v);
     dst[k] = v;
     if (!decrement_first && old)
       rc_decrement(c, old);
@@ -167,11 +178,16 @@ static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
 
 static void rc_fill_refs(struct gc_collector *c, struct gc_obj *obj,
                          gc_ref *dst, size_t n, gc_ref v) {
+  if (obj->gc_word & RC_YOUNG) {
+    for (size_t k = 0; k < n; k++)
+      dst[k] = v;
+    return;
+  }
   for (size_t k = 0; k < n; k++)
     rc_write_ref(c, obj, &dst[k], v);
 }
 
-/* ---- Weak references ------------------------------------------------------------
+/* ---- Weak references -----------------------------------------------------
  *
  * The weak references of one target form a doubly linked list through their
  * cells (struct rc_weak); weak_heads maps the target to the first. The
@@ -194,10 +210,17 @@ static void rc_weak_init(struct gc_collector *c, struct gc_weak *weak,
     w->next->prev = w;
   *head = (uintptr_t)w;
   weak->target = target;
+  /* A young target that dies young is not visited by the sweep unless it
+   * is listed (rc_allocate reserved the room). */
+  if ((target->gc_word & (RC_YOUNG | RC_HAS_WEAK)) == RC_YOUNG) {
+    struct rc_stack *targets = &c->young_weak_targets;
+    assert(targets->length < targets->capacity);
+    targets->items[targets->length++] = target;
+  }
   target->gc_word |= RC_HAS_WEAK;
 }
 
-static void unlink_weak(struct gc_collector *c, struct rc_weak *w) {
+void rc_unlink_weak(struct gc_collector *c, struct rc_weak *w) {
   gc_ref target = w->weak.target;
   if (!target)
     return;
@@ -215,7 +238,7 @@ static void unlink_weak(struct gc_collector *c, struct rc_weak *w) {
   w->next = w->prev = NULL;
 }
 
-static void clear_weaks_of(struct gc_collector *c, struct gc_obj *target) {
+void rc_clear_weaks_of(struct gc_collector *c, struct gc_obj *target) {
   uint64_t *head = rc_table_find(&c->weak_heads, target);
   assert(head);
   for (struct rc_weak *w = (struct rc_weak *)(uintptr_t)*head, *next; w;
@@ -227,7 +250,7 @@ static void clear_weaks_of(struct gc_collector *c, struct gc_obj *target) {
   rc_table_remove(&c->weak_heads, target);
 }
 
-/* ---- Freeing ----------------------------------------------------------------------- */
+/* ---- Freeing ------------------------------------------------------------- */
 
 /* Frees obj, which nothing references: runs its destructor, clears its weak
  * references, decrements its children (unless trial deletion already
@@ -243,10 +266,10 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
     if (!res->destroyed)
       gc_run_destructor(heap, res);
   } else if (obj->type == GC_TYPE_WEAK) {
-    unlink_weak(c, (struct rc_weak *)obj);
+    rc_unlink_weak(c, (struct rc_weak *)obj);
   }
   if (w & RC_HAS_WEAK)
-    clear_weaks_of(c, obj);
+    rc_clear_weaks_of(c, obj);
   if ((w & RC_COUNT_MASK) == c->count_limit)
     rc_table_remove(&c->overflow_counts, obj);
   if (mode == RC_FREE_DECREMENT_CHILDREN) {
@@ -258,7 +281,7 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
         rc_decrement(c, child); /* no memory to queue it: now, then */
     });
   }
-  gc_note_freed(heap, gc_object_size(heap, obj));
+  c->live_bytes -= gc_object_size(heap, obj);
   c->live_objects--;
   /* Still listed (candidate buffer, or survivors of this drain, white):
    * whoever lists it releases the cell. */
@@ -269,7 +292,7 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
   rc_release_cell(c, obj);
 }
 
-/* ---- Collection points ------------------------------------------------------------------ */
+/* ---- Collection points --------------------------------------------------- */
 
 static void mark_rooted(gc_ref *slot, void *ctx) {
   (*slot)->gc_word |= RC_ROOTED;
@@ -303,9 +326,9 @@ static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
 }
 
 /* Frees every ZCT entry whose count is zero (with full false, stops after
- * about budget / 8 objects; the queues keep the rest) and that no root slot holds,
- * and everything that frees in turn; rooted zero-count entries stay for the
- * next collection point.
+ * about budget / 8 objects; the queues keep the rest) and that no root slot
+ * holds, and everything that frees in turn; rooted zero-count entries stay for
+ * the next collection point.
  *
  * An entry whose count is nonzero leaves the table and becomes a candidate
  * root of a garbage cycle: root slots are not counted, so when the roots
@@ -313,11 +336,9 @@ static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
  * (x <-> y, built and dropped between two collection points) would never be
  * found otherwise. Acyclic objects (no reference fields) are exempt. */
 static void drain_zct(struct gc_collector *c, bool full) {
-  uint64_t max_frees =
-      (uint64_t)c->budget_reset / RC_MAX_FREES_PER_BUDGET_BYTE;
-  uint64_t stop_below = full || c->live_objects < max_frees
-                            ? 0
-                            : c->live_objects - max_frees;
+  uint64_t max_frees = (uint64_t)c->budget_reset / RC_MAX_FREES_PER_BUDGET_BYTE;
+  uint64_t stop_below =
+      full || c->live_objects < max_frees ? 0 : c->live_objects - max_frees;
   if (c->zct_overflowed) {
     c->zct_overflowed = false;
     rc_for_each_object(c, queue_if_zero, NULL);
@@ -404,7 +425,8 @@ static bool cycles_due(struct gc_collector *c) {
     return true;
   uint64_t live = c->heap_bytes;
   return c->candidates.length &&
-         c->bytes_since_cycles >= (live > RC_CYCLE_BYTES ? live : RC_CYCLE_BYTES);
+         c->bytes_since_cycles >=
+             (live > RC_CYCLE_BYTES ? live : RC_CYCLE_BYTES);
 }
 
 void rc_collection_point(struct gc_collector *c, bool run_cycles) {
@@ -414,6 +436,7 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   c->in_collection = true;
   uint64_t start = gc_pause_begin(heap);
   c->bytes_since_cycles += (uint64_t)(c->budget_reset - c->budget);
+  rc_alloc_retire_runs(c);
   gc_visit_roots(heap, mark_rooted, NULL);
   bool cycles_ran = false;
   /* A heap that fails verification is not collected: freeing on wrong
@@ -426,12 +449,15 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
      * left in the ZCT is rooted (so scan keeps it), and no young object
      * waits unexamined whose cycle the survivor search would miss once
      * trial deletion had blackened its members. */
+    rc_collect_young(c);
     cycles_ran = run_cycles || cycles_due(c);
     drain_zct(c, cycles_ran || c->verify);
     if (cycles_ran)
       rc_collect_cycles(c);
     if (c->verify)
       rc_verify_heap(c, "after collecting");
+    /* Every live object is old now, and counted in these totals. */
+    gc_note_live(heap, c->live_objects, c->live_bytes);
   }
   gc_visit_roots(heap, clear_rooted, NULL);
   c->budget = c->budget_reset;
@@ -444,53 +470,102 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   c->in_collection = false;
 }
 
-/* ---- The operations gc/ calls ------------------------------------------------------------- */
+/* ---- The operations gc/ calls -------------------------------------------- */
 
-/* Small objects are a few words: plain stores beat memset's setup. */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) static inline void
-zero_words(uint64_t *words, size_t n) {
-  if (n > 32) {
+/* Small objects are a few words: plain stores, inline, beat a call to
+ * memset. (The empty asm keeps gcc from turning the loop back into one; an
+ * optimize attribute instead would keep the function from being inlined.) */
+static inline __attribute__((always_inline)) void zero_words(uint64_t *words,
+                                                             size_t n) {
+  if (GC_UNLIKELY(n > 32)) {
     memset(words, 0, n * 8);
     return;
   }
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     words[i] = 0;
+    __asm__("" : "+r"(i));
+  }
 }
 
-static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
-                                  size_t bytes) {
-  size_t cell_bytes = type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
-  c->budget -= (int64_t)cell_bytes;
-  if (GC_UNLIKELY(c->budget < 0))
-    rc_collection_point(c, false);
-  struct gc_obj *obj;
-  struct rc_class *k = NULL;
-  if (GC_LIKELY(cell_bytes < RC_LARGE_MIN && !c->verify &&
-                type != GC_TYPE_WEAK) &&
-      (k = &c->classes[rc_size_class(cell_bytes)], k->cursor < k->limit)) {
-    obj = (struct gc_obj *)k->cursor;
-    k->cursor += k->cell_bytes;
-  } else {
-    if (type == GC_TYPE_WEAK && rc_table_reserve(&c->weak_heads, 1)) {
-      gc_trap_raise(c->heap, GC_TRAP_OOM,
-                    "out of memory for the weak reference table");
-      return NULL;
-    }
-    obj = rc_allocate_slow(c, type, cell_bytes);
-    if (!obj)
-      return NULL;
-  }
+/* Room in the young side lists for an object of a built-in type (a
+ * resource or a weak reference), so that listing it cannot fail later; -1
+ * after an OOM trap. */
+static int reserve_builtin(struct gc_collector *c, uint32_t type) {
+  if (type == GC_TYPE_RESOURCE &&
+      rc_stack_grow(&c->young_resources, c->young_resources.length + 1) == 0)
+    return 0;
+  if (type == GC_TYPE_WEAK && rc_table_reserve(&c->weak_heads, 1) == 0 &&
+      rc_stack_grow(&c->young_weaks, c->young_weaks.length + 1) == 0 &&
+      rc_stack_grow(&c->young_weak_targets, c->young_weak_targets.length + 1) ==
+          0)
+    return 0;
+  if (type != GC_TYPE_RESOURCE && type != GC_TYPE_WEAK)
+    return 0;
+  gc_trap_raise(c->heap, GC_TRAP_OOM,
+                "out of memory for the refcount collector's young %s list",
+                type == GC_TYPE_WEAK ? "weak reference" : "resource");
+  return -1;
+}
+
+/* A new object's header: young, not in the ZCT, not counted; the next
+ * collection point decides (rc-young.c). */
+static inline __attribute__((always_inline)) struct gc_obj *
+init_object(struct gc_obj *obj, uint32_t type, size_t cell_bytes) {
   /* Fresh large mappings are zero already; reused cells are not. */
   if (cell_bytes < RC_LARGE_MIN)
     zero_words((uint64_t *)obj + 1, cell_bytes / 8 - 1);
   obj->type = type;
-  obj->gc_word = RC_IN_ZCT;
-  if (GC_UNLIKELY(rc_stack_push(&c->zct, obj))) {
-    obj->gc_word = 0;
-    c->zct_overflowed = true;
-  }
-  c->live_objects++;
+  obj->gc_word = RC_YOUNG;
   return obj;
+}
+
+/* Everything but a bump: a collection point due, a class out of cells, a
+ * large object, verify=1, a resource or a weak reference. */
+static __attribute__((noinline)) struct gc_obj *
+allocate_slow(struct gc_collector *c, uint32_t type, size_t bytes) {
+  size_t cell_bytes = type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
+  c->budget -= (int64_t)cell_bytes;
+  if (c->budget < 0)
+    rc_collection_point(c, false);
+  if (type < GC_FIRST_USER_TYPE && reserve_builtin(c, type))
+    return NULL;
+  struct rc_class *k =
+      cell_bytes < RC_LARGE_MIN ? &c->classes[rc_size_class(cell_bytes)] : NULL;
+  struct gc_obj *obj;
+  if (k && k->cursor < k->limit) {
+    obj = (struct gc_obj *)k->cursor;
+    k->cursor += k->cell_bytes;
+  } else {
+    obj = rc_allocate_slow(c, type, cell_bytes);
+    if (!obj)
+      return NULL;
+  }
+  init_object(obj, type, cell_bytes);
+  if (type == GC_TYPE_RESOURCE) {
+    c->resources_allocated = true;
+    c->young_resources.items[c->young_resources.length++] = obj;
+  } else if (type == GC_TYPE_WEAK) {
+    c->young_weaks.items[c->young_weaks.length++] = obj;
+  }
+  return obj; /* reserve_builtin made room in the lists */
+}
+
+/* The fast path, a leaf: bump the class's cursor. (With verify=1 the
+ * cursor always equals the limit: rc-alloc.c hands out one cell at a time
+ * there, to check its poison.) */
+static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
+                                  size_t bytes) {
+  if (GC_LIKELY(bytes < RC_LARGE_MIN && type >= GC_FIRST_USER_TYPE &&
+                c->budget >= (int64_t)bytes)) {
+    struct rc_class *k = &c->classes[rc_size_class(bytes)];
+    if (GC_LIKELY(k->cursor < k->limit)) {
+      struct gc_obj *obj = (struct gc_obj *)k->cursor;
+      k->cursor += k->cell_bytes;
+      c->budget -= (int64_t)bytes;
+      return init_object(obj, type, bytes);
+    }
+  }
+  return allocate_slow(c, type, bytes);
 }
 
 static void rc_collect(struct gc_collector *c) {
@@ -533,7 +608,10 @@ static void rc_destroy(struct gc_collector *c) {
   /* With verify=1 the last collection checks the counts one more time. */
   if (c->verify)
     rc_collection_point(c, true);
-  rc_for_each_object(c, destroy_if_resource, NULL);
+  /* The heap walk takes every claimed cell for an object. */
+  rc_alloc_retire_runs(c);
+  if (c->resources_allocated)
+    rc_for_each_object(c, destroy_if_resource, NULL);
   rc_alloc_free_all(c);
   rc_table_free(&c->overflow_counts);
   rc_table_free(&c->weak_heads);
@@ -545,6 +623,7 @@ static void rc_destroy(struct gc_collector *c) {
   gc_sys_free(c->survivors.items);
   gc_sys_free(c->work_index.items);
   gc_sys_free(c->work.items);
+  rc_young_free(c);
   gc_sys_free(c);
 }
 

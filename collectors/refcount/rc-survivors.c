@@ -1,0 +1,145 @@
+/* rc-survivors.c — which survivors of the zero count table may hide a cycle.
+ *
+ * Root slots are not counted, so when the last root of a cycle goes away
+ * nothing is decremented and trial deletion would never hear of it. Such a
+ * cycle's objects all sat in the ZCT (count zero, rooted) or were allocated
+ * since the last collection point — the "young" objects, IN_ZCT — and have
+ * nonzero counts by the time the ZCT is drained: they are its survivors.
+ * (A cycle through an older object is not hidden: that object's references
+ * from outside the cycle are heap references, whose removal decrements it
+ * and makes it a candidate.)
+ *
+ * So instead of making every survivor a candidate (most are tree nodes that
+ * can never be on a cycle, and die soon), drain_zct collects them here and
+ * a depth-first search over the survivors finds the cycles among them: the
+ * target of every back edge lies on a cycle and becomes a candidate; the
+ * rest are left alone. The search runs while the survivors are fresh in
+ * the cache, and visits each once.
+ *
+ * While listed, a survivor keeps IN_ZCT and is coloured white; if the drain
+ * frees it (a young tree whose root dies after its leaves were met), its
+ * cell stays a zombie until rc_settle_survivors releases it.
+ */
+#include "refcount.h"
+
+void rc_add_survivor(struct gc_collector *c, struct gc_obj *obj) {
+  if (rc_stack_push(&c->survivors, obj)) {
+    obj->gc_word &= ~RC_IN_ZCT;
+    rc_became_candidate(c, obj); /* no memory: the conservative answer */
+    return;
+  }
+  rc_set_color(obj, RC_WHITE);
+}
+
+static size_t ref_slot_count(gc_heap *heap, struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+  if (t->shape == GC_SHAPE_STRUCT)
+    return t->nrefs;
+  if (t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF)
+    return ((struct gc_array *)obj)->length;
+  return 0;
+}
+
+static struct gc_obj *ref_slot(gc_heap *heap, struct gc_obj *obj, size_t i) {
+  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+  if (t->shape == GC_SHAPE_STRUCT)
+    return ((gc_ref *)gc_obj_fields(obj))[t->ref_fields[i]];
+  return ((gc_ref *)gc_array_elems(obj))[i];
+}
+
+/* Fetches the headers of obj's children: the search looks at each soon. */
+static void prefetch_children(gc_heap *heap, struct gc_obj *obj) {
+  GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
+    if (*slot)
+      __builtin_prefetch(*slot);
+  });
+}
+
+/* Depth-first search from s over white survivors: gray while on the path,
+ * black when done. An edge to a gray object closes a cycle. */
+static void find_cycles_from(struct gc_collector *c, struct gc_obj *s) {
+  struct rc_stack *path = &c->work, *next = &c->work_index;
+  rc_set_color(s, RC_GRAY);
+  prefetch_children(c->heap, s);
+  path->items[path->length++] = s;
+  next->items[next->length++] = 0;
+  while (path->length) {
+    struct gc_obj *obj = path->items[path->length - 1];
+    size_t i = (size_t)(uintptr_t)next->items[next->length - 1];
+    if (i == ref_slot_count(c->heap, obj)) {
+      if (rc_color(obj) == RC_GRAY)
+        rc_set_color(obj, RC_BLACK);
+      path->length--;
+      next->length--;
+      continue;
+    }
+    next->items[next->length - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
+    struct gc_obj *child = ref_slot(c->heap, obj, i);
+    if (!child)
+      continue;
+    uint32_t color = rc_color(child);
+    if (color == RC_WHITE && !(child->gc_word & RC_ZOMBIE)) {
+      assert(path->length < path->capacity);
+      rc_set_color(child, RC_GRAY);
+      prefetch_children(c->heap, child);
+      path->items[path->length++] = child;
+      next->items[next->length++] = 0;
+    } else if (color == RC_GRAY) {
+      rc_became_candidate(c, child); /* on a cycle: purple from now on */
+    }
+  }
+}
+
+bool rc_settle_survivors(struct gc_collector *c, struct rc_stack *kept) {
+  struct rc_stack *survivors = &c->survivors;
+  bool more = false;
+  size_t live = 0;
+  for (size_t i = 0; i < survivors->length; i++) {
+    if (i + RC_PREFETCH_DISTANCE < survivors->length)
+      __builtin_prefetch(survivors->items[i + RC_PREFETCH_DISTANCE], 1);
+    struct gc_obj *obj = survivors->items[i];
+    uint32_t w = obj->gc_word;
+    if (w & RC_ZOMBIE) {
+      if (w & RC_BUFFERED) {
+        obj->gc_word = RC_BUFFERED | RC_ZOMBIE; /* the filter releases it */
+      } else {
+        obj->gc_word = 0;
+        rc_release_cell(c, obj);
+      }
+      continue;
+    }
+    if ((w & RC_COLOR_MASK) == RC_WHITE)
+      rc_set_color(obj, RC_BLACK);
+    if ((w & RC_COUNT_MASK) == 0) {
+      /* Back to zero since it was met, and not freed on the way: a root
+       * holds it, or it must go round the ZCT again. */
+      struct rc_stack *to = (w & RC_ROOTED) ? kept : &c->zct;
+      if (rc_stack_push(to, obj)) {
+        obj->gc_word &= ~RC_IN_ZCT;
+        c->zct_overflowed = true;
+      }
+      more |= !(w & RC_ROOTED);
+      continue;
+    }
+    obj->gc_word &= ~RC_IN_ZCT;
+    if ((w & RC_COLOR_MASK) == RC_WHITE) {
+      rc_set_color(obj, RC_WHITE);
+      survivors->items[live++] = obj;
+    }
+  }
+  survivors->length = live;
+  if (rc_stack_grow(&c->work, live + 1) ||
+      rc_stack_grow(&c->work_index, live + 1)) {
+    for (size_t i = 0; i < live; i++) {
+      rc_set_color(survivors->items[i], RC_BLACK);
+      rc_became_candidate(c, survivors->items[i]);
+    }
+  } else {
+    c->work.length = c->work_index.length = 0;
+    for (size_t i = 0; i < live; i++)
+      if (rc_color(survivors->items[i]) == RC_WHITE)
+        find_cycles_from(c, survivors->items[i]);
+  }
+  survivors->length = 0;
+  return more;
+}
