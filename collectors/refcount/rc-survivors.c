@@ -1,24 +1,25 @@
-/* rc-survivors.c — which survivors of the zero count table may hide a cycle.
+/* rc-survivors.c — which objects promoted by a collection point may be on
+ * a cycle that only roots hold.
  *
  * Root slots are not counted, so when the last root of a cycle goes away
- * nothing is decremented and trial deletion would never hear of it. Such a
- * cycle's objects all sat in the ZCT (count zero, rooted) or were allocated
- * since the last collection point — the "young" objects, IN_ZCT — and have
- * nonzero counts by the time the ZCT is drained: they are its survivors.
- * (A cycle through an older object is not hidden: that object's references
- * from outside the cycle are heap references, whose removal decrements it
- * and makes it a candidate.)
+ * nothing is decremented and trial deletion would never hear of it. A cycle
+ * among young objects (rc-young.c) is built with plain stores; if a root
+ * holds it at the collection point, it is promoted with nonzero counts and
+ * nothing will ever decrement them. Those promoted objects with a count
+ * are the *survivors*. (A cycle that runs through an old object as well
+ * passes through an old object that only roots held and that gains a count
+ * from a promoted one — drain_zct makes that one a candidate — or through
+ * one with a reference from outside the cycle, whose removal decrements it.)
  *
  * So instead of making every survivor a candidate (most are tree nodes that
- * can never be on a cycle, and die soon), drain_zct collects them here and
- * a depth-first search over the survivors finds the cycles among them: the
+ * can never be on a cycle, and die soon), rc-young.c lists them here and a
+ * depth-first search over the survivors finds the cycles among them: the
  * target of every back edge lies on a cycle and becomes a candidate; the
- * rest are left alone. The search runs while the survivors are fresh in
- * the cache, and visits each once.
+ * rest are left alone. The search visits each survivor once.
  *
  * While listed, a survivor keeps IN_ZCT and is coloured white; if the drain
- * frees it (a young tree whose root dies after its leaves were met), its
- * cell stays a zombie until rc_settle_survivors releases it.
+ * frees it (a promoted tree whose old parent dies), its cell stays a
+ * zombie until rc_settle_survivors releases it.
  */
 #include "refcount.h"
 

@@ -1,32 +1,37 @@
-/* refcount.c — the refcount collector: deferred reference counting with
- * synchronous cycle collection.
+/* refcount.c — the refcount collector: deferred reference counting of old
+ * objects, young objects traced (Ulterior reference counting), synchronous
+ * cycle collection.
  *
  * The story, in the order things happen:
  *
- * 1. Allocation pops a free cell (rc-alloc.c). A new object has count zero
- *    and goes into the zero count table (ZCT): until something stores it in
- *    the heap, only roots can hold it.
- * 2. Barriers. Every reference store into the heap increments the new
- *    value's count, then decrements the old value's (increment first, so an
- *    object stored over itself never passes through zero — the Wasmtime
+ * 1. Allocation bumps through a run of free cells (rc-alloc.c). A new
+ *    object is *young*: nothing counts its fields, and it is in no table.
+ * 2. Barriers. A store into a young object is a plain store. A store into
+ *    an old object increments the new value's count (listing a young value
+ *    as remembered), then decrements the old value's (increment first, so
+ *    an object stored over itself never passes through zero — the Wasmtime
  *    self-copy bug). Root slots are not counted (Deutsch–Bobrow): the
- *    mutator writes them freely. A count that falls to zero queues the object
- *    in the ZCT; one that falls to nonzero makes the object a candidate root
- *    of a garbage cycle (Bacon–Rajan's "purple").
+ *    mutator writes them freely. An old object whose count falls to zero
+ *    goes into the zero count table (ZCT); one that falls to nonzero
+ *    becomes a candidate root of a garbage cycle (Bacon–Rajan's "purple").
  * 3. A collection point (an allocation budget spent, gc_collect, heap
  *    teardown with verify=1) flags every object a root slot holds, then
- *    drains the ZCT: an entry whose count is still zero and that no root
- *    holds is freed. A freed object's children go on a queue and are
+ *    traces the young objects from the roots and from the remembered ones
+ *    still counted, promotes what it reaches (counting its fields now) and
+ *    frees the rest in bulk from the blocks' young bitmaps (rc-young.c).
+ *    Then it drains the ZCT: an entry whose count is still zero and that no
+ *    root holds is freed. A freed object's children go on a queue and are
  *    decremented from it, freed in turn when they reach zero: no C stack,
  *    and time in proportion to the garbage only. An allocation's collection
- *    point stops after budget / 8 objects (bounded pauses); the
- *    queues keep the rest. Entries that gained a count (survivors) are
- *    searched for cycles that only roots held (rc-young.c).
+ *    point stops after budget / 8 objects (bounded pauses); the queues keep
+ *    the rest. Promoted objects with a count are searched for cycles that
+ *    only roots hold (rc-survivors.c); ZCT entries that gained a count
+ *    become candidates.
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (rc-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them.
  * 5. A freed resource runs its destructor; a freed object's weak references
- *    are cleared; the cell goes back to its free list.
+ *    are cleared; the cell goes back to its block's free bitmap.
  */
 #include "refcount.h"
 
@@ -333,8 +338,12 @@ static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
  * An entry whose count is nonzero leaves the table and becomes a candidate
  * root of a garbage cycle: root slots are not counted, so when the roots
  * that held it go away nothing is decremented, and a cycle it belongs to
- * (x <-> y, built and dropped between two collection points) would never be
- * found otherwise. Acyclic objects (no reference fields) are exempt. */
+ * would never be found otherwise. Every entry is an old object: the cycle
+ * may run through old objects that are not in the table (o3 -> o -> young
+ * y -> x -> o3, where only o3 was root-held with a zero count), so only
+ * trial deletion, which follows every reference, is sure to find it; a
+ * search restricted to the table's entries missed it. Acyclic objects (no
+ * reference fields) are exempt. */
 static void drain_zct(struct gc_collector *c, bool full) {
   uint64_t max_frees = (uint64_t)c->budget_reset / RC_MAX_FREES_PER_BUDGET_BYTE;
   uint64_t stop_below =
@@ -385,10 +394,12 @@ static void drain_zct(struct gc_collector *c, bool full) {
     uint32_t w = obj->gc_word;
     assert(w & RC_IN_ZCT);
     if ((w & RC_COUNT_MASK) != 0) {
-      if ((w & RC_COLOR_MASK) != RC_PURPLE && rc_may_cycle(c->heap, obj))
-        rc_add_survivor(c, obj); /* keeps IN_ZCT until settled */
-      else
-        obj->gc_word = w & ~RC_IN_ZCT;
+      /* An old object that only roots held has gained a count: see above.
+       * (Objects promoted by this collection point are survivors instead,
+       * searched by rc-survivors.c; they are not listed here.) */
+      obj->gc_word = w & ~RC_IN_ZCT;
+      if ((w & RC_COLOR_MASK) != RC_PURPLE)
+        rc_became_candidate(c, obj);
     } else if (w & RC_ROOTED) {
       if (rc_stack_push(kept, obj)) {
         obj->gc_word = w & ~RC_IN_ZCT;

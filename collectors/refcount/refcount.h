@@ -1,20 +1,25 @@
 /* refcount.h — what the files of the refcount collector share.
  *
- * The collector is deferred reference counting (Deutsch–Bobrow) with
- * synchronous cycle collection by trial deletion (Bacon–Rajan 2001):
+ * The collector is deferred reference counting (Deutsch–Bobrow) of old
+ * objects, with young objects traced instead of counted (Ulterior reference
+ * counting, Blackburn–McKinley 2003) and synchronous cycle collection by
+ * trial deletion (Bacon–Rajan 2001):
  *
- *   refcount.c   the story: barriers, collection points, the zero count table
- *   rc-alloc.c   memory: size-classed blocks with free lists, large objects
- *   rc-cycles.c  trial deletion over the candidate buffer
- *   rc-verify.c  verify=1: counts recomputed from scratch, check_ref, hooks
- *   rc-young.c   which survivors of the ZCT may hide a cycle
- *   rc-table.c   a small open-addressing pointer map used by all of them
+ *   refcount.c     the story: barriers, collection points, the ZCT
+ *   rc-young.c     young objects: the trace, promotion, the bulk sweep
+ *   rc-alloc.c     memory: size-classed blocks with bitmaps, large objects
+ *   rc-cycles.c    trial deletion over the candidate buffer
+ *   rc-survivors.c which promoted objects may hide a cycle
+ *   rc-verify.c    verify=1: counts recomputed from scratch, check_ref, hooks
+ *   rc-table.c     a small open-addressing pointer map used by all of them
  *
  * Invariant (between collection points, verify=1 checks it): the count of
- * every live object equals the number of heap fields that refer to it. Root
- * slots are not counted; an object whose count is zero is in the zero count
- * table (ZCT), where the next collection point frees it unless a root slot
- * holds it.
+ * every live object, young or old, equals the number of fields of *old*
+ * objects that refer to it; young objects' fields are not counted. Root
+ * slots are not counted; an old object whose count is zero is in the zero
+ * count table (ZCT), where the next collection point frees it unless a root
+ * slot holds it. Right after a collection point every object is old, so
+ * every count is then the number of heap references to the object.
  */
 #ifndef GC_REFCOUNT_H
 #define GC_REFCOUNT_H
