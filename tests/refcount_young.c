@@ -252,3 +252,38 @@ Test(refcount_young, young_array_stores_counted_at_promotion) {
   gc_scope_close(heap, s);
   harness_free_heap(heap);
 }
+
+/* A young cycle that a root holds at an allocation's collection point (no
+ * trial deletion there, so nothing rebuffers rooted objects) is promoted
+ * with counts that nothing will ever decrement: only the survivors' search
+ * (rc-survivors.c) makes it a candidate. Then the roots go, and one
+ * gc_collect must reclaim it. A self-referencing array and a ring. */
+Test(refcount_young, promoted_cycle_found_by_the_survivors_search) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, t.refs, 3));
+  gc_set_ref(heap, *arr, 1, *arr);
+  gc_ref *first = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *last = gc_root(heap, *first);
+  for (int i = 0; i < 100; i++) {
+    gc_ref n = gc_new_struct(heap, t.pair);
+    gc_set_ref(heap, *last, RIGHT, n);
+    *last = n;
+  }
+  gc_set_ref(heap, *last, RIGHT, *first);
+  *last = NULL;
+  uint64_t collections = harness_stats(heap).collections;
+  for (int i = 0; i < 1200; i++) /* > the 8 MiB budget, all garbage */
+    gc_new_array(heap, bytes, 8000);
+  CHECK(harness_stats(heap).collections > collections);
+  cr_assert_eq(gc_refcount_test_count(heap, *arr), 1); /* promoted */
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycles",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}

@@ -17,19 +17,17 @@
  * target of every back edge lies on a cycle and becomes a candidate; the
  * rest are left alone. The search visits each survivor once.
  *
- * While listed, a survivor keeps IN_ZCT and is coloured white; if the drain
- * frees it (a promoted tree whose old parent dies), its cell stays a
- * zombie until rc_settle_survivors releases it.
+ * The search runs right after the promotion trace, while the survivors are
+ * still in the cache and before anything is freed. While listed, a survivor
+ * is coloured white (unvisited).
  */
 #include "refcount.h"
 
 void rc_add_survivor(struct gc_collector *c, struct gc_obj *obj) {
-  if (rc_stack_push(&c->survivors, obj)) {
-    obj->gc_word &= ~RC_IN_ZCT;
+  if (rc_stack_push(&c->survivors, obj))
     rc_became_candidate(c, obj); /* no memory: the conservative answer */
-    return;
-  }
-  rc_set_color(obj, RC_WHITE);
+  else
+    rc_set_color(obj, RC_WHITE);
 }
 
 static size_t ref_slot_count(gc_heap *heap, struct gc_obj *obj) {
@@ -91,56 +89,19 @@ static void find_cycles_from(struct gc_collector *c, struct gc_obj *s) {
   }
 }
 
-bool rc_settle_survivors(struct gc_collector *c, struct rc_stack *kept) {
+void rc_search_survivors(struct gc_collector *c) {
   struct rc_stack *survivors = &c->survivors;
-  bool more = false;
-  size_t live = 0;
-  for (size_t i = 0; i < survivors->length; i++) {
-    if (i + RC_PREFETCH_DISTANCE < survivors->length)
-      __builtin_prefetch(survivors->items[i + RC_PREFETCH_DISTANCE], 1);
-    struct gc_obj *obj = survivors->items[i];
-    uint32_t w = obj->gc_word;
-    if (w & RC_ZOMBIE) {
-      if (w & RC_BUFFERED) {
-        obj->gc_word = RC_BUFFERED | RC_ZOMBIE; /* the filter releases it */
-      } else {
-        obj->gc_word = 0;
-        rc_release_cell(c, obj);
-      }
-      continue;
-    }
-    if ((w & RC_COLOR_MASK) == RC_WHITE)
-      rc_set_color(obj, RC_BLACK);
-    if ((w & RC_COUNT_MASK) == 0) {
-      /* Back to zero since it was met, and not freed on the way: a root
-       * holds it, or it must go round the ZCT again. */
-      struct rc_stack *to = (w & RC_ROOTED) ? kept : &c->zct;
-      if (rc_stack_push(to, obj)) {
-        obj->gc_word &= ~RC_IN_ZCT;
-        c->zct_overflowed = true;
-      }
-      more |= !(w & RC_ROOTED);
-      continue;
-    }
-    obj->gc_word &= ~RC_IN_ZCT;
-    if ((w & RC_COLOR_MASK) == RC_WHITE) {
-      rc_set_color(obj, RC_WHITE);
-      survivors->items[live++] = obj;
-    }
-  }
-  survivors->length = live;
-  if (rc_stack_grow(&c->work, live + 1) ||
-      rc_stack_grow(&c->work_index, live + 1)) {
-    for (size_t i = 0; i < live; i++) {
+  size_t n = survivors->length;
+  if (rc_stack_grow(&c->work, n + 1) || rc_stack_grow(&c->work_index, n + 1)) {
+    for (size_t i = 0; i < n; i++) {
       rc_set_color(survivors->items[i], RC_BLACK);
       rc_became_candidate(c, survivors->items[i]);
     }
   } else {
     c->work.length = c->work_index.length = 0;
-    for (size_t i = 0; i < live; i++)
+    for (size_t i = 0; i < n; i++)
       if (rc_color(survivors->items[i]) == RC_WHITE)
         find_cycles_from(c, survivors->items[i]);
   }
   survivors->length = 0;
-  return more;
 }

@@ -118,11 +118,12 @@ static void settle_promoted(struct gc_collector *c) {
     if ((w & RC_COUNT_MASK) == 0) {
       rc_became_zero(c, obj);
     } else if (rc_may_cycle(c->heap, obj)) {
-      obj->gc_word = w | RC_IN_ZCT; /* a survivor keeps it until settled */
       rc_add_survivor(c, obj);
     }
   }
   queue->length = 0;
+  /* Now, while the promoted objects are in the cache. */
+  rc_search_survivors(c);
 }
 
 /* The dead young objects whose death has an effect. Their cells are still

@@ -288,9 +288,8 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
   }
   c->live_bytes -= gc_object_size(heap, obj);
   c->live_objects--;
-  /* Still listed (candidate buffer, or survivors of this drain, white):
-   * whoever lists it releases the cell. */
-  if ((w & RC_BUFFERED) || (w & RC_COLOR_MASK) == RC_WHITE) {
+  /* Still listed in the candidate buffer: its filter releases the cell. */
+  if (w & RC_BUFFERED) {
     obj->gc_word = (w & (RC_BUFFERED | RC_COLOR_MASK)) | RC_ZOMBIE;
     return;
   }
@@ -318,15 +317,12 @@ static void queue_if_zero(struct gc_collector *c, struct gc_obj *obj,
  * in the ZCT frees the object at once (its own children join the queue). */
 static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
   uint32_t w = obj->gc_word;
-  /* A survivor of this drain (IN_ZCT, white) has no ZCT entry left. */
-  bool survivor = (w & (RC_IN_ZCT | RC_COLOR_MASK)) == (RC_IN_ZCT | RC_WHITE);
   if (GC_UNLIKELY((w & RC_COUNT_MASK) == c->count_limit) ||
-      (w & RC_COUNT_MASK) != 1 || (w & RC_ROOTED) ||
-      ((w & RC_IN_ZCT) && !survivor)) {
+      (w & RC_COUNT_MASK) != 1 || (w & (RC_ROOTED | RC_IN_ZCT))) {
     rc_decrement(c, obj); /* queues zero counts in the ZCT as usual */
     return;
   }
-  obj->gc_word = (w - 1) & ~RC_IN_ZCT;
+  obj->gc_word = w - 1;
   rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
 }
 
@@ -375,18 +371,13 @@ static void drain_zct(struct gc_collector *c, bool full) {
         dead->length -= next_dead;
         next_dead = 0;
       }
-      if (stop) {
-        rc_settle_survivors(c, kept);
+      if (stop)
         break;
-      }
       continue;
     }
     next_dead = dead->length = 0;
-    if (!zct->length || c->live_objects < stop_below) {
-      if (rc_settle_survivors(c, kept))
-        continue; /* some went back to the ZCT */
+    if (!zct->length || c->live_objects < stop_below)
       break;
-    }
     /* The entries were queued long ago; fetch a few ahead. */
     if (zct->length > RC_PREFETCH_DISTANCE)
       __builtin_prefetch(zct->items[zct->length - RC_PREFETCH_DISTANCE], 1);
@@ -457,9 +448,9 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
      * pause stays short; the rest waits for the next one. A full one (and
      * every one under verify=1, which needs exact counts) drains it all. */
     /* Trial deletion runs only after a complete drain: then every object
-     * left in the ZCT is rooted (so scan keeps it), and no young object
-     * waits unexamined whose cycle the survivor search would miss once
-     * trial deletion had blackened its members. */
+     * left in the ZCT is rooted (so scan keeps it), and none that gained a
+     * count waits unexamined. The young objects go first: after them every
+     * object is old, and every count is complete. */
     rc_collect_young(c);
     cycles_ran = run_cycles || cycles_due(c);
     drain_zct(c, cycles_ran || c->verify);
@@ -472,8 +463,9 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   }
   gc_visit_roots(heap, clear_rooted, NULL);
   c->budget = c->budget_reset;
-  /* The drain's survivor search made cycles due: the next allocation
-   * starts a collection point with a complete drain and trial deletion. */
+  /* The survivors' search or the drain made cycles due: the next
+   * allocation starts a collection point with a complete drain and trial
+   * deletion. */
   if (!cycles_ran && cycles_due(c))
     c->budget = 0;
   gc_note_heap_bytes(heap, c->heap_bytes);

@@ -41,9 +41,8 @@
  *   bit  27      IN_ZCT: in the zero count table
  *   bit  28      ROOTED: a root slot holds it (set during a collection only)
  *   bit  29      HAS_WEAK: weak references target it (see weak_heads)
- *   bit  30      ZOMBIE: freed while listed (candidate buffer, or the
- *                survivors of a ZCT drain); whoever lists it releases the
- *                cell when it next processes its list
+ *   bit  30      ZOMBIE: freed while listed in the candidate buffer; the
+ *                buffer's filter releases the cell
  *   bit  31      STICKY: the overflow table could not grow; the count field
  *                stays at count_limit, frozen, and the object is immortal
  *                (the documented fallback; it needs 2^22 references to one
@@ -208,7 +207,7 @@ struct gc_collector {
   struct rc_stack zct;
   struct rc_stack zct_kept;      /* scratch: entries a root slot holds */
   struct rc_stack dead_children; /* drain_zct: references of freed objects */
-  struct rc_stack survivors;     /* drain_zct: entries left with a count */
+  struct rc_stack survivors;     /* promoted objects with a count */
   struct rc_stack work_index;    /* scratch of rc-young.c's search */
   bool zct_overflowed;
 
@@ -406,9 +405,10 @@ void rc_collect_cycles(struct gc_collector *c);
 void rc_filter_candidates(struct gc_collector *c, size_t from);
 
 /* rc-survivors.c */
+/* Lists obj, just promoted with a count, for the search. */
 void rc_add_survivor(struct gc_collector *c, struct gc_obj *obj);
-/* Settles the survivors of a drain; true if some went back to the ZCT. */
-bool rc_settle_survivors(struct gc_collector *c, struct rc_stack *kept);
+/* Makes a candidate of every listed survivor on a cycle among them. */
+void rc_search_survivors(struct gc_collector *c);
 
 /* rc-young.c */
 /* A store into an old object counted young obj: list it, so that the next
