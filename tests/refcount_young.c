@@ -255,10 +255,10 @@ Test(refcount_young, young_array_stores_counted_at_promotion) {
 
 /* A young cycle that a root holds at an allocation's collection point (no
  * trial deletion there, so nothing rebuffers rooted objects) is promoted
- * with counts that nothing will ever decrement: only the survivors' search
- * (rc-survivors.c) makes it a candidate. Then the roots go, and one
+ * with counts that nothing will ever decrement: only the promotion search
+ * (rc-young.c) makes it a candidate. Then the roots go, and one
  * gc_collect must reclaim it. A self-referencing array and a ring. */
-Test(refcount_young, promoted_cycle_found_by_the_survivors_search) {
+Test(refcount_young, promoted_cycle_found_by_the_promotion_search) {
   struct types t;
   gc_heap *heap = new_heap("stress=0", &t);
   gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);

@@ -164,9 +164,8 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
     /* Every cell of the run may hold a young object the next trace
      * promotes: keep room for it in the promotion queue, so that the trace
      * itself never needs memory. */
-    if (rc_stack_grow(&c->young_marks, c->young_cells + (end - start)))
+    if (rc_young_reserve(c, end - start))
       return false;
-    c->young_cells += end - start;
     claim_cells(block, start, end);
     if (!block->young_listed) {
       block->young_listed = 1;
@@ -211,8 +210,8 @@ static struct gc_obj *allocate_large(struct gc_collector *c,
   if (map_bytes < cell_bytes || over_limit(c, map_bytes))
     return NULL;
   if (rc_table_reserve(&c->large_objects, 1) ||
-      rc_stack_grow(&c->young_marks, c->young_cells + 1) ||
-      rc_stack_grow(&c->young_large, c->young_large.length + 1))
+      rc_stack_grow(&c->young_large, c->young_large.length + 1) ||
+      rc_young_reserve(c, 1))
     return NULL;
   struct rc_large *large = gc_sys_map(map_bytes);
   if (!large)
@@ -225,7 +224,6 @@ static struct gc_obj *allocate_large(struct gc_collector *c,
   c->large_list = large;
   struct gc_obj *obj = (struct gc_obj *)(large + 1);
   *rc_table_upsert(&c->large_objects, obj) = 1;
-  c->young_cells++;
   c->young_large.items[c->young_large.length++] = obj; /* reserved above */
   c->heap_bytes += map_bytes;
   gc_note_heap_bytes(c->heap, c->heap_bytes);

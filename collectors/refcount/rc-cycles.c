@@ -243,8 +243,8 @@ void rc_collect_cycles(struct gc_collector *c) {
   /* An object a root slot holds was black only thanks to the root, which
    * may go away without a decrement: examine it again next time. */
   gc_visit_roots(c->heap, buffer_rooted, c);
-  /* Trial deletion costs what it visits, and most candidates (survivors of
-   * the ZCT) die young, as zombies that cost nothing to filter out. So the
+  /* Trial deletion costs what it visits, and many candidates die before it
+   * runs, as zombies that cost nothing to filter out. So the
    * next run waits for as many candidates as this one visited objects, or
    * as half the live objects: the work per candidate stays bounded, and the
    * candidates that reach trial deletion are mostly the long-lived ones. */

@@ -14,10 +14,11 @@
  *    lists a young one in c->remembered), and uncounts the old value;
  *  - at the collection point, the young objects reachable from the roots
  *    and from the remembered ones that an old object still references
- *    (count > 0) are traced — through young objects only, with a queue,
- *    never recursion — and *promoted*: each reference field of a promoted
- *    object is counted now, once, so that from then on every count is the
- *    number of heap references, as for every old object;
+ *    (count > 0) are traced — depth first, through young objects only,
+ *    with an explicit stack, never recursion — and *promoted*: each
+ *    reference field of a promoted object is counted now, once, so that
+ *    from then on every count is the number of heap references, as for
+ *    every old object;
  *  - the young objects the trace did not reach are dead. Their references
  *    were never counted, so nothing is decremented: their cells are freed
  *    from the blocks' young bitmaps a word at a time, without being read.
@@ -25,11 +26,13 @@
  *    resources (the destructor runs), weak references (unlinked from their
  *    target's list) and weak targets (their weak references cleared).
  *
- * A promoted object joins the drain exactly as a young object used to: a
- * zero count (only roots hold it) puts it in the ZCT, a nonzero one makes it
- * a survivor for rc-survivors.c's cycle search, because a cycle among young
- * objects that only roots hold will never be decremented. A young cycle
- * that dies before its collection point costs nothing at all.
+ * A promoted object whose count stays zero (only roots hold it) goes to the
+ * ZCT, as every old object with a zero count does. A cycle among promoted
+ * objects was built with plain stores; if only roots hold it, no decrement
+ * will ever reveal it, so the depth-first trace makes a candidate of the
+ * target of each back edge (every cycle has one; trees and lists have
+ * none). A young cycle that dies before its collection point costs
+ * nothing at all.
  *
  * Invariant (verify=1, rc-verify.c): the count of every object, young or
  * old, is the number of references to it from fields of old objects.
@@ -44,23 +47,102 @@ void rc_remember(struct gc_collector *c, struct gc_obj *obj) {
     obj->gc_word |= RC_REMEMBERED;
 }
 
-/* Marks young obj reached: promoted from now on, its fields counted when the
- * queue reaches it. The queue's room was reserved when obj's cell was. */
-static inline void promote(struct gc_collector *c, struct gc_obj *obj) {
-  struct rc_stack *queue = &c->young_marks;
-  obj->gc_word &= ~(RC_YOUNG | RC_REMEMBERED);
-  assert(queue->length < queue->capacity);
-  queue->items[queue->length++] = obj;
+int rc_young_reserve(struct gc_collector *c, size_t cells) {
+  size_t need = c->young_cells + cells;
+  if (rc_stack_grow(&c->young_path, need) ||
+      rc_stack_grow(&c->young_next, need))
+    return -1;
+  c->young_cells = need;
+  return 0;
+}
+
+static size_t ref_slot_count(gc_heap *heap, struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+  if (t->shape == GC_SHAPE_STRUCT)
+    return t->nrefs;
+  if (t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF)
+    return ((struct gc_array *)obj)->length;
+  return 0;
+}
+
+static struct gc_obj *ref_slot(gc_heap *heap, struct gc_obj *obj, size_t i) {
+  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+  if (t->shape == GC_SHAPE_STRUCT)
+    return ((gc_ref *)gc_obj_fields(obj))[t->ref_fields[i]];
+  return ((gc_ref *)gc_array_elems(obj))[i];
+}
+
+/* Promotes young obj: it is old from now on, counted in the live totals,
+ * and its fields are counted when the search walks them. An object with
+ * reference fields enters the search path, gray; one without is done. The
+ * path's room was reserved with obj's cell (rc_young_reserve). */
+static void promote(struct gc_collector *c, struct gc_obj *obj) {
+  gc_heap *heap = c->heap;
+  uint32_t w = obj->gc_word & ~(RC_YOUNG | RC_REMEMBERED | RC_COLOR_MASK);
+  size_t bytes = gc_object_size(heap, obj);
+  c->live_objects++;
+  c->live_bytes += bytes;
+  if (rc_cell_bytes(heap, obj) < RC_LARGE_MIN)
+    rc_alloc_promote_cell(c, obj);
+  if (!ref_slot_count(heap, obj)) {
+    obj->gc_word = w;
+    return;
+  }
+  obj->gc_word = w | RC_GRAY;
+  GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
+    if (*slot)
+      __builtin_prefetch(*slot, 1);
+  });
+  struct rc_stack *path = &c->young_path, *next = &c->young_next;
+  assert(path->length < path->capacity);
+  path->items[path->length++] = obj;
+  next->items[next->length++] = 0;
+}
+
+/* Depth-first, from young obj: promotes every young object it reaches
+ * and counts each promoted object's fields. Gray marks the path: a field
+ * that refers to a gray object closes a cycle among promoted objects, which
+ * no decrement may ever reveal if only roots hold it, so its target becomes
+ * a candidate for trial deletion. Every cycle among the promoted objects
+ * has such a back edge; trees and lists have none, and cost no candidate.
+ * (A cycle through older objects as well runs through one that only roots
+ * held and that gains a count here — drain_zct makes it a candidate — or
+ * through one referenced from outside, whose removal decrements it.) */
+static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
+  gc_heap *heap = c->heap;
+  struct rc_stack *path = &c->young_path, *next = &c->young_next;
+  promote(c, obj);
+  while (path->length) {
+    struct gc_obj *parent = path->items[path->length - 1];
+    size_t i = (size_t)(uintptr_t)next->items[next->length - 1];
+    if (i == ref_slot_count(heap, parent)) {
+      if (rc_color(parent) == RC_GRAY)
+        rc_set_color(parent, RC_BLACK);
+      path->length--;
+      next->length--;
+      continue;
+    }
+    next->items[next->length - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
+    struct gc_obj *child = ref_slot(heap, parent, i);
+    if (!child)
+      continue;
+    uint32_t w = child->gc_word;
+    rc_increment(c, child); /* clears the colour: test it first */
+    if (w & RC_YOUNG)
+      promote(c, child);
+    else if ((w & RC_COLOR_MASK) == RC_GRAY)
+      rc_became_candidate(c, child);
+  }
 }
 
 static void promote_root(gc_ref *slot, void *ctx) {
   if ((*slot)->gc_word & RC_YOUNG)
-    promote(ctx, *slot);
+    promote_from(ctx, *slot);
 }
 
 static void promote_if_counted(struct gc_collector *c, struct gc_obj *obj) {
   if ((obj->gc_word & RC_YOUNG) && (obj->gc_word & RC_COUNT_MASK))
-    promote(c, obj);
+    promote_from(c, obj);
 }
 
 /* Without the remembered list (a push failed for lack of memory): every
@@ -81,49 +163,12 @@ static void promote_every_counted(struct gc_collector *c) {
     promote_if_counted(c, c->young_large.items[i]);
 }
 
-/* Counts the fields of every promoted object, promoting the young objects
- * they reach. The queue is its own work list: entry i is scanned when the
- * loop reaches it, and at the end it lists every promoted object. */
-static void trace_and_count(struct gc_collector *c) {
-  gc_heap *heap = c->heap;
-  struct rc_stack *queue = &c->young_marks;
-  for (size_t i = 0; i < queue->length; i++) {
-    if (i + RC_PREFETCH_DISTANCE < queue->length)
-      __builtin_prefetch(queue->items[i + RC_PREFETCH_DISTANCE]);
-    struct gc_obj *obj = queue->items[i];
-    size_t bytes = gc_object_size(heap, obj);
-    c->live_objects++;
-    c->live_bytes += bytes;
-    if (rc_cell_bytes(heap, obj) < RC_LARGE_MIN)
-      rc_alloc_promote_cell(c, obj);
-    GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
-      struct gc_obj *child = *slot;
-      if (child) {
-        if (child->gc_word & RC_YOUNG)
-          promote(c, child);
-        rc_increment(c, child);
-      }
-    });
-  }
-}
-
-/* A promoted object enters the drain as young objects always did: only
- * roots may hold a zero count one (it waits in the ZCT); one with a count
- * may be on a cycle that only roots hold (a survivor, searched). */
-static void settle_promoted(struct gc_collector *c) {
-  struct rc_stack *queue = &c->young_marks;
-  for (size_t i = 0; i < queue->length; i++) {
-    struct gc_obj *obj = queue->items[i];
-    uint32_t w = obj->gc_word;
-    if ((w & RC_COUNT_MASK) == 0) {
-      rc_became_zero(c, obj);
-    } else if (rc_may_cycle(c->heap, obj)) {
-      rc_add_survivor(c, obj);
-    }
-  }
-  queue->length = 0;
-  /* Now, while the promoted objects are in the cache. */
-  rc_search_survivors(c);
+/* Only roots can hold a promoted object whose count is still zero: it
+ * waits in the ZCT, as every old object with a zero count does. */
+static void queue_uncounted_root(gc_ref *slot, void *ctx) {
+  uint32_t w = (*slot)->gc_word;
+  if (!(w & (RC_COUNT_MASK | RC_IN_ZCT)))
+    rc_became_zero(ctx, *slot);
 }
 
 /* The dead young objects whose death has an effect. Their cells are still
@@ -154,7 +199,7 @@ static void bury_young(struct gc_collector *c) {
 }
 
 void rc_collect_young(struct gc_collector *c) {
-  c->young_marks.length = 0;
+  c->young_path.length = c->young_next.length = 0;
   gc_visit_roots(c->heap, promote_root, c);
   struct rc_stack *remembered = &c->remembered;
   for (size_t i = 0; i < remembered->length; i++)
@@ -164,15 +209,15 @@ void rc_collect_young(struct gc_collector *c) {
     c->remembered_overflowed = false;
     promote_every_counted(c);
   }
-  trace_and_count(c);
-  settle_promoted(c);
+  gc_visit_roots(c->heap, queue_uncounted_root, c);
   bury_young(c);
   rc_alloc_sweep_young(c);
   c->young_cells = 0;
 }
 
 void rc_young_free(struct gc_collector *c) {
-  gc_sys_free(c->young_marks.items);
+  gc_sys_free(c->young_path.items);
+  gc_sys_free(c->young_next.items);
   gc_sys_free(c->remembered.items);
   gc_sys_free(c->young_resources.items);
   gc_sys_free(c->young_weaks.items);

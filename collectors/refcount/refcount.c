@@ -24,9 +24,9 @@
  *    decremented from it, freed in turn when they reach zero: no C stack,
  *    and time in proportion to the garbage only. An allocation's collection
  *    point stops after budget / 8 objects (bounded pauses); the queues keep
- *    the rest. Promoted objects with a count are searched for cycles that
- *    only roots hold (rc-survivors.c); ZCT entries that gained a count
- *    become candidates.
+ *    the rest. The promotion search makes a candidate of every cycle among
+ *    promoted objects (only roots may hold it); ZCT entries that gained a
+ *    count become candidates.
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (rc-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them.
@@ -123,7 +123,8 @@ void rc_became_zero(struct gc_collector *c, struct gc_obj *obj) {
  * the entry makes the cycle collector scan the heap for purple objects. */
 void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
   /* A young object is not a candidate: if something still counts it at
-   * the collection point, it is promoted, and then searched as a survivor. */
+   * the collection point, it is promoted, and its cycles are searched for
+   * then. */
   if ((obj->gc_word & RC_YOUNG) || !rc_may_cycle(c->heap, obj))
     return;
   rc_set_color(obj, RC_PURPLE);
@@ -386,8 +387,8 @@ static void drain_zct(struct gc_collector *c, bool full) {
     assert(w & RC_IN_ZCT);
     if ((w & RC_COUNT_MASK) != 0) {
       /* An old object that only roots held has gained a count: see above.
-       * (Objects promoted by this collection point are survivors instead,
-       * searched by rc-survivors.c; they are not listed here.) */
+       * (Cycles among the objects this collection point promoted were
+       * found by the promotion search, rc-young.c.) */
       obj->gc_word = w & ~RC_IN_ZCT;
       if ((w & RC_COLOR_MASK) != RC_PURPLE)
         rc_became_candidate(c, obj);
@@ -463,7 +464,7 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   }
   gc_visit_roots(heap, clear_rooted, NULL);
   c->budget = c->budget_reset;
-  /* The survivors' search or the drain made cycles due: the next
+  /* The promotion search or the drain made cycles due: the next
    * allocation starts a collection point with a complete drain and trial
    * deletion. */
   if (!cycles_ran && cycles_due(c))
@@ -623,8 +624,6 @@ static void rc_destroy(struct gc_collector *c) {
   gc_sys_free(c->zct_kept.items);
   gc_sys_free(c->candidates.items);
   gc_sys_free(c->dead_children.items);
-  gc_sys_free(c->survivors.items);
-  gc_sys_free(c->work_index.items);
   gc_sys_free(c->work.items);
   rc_young_free(c);
   gc_sys_free(c);

@@ -9,7 +9,6 @@
  *   rc-young.c     young objects: the trace, promotion, the bulk sweep
  *   rc-alloc.c     memory: size-classed blocks with bitmaps, large objects
  *   rc-cycles.c    trial deletion over the candidate buffer
- *   rc-survivors.c which promoted objects may hide a cycle
  *   rc-verify.c    verify=1: counts recomputed from scratch, check_ref, hooks
  *   rc-table.c     a small open-addressing pointer map used by all of them
  *
@@ -207,8 +206,6 @@ struct gc_collector {
   struct rc_stack zct;
   struct rc_stack zct_kept;      /* scratch: entries a root slot holds */
   struct rc_stack dead_children; /* drain_zct: references of freed objects */
-  struct rc_stack survivors;     /* promoted objects with a count */
-  struct rc_stack work_index;    /* scratch of rc-young.c's search */
   bool zct_overflowed;
 
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
@@ -227,12 +224,13 @@ struct gc_collector {
   struct rc_large *large_list;     /* every large object, for heap walks */
 
   /* Young objects (rc-young.c): allocated since the last collection point.
-   * young_marks: the promotion queue, its capacity kept at least
-   * young_cells (cells claimed plus large objects since then) by the
-   * allocator, so that the trace never runs out of room. remembered: young
-   * objects that a store into an old object counted. The side lists name
-   * the young objects whose death needs more than a free bit. */
-  struct rc_stack young_marks;
+   * young_path, young_next: the promotion search's path and the next field
+   * of each object on it, their capacity kept at least young_cells (cells
+   * claimed plus large objects since then) by rc_young_reserve, so that the
+   * search never runs out of room. remembered: young objects that a store
+   * into an old object counted. The side lists name the young objects
+   * whose death needs more than a free bit. */
+  struct rc_stack young_path, young_next;
   size_t young_cells;
   struct rc_stack remembered;
   bool remembered_overflowed; /* a push failed: scan every young cell */
@@ -404,13 +402,10 @@ void rc_collect_cycles(struct gc_collector *c);
  * objects no longer purple. */
 void rc_filter_candidates(struct gc_collector *c, size_t from);
 
-/* rc-survivors.c */
-/* Lists obj, just promoted with a count, for the search. */
-void rc_add_survivor(struct gc_collector *c, struct gc_obj *obj);
-/* Makes a candidate of every listed survivor on a cycle among them. */
-void rc_search_survivors(struct gc_collector *c);
-
 /* rc-young.c */
+/* Room for the promotion search to reach cells more young objects; -1 if
+ * memory ran out (the allocation fails). */
+int rc_young_reserve(struct gc_collector *c, size_t cells);
 /* A store into an old object counted young obj: list it, so that the next
  * collection point's trace starts from it if its count is still nonzero. */
 void rc_remember(struct gc_collector *c, struct gc_obj *obj);
@@ -423,8 +418,8 @@ static inline void rc_increment_stored(struct gc_collector *c,
 }
 /* The young objects' part of a collection point: traces them from the
  * roots and from the remembered ones, promotes what it reaches (counting
- * its fields, listing it in the ZCT or among the survivors) and frees the
- * rest in bulk. */
+ * its fields, making a candidate of each cycle among them, listing those
+ * only roots hold in the ZCT) and frees the rest in bulk. */
 void rc_collect_young(struct gc_collector *c);
 /* Releases the young side lists at teardown. */
 void rc_young_free(struct gc_collector *c);
