@@ -37,10 +37,6 @@
 
 /* Allocation between collection points: the pause is proportional to it. */
 #define RC_DEFAULT_BUDGET ((int64_t)8 << 20)
-/* Cycles are also collected once this much (or the live heap) has been
- * allocated since the last time, so that a few candidates are not kept
- * forever. */
-#define RC_CYCLE_BYTES ((uint64_t)32 << 20)
 /* Objects an allocation's collection point frees at most, per byte of
  * budget: twice as many 16-byte objects (the smallest) as the budget can
  * have allocated since the last one, so that the backlog always shrinks. */
@@ -426,10 +422,7 @@ static void drain_zct(struct gc_collector *c, bool full) {
 static bool cycles_due(struct gc_collector *c) {
   if (c->candidates_overflowed || c->candidates.length >= c->candidate_limit)
     return true;
-  uint64_t live = c->heap_bytes;
-  return c->candidates.length &&
-         c->bytes_since_cycles >=
-             (live > RC_CYCLE_BYTES ? live : RC_CYCLE_BYTES);
+  return c->candidates.length && c->bytes_since_cycles >= c->cycle_bytes;
 }
 
 void rc_collection_point(struct gc_collector *c, bool run_cycles) {
@@ -594,6 +587,7 @@ static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
   c->verify = heap->verify;
   c->count_limit = RC_COUNT_MASK;
   c->candidate_limit = RC_MIN_CANDIDATES;
+  c->cycle_bytes = RC_CYCLE_BYTES;
   rc_alloc_init(c);
   /* heap-size scales the allocation between collection points. */
   uint64_t budget = heap->options.heap_size / 4;

@@ -79,6 +79,12 @@
 
 /* The fewest candidates that start a cycle collection on their own. */
 #define RC_MIN_CANDIDATES 10000
+/* Cycles are also collected once this much has been allocated since the
+ * last time with candidates waiting, so that a few candidates are not kept
+ * forever; or more after an expensive run: this many bytes per object it
+ * visited (rc_collect_cycles). */
+#define RC_CYCLE_BYTES ((uint64_t)32 << 20)
+#define RC_CYCLE_BYTES_PER_VISIT 64
 
 /* ---- Memory layout ------------------------------------------------------- */
 
@@ -214,6 +220,7 @@ struct gc_collector {
   size_t candidates_filtered; /* buffer length after the last full filter */
   size_t candidate_limit;     /* this many candidates run the cycle collector */
   uint64_t bytes_since_cycles;
+  uint64_t cycle_bytes; /* so much allocation runs it with any candidate */
   struct rc_stack work; /* scratch stack of the cycle collector and verify */
 
   /* Side tables. */
