@@ -8,6 +8,7 @@
  *   refcount.c     the story: barriers, collection points, the ZCT
  *   rc-young.c     young objects: the trace, promotion, the bulk sweep
  *   rc-alloc.c     memory: size-classed blocks with bitmaps, large objects
+ *   rc-weak.c      weak references: per-target lists
  *   rc-cycles.c    trial deletion over the candidate buffer
  *   rc-verify.c    verify=1: counts recomputed from scratch, check_ref, hooks
  *   rc-table.c     a small open-addressing pointer map used by all of them
@@ -393,11 +394,15 @@ void rc_for_each_object(struct gc_collector *c,
 int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen);
 
-/* refcount.c */
+/* rc-weak.c */
+/* gc/'s weak_init: links weak into target's list. */
+void rc_weak_init(struct gc_collector *c, struct gc_weak *weak, gc_ref target);
 /* Unlinks a weak reference from its target's list; clears every weak
  * reference to target (which is dying). */
 void rc_unlink_weak(struct gc_collector *c, struct rc_weak *w);
 void rc_clear_weaks_of(struct gc_collector *c, struct gc_obj *target);
+
+/* refcount.c */
 enum rc_free_mode { RC_FREE_DECREMENT_CHILDREN, RC_FREE_KEEP_CHILDREN };
 void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
                     enum rc_free_mode mode);
