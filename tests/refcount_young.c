@@ -287,3 +287,66 @@ Test(refcount_young, promoted_cycle_found_by_the_promotion_search) {
                (unsigned long long)(live_bytes(heap) - baseline));
   harness_free_heap(heap);
 }
+
+/* Random stores among rooted objects, as in refcount_regress.c's random
+ * graphs, with garbage filler that spends the allocation budget: the
+ * collection points come from allocation (young collection, bounded drain,
+ * trial deletion only when due) at random moments between the stores, each
+ * one checked by verify=1. At the end every root goes and one gc_collect
+ * must reclaim everything. */
+static void random_graph_with_budget(uint64_t first_seed) {
+  uint64_t seed = first_seed;
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  uint64_t collections = harness_stats(heap).collections;
+  enum { POOL = 64 };
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *pool[POOL];
+  for (int i = 0; i < POOL; i++)
+    pool[i] = gc_root(heap, NULL);
+  for (int step = 0; step < 20000; step++) {
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    unsigned r = (unsigned)(seed >> 33);
+    gc_ref *a = pool[r % POOL], *b = pool[(r >> 8) % POOL];
+    switch ((r >> 16) % 10) {
+    case 0:
+      *a = gc_new_struct(heap, t.pair);
+      break;
+    case 1:
+      *a = gc_new_array(heap, t.refs, 1 + (r >> 20) % 4);
+      break;
+    case 2:
+      *a = NULL;
+      break;
+    case 3:
+      if (*a && *b && gc_type_of(heap, *b) == t.pair)
+        *a = gc_get_ref(heap, *b, (r >> 20) % 2);
+      break;
+    case 4:
+      gc_new_array(heap, bytes, 64 << 10); /* filler: 128 per budget */
+      break;
+    default:
+      if (*a && gc_type_of(heap, *a) == t.pair)
+        gc_set_ref(heap, *a, (r >> 20) % 2, *b);
+      else if (*a)
+        gc_set_ref(heap, *a, (r >> 20) % gc_array_len(heap, *a), *b);
+      break;
+    }
+  }
+  CHECK(harness_stats(heap).collections > collections + 5);
+  gc_scope_close(heap, scope);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "seed %llu: %llu bytes left",
+               (unsigned long long)first_seed,
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
+Test(refcount_young, random_graphs_with_allocation_collection_points,
+     .timeout = 120) {
+  for (uint64_t seed = 1; seed <= 4; seed++)
+    random_graph_with_budget(seed);
+}
