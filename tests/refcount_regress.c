@@ -352,6 +352,7 @@ Test(refcount_regress, counts_past_the_field_stay_exact) {
   gc_scope s = gc_scope_open(heap);
   gc_ref *arr = gc_root(heap, gc_new_array(heap, t.refs, 10));
   gc_ref *x = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_collect(heap); /* arr old: its stores are counted (rc-young.c) */
   gc_array_fill_ref(heap, *arr, 0, 10, *x);
   cr_assert_eq(gc_refcount_test_count(heap, *x), 10);
   cr_assert(gc_refcount_test_overflowed(heap, *x));
@@ -509,5 +510,40 @@ Test(refcount_regress, candidate_blackened_by_increment_under_stress) {
   gc_collect(heap);
   cr_assert_eq(live_bytes(heap), 0, "%llu bytes left with no roots",
                (unsigned long long)live_bytes(heap));
+  harness_free_heap(heap);
+}
+
+/* A cycle through an old object that was never in the ZCT: o3 -> o was
+ * stored while both were old (o counted, o3 root-held with a zero count);
+ * then o -> y -> x -> o3 closes the cycle through new objects and every
+ * root goes. The collection point between (an allocation's, without trial
+ * deletion, so the rooted o is not rebuffered) leaves o counted and not a
+ * candidate. At the next one o3 gains a count: a search restricted to the
+ * ZCT's entries and the new objects never met o and missed the cycle (it
+ * leaked); o3 must become a trial-deletion candidate. */
+Test(refcount_regress, cycle_through_an_old_object_outside_the_zct) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *o3 = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *o = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *o3, LEFT, *o);
+  uint64_t collections = harness_stats(heap).collections;
+  for (int i = 0; i < 1200; i++) /* > the 8 MiB budget, all garbage */
+    gc_new_array(heap, bytes, 8000);
+  CHECK(harness_stats(heap).collections > collections);
+  gc_ref *y = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *x = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *o, RIGHT, *y);
+  gc_set_ref(heap, *y, LEFT, *x);
+  gc_set_ref(heap, *x, LEFT, *o3);
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycle",
+               (unsigned long long)(live_bytes(heap) - baseline));
   harness_free_heap(heap);
 }

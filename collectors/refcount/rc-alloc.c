@@ -94,6 +94,46 @@ static uint32_t next_free(const struct rc_block *block, uint32_t from) {
   return index < block->ncells ? index : block->ncells;
 }
 
+/* The end of the run of free cells that starts at start. */
+static uint32_t run_end(const struct rc_block *block, uint32_t start) {
+  uint32_t word = start / 64;
+  uint64_t taken = ~block->free_bits[word] & (~UINT64_C(0) << (start % 64));
+  while (!taken) {
+    if (++word * 64 >= block->ncells)
+      return block->ncells;
+    taken = ~block->free_bits[word];
+  }
+  uint32_t end = word * 64 + (uint32_t)__builtin_ctzll(taken);
+  return end < block->ncells ? end : block->ncells;
+}
+
+/* The bits of word w that lie in [start, end). */
+static uint64_t range_mask(uint32_t w, uint32_t start, uint32_t end) {
+  uint32_t lo = start > w * 64 ? start - w * 64 : 0;
+  uint32_t hi = end < w * 64 + 64 ? end - w * 64 : 64;
+  uint64_t upto = hi == 64 ? ~UINT64_C(0) : (UINT64_C(1) << hi) - 1;
+  return upto & (~UINT64_C(0) << lo);
+}
+
+/* Cells [start, end) leave the free set and become young. */
+static void claim_cells(struct rc_block *block, uint32_t start, uint32_t end) {
+  for (uint32_t w = start / 64; w * 64 < end; w++) {
+    uint64_t mask = range_mask(w, start, end);
+    block->free_bits[w] &= ~mask;
+    block->young_bits[w] |= mask;
+  }
+}
+
+/* Cells [start, end), young and never handed out, become free again. */
+static void unclaim_cells(struct rc_block *block, uint32_t start,
+                          uint32_t end) {
+  for (uint32_t w = start / 64; w * 64 < end; w++) {
+    uint64_t mask = range_mask(w, start, end);
+    block->free_bits[w] |= mask;
+    block->young_bits[w] &= ~mask;
+  }
+}
+
 /* Claims the next run of free cells of the class as its bump region
  * [cursor, limit); false if no block of the class has a free cell. */
 static bool claim_run(struct gc_collector *c, struct rc_class *k) {
@@ -120,12 +160,17 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
       k->current = NULL;
       continue;
     }
-    uint32_t end = start;
-    while (end < block->ncells &&
-           (block->free_bits[end / 64] >> (end % 64) & 1) &&
-           (!c->verify || end == start)) {
-      block->free_bits[end / 64] &= ~(UINT64_C(1) << (end % 64));
-      end++;
+    uint32_t end = c->verify ? start + 1 : run_end(block, start);
+    /* Every cell of the run may hold a young object the next trace
+     * promotes: keep room for it in the promotion queue, so that the trace
+     * itself never needs memory. */
+    if (rc_young_reserve(c, end - start))
+      return false;
+    claim_cells(block, start, end);
+    if (!block->young_listed) {
+      block->young_listed = 1;
+      block->next_young = c->young_blocks;
+      c->young_blocks = block;
     }
     block->free_cells -= end - start;
     block->scan = end;
@@ -164,7 +209,9 @@ static struct gc_obj *allocate_large(struct gc_collector *c,
                      ~(PAGE_BYTES - 1);
   if (map_bytes < cell_bytes || over_limit(c, map_bytes))
     return NULL;
-  if (rc_table_reserve(&c->large_objects, 1))
+  if (rc_table_reserve(&c->large_objects, 1) ||
+      rc_stack_grow(&c->young_large, c->young_large.length + 1) ||
+      rc_young_reserve(c, 1))
     return NULL;
   struct rc_large *large = gc_sys_map(map_bytes);
   if (!large)
@@ -177,6 +224,7 @@ static struct gc_obj *allocate_large(struct gc_collector *c,
   c->large_list = large;
   struct gc_obj *obj = (struct gc_obj *)(large + 1);
   *rc_table_upsert(&c->large_objects, obj) = 1;
+  c->young_large.items[c->young_large.length++] = obj; /* reserved above */
   c->heap_bytes += map_bytes;
   gc_note_heap_bytes(c->heap, c->heap_bytes);
   return obj;
@@ -218,27 +266,36 @@ struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
   return NULL;
 }
 
+/* Puts block on its class's partial list, if it is not listed already. */
+static void list_partial(struct gc_collector *c, struct rc_block *block) {
+  if (!block->listed) {
+    struct rc_class *k = &c->classes[block->size_class];
+    block->listed = 1;
+    block->next_partial = k->partial;
+    k->partial = block;
+  }
+}
+
+static void release_large(struct gc_collector *c, struct gc_obj *obj);
+
 void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
   size_t cell_bytes = rc_cell_bytes(c->heap, obj);
   if (cell_bytes < RC_LARGE_MIN) {
     struct rc_block *block = rc_block_of(obj);
-    uint64_t offset = (uint64_t)((char *)obj - (char *)block) -
-                      RC_BLOCK_HEADER_BYTES;
-    uint32_t index = (uint32_t)((offset * block->inverse) >> 32);
+    uint32_t index = rc_cell_index(block, obj);
     if (c->verify)
       gc_poison(obj, block->cell_bytes);
     else
       obj->type = GC_TYPE_NONE;
     block->free_bits[index / 64] |= UINT64_C(1) << (index % 64);
     block->free_cells++;
-    if (!block->listed) {
-      struct rc_class *k = &c->classes[block->size_class];
-      block->listed = 1;
-      block->next_partial = k->partial;
-      k->partial = block;
-    }
+    list_partial(c, block);
     return;
   }
+  release_large(c, obj);
+}
+
+static void release_large(struct gc_collector *c, struct gc_obj *obj) {
   struct rc_large *large = (struct rc_large *)obj - 1;
   rc_table_remove(&c->large_objects, obj);
   if (large->prev)
@@ -250,6 +307,77 @@ void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
   c->heap_bytes -= large->map_bytes;
   gc_sys_unmap(large, large->map_bytes);
   gc_note_heap_bytes(c->heap, c->heap_bytes);
+}
+
+void rc_alloc_retire_runs(struct gc_collector *c) {
+  for (unsigned i = 0; i < RC_NCLASSES; i++) {
+    struct rc_class *k = &c->classes[i];
+    if (k->cursor >= k->limit) {
+      k->cursor = k->limit = NULL;
+      continue;
+    }
+    struct rc_block *block = rc_block_of(k->cursor);
+    uint32_t start = rc_cell_index(block, k->cursor);
+    uint32_t end = rc_cell_index(block, k->limit - 1) + 1;
+    unclaim_cells(block, start, end);
+    block->free_cells += end - start;
+    /* The next run of this block starts where this one stopped. */
+    if (block == k->current && block->scan > start)
+      block->scan = start;
+    k->cursor = k->limit = NULL;
+  }
+}
+
+void rc_alloc_promote_cell(struct gc_collector *c, struct gc_obj *obj) {
+  struct rc_block *block = rc_block_of(obj);
+  uint32_t i = rc_cell_index(block, obj);
+  block->young_bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+/* Frees the young cells of block that the trace did not promote. */
+static uint64_t sweep_block(struct gc_collector *c, struct rc_block *block) {
+  uint64_t freed = 0;
+  uint32_t nwords = (block->ncells + 63) / 64;
+  for (uint32_t w = 0; w < nwords; w++) {
+    uint64_t dead = block->young_bits[w];
+    if (!dead)
+      continue;
+    block->young_bits[w] = 0;
+    block->free_bits[w] |= dead;
+    freed += (uint64_t)__builtin_popcountll(dead);
+    /* verify=1 poisons what it frees, to catch a write after free. */
+    for (; c->verify && dead; dead &= dead - 1) {
+      uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(dead);
+      gc_poison((char *)block + RC_BLOCK_HEADER_BYTES +
+                    (size_t)i * block->cell_bytes,
+                block->cell_bytes);
+    }
+  }
+  block->free_cells += (uint32_t)freed;
+  if (freed)
+    list_partial(c, block);
+  return freed;
+}
+
+uint64_t rc_alloc_sweep_young(struct gc_collector *c) {
+  uint64_t freed = 0;
+  for (struct rc_block *block = c->young_blocks, *next; block; block = next) {
+    next = block->next_young;
+    block->young_listed = 0;
+    block->next_young = NULL;
+    freed += sweep_block(c, block);
+  }
+  c->young_blocks = NULL;
+  /* Large young objects: the trace cleared the YOUNG bit of those it
+   * promoted. */
+  struct rc_stack *large = &c->young_large;
+  for (size_t i = 0; i < large->length; i++)
+    if (large->items[i]->gc_word & RC_YOUNG) {
+      release_large(c, large->items[i]);
+      freed++;
+    }
+  large->length = 0;
+  return freed;
 }
 
 void rc_for_each_object(struct gc_collector *c,
@@ -275,16 +403,19 @@ int rc_find_cell(struct gc_collector *c, const void *p, char *why,
   for (size_t i = 0; i < c->nchunks; i++) {
     struct rc_chunk *chunk = &c->chunks[i];
     const char *at = p;
-    if (at < chunk->blocks || at >= chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES)
+    if (at < chunk->blocks ||
+        at >= chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES)
       continue;
-    struct rc_block *block = (struct rc_block *)((uintptr_t)at &
-                                                 ~(uintptr_t)(RC_BLOCK_BYTES - 1));
+    struct rc_block *block =
+        (struct rc_block *)((uintptr_t)at & ~(uintptr_t)(RC_BLOCK_BYTES - 1));
     size_t offset = (size_t)(at - (char *)block);
     if (offset < RC_BLOCK_HEADER_BYTES ||
         (offset - RC_BLOCK_HEADER_BYTES) % block->cell_bytes ||
         (offset - RC_BLOCK_HEADER_BYTES) / block->cell_bytes >= block->ncells) {
-      snprintf(why, whylen, "not on an object boundary (inside a block of "
-                            "%u-byte cells)", block->cell_bytes);
+      snprintf(why, whylen,
+               "not on an object boundary (inside a block of "
+               "%u-byte cells)",
+               block->cell_bytes);
       return -1;
     }
     return 0;

@@ -243,11 +243,19 @@ void rc_collect_cycles(struct gc_collector *c) {
   /* An object a root slot holds was black only thanks to the root, which
    * may go away without a decrement: examine it again next time. */
   gc_visit_roots(c->heap, buffer_rooted, c);
-  /* Trial deletion costs what it visits, and most candidates (survivors of
-   * the ZCT) die young, as zombies that cost nothing to filter out. So the
+  /* Trial deletion costs what it visits, and many candidates die before it
+   * runs, as zombies that cost nothing to filter out. So the
    * next run waits for as many candidates as this one visited objects, or
    * as half the live objects: the work per candidate stays bounded, and the
    * candidates that reach trial deletion are mostly the long-lived ones. */
   size_t limit = visited > c->live_objects / 2 ? visited : c->live_objects / 2;
   c->candidate_limit = limit > RC_MIN_CANDIDATES ? limit : RC_MIN_CANDIDATES;
+  /* Candidates waiting for allocation to reach the byte threshold: after a
+   * run that visited much, wait for allocation in proportion, so that trial
+   * deletion costs a bounded share of the time; after a cheap run, come
+   * back soon, so that a published structure (stored into the heap after
+   * only roots held it: a candidate, see drain_zct) is examined in small
+   * batches, not all at once in one long pause. */
+  uint64_t bytes = (uint64_t)visited * RC_CYCLE_BYTES_PER_VISIT;
+  c->cycle_bytes = bytes > RC_CYCLE_BYTES ? bytes : RC_CYCLE_BYTES;
 }

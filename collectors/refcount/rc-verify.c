@@ -2,23 +2,29 @@
  *
  * At each collection point (before and after it frees anything):
  *   1. everything reachable from the roots is walked; every object reached
- *      through a heap reference must be live and have a nonzero count
- *      ("ADDRESS is supposedly live; should have nonzero ref count");
- *   2. every count is recomputed from scratch by walking the whole heap and
- *      compared with the stored one (address, stored count, true count);
- *   3. an object with a zero count must be in the zero count table, or it
- *      would never be freed; a zombie must still be in the candidate buffer.
+ *      must be live, and one reached through a field of an old object must
+ *      have a nonzero count ("ADDRESS is supposedly live; should have
+ *      nonzero ref count");
+ *   2. every count, young objects' too, is recomputed from scratch by
+ *      walking the whole heap — the references from old objects' fields,
+ *      since young objects' fields are not counted (rc-young.c) — and
+ *      compared with the stored one (address, stored count, true count).
+ *      After the collection point every object is old, so this is then the
+ *      count of every heap reference;
+ *   3. an old object with a zero count must be in the zero count table, or
+ *      it would never be freed; a zombie must still be in the candidate
+ *      buffer.
  * Freed cells are poisoned and checked on reuse (rc-alloc.c); check_ref
  * validates the references handed to the API.
  */
 #include "refcount.h"
 #include "refcount-testing.h"
 
-int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why,
-                 size_t whylen) {
+int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen) {
   if (rc_find_cell(c, ref, why, whylen))
     return -1;
-  if (!rc_cell_allocated(ref) || (ref->gc_word & RC_ZOMBIE)) {
+  bool large = rc_table_find(&c->large_objects, ref) != NULL;
+  if ((!large && !rc_cell_allocated(ref)) || (ref->gc_word & RC_ZOMBIE)) {
     snprintf(why, whylen, "a freed object");
     return -1;
   }
@@ -31,9 +37,10 @@ static int check_child(struct gc_collector *c, struct gc_obj *parent,
   char why[128];
   if (rc_check_ref(c, child, why, sizeof why) == 0)
     return 0;
-  gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
-                "%s: %p holds a reference to %p, which is not a live object: %s",
-                when, (void *)parent, (void *)child, why);
+  gc_trap_raise(
+      c->heap, GC_TRAP_INVARIANT,
+      "%s: %p holds a reference to %p, which is not a live object: %s", when,
+      (void *)parent, (void *)child, why);
   return -1;
 }
 
@@ -70,7 +77,8 @@ static int check_reachable(struct gc_collector *c, const char *when) {
         result = -1;
         continue;
       }
-      if (rc_count(c, child) == 0) {
+      /* A young object's fields are not counted (rc-young.c). */
+      if (!(obj->gc_word & RC_YOUNG) && rc_count(c, child) == 0) {
         gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
                       "%s: %p is supposedly live; should have nonzero ref "
                       "count (it is referenced by %p)",
@@ -80,8 +88,7 @@ static int check_reachable(struct gc_collector *c, const char *when) {
       }
       if (rc_table_find(&visited, child))
         continue;
-      if (!rc_table_upsert(&visited, child) ||
-          rc_stack_push(&c->work, child))
+      if (!rc_table_upsert(&visited, child) || rc_stack_push(&c->work, child))
         ctx.failed = 1;
     });
   }
@@ -101,6 +108,9 @@ static void count_children(struct gc_collector *c, struct gc_obj *obj,
   struct count_ctx *ctx = ctx_;
   if (ctx->result || (obj->gc_word & RC_ZOMBIE))
     return;
+  /* A young object's fields are not counted; it is checked all the same,
+   * since its references must be live. */
+  bool counted = !(obj->gc_word & RC_YOUNG);
   GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
     struct gc_obj *child = *slot;
     if (!child || ctx->result)
@@ -109,6 +119,8 @@ static void count_children(struct gc_collector *c, struct gc_obj *obj,
       ctx->result = -1;
       continue;
     }
+    if (!counted)
+      continue;
     uint64_t *count = rc_table_upsert(ctx->true_counts, child);
     if (!count)
       ctx->result = 1;
@@ -143,7 +155,8 @@ static void compare_count(struct gc_collector *c, struct gc_obj *obj,
                   ctx->when, (void *)obj, (unsigned long long)stored,
                   (unsigned long long)truth);
     ctx->result = -1;
-  } else if (stored == 0 && !(w & RC_IN_ZCT) && !c->zct_overflowed) {
+  } else if (stored == 0 && !(w & (RC_IN_ZCT | RC_YOUNG)) &&
+             !c->zct_overflowed) {
     gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
                   "%s: %p has a zero ref count but is not in the zero count "
                   "table (it would never be freed)",

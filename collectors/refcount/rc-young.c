@@ -1,34 +1,59 @@
-/* rc-young.c — which survivors of the zero count table may hide a cycle.
+/* rc-young.c — young objects are not reference counted (Ulterior reference
+ * counting, Blackburn and McKinley, OOPSLA 2003; the young-object treatment
+ * of RC Immix and LXR).
  *
- * Root slots are not counted, so when the last root of a cycle goes away
- * nothing is decremented and trial deletion would never hear of it. Such a
- * cycle's objects all sat in the ZCT (count zero, rooted) or were allocated
- * since the last collection point — the "young" objects, IN_ZCT — and have
- * nonzero counts by the time the ZCT is drained: they are its survivors.
- * (A cycle through an older object is not hidden: that object's references
- * from outside the cycle are heap references, whose removal decrements it
- * and makes it a candidate.)
+ * Nearly every object dies before the collection point after its birth.
+ * Counting it would touch it several times more than a tracing collector
+ * does (its ZCT entry, the decrement from its parent, the decrements of its
+ * children, its cell's release). So an object allocated since the last
+ * collection point is *young* (RC_YOUNG):
  *
- * So instead of making every survivor a candidate (most are tree nodes that
- * can never be on a cycle, and die soon), drain_zct collects them here and
- * a depth-first search over the survivors finds the cycles among them: the
- * target of every back edge lies on a cycle and becomes a candidate; the
- * rest are left alone. The search runs while the survivors are fresh in
- * the cache, and visits each once.
+ *  - a store into a young object is a plain store: its fields are not
+ *    counted;
+ *  - a store into an old object counts the new value, young or old (and
+ *    lists a young one in c->remembered), and uncounts the old value;
+ *  - at the collection point, the young objects reachable from the roots
+ *    and from the remembered ones that an old object still references
+ *    (count > 0) are traced — depth first, through young objects only,
+ *    with an explicit stack, never recursion — and *promoted*: each
+ *    reference field of a promoted object is counted now, once, so that
+ *    from then on every count is the number of heap references, as for
+ *    every old object;
+ *  - the young objects the trace did not reach are dead. Their references
+ *    were never counted, so nothing is decremented: their cells are freed
+ *    from the blocks' young bitmaps a word at a time, without being read.
+ *    Only those whose death has an effect are visited, from side lists:
+ *    resources (the destructor runs), weak references (unlinked from their
+ *    target's list) and weak targets (their weak references cleared).
  *
- * While listed, a survivor keeps IN_ZCT and is coloured white; if the drain
- * frees it (a young tree whose root dies after its leaves were met), its
- * cell stays a zombie until rc_settle_survivors releases it.
+ * A promoted object whose count stays zero (only roots hold it) goes to the
+ * ZCT, as every old object with a zero count does. A cycle among promoted
+ * objects was built with plain stores; if only roots hold it, no decrement
+ * will ever reveal it, so the depth-first trace makes a candidate of the
+ * target of each back edge (every cycle has one; trees and lists have
+ * none). A young cycle that dies before its collection point costs
+ * nothing at all.
+ *
+ * Invariant (verify=1, rc-verify.c): the count of every object, young or
+ * old, is the number of references to it from fields of old objects.
+ * After a collection point there is no young object left.
  */
 #include "refcount.h"
 
-void rc_add_survivor(struct gc_collector *c, struct gc_obj *obj) {
-  if (rc_stack_push(&c->survivors, obj)) {
-    obj->gc_word &= ~RC_IN_ZCT;
-    rc_became_candidate(c, obj); /* no memory: the conservative answer */
-    return;
-  }
-  rc_set_color(obj, RC_WHITE);
+void rc_remember(struct gc_collector *c, struct gc_obj *obj) {
+  if (rc_stack_push(&c->remembered, obj))
+    c->remembered_overflowed = true; /* the trace looks at every young cell */
+  else
+    obj->gc_word |= RC_REMEMBERED;
+}
+
+int rc_young_reserve(struct gc_collector *c, size_t cells) {
+  size_t need = c->young_cells + cells;
+  if (rc_stack_grow(&c->young_path, need) ||
+      rc_stack_grow(&c->young_next, need))
+    return -1;
+  c->young_cells = need;
+  return 0;
 }
 
 static size_t ref_slot_count(gc_heap *heap, struct gc_obj *obj) {
@@ -47,99 +72,155 @@ static struct gc_obj *ref_slot(gc_heap *heap, struct gc_obj *obj, size_t i) {
   return ((gc_ref *)gc_array_elems(obj))[i];
 }
 
-/* Fetches the headers of obj's children: the search looks at each soon. */
-static void prefetch_children(gc_heap *heap, struct gc_obj *obj) {
+/* Promotes young obj: it is old from now on, counted in the live totals,
+ * and its fields are counted when the search walks them. An object with
+ * reference fields enters the search path, gray; one without is done. The
+ * path's room was reserved with obj's cell (rc_young_reserve). */
+static void promote(struct gc_collector *c, struct gc_obj *obj) {
+  gc_heap *heap = c->heap;
+  uint32_t w = obj->gc_word & ~(RC_YOUNG | RC_REMEMBERED | RC_COLOR_MASK);
+  size_t bytes = gc_object_size(heap, obj);
+  c->live_objects++;
+  c->live_bytes += bytes;
+  if (rc_cell_bytes(heap, obj) < RC_LARGE_MIN)
+    rc_alloc_promote_cell(c, obj);
+  if (!ref_slot_count(heap, obj)) {
+    obj->gc_word = w;
+    return;
+  }
+  obj->gc_word = w | RC_GRAY;
   GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
     if (*slot)
-      __builtin_prefetch(*slot);
+      __builtin_prefetch(*slot, 1);
   });
+  struct rc_stack *path = &c->young_path, *next = &c->young_next;
+  assert(path->length < path->capacity);
+  path->items[path->length++] = obj;
+  next->items[next->length++] = 0;
 }
 
-/* Depth-first search from s over white survivors: gray while on the path,
- * black when done. An edge to a gray object closes a cycle. */
-static void find_cycles_from(struct gc_collector *c, struct gc_obj *s) {
-  struct rc_stack *path = &c->work, *next = &c->work_index;
-  rc_set_color(s, RC_GRAY);
-  prefetch_children(c->heap, s);
-  path->items[path->length++] = s;
-  next->items[next->length++] = 0;
+/* Depth-first, from young obj: promotes every young object it reaches
+ * and counts each promoted object's fields. Gray marks the path: a field
+ * that refers to a gray object closes a cycle among promoted objects, which
+ * no decrement may ever reveal if only roots hold it, so its target becomes
+ * a candidate for trial deletion. Every cycle among the promoted objects
+ * has such a back edge; trees and lists have none, and cost no candidate.
+ * (A cycle through older objects as well runs through one that only roots
+ * held and that gains a count here — drain_zct makes it a candidate — or
+ * through one referenced from outside, whose removal decrements it.) */
+static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
+  gc_heap *heap = c->heap;
+  struct rc_stack *path = &c->young_path, *next = &c->young_next;
+  promote(c, obj);
   while (path->length) {
-    struct gc_obj *obj = path->items[path->length - 1];
+    struct gc_obj *parent = path->items[path->length - 1];
     size_t i = (size_t)(uintptr_t)next->items[next->length - 1];
-    if (i == ref_slot_count(c->heap, obj)) {
-      if (rc_color(obj) == RC_GRAY)
-        rc_set_color(obj, RC_BLACK);
+    if (i == ref_slot_count(heap, parent)) {
+      if (rc_color(parent) == RC_GRAY)
+        rc_set_color(parent, RC_BLACK);
       path->length--;
       next->length--;
       continue;
     }
     next->items[next->length - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
-    struct gc_obj *child = ref_slot(c->heap, obj, i);
+    struct gc_obj *child = ref_slot(heap, parent, i);
     if (!child)
       continue;
-    uint32_t color = rc_color(child);
-    if (color == RC_WHITE && !(child->gc_word & RC_ZOMBIE)) {
-      assert(path->length < path->capacity);
-      rc_set_color(child, RC_GRAY);
-      prefetch_children(c->heap, child);
-      path->items[path->length++] = child;
-      next->items[next->length++] = 0;
-    } else if (color == RC_GRAY) {
-      rc_became_candidate(c, child); /* on a cycle: purple from now on */
-    }
+    uint32_t w = child->gc_word;
+    rc_increment(c, child); /* clears the colour: test it first */
+    if (w & RC_YOUNG)
+      promote(c, child);
+    else if ((w & RC_COLOR_MASK) == RC_GRAY)
+      rc_became_candidate(c, child);
   }
 }
 
-bool rc_settle_survivors(struct gc_collector *c, struct rc_stack *kept) {
-  struct rc_stack *survivors = &c->survivors;
-  bool more = false;
-  size_t live = 0;
-  for (size_t i = 0; i < survivors->length; i++) {
-    if (i + RC_PREFETCH_DISTANCE < survivors->length)
-      __builtin_prefetch(survivors->items[i + RC_PREFETCH_DISTANCE], 1);
-    struct gc_obj *obj = survivors->items[i];
-    uint32_t w = obj->gc_word;
-    if (w & RC_ZOMBIE) {
-      if (w & RC_BUFFERED) {
-        obj->gc_word = RC_BUFFERED | RC_ZOMBIE; /* the filter releases it */
-      } else {
-        obj->gc_word = 0;
-        rc_release_cell(c, obj);
+static void promote_root(gc_ref *slot, void *ctx) {
+  if ((*slot)->gc_word & RC_YOUNG)
+    promote_from(ctx, *slot);
+}
+
+static void promote_if_counted(struct gc_collector *c, struct gc_obj *obj) {
+  if ((obj->gc_word & RC_YOUNG) && (obj->gc_word & RC_COUNT_MASK))
+    promote_from(c, obj);
+}
+
+/* Without the remembered list (a push failed for lack of memory): every
+ * young object with a count is a starting point. */
+static void promote_every_counted(struct gc_collector *c) {
+  for (struct rc_block *block = c->young_blocks; block;
+       block = block->next_young) {
+    uint32_t nwords = (block->ncells + 63) / 64;
+    for (uint32_t w = 0; w < nwords; w++)
+      for (uint64_t bits = block->young_bits[w]; bits; bits &= bits - 1) {
+        uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+        promote_if_counted(c, (struct gc_obj *)((char *)block +
+                                                RC_BLOCK_HEADER_BYTES +
+                                                (size_t)i * block->cell_bytes));
       }
-      continue;
-    }
-    if ((w & RC_COLOR_MASK) == RC_WHITE)
-      rc_set_color(obj, RC_BLACK);
-    if ((w & RC_COUNT_MASK) == 0) {
-      /* Back to zero since it was met, and not freed on the way: a root
-       * holds it, or it must go round the ZCT again. */
-      struct rc_stack *to = (w & RC_ROOTED) ? kept : &c->zct;
-      if (rc_stack_push(to, obj)) {
-        obj->gc_word &= ~RC_IN_ZCT;
-        c->zct_overflowed = true;
-      }
-      more |= !(w & RC_ROOTED);
-      continue;
-    }
-    obj->gc_word &= ~RC_IN_ZCT;
-    if ((w & RC_COLOR_MASK) == RC_WHITE) {
-      rc_set_color(obj, RC_WHITE);
-      survivors->items[live++] = obj;
+  }
+  for (size_t i = 0; i < c->young_large.length; i++)
+    promote_if_counted(c, c->young_large.items[i]);
+}
+
+/* Only roots can hold a promoted object whose count is still zero: it
+ * waits in the ZCT, as every old object with a zero count does. */
+static void queue_uncounted_root(gc_ref *slot, void *ctx) {
+  uint32_t w = (*slot)->gc_word;
+  if (!(w & (RC_COUNT_MASK | RC_IN_ZCT)))
+    rc_became_zero(ctx, *slot);
+}
+
+/* The dead young objects whose death has an effect. Their cells are still
+ * intact: the sweep comes after. */
+static void bury_young(struct gc_collector *c) {
+  struct rc_stack *targets = &c->young_weak_targets;
+  for (size_t i = 0; i < targets->length; i++) {
+    struct gc_obj *target = targets->items[i];
+    if ((target->gc_word & (RC_YOUNG | RC_HAS_WEAK)) ==
+        (RC_YOUNG | RC_HAS_WEAK)) {
+      rc_clear_weaks_of(c, target);
+      target->gc_word &= ~RC_HAS_WEAK; /* a second entry skips it */
     }
   }
-  survivors->length = live;
-  if (rc_stack_grow(&c->work, live + 1) ||
-      rc_stack_grow(&c->work_index, live + 1)) {
-    for (size_t i = 0; i < live; i++) {
-      rc_set_color(survivors->items[i], RC_BLACK);
-      rc_became_candidate(c, survivors->items[i]);
-    }
-  } else {
-    c->work.length = c->work_index.length = 0;
-    for (size_t i = 0; i < live; i++)
-      if (rc_color(survivors->items[i]) == RC_WHITE)
-        find_cycles_from(c, survivors->items[i]);
+  targets->length = 0;
+  struct rc_stack *weaks = &c->young_weaks;
+  for (size_t i = 0; i < weaks->length; i++)
+    if (weaks->items[i]->gc_word & RC_YOUNG)
+      rc_unlink_weak(c, (struct rc_weak *)weaks->items[i]);
+  weaks->length = 0;
+  struct rc_stack *resources = &c->young_resources;
+  for (size_t i = 0; i < resources->length; i++) {
+    struct gc_resource *res = (struct gc_resource *)resources->items[i];
+    if ((res->header.gc_word & RC_YOUNG) && !res->destroyed)
+      gc_run_destructor(c->heap, res);
   }
-  survivors->length = 0;
-  return more;
+  resources->length = 0;
+}
+
+void rc_collect_young(struct gc_collector *c) {
+  c->young_path.length = c->young_next.length = 0;
+  gc_visit_roots(c->heap, promote_root, c);
+  struct rc_stack *remembered = &c->remembered;
+  for (size_t i = 0; i < remembered->length; i++)
+    promote_if_counted(c, remembered->items[i]);
+  remembered->length = 0;
+  if (c->remembered_overflowed) {
+    c->remembered_overflowed = false;
+    promote_every_counted(c);
+  }
+  gc_visit_roots(c->heap, queue_uncounted_root, c);
+  bury_young(c);
+  rc_alloc_sweep_young(c);
+  c->young_cells = 0;
+}
+
+void rc_young_free(struct gc_collector *c) {
+  gc_sys_free(c->young_path.items);
+  gc_sys_free(c->young_next.items);
+  gc_sys_free(c->remembered.items);
+  gc_sys_free(c->young_resources.items);
+  gc_sys_free(c->young_weaks.items);
+  gc_sys_free(c->young_weak_targets.items);
+  gc_sys_free(c->young_large.items);
 }

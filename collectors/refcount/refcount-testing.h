@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The stored (exact) count of obj: heap references only, roots excluded. */
+/* The stored (exact) count of obj: references from fields of old objects
+ * only (a young object's fields are counted when it is promoted, at the
+ * next collection point), roots excluded. */
 uint64_t gc_refcount_test_count(gc_heap *heap, gc_ref obj);
 /* Overwrites obj's stored count (below the overflow limit) — breaks the
  * heap on purpose. */

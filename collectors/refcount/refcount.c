@@ -1,41 +1,42 @@
-/* refcount.c — the refcount collector: deferred reference counting with
- * synchronous cycle collection.
+/* refcount.c — the refcount collector: deferred reference counting of old
+ * objects, young objects traced (Ulterior reference counting), synchronous
+ * cycle collection.
  *
  * The story, in the order things happen:
  *
- * 1. Allocation pops a free cell (rc-alloc.c). A new object has count zero
- *    and goes into the zero count table (ZCT): until something stores it in
- *    the heap, only roots can hold it.
- * 2. Barriers. Every reference store into the heap increments the new
- *    value's count, then decrements the old value's (increment first, so an
- *    object stored over itself never passes through zero — the Wasmtime
+ * 1. Allocation bumps through a run of free cells (rc-alloc.c). A new
+ *    object is *young*: nothing counts its fields, and it is in no table.
+ * 2. Barriers. A store into a young object is a plain store. A store into
+ *    an old object increments the new value's count (listing a young value
+ *    as remembered), then decrements the old value's (increment first, so
+ *    an object stored over itself never passes through zero — the Wasmtime
  *    self-copy bug). Root slots are not counted (Deutsch–Bobrow): the
- *    mutator writes them freely. A count that falls to zero queues the object
- *    in the ZCT; one that falls to nonzero makes the object a candidate root
- *    of a garbage cycle (Bacon–Rajan's "purple").
+ *    mutator writes them freely. An old object whose count falls to zero
+ *    goes into the zero count table (ZCT); one that falls to nonzero
+ *    becomes a candidate root of a garbage cycle (Bacon–Rajan's "purple").
  * 3. A collection point (an allocation budget spent, gc_collect, heap
  *    teardown with verify=1) flags every object a root slot holds, then
- *    drains the ZCT: an entry whose count is still zero and that no root
- *    holds is freed. A freed object's children go on a queue and are
+ *    traces the young objects from the roots and from the remembered ones
+ *    still counted, promotes what it reaches (counting its fields now) and
+ *    frees the rest in bulk from the blocks' young bitmaps (rc-young.c).
+ *    Then it drains the ZCT: an entry whose count is still zero and that no
+ *    root holds is freed. A freed object's children go on a queue and are
  *    decremented from it, freed in turn when they reach zero: no C stack,
  *    and time in proportion to the garbage only. An allocation's collection
- *    point stops after budget / 8 objects (bounded pauses); the
- *    queues keep the rest. Entries that gained a count (survivors) are
- *    searched for cycles that only roots held (rc-young.c).
+ *    point stops after budget / 8 objects (bounded pauses); the queues keep
+ *    the rest. The promotion search makes a candidate of every cycle among
+ *    promoted objects (only roots may hold it); ZCT entries that gained a
+ *    count become candidates.
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (rc-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them.
  * 5. A freed resource runs its destructor; a freed object's weak references
- *    are cleared; the cell goes back to its free list.
+ *    are cleared; the cell goes back to its block's free bitmap.
  */
 #include "refcount.h"
 
 /* Allocation between collection points: the pause is proportional to it. */
 #define RC_DEFAULT_BUDGET ((int64_t)8 << 20)
-/* Cycles are also collected once this much (or the live heap) has been
- * allocated since the last time, so that a few candidates are not kept
- * forever. */
-#define RC_CYCLE_BYTES ((uint64_t)32 << 20)
 /* Objects an allocation's collection point frees at most, per byte of
  * budget: twice as many 16-byte objects (the smallest) as the budget can
  * have allocated since the last one, so that the backlog always shrinks. */
@@ -86,7 +87,7 @@ void rc_decrement_slow(struct gc_collector *c, struct gc_obj *obj) {
     obj->gc_word = w;
   }
   if (count == 0) {
-    if (!(w & RC_IN_ZCT))
+    if (!(w & (RC_IN_ZCT | RC_YOUNG)))
       rc_became_zero(c, obj);
   } else if ((w & RC_COLOR_MASK) != RC_PURPLE) {
     rc_became_candidate(c, obj);
@@ -117,7 +118,10 @@ void rc_became_zero(struct gc_collector *c, struct gc_obj *obj) {
  * for a collection point, which will run the cycle collector; no memory for
  * the entry makes the cycle collector scan the heap for purple objects. */
 void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
-  if (!rc_may_cycle(c->heap, obj))
+  /* A young object is not a candidate: if something still counts it at
+   * the collection point, it is promoted, and its cycles are searched for
+   * then. */
+  if ((obj->gc_word & RC_YOUNG) || !rc_may_cycle(c->heap, obj))
     return;
   rc_set_color(obj, RC_PURPLE);
   if (obj->gc_word & RC_BUFFERED)
@@ -132,13 +136,18 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
     c->budget = 0;
 }
 
-/* ---- Barriers --------------------------------------------------------------- */
+/* ---- Barriers ------------------------------------------------------------ */
 
+/* A young object's fields are not counted (rc-young.c): a plain store. */
 static void rc_write_ref(struct gc_collector *c, struct gc_obj *obj,
                          gc_ref *slot, gc_ref v) {
+  if (obj->gc_word & RC_YOUNG) {
+    *slot = v;
+    return;
+  }
   gc_ref old = *slot;
   if (v)
-    rc_increment(c, v);
+    rc_increment_stored(c, v);
   *slot = v;
   if (old)
     rc_decrement(c, old);
@@ -150,6 +159,10 @@ static void rc_write_ref(struct gc_collector *c, struct gc_obj *obj,
  * copied onto itself (dst == src) never has a transient zero count. */
 static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
                          gc_ref *dst, const gc_ref *src, size_t n) {
+  if (dst_obj->gc_word & RC_YOUNG) {
+    memmove(dst, src, n * sizeof *dst);
+    return;
+  }
   bool decrement_first = GC_UNLIKELY(c->test_decrement_first);
   bool forward = dst <= src;
   for (size_t step = 0; step < n; step++) {
@@ -158,7 +171,7 @@ static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
     if (decrement_first && old) /* the Wasmtime bug, for its test only */
       rc_decrement(c, old);
     if (v)
-      rc_increment(c, v);
+      rc_increment_stored(c, v);
     dst[k] = v;
     if (!decrement_first && old)
       rc_decrement(c, old);
@@ -167,67 +180,16 @@ static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
 
 static void rc_fill_refs(struct gc_collector *c, struct gc_obj *obj,
                          gc_ref *dst, size_t n, gc_ref v) {
+  if (obj->gc_word & RC_YOUNG) {
+    for (size_t k = 0; k < n; k++)
+      dst[k] = v;
+    return;
+  }
   for (size_t k = 0; k < n; k++)
     rc_write_ref(c, obj, &dst[k], v);
 }
 
-/* ---- Weak references ------------------------------------------------------------
- *
- * The weak references of one target form a doubly linked list through their
- * cells (struct rc_weak); weak_heads maps the target to the first. The
- * target's HAS_WEAK bit says whether to look it up when it dies. */
-
-static void rc_weak_init(struct gc_collector *c, struct gc_weak *weak,
-                         gc_ref target) {
-  struct rc_weak *w = (struct rc_weak *)weak;
-  w->next = w->prev = NULL;
-  weak->target = NULL;
-  if (!target)
-    return;
-  /* rc_allocate reserved room for this entry: it cannot fail. */
-  uint64_t *head = rc_table_upsert(&c->weak_heads, target);
-  assert(head);
-  if (!head)
-    return;
-  w->next = (struct rc_weak *)(uintptr_t)*head;
-  if (w->next)
-    w->next->prev = w;
-  *head = (uintptr_t)w;
-  weak->target = target;
-  target->gc_word |= RC_HAS_WEAK;
-}
-
-static void unlink_weak(struct gc_collector *c, struct rc_weak *w) {
-  gc_ref target = w->weak.target;
-  if (!target)
-    return;
-  if (w->next)
-    w->next->prev = w->prev;
-  if (w->prev) {
-    w->prev->next = w->next;
-  } else if (w->next) {
-    *rc_table_find(&c->weak_heads, target) = (uintptr_t)w->next;
-  } else {
-    rc_table_remove(&c->weak_heads, target);
-    target->gc_word &= ~RC_HAS_WEAK;
-  }
-  w->weak.target = NULL;
-  w->next = w->prev = NULL;
-}
-
-static void clear_weaks_of(struct gc_collector *c, struct gc_obj *target) {
-  uint64_t *head = rc_table_find(&c->weak_heads, target);
-  assert(head);
-  for (struct rc_weak *w = (struct rc_weak *)(uintptr_t)*head, *next; w;
-       w = next) {
-    next = w->next;
-    w->weak.target = NULL;
-    w->next = w->prev = NULL;
-  }
-  rc_table_remove(&c->weak_heads, target);
-}
-
-/* ---- Freeing ----------------------------------------------------------------------- */
+/* ---- Freeing ------------------------------------------------------------- */
 
 /* Frees obj, which nothing references: runs its destructor, clears its weak
  * references, decrements its children (unless trial deletion already
@@ -243,10 +205,10 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
     if (!res->destroyed)
       gc_run_destructor(heap, res);
   } else if (obj->type == GC_TYPE_WEAK) {
-    unlink_weak(c, (struct rc_weak *)obj);
+    rc_unlink_weak(c, (struct rc_weak *)obj);
   }
   if (w & RC_HAS_WEAK)
-    clear_weaks_of(c, obj);
+    rc_clear_weaks_of(c, obj);
   if ((w & RC_COUNT_MASK) == c->count_limit)
     rc_table_remove(&c->overflow_counts, obj);
   if (mode == RC_FREE_DECREMENT_CHILDREN) {
@@ -258,18 +220,17 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
         rc_decrement(c, child); /* no memory to queue it: now, then */
     });
   }
-  gc_note_freed(heap, gc_object_size(heap, obj));
+  c->live_bytes -= gc_object_size(heap, obj);
   c->live_objects--;
-  /* Still listed (candidate buffer, or survivors of this drain, white):
-   * whoever lists it releases the cell. */
-  if ((w & RC_BUFFERED) || (w & RC_COLOR_MASK) == RC_WHITE) {
+  /* Still listed in the candidate buffer: its filter releases the cell. */
+  if (w & RC_BUFFERED) {
     obj->gc_word = (w & (RC_BUFFERED | RC_COLOR_MASK)) | RC_ZOMBIE;
     return;
   }
   rc_release_cell(c, obj);
 }
 
-/* ---- Collection points ------------------------------------------------------------------ */
+/* ---- Collection points --------------------------------------------------- */
 
 static void mark_rooted(gc_ref *slot, void *ctx) {
   (*slot)->gc_word |= RC_ROOTED;
@@ -290,34 +251,33 @@ static void queue_if_zero(struct gc_collector *c, struct gc_obj *obj,
  * in the ZCT frees the object at once (its own children join the queue). */
 static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
   uint32_t w = obj->gc_word;
-  /* A survivor of this drain (IN_ZCT, white) has no ZCT entry left. */
-  bool survivor = (w & (RC_IN_ZCT | RC_COLOR_MASK)) == (RC_IN_ZCT | RC_WHITE);
   if (GC_UNLIKELY((w & RC_COUNT_MASK) == c->count_limit) ||
-      (w & RC_COUNT_MASK) != 1 || (w & RC_ROOTED) ||
-      ((w & RC_IN_ZCT) && !survivor)) {
+      (w & RC_COUNT_MASK) != 1 || (w & (RC_ROOTED | RC_IN_ZCT))) {
     rc_decrement(c, obj); /* queues zero counts in the ZCT as usual */
     return;
   }
-  obj->gc_word = (w - 1) & ~RC_IN_ZCT;
+  obj->gc_word = w - 1;
   rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
 }
 
 /* Frees every ZCT entry whose count is zero (with full false, stops after
- * about budget / 8 objects; the queues keep the rest) and that no root slot holds,
- * and everything that frees in turn; rooted zero-count entries stay for the
- * next collection point.
+ * about budget / 8 objects; the queues keep the rest) and that no root slot
+ * holds, and everything that frees in turn; rooted zero-count entries stay for
+ * the next collection point.
  *
  * An entry whose count is nonzero leaves the table and becomes a candidate
  * root of a garbage cycle: root slots are not counted, so when the roots
  * that held it go away nothing is decremented, and a cycle it belongs to
- * (x <-> y, built and dropped between two collection points) would never be
- * found otherwise. Acyclic objects (no reference fields) are exempt. */
+ * would never be found otherwise. Every entry is an old object: the cycle
+ * may run through old objects that are not in the table (o3 -> o -> young
+ * y -> x -> o3, where only o3 was root-held with a zero count), so only
+ * trial deletion, which follows every reference, is sure to find it; a
+ * search restricted to the table's entries missed it. Acyclic objects (no
+ * reference fields) are exempt. */
 static void drain_zct(struct gc_collector *c, bool full) {
-  uint64_t max_frees =
-      (uint64_t)c->budget_reset / RC_MAX_FREES_PER_BUDGET_BYTE;
-  uint64_t stop_below = full || c->live_objects < max_frees
-                            ? 0
-                            : c->live_objects - max_frees;
+  uint64_t max_frees = (uint64_t)c->budget_reset / RC_MAX_FREES_PER_BUDGET_BYTE;
+  uint64_t stop_below =
+      full || c->live_objects < max_frees ? 0 : c->live_objects - max_frees;
   if (c->zct_overflowed) {
     c->zct_overflowed = false;
     rc_for_each_object(c, queue_if_zero, NULL);
@@ -345,18 +305,13 @@ static void drain_zct(struct gc_collector *c, bool full) {
         dead->length -= next_dead;
         next_dead = 0;
       }
-      if (stop) {
-        rc_settle_survivors(c, kept);
+      if (stop)
         break;
-      }
       continue;
     }
     next_dead = dead->length = 0;
-    if (!zct->length || c->live_objects < stop_below) {
-      if (rc_settle_survivors(c, kept))
-        continue; /* some went back to the ZCT */
+    if (!zct->length || c->live_objects < stop_below)
       break;
-    }
     /* The entries were queued long ago; fetch a few ahead. */
     if (zct->length > RC_PREFETCH_DISTANCE)
       __builtin_prefetch(zct->items[zct->length - RC_PREFETCH_DISTANCE], 1);
@@ -364,10 +319,12 @@ static void drain_zct(struct gc_collector *c, bool full) {
     uint32_t w = obj->gc_word;
     assert(w & RC_IN_ZCT);
     if ((w & RC_COUNT_MASK) != 0) {
-      if ((w & RC_COLOR_MASK) != RC_PURPLE && rc_may_cycle(c->heap, obj))
-        rc_add_survivor(c, obj); /* keeps IN_ZCT until settled */
-      else
-        obj->gc_word = w & ~RC_IN_ZCT;
+      /* An old object that only roots held has gained a count: see above.
+       * (Cycles among the objects this collection point promoted were
+       * found by the promotion search, rc-young.c.) */
+      obj->gc_word = w & ~RC_IN_ZCT;
+      if ((w & RC_COLOR_MASK) != RC_PURPLE)
+        rc_became_candidate(c, obj);
     } else if (w & RC_ROOTED) {
       if (rc_stack_push(kept, obj)) {
         obj->gc_word = w & ~RC_IN_ZCT;
@@ -402,9 +359,7 @@ static void drain_zct(struct gc_collector *c, bool full) {
 static bool cycles_due(struct gc_collector *c) {
   if (c->candidates_overflowed || c->candidates.length >= c->candidate_limit)
     return true;
-  uint64_t live = c->heap_bytes;
-  return c->candidates.length &&
-         c->bytes_since_cycles >= (live > RC_CYCLE_BYTES ? live : RC_CYCLE_BYTES);
+  return c->candidates.length && c->bytes_since_cycles >= c->cycle_bytes;
 }
 
 void rc_collection_point(struct gc_collector *c, bool run_cycles) {
@@ -414,6 +369,7 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   c->in_collection = true;
   uint64_t start = gc_pause_begin(heap);
   c->bytes_since_cycles += (uint64_t)(c->budget_reset - c->budget);
+  rc_alloc_retire_runs(c);
   gc_visit_roots(heap, mark_rooted, NULL);
   bool cycles_ran = false;
   /* A heap that fails verification is not collected: freeing on wrong
@@ -423,20 +379,24 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
      * pause stays short; the rest waits for the next one. A full one (and
      * every one under verify=1, which needs exact counts) drains it all. */
     /* Trial deletion runs only after a complete drain: then every object
-     * left in the ZCT is rooted (so scan keeps it), and no young object
-     * waits unexamined whose cycle the survivor search would miss once
-     * trial deletion had blackened its members. */
+     * left in the ZCT is rooted (so scan keeps it), and none that gained a
+     * count waits unexamined. The young objects go first: after them every
+     * object is old, and every count is complete. */
+    rc_collect_young(c);
     cycles_ran = run_cycles || cycles_due(c);
     drain_zct(c, cycles_ran || c->verify);
     if (cycles_ran)
       rc_collect_cycles(c);
     if (c->verify)
       rc_verify_heap(c, "after collecting");
+    /* Every live object is old now, and counted in these totals. */
+    gc_note_live(heap, c->live_objects, c->live_bytes);
   }
   gc_visit_roots(heap, clear_rooted, NULL);
   c->budget = c->budget_reset;
-  /* The drain's survivor search made cycles due: the next allocation
-   * starts a collection point with a complete drain and trial deletion. */
+  /* The promotion search or the drain made cycles due: the next
+   * allocation starts a collection point with a complete drain and trial
+   * deletion. */
   if (!cycles_ran && cycles_due(c))
     c->budget = 0;
   gc_note_heap_bytes(heap, c->heap_bytes);
@@ -444,53 +404,106 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   c->in_collection = false;
 }
 
-/* ---- The operations gc/ calls ------------------------------------------------------------- */
+/* ---- The operations gc/ calls -------------------------------------------- */
 
-/* Small objects are a few words: plain stores beat memset's setup. */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) static inline void
-zero_words(uint64_t *words, size_t n) {
-  if (n > 32) {
-    memset(words, 0, n * 8);
-    return;
-  }
-  for (size_t i = 0; i < n; i++)
+/* Small objects are a few words: plain stores, inline, beat a call to
+ * memset. (The empty asm keeps gcc from turning the loop back into one; an
+ * optimize attribute instead would keep the function from being inlined.) */
+static inline __attribute__((always_inline)) void zero_words(uint64_t *words,
+                                                             size_t n) {
+  for (size_t i = 0; i < n; i++) {
     words[i] = 0;
+    __asm__("" : "+r"(i));
+  }
 }
 
-static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
-                                  size_t bytes) {
+/* The largest object the fast path allocates, zeroing it inline. */
+#define RC_INLINE_BYTES ((size_t)33 * 8)
+
+/* Room in the young side lists for an object of a built-in type (a
+ * resource or a weak reference), so that listing it cannot fail later; -1
+ * after an OOM trap. */
+static int reserve_builtin(struct gc_collector *c, uint32_t type) {
+  if (type == GC_TYPE_RESOURCE &&
+      rc_stack_grow(&c->young_resources, c->young_resources.length + 1) == 0)
+    return 0;
+  if (type == GC_TYPE_WEAK && rc_table_reserve(&c->weak_heads, 1) == 0 &&
+      rc_stack_grow(&c->young_weaks, c->young_weaks.length + 1) == 0 &&
+      rc_stack_grow(&c->young_weak_targets, c->young_weak_targets.length + 1) ==
+          0)
+    return 0;
+  if (type != GC_TYPE_RESOURCE && type != GC_TYPE_WEAK)
+    return 0;
+  gc_trap_raise(c->heap, GC_TRAP_OOM,
+                "out of memory for the refcount collector's young %s list",
+                type == GC_TYPE_WEAK ? "weak reference" : "resource");
+  return -1;
+}
+
+/* A new object's header: young, not in the ZCT, not counted; the next
+ * collection point decides (rc-young.c). */
+static inline __attribute__((always_inline)) void
+init_header(struct gc_obj *obj, uint32_t type) {
+  obj->type = type;
+  obj->gc_word = RC_YOUNG;
+}
+
+/* Everything but a bump: a collection point due, a class out of cells, a
+ * large object, verify=1, a resource or a weak reference. */
+static __attribute__((noinline)) struct gc_obj *
+allocate_slow(struct gc_collector *c, uint32_t type, size_t bytes) {
   size_t cell_bytes = type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
   c->budget -= (int64_t)cell_bytes;
-  if (GC_UNLIKELY(c->budget < 0))
+  if (c->budget < 0)
     rc_collection_point(c, false);
+  if (type < GC_FIRST_USER_TYPE && reserve_builtin(c, type))
+    return NULL;
+  struct rc_class *k =
+      cell_bytes < RC_LARGE_MIN ? &c->classes[rc_size_class(cell_bytes)] : NULL;
   struct gc_obj *obj;
-  struct rc_class *k = NULL;
-  if (GC_LIKELY(cell_bytes < RC_LARGE_MIN && !c->verify &&
-                type != GC_TYPE_WEAK) &&
-      (k = &c->classes[rc_size_class(cell_bytes)], k->cursor < k->limit)) {
+  if (k && k->cursor < k->limit) {
     obj = (struct gc_obj *)k->cursor;
     k->cursor += k->cell_bytes;
   } else {
-    if (type == GC_TYPE_WEAK && rc_table_reserve(&c->weak_heads, 1)) {
-      gc_trap_raise(c->heap, GC_TRAP_OOM,
-                    "out of memory for the weak reference table");
-      return NULL;
-    }
     obj = rc_allocate_slow(c, type, cell_bytes);
     if (!obj)
       return NULL;
   }
   /* Fresh large mappings are zero already; reused cells are not. */
-  if (cell_bytes < RC_LARGE_MIN)
+  if (cell_bytes <= RC_INLINE_BYTES)
     zero_words((uint64_t *)obj + 1, cell_bytes / 8 - 1);
-  obj->type = type;
-  obj->gc_word = RC_IN_ZCT;
-  if (GC_UNLIKELY(rc_stack_push(&c->zct, obj))) {
-    obj->gc_word = 0;
-    c->zct_overflowed = true;
+  else if (cell_bytes < RC_LARGE_MIN)
+    memset(obj + 1, 0, cell_bytes - sizeof *obj);
+  init_header(obj, type);
+  if (type == GC_TYPE_RESOURCE) {
+    c->resources_allocated = true;
+    c->young_resources.items[c->young_resources.length++] = obj;
+  } else if (type == GC_TYPE_WEAK) {
+    c->young_weaks.items[c->young_weaks.length++] = obj;
   }
-  c->live_objects++;
-  return obj;
+  return obj; /* reserve_builtin made room in the lists */
+}
+
+/* The fast path, a leaf: bump the class's cursor. (With verify=1 the
+ * cursor always equals the limit: rc-alloc.c hands out one cell at a time
+ * there, to check its poison.) */
+static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
+                                  size_t bytes) {
+  /* Larger objects are zeroed by memset, in allocate_slow, so that this
+   * path calls nothing and saves no register. */
+  if (GC_LIKELY(bytes <= RC_INLINE_BYTES && type >= GC_FIRST_USER_TYPE &&
+                c->budget >= (int64_t)bytes)) {
+    struct rc_class *k = &c->classes[rc_size_class(bytes)];
+    if (GC_LIKELY(k->cursor < k->limit)) {
+      struct gc_obj *obj = (struct gc_obj *)k->cursor;
+      k->cursor += k->cell_bytes;
+      c->budget -= (int64_t)bytes;
+      zero_words((uint64_t *)obj + 1, bytes / 8 - 1);
+      init_header(obj, type);
+      return obj;
+    }
+  }
+  return allocate_slow(c, type, bytes);
 }
 
 static void rc_collect(struct gc_collector *c) {
@@ -511,6 +524,7 @@ static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
   c->verify = heap->verify;
   c->count_limit = RC_COUNT_MASK;
   c->candidate_limit = RC_MIN_CANDIDATES;
+  c->cycle_bytes = RC_CYCLE_BYTES;
   rc_alloc_init(c);
   /* heap-size scales the allocation between collection points. */
   uint64_t budget = heap->options.heap_size / 4;
@@ -533,7 +547,10 @@ static void rc_destroy(struct gc_collector *c) {
   /* With verify=1 the last collection checks the counts one more time. */
   if (c->verify)
     rc_collection_point(c, true);
-  rc_for_each_object(c, destroy_if_resource, NULL);
+  /* The heap walk takes every claimed cell for an object. */
+  rc_alloc_retire_runs(c);
+  if (c->resources_allocated)
+    rc_for_each_object(c, destroy_if_resource, NULL);
   rc_alloc_free_all(c);
   rc_table_free(&c->overflow_counts);
   rc_table_free(&c->weak_heads);
@@ -542,9 +559,8 @@ static void rc_destroy(struct gc_collector *c) {
   gc_sys_free(c->zct_kept.items);
   gc_sys_free(c->candidates.items);
   gc_sys_free(c->dead_children.items);
-  gc_sys_free(c->survivors.items);
-  gc_sys_free(c->work_index.items);
   gc_sys_free(c->work.items);
+  rc_young_free(c);
   gc_sys_free(c);
 }
 

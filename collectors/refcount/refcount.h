@@ -1,20 +1,25 @@
 /* refcount.h — what the files of the refcount collector share.
  *
- * The collector is deferred reference counting (Deutsch–Bobrow) with
- * synchronous cycle collection by trial deletion (Bacon–Rajan 2001):
+ * The collector is deferred reference counting (Deutsch–Bobrow) of old
+ * objects, with young objects traced instead of counted (Ulterior reference
+ * counting, Blackburn–McKinley 2003) and synchronous cycle collection by
+ * trial deletion (Bacon–Rajan 2001):
  *
- *   refcount.c   the story: barriers, collection points, the zero count table
- *   rc-alloc.c   memory: size-classed blocks with free lists, large objects
- *   rc-cycles.c  trial deletion over the candidate buffer
- *   rc-verify.c  verify=1: counts recomputed from scratch, check_ref, hooks
- *   rc-young.c   which survivors of the ZCT may hide a cycle
- *   rc-table.c   a small open-addressing pointer map used by all of them
+ *   refcount.c     the story: barriers, collection points, the ZCT
+ *   rc-young.c     young objects: the trace, promotion, the bulk sweep
+ *   rc-alloc.c     memory: size-classed blocks with bitmaps, large objects
+ *   rc-weak.c      weak references: per-target lists
+ *   rc-cycles.c    trial deletion over the candidate buffer
+ *   rc-verify.c    verify=1: counts recomputed from scratch, check_ref, hooks
+ *   rc-table.c     a small open-addressing pointer map used by all of them
  *
  * Invariant (between collection points, verify=1 checks it): the count of
- * every live object equals the number of heap fields that refer to it. Root
- * slots are not counted; an object whose count is zero is in the zero count
- * table (ZCT), where the next collection point frees it unless a root slot
- * holds it.
+ * every live object, young or old, equals the number of fields of *old*
+ * objects that refer to it; young objects' fields are not counted. Root
+ * slots are not counted; an old object whose count is zero is in the zero
+ * count table (ZCT), where the next collection point frees it unless a root
+ * slot holds it. Right after a collection point every object is old, so
+ * every count is then the number of heap references to the object.
  */
 #ifndef GC_REFCOUNT_H
 #define GC_REFCOUNT_H
@@ -25,29 +30,40 @@
 
 /* ---- The gc_word of every object ----------------------------------------
  *
- *   bits  0..23  the count; the value count_limit means "the count is in the
+ *   bits  0..21  the count; the value count_limit means "the count is in the
  *                overflow table" (exact, 64-bit), so counts never wrap
+ *   bit  22      YOUNG: allocated since the last collection point, not yet
+ *                promoted; its own fields are not counted (rc-young.c)
+ *   bit  23      REMEMBERED: young, and listed in c->remembered because a
+ *                store into an old object counted it
  *   bits 24..25  the trial-deletion colour
  *   bit  26      BUFFERED: in the candidate buffer
  *   bit  27      IN_ZCT: in the zero count table
  *   bit  28      ROOTED: a root slot holds it (set during a collection only)
  *   bit  29      HAS_WEAK: weak references target it (see weak_heads)
- *   bit  30      ZOMBIE: freed while listed (candidate buffer, or the
- *                survivors of a ZCT drain); whoever lists it releases the
- *                cell when it next processes its list
+ *   bit  30      ZOMBIE: freed while listed in the candidate buffer; the
+ *                buffer's filter releases the cell
  *   bit  31      STICKY: the overflow table could not grow; the count field
  *                stays at count_limit, frozen, and the object is immortal
- *                (the documented fallback; it needs 2^24 references to one
+ *                (the documented fallback; it needs 2^22 references to one
  *                object and a failed malloc)
  */
-#define RC_COUNT_BITS 24
+#define RC_COUNT_BITS 22
 #define RC_COUNT_MASK ((UINT32_C(1) << RC_COUNT_BITS) - 1)
+#define RC_YOUNG (UINT32_C(1) << 22)
+#define RC_REMEMBERED (UINT32_C(1) << 23)
 #define RC_COLOR_SHIFT 24
 #define RC_COLOR_MASK (UINT32_C(3) << RC_COLOR_SHIFT)
 #define RC_BLACK (UINT32_C(0) << RC_COLOR_SHIFT) /* in use or free */
-#define RC_GRAY (UINT32_C(1) << RC_COLOR_SHIFT)  /* possible member of a cycle */
-#define RC_WHITE (UINT32_C(2) << RC_COLOR_SHIFT) /* member of a garbage cycle */
-#define RC_PURPLE (UINT32_C(3) << RC_COLOR_SHIFT) /* possible root of a cycle */
+#define RC_GRAY                                                                \
+  (UINT32_C(1) << RC_COLOR_SHIFT) /* possible member of a cycle                \
+                                   */
+#define RC_WHITE                                                               \
+  (UINT32_C(2) << RC_COLOR_SHIFT) /* member of a garbage cycle                 \
+                                   */
+#define RC_PURPLE                                                              \
+  (UINT32_C(3) << RC_COLOR_SHIFT) /* possible root of a cycle                  \
+                                   */
 #define RC_BUFFERED (UINT32_C(1) << 26)
 #define RC_IN_ZCT (UINT32_C(1) << 27)
 #define RC_ROOTED (UINT32_C(1) << 28)
@@ -64,12 +80,18 @@
 
 /* The fewest candidates that start a cycle collection on their own. */
 #define RC_MIN_CANDIDATES 10000
+/* Cycles are also collected once this much has been allocated since the
+ * last time with candidates waiting, so that a few candidates are not kept
+ * forever; or more after an expensive run: this many bytes per object it
+ * visited (rc_collect_cycles). */
+#define RC_CYCLE_BYTES ((uint64_t)32 << 20)
+#define RC_CYCLE_BYTES_PER_VISIT 64
 
 /* ---- Memory layout ------------------------------------------------------- */
 
 #define RC_BLOCK_BYTES ((size_t)64 << 10) /* one size class per block */
 #define RC_CHUNK_BLOCKS 64                /* blocks per system mapping */
-#define RC_BLOCK_HEADER_BYTES 576         /* first cell's offset in a block */
+#define RC_BLOCK_HEADER_BYTES 1088        /* first cell's offset in a block */
 #define RC_LARGE_MIN ((size_t)8192 + 8)   /* objects this big: own mapping */
 #define RC_NCLASSES 39
 #define RC_MAX_CELLS ((RC_BLOCK_BYTES - RC_BLOCK_HEADER_BYTES) / 16)
@@ -88,16 +110,23 @@ struct rc_block {
   /* On its class's partial list or its current block: a free need not
    * list it again. */
   uint32_t listed;
+  /* On c->young_blocks: some young_bits are set. */
+  uint32_t young_listed;
+  struct rc_block *next_young;
   /* ceil(2^32 / cell_bytes): a cell's index is (offset * inverse) >> 32,
    * exact for offsets within a block, without a division. */
   uint64_t inverse;
   uint64_t free_bits[(RC_MAX_CELLS + 63) / 64];
+  /* Cells claimed for allocation since the last collection point and not
+   * promoted by it: what its sweep frees, a word at a time (rc-young.c). */
+  uint64_t young_bits[(RC_MAX_CELLS + 63) / 64];
 };
 _Static_assert(sizeof(struct rc_block) <= RC_BLOCK_HEADER_BYTES,
                "block header too big");
 
 static inline struct rc_block *rc_block_of(const void *cell) {
-  return (struct rc_block *)((uintptr_t)cell & ~(uintptr_t)(RC_BLOCK_BYTES - 1));
+  return (struct rc_block *)((uintptr_t)cell &
+                             ~(uintptr_t)(RC_BLOCK_BYTES - 1));
 }
 
 /* Where one size class allocates: a run of free cells [cursor, limit) in
@@ -110,10 +139,10 @@ struct rc_class {
 };
 
 struct rc_chunk {
-  char *map;         /* what gc_sys_map returned */
-  size_t map_bytes;  /* what was mapped */
-  char *blocks;      /* the first block (aligned to RC_BLOCK_BYTES) */
-  uint32_t nblocks;  /* blocks carved so far */
+  char *map;        /* what gc_sys_map returned */
+  size_t map_bytes; /* what was mapped */
+  char *blocks;     /* the first block (aligned to RC_BLOCK_BYTES) */
+  uint32_t nblocks; /* blocks carved so far */
 };
 
 /* A large object's mapping: this prefix, then the object. */
@@ -158,14 +187,13 @@ struct rc_stack {
 
 int rc_stack_grow(struct rc_stack *s, size_t min_capacity);
 static inline int rc_stack_push(struct rc_stack *s, struct gc_obj *obj) {
-  if (GC_UNLIKELY(s->length == s->capacity) &&
-      rc_stack_grow(s, s->length + 1))
+  if (GC_UNLIKELY(s->length == s->capacity) && rc_stack_grow(s, s->length + 1))
     return -1;
   s->items[s->length++] = obj;
   return 0;
 }
 
-/* ---- The collector -------------------------------------------------------- */
+/* ---- The collector ------------------------------------------------------- */
 
 struct gc_collector {
   gc_heap *heap;
@@ -183,10 +211,8 @@ struct gc_collector {
    * then. zct_overflowed: a push failed for lack of memory, so the next
    * collection point scans the heap for zero counts instead. */
   struct rc_stack zct;
-  struct rc_stack zct_kept; /* scratch: entries a root slot holds */
+  struct rc_stack zct_kept;      /* scratch: entries a root slot holds */
   struct rc_stack dead_children; /* drain_zct: references of freed objects */
-  struct rc_stack survivors;     /* drain_zct: entries left with a count */
-  struct rc_stack work_index;    /* scratch of rc-young.c's search */
   bool zct_overflowed;
 
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
@@ -195,6 +221,7 @@ struct gc_collector {
   size_t candidates_filtered; /* buffer length after the last full filter */
   size_t candidate_limit;     /* this many candidates run the cycle collector */
   uint64_t bytes_since_cycles;
+  uint64_t cycle_bytes; /* so much allocation runs it with any candidate */
   struct rc_stack work; /* scratch stack of the cycle collector and verify */
 
   /* Side tables. */
@@ -204,12 +231,33 @@ struct gc_collector {
   struct rc_table verify_scratch;  /* verify=1: visited set, true counts */
   struct rc_large *large_list;     /* every large object, for heap walks */
 
+  /* Young objects (rc-young.c): allocated since the last collection point.
+   * young_path, young_next: the promotion search's path and the next field
+   * of each object on it, their capacity kept at least young_cells (cells
+   * claimed plus large objects since then) by rc_young_reserve, so that the
+   * search never runs out of room. remembered: young objects that a store
+   * into an old object counted. The side lists name the young objects
+   * whose death needs more than a free bit. */
+  struct rc_stack young_path, young_next;
+  size_t young_cells;
+  struct rc_stack remembered;
+  bool remembered_overflowed; /* a push failed: scan every young cell */
+  struct rc_stack young_resources;
+  bool resources_allocated; /* teardown looks for destructors to run */
+  struct rc_stack young_weaks;
+  struct rc_stack young_weak_targets;
+  struct rc_stack young_large;
+  struct rc_block *young_blocks; /* linked through next_young */
+
   /* Memory. */
   struct rc_block *blocks;
   struct rc_chunk *chunks;
   size_t nchunks, chunks_capacity;
   uint64_t heap_bytes; /* carved blocks + large mappings */
-  uint64_t live_objects;
+  /* Old (promoted) objects and their bytes; young ones are counted by
+   * gc/ as allocated, and at each collection point these become the live
+   * totals (gc_note_live). */
+  uint64_t live_objects, live_bytes;
   bool in_collection;
 
   /* Test-only hooks (refcount-testing.h). */
@@ -223,7 +271,7 @@ struct rc_weak {
   struct rc_weak *next, *prev;
 };
 
-/* ---- Counts ---------------------------------------------------------------- */
+/* ---- Counts -------------------------------------------------------------- */
 
 void rc_increment_slow(struct gc_collector *c, struct gc_obj *obj);
 void rc_decrement_slow(struct gc_collector *c, struct gc_obj *obj);
@@ -242,7 +290,8 @@ static inline void rc_increment(struct gc_collector *c, struct gc_obj *obj) {
 }
 
 /* One heap reference to obj fewer: a zero count queues obj in the ZCT, a
- * nonzero one makes obj a candidate root of a garbage cycle. */
+ * nonzero one makes obj a candidate root of a garbage cycle. A young obj
+ * is neither: the next collection point's trace decides its fate. */
 static inline void rc_decrement(struct gc_collector *c, struct gc_obj *obj) {
   uint32_t w = obj->gc_word;
   uint32_t count = w & RC_COUNT_MASK;
@@ -254,7 +303,7 @@ static inline void rc_decrement(struct gc_collector *c, struct gc_obj *obj) {
   w--;
   obj->gc_word = w;
   if (count == 1) {
-    if (!(w & RC_IN_ZCT))
+    if (!(w & (RC_IN_ZCT | RC_YOUNG)))
       rc_became_zero(c, obj);
   } else if ((w & RC_COLOR_MASK) != RC_PURPLE) {
     rc_became_candidate(c, obj);
@@ -277,15 +326,23 @@ static inline void rc_set_color(struct gc_obj *obj, uint32_t color) {
 /* False for objects that cannot be part of a cycle: no reference fields. */
 static inline bool rc_may_cycle(gc_heap *heap, struct gc_obj *obj) {
   const struct gc_type_info *t = gc_type_info_of(heap, obj);
-  return t->shape == GC_SHAPE_STRUCT ? t->nrefs != 0
-                                     : t->shape == GC_SHAPE_ARRAY &&
-                                           t->elem == GC_KIND_REF;
+  return t->shape == GC_SHAPE_STRUCT
+             ? t->nrefs != 0
+             : t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF;
 }
 
-/* ---- Between the files ------------------------------------------------------ */
+/* ---- Between the files --------------------------------------------------- */
 
 /* rc-alloc.c */
 void rc_alloc_free_all(struct gc_collector *c);
+/* Gives back the unused rest of every class's bump run, so that every
+ * claimed cell holds an object (the heap walks and the sweep rely on it). */
+void rc_alloc_retire_runs(struct gc_collector *c);
+/* Frees every cell still marked young (dead: the trace did not reach it),
+ * a bitmap word at a time; returns how many. */
+uint64_t rc_alloc_sweep_young(struct gc_collector *c);
+/* Clears obj's young bit: the trace promoted it. */
+void rc_alloc_promote_cell(struct gc_collector *c, struct gc_obj *obj);
 struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
                                 size_t cell_bytes);
 void rc_alloc_init(struct gc_collector *c);
@@ -311,9 +368,21 @@ static inline size_t rc_cell_bytes(gc_heap *heap, struct gc_obj *obj) {
 }
 /* Returns the cell of a dead object to its free list or to the system. */
 void rc_release_cell(struct gc_collector *c, struct gc_obj *obj);
-/* True if obj (a cell start) holds an allocated object (zombies included). */
+/* A small object's cell index in its block. */
+static inline uint32_t rc_cell_index(const struct rc_block *block,
+                                     const void *cell) {
+  uint64_t offset = (uint64_t)((const char *)cell - (const char *)block) -
+                    RC_BLOCK_HEADER_BYTES;
+  return (uint32_t)((offset * block->inverse) >> 32);
+}
+/* True if the cell at obj (in a block) holds an allocated object, zombies
+ * included. The free bit says so, not the header: the sweep frees young
+ * cells without writing them. (Cells of a bump run not yet handed out
+ * count as allocated until rc_alloc_retire_runs gives them back.) */
 static inline bool rc_cell_allocated(struct gc_obj *obj) {
-  return obj->type != GC_TYPE_NONE && obj->type != RC_POISON_TYPE;
+  const struct rc_block *block = rc_block_of(obj);
+  uint32_t i = rc_cell_index(block, obj);
+  return !(block->free_bits[i / 64] >> (i % 64) & 1);
 }
 /* Calls fn on every allocated object (zombies included). fn may free the
  * object it is given. */
@@ -324,6 +393,14 @@ void rc_for_each_object(struct gc_collector *c,
 /* The object whose cell starts at p, or NULL with why filled. */
 int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen);
+
+/* rc-weak.c */
+/* gc/'s weak_init: links weak into target's list. */
+void rc_weak_init(struct gc_collector *c, struct gc_weak *weak, gc_ref target);
+/* Unlinks a weak reference from its target's list; clears every weak
+ * reference to target (which is dying). */
+void rc_unlink_weak(struct gc_collector *c, struct rc_weak *w);
+void rc_clear_weaks_of(struct gc_collector *c, struct gc_obj *target);
 
 /* refcount.c */
 enum rc_free_mode { RC_FREE_DECREMENT_CHILDREN, RC_FREE_KEEP_CHILDREN };
@@ -338,9 +415,26 @@ void rc_collect_cycles(struct gc_collector *c);
 void rc_filter_candidates(struct gc_collector *c, size_t from);
 
 /* rc-young.c */
-void rc_add_survivor(struct gc_collector *c, struct gc_obj *obj);
-/* Settles the survivors of a drain; true if some went back to the ZCT. */
-bool rc_settle_survivors(struct gc_collector *c, struct rc_stack *kept);
+/* Room for the promotion search to reach cells more young objects; -1 if
+ * memory ran out (the allocation fails). */
+int rc_young_reserve(struct gc_collector *c, size_t cells);
+/* A store into an old object counted young obj: list it, so that the next
+ * collection point's trace starts from it if its count is still nonzero. */
+void rc_remember(struct gc_collector *c, struct gc_obj *obj);
+/* The count of a reference stored into an old object. */
+static inline void rc_increment_stored(struct gc_collector *c,
+                                       struct gc_obj *obj) {
+  if (GC_UNLIKELY((obj->gc_word & (RC_YOUNG | RC_REMEMBERED)) == RC_YOUNG))
+    rc_remember(c, obj);
+  rc_increment(c, obj);
+}
+/* The young objects' part of a collection point: traces them from the
+ * roots and from the remembered ones, promotes what it reaches (counting
+ * its fields, making a candidate of each cycle among them, listing those
+ * only roots hold in the ZCT) and frees the rest in bulk. */
+void rc_collect_young(struct gc_collector *c);
+/* Releases the young side lists at teardown. */
+void rc_young_free(struct gc_collector *c);
 
 /* rc-verify.c */
 int rc_verify_heap(struct gc_collector *c, const char *when);

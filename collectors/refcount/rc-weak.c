@@ -1,0 +1,66 @@
+/* rc-weak.c — weak references in the refcount collector.
+ *
+ * The weak references of one target form a doubly linked list through their
+ * cells (struct rc_weak); weak_heads maps the target to the first. The
+ * target's HAS_WEAK bit says whether to look it up when it dies. A young
+ * target is also listed in young_weak_targets, so that the sweep, which
+ * reads no dead object, clears its weak references if it dies young
+ * (rc-young.c).
+ */
+#include "refcount.h"
+
+void rc_weak_init(struct gc_collector *c, struct gc_weak *weak, gc_ref target) {
+  struct rc_weak *w = (struct rc_weak *)weak;
+  w->next = w->prev = NULL;
+  weak->target = NULL;
+  if (!target)
+    return;
+  /* rc_allocate reserved room for this entry: it cannot fail. */
+  uint64_t *head = rc_table_upsert(&c->weak_heads, target);
+  assert(head);
+  if (!head)
+    return;
+  w->next = (struct rc_weak *)(uintptr_t)*head;
+  if (w->next)
+    w->next->prev = w;
+  *head = (uintptr_t)w;
+  weak->target = target;
+  /* A young target that dies young is not visited by the sweep unless it
+   * is listed (rc_allocate reserved the room). */
+  if ((target->gc_word & (RC_YOUNG | RC_HAS_WEAK)) == RC_YOUNG) {
+    struct rc_stack *targets = &c->young_weak_targets;
+    assert(targets->length < targets->capacity);
+    targets->items[targets->length++] = target;
+  }
+  target->gc_word |= RC_HAS_WEAK;
+}
+
+void rc_unlink_weak(struct gc_collector *c, struct rc_weak *w) {
+  gc_ref target = w->weak.target;
+  if (!target)
+    return;
+  if (w->next)
+    w->next->prev = w->prev;
+  if (w->prev) {
+    w->prev->next = w->next;
+  } else if (w->next) {
+    *rc_table_find(&c->weak_heads, target) = (uintptr_t)w->next;
+  } else {
+    rc_table_remove(&c->weak_heads, target);
+    target->gc_word &= ~RC_HAS_WEAK;
+  }
+  w->weak.target = NULL;
+  w->next = w->prev = NULL;
+}
+
+void rc_clear_weaks_of(struct gc_collector *c, struct gc_obj *target) {
+  uint64_t *head = rc_table_find(&c->weak_heads, target);
+  assert(head);
+  for (struct rc_weak *w = (struct rc_weak *)(uintptr_t)*head, *next; w;
+       w = next) {
+    next = w->next;
+    w->weak.target = NULL;
+    w->next = w->prev = NULL;
+  }
+  rc_table_remove(&c->weak_heads, target);
+}

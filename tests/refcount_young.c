@@ -1,0 +1,352 @@
+/* refcount_young.c — young objects in the refcount collector (rc-young.c):
+ * an object allocated since the last collection point is not counted; the
+ * next collection point promotes what the roots and old objects reach and
+ * frees the rest from the blocks' young bitmaps without reading it. These
+ * tests check what that must not lose: objects only an old object holds,
+ * destructors of resources that die young, weak references to and from
+ * young objects, large young objects, young cycles, and the fallback when
+ * the remembered list cannot grow.
+ *
+ * Every heap has verify=1 (harness_new_heap), so each collection point
+ * also recomputes every count and checks every reference is live. */
+#include "harness.h"
+
+#include <gcheap-testing.h>
+#include <refcount-testing.h>
+
+static const gc_kind pair_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};
+enum { LEFT, RIGHT, VALUE };
+
+struct types {
+  gc_type pair, refs;
+};
+
+static gc_heap *new_heap(const char *options, struct types *t) {
+  gc_heap *heap = harness_new_heap("refcount", options);
+  t->pair = gc_type_struct(heap, "pair", 3, pair_kinds);
+  t->refs = gc_type_array(heap, "refs", GC_KIND_REF);
+  return heap;
+}
+
+static uint64_t live_bytes(gc_heap *heap) {
+  return harness_stats(heap).live_bytes;
+}
+
+static int destroyed;
+static void count_destroy(void *ptr, void *ud) {
+  destroyed++;
+}
+
+/* An object that only an old object's field holds (no root) survives the
+ * collection point: the store counted it and listed it as remembered. */
+Test(refcount_young, held_only_by_an_old_object_survives) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_ref *holder = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_collect(heap); /* holder is old */
+  gc_ref young = gc_new_struct(heap, t.pair);
+  gc_set_i64(heap, young, VALUE, 42);
+  gc_set_ref(heap, *holder, LEFT, young);
+  cr_assert_eq(gc_refcount_test_count(heap, young), 1);
+  /* A young subtree below it is reached through it. */
+  gc_set_ref(heap, young, RIGHT, gc_new_struct(heap, t.pair));
+  gc_collect(heap);
+  gc_ref kept = gc_get_ref(heap, *holder, LEFT);
+  cr_assert_eq(gc_get_i64(heap, kept, VALUE), 42);
+  gc_ref below = gc_get_ref(heap, kept, RIGHT);
+  cr_assert_not_null(below);
+  cr_assert_eq(gc_refcount_test_count(heap, below), 1);
+  harness_free_heap(heap);
+}
+
+/* A young object stored into an old one and removed again before the
+ * collection point dies there, as if it had never been stored. */
+Test(refcount_young, remembered_then_dropped_dies) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_ref *holder = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_set_ref(heap, *holder, LEFT, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *holder, LEFT, NULL);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+}
+
+/* Without memory for the remembered list, the collection point looks at
+ * every young object's count instead: the object survives all the same.
+ * (Were it swept, verify would find the holder's field pointing at a freed
+ * cell.) */
+Test(refcount_young, remembered_list_without_memory) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_ref *holder = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_collect(heap);
+  gc_ref young = gc_new_struct(heap, t.pair);
+  gc_set_i64(heap, young, VALUE, 7);
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1); /* the remembered list's first growth */
+  gc_set_ref(heap, *holder, RIGHT, young);
+  long attempts = gc_test_allocation_count();
+  gc_test_allocation_reset();
+  cr_assert_geq(attempts, 1, "the store did not try to grow the list");
+  gc_collect(heap);
+  gc_ref kept = gc_get_ref(heap, *holder, RIGHT);
+  cr_assert_eq(kept, young);
+  cr_assert_eq(gc_get_i64(heap, kept, VALUE), 7);
+  cr_assert_eq(gc_refcount_test_count(heap, kept), 1);
+  harness_free_heap(heap);
+}
+
+/* Resources that die young run their destructor once, at the collection
+ * point; a promoted one only when it dies later. */
+Test(refcount_young, resources_dying_young_are_destroyed_once) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t); /* the counts need it */
+  destroyed = 0;
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_ref *keep = gc_global(heap, gc_new_struct(heap, t.pair));
+  for (int i = 0; i < 100; i++) {
+    gc_ref holder = gc_new_struct(heap, t.pair);
+    gc_set_ref(heap, holder, LEFT,
+               gc_new_resource(heap, NULL, count_destroy, NULL));
+  }
+  gc_set_ref(heap, *keep, LEFT,
+             gc_new_resource(heap, NULL, count_destroy, NULL));
+  cr_assert_eq(destroyed, 0);
+  gc_collect(heap);
+  cr_assert_eq(destroyed, 100);
+  gc_collect(heap);
+  cr_assert_eq(destroyed, 100);
+  *keep = NULL;
+  gc_collect(heap);
+  cr_assert_eq(destroyed, 101);
+  cr_assert_eq(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+  cr_assert_eq(destroyed, 101);
+}
+
+/* Weak references and young objects, every way round: a young target that
+ * dies young is cleared; a young weak reference that dies young leaves its
+ * (old) target's list, which then still clears the others. */
+Test(refcount_young, weak_references_to_and_from_young_objects) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_ref *old_target = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_ref *kept_weak = gc_global(heap, gc_new_weak(heap, *old_target));
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_ref *young_target_weak = gc_global(heap, NULL);
+  {
+    gc_scope s = gc_scope_open(heap);
+    gc_ref *young = gc_root(heap, gc_new_struct(heap, t.pair));
+    *young_target_weak = gc_new_weak(heap, *young);
+    for (int i = 0; i < 10; i++) /* weak references that die young */
+      gc_new_weak(heap, i % 2 ? *young : *old_target);
+    cr_assert_eq(gc_weak_get(heap, *young_target_weak), *young);
+    gc_scope_close(heap, s);
+  }
+  gc_collect(heap);
+  cr_assert_null(gc_weak_get(heap, *young_target_weak));
+  cr_assert_eq(gc_weak_get(heap, *kept_weak), *old_target);
+  *young_target_weak = NULL;
+  *old_target = NULL;
+  gc_collect(heap);
+  cr_assert_null(gc_weak_get(heap, *kept_weak));
+  *kept_weak = NULL;
+  gc_collect(heap);
+  cr_assert_lt(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+}
+
+/* Large objects (their own mapping) die young or are promoted like the
+ * others. */
+Test(refcount_young, large_young_objects) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_ref *holder = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_new_array(heap, t.refs, 5000); /* > 8 KiB, dies young */
+  gc_ref big = gc_new_array(heap, t.refs, 3000);
+  gc_set_ref(heap, big, 2999, *holder);
+  gc_set_ref(heap, *holder, LEFT, big); /* remembered */
+  gc_collect(heap);
+  big = gc_get_ref(heap, *holder, LEFT);
+  cr_assert_eq(gc_array_len(heap, big), 3000);
+  cr_assert_eq(gc_get_ref(heap, big, 2999), *holder);
+  /* Promoted: its field now counts (holder <-> big is a cycle). */
+  cr_assert_eq(gc_refcount_test_count(heap, *holder), 1);
+  gc_set_ref(heap, *holder, LEFT, NULL);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+}
+
+/* Cycles among young objects: one that dies young costs nothing; one that
+ * an old object held at the collection point is promoted, and found by
+ * trial deletion once that reference goes. */
+Test(refcount_young, young_cycles_die_young_or_are_found_later) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_ref *holder = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  for (int promoted = 0; promoted < 2; promoted++) {
+    gc_scope s = gc_scope_open(heap);
+    gc_ref *x = gc_root(heap, gc_new_struct(heap, t.pair));
+    gc_ref *y = gc_root(heap, gc_new_struct(heap, t.pair));
+    gc_set_ref(heap, *x, LEFT, *y);
+    gc_set_ref(heap, *y, LEFT, *x);
+    gc_set_ref(heap, *holder, LEFT, *x);
+    gc_scope_close(heap, s);
+    if (promoted) {
+      gc_collect(heap);
+      cr_assert_gt(live_bytes(heap), baseline);
+    }
+    gc_set_ref(heap, *holder, LEFT, NULL);
+    gc_collect(heap);
+    cr_assert_eq(live_bytes(heap), baseline, "promoted=%d: %llu bytes left",
+                 promoted, (unsigned long long)(live_bytes(heap) - baseline));
+  }
+  harness_free_heap(heap);
+}
+
+/* verify=1 checks young objects' counts too: references from old objects'
+ * fields are counted whatever the target's age. */
+Test(refcount_young, verify_checks_young_counts) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_ref *holder = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_collect(heap);
+  gc_ref young = gc_new_struct(heap, t.pair);
+  gc_set_ref(heap, *holder, LEFT, young);
+  gc_refcount_test_set_count(heap, young, 3);
+  gc_collect(heap);
+  EXPECT_TRAP(GC_TRAP_INVARIANT, "has stored ref count 3 but true count 1");
+  gc_refcount_test_set_count(heap, young, 1);
+  gc_collect(heap);
+  EXPECT_NO_TRAP();
+  cr_assert_eq(gc_get_ref(heap, *holder, LEFT), young);
+  harness_free_heap(heap);
+}
+
+/* Copies and fills into a young array are plain: nothing is counted until
+ * the array is promoted, and then every element is. */
+Test(refcount_young, young_array_stores_counted_at_promotion) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *x = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_collect(heap); /* x old */
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, t.refs, 8));
+  gc_array_fill_ref(heap, *arr, 0, 4, *x);
+  gc_array_copy(heap, *arr, 4, *arr, 0, 3);
+  cr_assert_eq(gc_refcount_test_count(heap, *x), 0);
+  gc_collect(heap);
+  cr_assert_eq(gc_refcount_test_count(heap, *x), 7);
+  gc_array_fill_ref(heap, *arr, 0, 8, NULL); /* old now: counted */
+  cr_assert_eq(gc_refcount_test_count(heap, *x), 0);
+  gc_scope_close(heap, s);
+  harness_free_heap(heap);
+}
+
+/* A young cycle that a root holds at an allocation's collection point (no
+ * trial deletion there, so nothing rebuffers rooted objects) is promoted
+ * with counts that nothing will ever decrement: only the promotion search
+ * (rc-young.c) makes it a candidate. Then the roots go, and one
+ * gc_collect must reclaim it. A self-referencing array and a ring. */
+Test(refcount_young, promoted_cycle_found_by_the_promotion_search) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, t.refs, 3));
+  gc_set_ref(heap, *arr, 1, *arr);
+  gc_ref *first = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *last = gc_root(heap, *first);
+  for (int i = 0; i < 100; i++) {
+    gc_ref n = gc_new_struct(heap, t.pair);
+    gc_set_ref(heap, *last, RIGHT, n);
+    *last = n;
+  }
+  gc_set_ref(heap, *last, RIGHT, *first);
+  *last = NULL;
+  uint64_t collections = harness_stats(heap).collections;
+  for (int i = 0; i < 1200; i++) /* > the 8 MiB budget, all garbage */
+    gc_new_array(heap, bytes, 8000);
+  CHECK(harness_stats(heap).collections > collections);
+  cr_assert_eq(gc_refcount_test_count(heap, *arr), 1); /* promoted */
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycles",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
+/* Random stores among rooted objects, as in refcount_regress.c's random
+ * graphs, with garbage filler that spends the allocation budget: the
+ * collection points come from allocation (young collection, bounded drain,
+ * trial deletion only when due) at random moments between the stores, each
+ * one checked by verify=1. At the end every root goes and one gc_collect
+ * must reclaim everything. */
+static void random_graph_with_budget(uint64_t first_seed) {
+  uint64_t seed = first_seed;
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  uint64_t collections = harness_stats(heap).collections;
+  enum { POOL = 64 };
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *pool[POOL];
+  for (int i = 0; i < POOL; i++)
+    pool[i] = gc_root(heap, NULL);
+  for (int step = 0; step < 20000; step++) {
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    unsigned r = (unsigned)(seed >> 33);
+    gc_ref *a = pool[r % POOL], *b = pool[(r >> 8) % POOL];
+    switch ((r >> 16) % 10) {
+    case 0:
+      *a = gc_new_struct(heap, t.pair);
+      break;
+    case 1:
+      *a = gc_new_array(heap, t.refs, 1 + (r >> 20) % 4);
+      break;
+    case 2:
+      *a = NULL;
+      break;
+    case 3:
+      if (*a && *b && gc_type_of(heap, *b) == t.pair)
+        *a = gc_get_ref(heap, *b, (r >> 20) % 2);
+      break;
+    case 4:
+      gc_new_array(heap, bytes, 64 << 10); /* filler: 128 per budget */
+      break;
+    default:
+      if (*a && gc_type_of(heap, *a) == t.pair)
+        gc_set_ref(heap, *a, (r >> 20) % 2, *b);
+      else if (*a)
+        gc_set_ref(heap, *a, (r >> 20) % gc_array_len(heap, *a), *b);
+      break;
+    }
+  }
+  CHECK(harness_stats(heap).collections > collections + 5);
+  gc_scope_close(heap, scope);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "seed %llu: %llu bytes left",
+               (unsigned long long)first_seed,
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
+Test(refcount_young, random_graphs_with_allocation_collection_points,
+     .timeout = 120) {
+  for (uint64_t seed = 1; seed <= 4; seed++)
+    random_graph_with_budget(seed);
+}
