@@ -114,6 +114,10 @@ struct gc_heap {
                              size_t bytes);
   void (*write_ref)(struct gc_collector *c, struct gc_obj *obj, gc_ref *slot,
                     gc_ref v);
+  /* The barrier's filter (gc_set_barrier_filter): gc_set_ref calls write_ref
+   * only when (obj->gc_word & barrier_mask) == barrier_value, and stores
+   * directly otherwise. */
+  uint32_t barrier_mask, barrier_value;
   struct gc_type_info *types;
   uint32_t ntypes;
   /* Nonzero when the API must take its slow checks: verify is on or a
@@ -211,6 +215,18 @@ static inline size_t gc_object_size(gc_heap *heap, struct gc_obj *obj) {
     return t->size;
   return gc_round8(sizeof(struct gc_array) +
                    ((struct gc_array *)obj)->length * gc_kind_size(t->elem));
+}
+
+/* Tells gc_set_ref which stores need the collector's write_ref: those into
+ * an object whose (gc_word & mask) == value; every other store is a plain
+ * one, made inline (a generational barrier's young object, refcount's
+ * uncounted young object). The default, for a collector with a write_ref,
+ * is every store (mask 0, value 0); without one, none. A collector may
+ * change value at any time (tracing: the mark epoch). */
+static inline void gc_set_barrier_filter(gc_heap *heap, uint32_t mask,
+                                         uint32_t value) {
+  heap->barrier_mask = mask;
+  heap->barrier_value = value;
 }
 
 /* Runs BODY with slot_var (a gc_ref *) bound to each strong reference field

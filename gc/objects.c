@@ -166,10 +166,14 @@ void gc_plain_write_ref(struct gc_collector *c, struct gc_obj *obj,
   *slot = v;
 }
 
-/* The store after the checks: through the collector's barrier. */
+/* The store after the checks: through the collector's barrier when its
+ * filter says the store into obj needs it, else a plain store. */
 static inline __attribute__((always_inline)) void
 store_ref(gc_heap *heap, gc_ref obj, gc_ref *slot, gc_ref v) {
-  heap->write_ref(heap->collector, obj, slot, v);
+  if ((obj->gc_word & heap->barrier_mask) != heap->barrier_value)
+    *slot = v;
+  else
+    heap->write_ref(heap->collector, obj, slot, v);
 }
 
 static __attribute__((noinline, cold)) void

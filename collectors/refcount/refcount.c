@@ -522,6 +522,9 @@ static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
   }
   c->heap = heap;
   c->verify = heap->verify;
+  /* Stores into young objects are not counted: gc_set_ref makes them
+   * itself, without calling rc_write_ref. */
+  gc_set_barrier_filter(heap, RC_YOUNG, 0);
   c->count_limit = RC_COUNT_MASK;
   c->candidate_limit = RC_MIN_CANDIDATES;
   c->cycle_bytes = RC_CYCLE_BYTES;

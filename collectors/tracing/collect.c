@@ -37,6 +37,7 @@
 static void begin_epochs(struct gc_collector *c) {
   if (++c->epoch == 0)
     c->epoch = 1; /* gc_word 0 is a fresh object: never a mark */
+  gc_set_barrier_filter(c->heap, UINT32_MAX, c->epoch); /* old objects only */
   if (++c->line_epoch == 0) {
     /* The byte wrapped: old marks could look current. Clear them all. */
     for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next)

@@ -90,6 +90,9 @@ static struct gc_collector *tracing_create(gc_heap *heap, char *err,
   c->verify = heap->options.verify != 0;
   c->epoch = 1;
   c->line_epoch = 1;
+  /* gc_set_ref calls the barrier only for stores into old (marked)
+   * objects; begin_epochs keeps the value current. */
+  gc_set_barrier_filter(heap, UINT32_MAX, c->epoch);
   c->max_bytes = heap->options.max_heap_size;
   c->min_target =
       heap->options.heap_size ? heap->options.heap_size : DEFAULT_MIN_TARGET;
