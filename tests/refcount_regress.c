@@ -234,7 +234,7 @@ Test(refcount_regress, cycle_with_weak_target_reclaimed_and_cleared) {
   }
   gc_collect(heap);
   cr_assert_not_null(gc_weak_get(heap, *weak)); /* held through holder */
-  gc_set_ref(heap, *holder, LEFT, NULL);       /* decrement to nonzero */
+  gc_set_ref(heap, *holder, LEFT, NULL);        /* decrement to nonzero */
   gc_collect(heap);
   cr_assert_null(gc_weak_get(heap, *weak));
   *weak = NULL;
@@ -271,7 +271,8 @@ Test(refcount_regress, cycles_churned_next_to_live_ones) {
   harness_free_heap(heap);
 }
 
-/* ---- Prompt reclamation ---------------------------------------------------- */
+/* ---- Prompt reclamation ----------------------------------------------------
+ */
 
 Test(refcount_regress, prompt_reclamation_after_one_collection_point) {
   struct types t;
@@ -319,7 +320,8 @@ Test(refcount_regress, allocation_threshold_reclaims) {
   harness_free_heap(heap);
 }
 
-/* ---- A 10-million-node list: freeing does not recurse --------------------- */
+/* ---- A 10-million-node list: freeing does not recurse ---------------------
+ */
 
 Test(refcount_regress, ten_million_node_list_drop, .timeout = 240) {
   struct types t;
@@ -339,7 +341,8 @@ Test(refcount_regress, ten_million_node_list_drop, .timeout = 240) {
   harness_free_heap(heap);
 }
 
-/* ---- Counts past the overflow limit ---------------------------------------- */
+/* ---- Counts past the overflow limit ----------------------------------------
+ */
 
 Test(refcount_regress, counts_past_the_field_stay_exact) {
   struct types t;
@@ -374,12 +377,20 @@ Test(refcount_regress, counts_past_the_field_stay_exact) {
  * Random stores among a pool of rooted objects (cycles of every length form
  * and break), random root drops, collections now and then (verify=1 checks
  * every count each time); at the end every root goes and one gc_collect
- * must reclaim everything. */
-static void random_graph(uint64_t seed, int collect_every) {
+ * must reclaim everything. collect_every: a gc_collect every that many
+ * steps (0: none). filler: also allocate 64 KiB of garbage now and then, so
+ * that the collection points come from the allocation budget (young
+ * collection, bounded drain, trial deletion only when due) at random
+ * moments between the stores. */
+static void random_graph(uint64_t first_seed, int collect_every, bool filler) {
+  uint64_t seed = first_seed;
   struct types t;
-  gc_heap *heap = new_heap(NULL, &t);
+  /* With filler, stress=1 would collect at every one of its allocations. */
+  gc_heap *heap = new_heap(filler ? "stress=0" : NULL, &t);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
   gc_collect(heap);
   uint64_t baseline = live_bytes(heap);
+  uint64_t collections = harness_stats(heap).collections;
   enum { POOL = 64 };
   gc_scope scope = gc_scope_open(heap);
   gc_ref *pool[POOL];
@@ -389,7 +400,12 @@ static void random_graph(uint64_t seed, int collect_every) {
     seed = seed * 6364136223846793005u + 1442695040888963407u;
     unsigned r = (unsigned)(seed >> 33);
     gc_ref *a = pool[r % POOL], *b = pool[(r >> 8) % POOL];
-    switch ((r >> 16) % 8) {
+    unsigned op = (r >> 16) % (filler ? 10 : 8);
+    if (filler && op == 4) {
+      gc_new_array(heap, bytes, 64 << 10); /* 128 spend the budget */
+      continue;
+    }
+    switch (op) {
     case 0:
       *a = gc_new_struct(heap, t.pair);
       break;
@@ -413,18 +429,26 @@ static void random_graph(uint64_t seed, int collect_every) {
     if (collect_every && step % collect_every == 0)
       gc_collect(heap);
   }
+  if (filler)
+    CHECK(harness_stats(heap).collections > collections + 5);
   gc_scope_close(heap, scope);
   gc_collect(heap);
   cr_assert_eq(live_bytes(heap), baseline, "seed %llu: %llu bytes left",
-               (unsigned long long)seed,
+               (unsigned long long)first_seed,
                (unsigned long long)(live_bytes(heap) - baseline));
   harness_free_heap(heap);
 }
 
 Test(refcount_regress, random_graphs_are_reclaimed_completely) {
   for (uint64_t seed = 1; seed <= 6; seed++)
-    random_graph(seed, seed % 2 ? 997 : 0);
-  random_graph(7, 1);
+    random_graph(seed, seed % 2 ? 997 : 0, false);
+  random_graph(7, 1, false);
+}
+
+Test(refcount_regress, random_graphs_with_allocation_collection_points,
+     .timeout = 120) {
+  for (uint64_t seed = 1; seed <= 4; seed++)
+    random_graph(seed, 0, true);
 }
 
 /* ---- Found by the differential fuzzer (tests/fuzz/regress/) --------------
@@ -445,12 +469,12 @@ Test(refcount_regress, white_garbage_freed_after_every_candidate_is_gathered) {
   gc_ref *a = gc_root(heap, gc_new_array(heap, t.refs, 1100)); /* > 8 KiB */
   gc_collect(heap); /* every object leaves the ZCT */
   size_t candidates = gc_refcount_test_candidates(heap);
-  gc_set_ref(heap, *p, RIGHT, *a);          /* a: 1 */
-  gc_set_ref(heap, *helper, LEFT, *a);      /* a: 2 */
-  gc_set_ref(heap, *helper, LEFT, NULL);    /* a: 2 -> 1, buffered first */
-  gc_set_ref(heap, *p, LEFT, *p);           /* p: 1, a self-loop */
-  gc_set_ref(heap, *helper, RIGHT, *p);     /* p: 2 */
-  gc_set_ref(heap, *helper, RIGHT, NULL);   /* p: 2 -> 1, buffered second */
+  gc_set_ref(heap, *p, RIGHT, *a);        /* a: 1 */
+  gc_set_ref(heap, *helper, LEFT, *a);    /* a: 2 */
+  gc_set_ref(heap, *helper, LEFT, NULL);  /* a: 2 -> 1, buffered first */
+  gc_set_ref(heap, *p, LEFT, *p);         /* p: 1, a self-loop */
+  gc_set_ref(heap, *helper, RIGHT, *p);   /* p: 2 */
+  gc_set_ref(heap, *helper, RIGHT, NULL); /* p: 2 -> 1, buffered second */
   CHECK(gc_refcount_test_candidates(heap) >= candidates);
   *a = NULL;
   *p = NULL; /* p -> a is garbage now; roots are not counted */
@@ -500,11 +524,11 @@ Test(refcount_regress, candidate_blackened_by_increment_under_stress) {
   gc_scope s = gc_scope_open(heap);
   gc_ref *a = gc_root(heap, gc_new_array(heap, t.refs, 6));
   gc_ref *x = gc_root(heap, gc_new_struct(heap, box));
-  gc_set_ref(heap, *x, 0, *a);              /* a: 1 */
-  gc_set_ref(heap, *a, 0, *a);              /* a: 2, a self-reference */
-  gc_root(heap, gc_new_struct(heap, box));  /* a collection point */
-  gc_set_ref(heap, *x, 0, *x);              /* a: 2 -> 1, a candidate */
-  gc_set_ref(heap, *a, 2, *a);              /* a: 1 -> 2, blackened */
+  gc_set_ref(heap, *x, 0, *a);             /* a: 1 */
+  gc_set_ref(heap, *a, 0, *a);             /* a: 2, a self-reference */
+  gc_root(heap, gc_new_struct(heap, box)); /* a collection point */
+  gc_set_ref(heap, *x, 0, *x);             /* a: 2 -> 1, a candidate */
+  gc_set_ref(heap, *a, 2, *a);             /* a: 1 -> 2, blackened */
   gc_scope_close(heap, s);
   gc_collect(heap);
   gc_collect(heap);
