@@ -4,7 +4,10 @@
  * verify=1, the object is live (gc_api_object); the object is not NULL; it
  * has the shape the call needs; the index is in range; the field has the
  * kind the call reads or writes. A failed check traps and the call does
- * nothing. Reference stores go through the collector's barrier. */
+ * nothing. The common case takes an inline fast path that makes the same
+ * checks in one test per type (field_address_fast) and falls into the
+ * checked path for anything else. Reference stores go through the
+ * collector's barrier when its filter asks for it (store_ref). */
 #include "heap-internal.h"
 
 /* Structs and arrays: the largest object gcheap will try to allocate. */
