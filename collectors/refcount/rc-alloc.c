@@ -10,12 +10,15 @@
  * Allocating in address order, not in the random order in which reference
  * counting frees, keeps objects made together close together: a tree's
  * nodes share cache lines and the hardware prefetcher follows them.
- * Large objects get a mapping each. Memory goes back to the system at heap
- * teardown.
+ * Large objects get a mapping each and go back to the system when they
+ * die; the pages of wholly free blocks go back at every gc_collect
+ * (rc_alloc_release_empty_blocks), the mappings at heap teardown.
  *
  * A free cell's header type is 0; with verify=1 the whole free cell is
  * poisoned instead, and checked when it is allocated again. */
 #include "refcount.h"
+
+#include <sys/mman.h>
 
 #define CHUNK_MAP_BYTES (RC_CHUNK_BLOCKS * RC_BLOCK_BYTES + RC_BLOCK_BYTES)
 #define PAGE_BYTES ((size_t)4096)
@@ -173,6 +176,7 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
       c->young_blocks = block;
     }
     block->free_cells -= end - start;
+    block->pages_released = 0;
     block->scan = end;
     char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
     k->cursor = cells + (size_t)start * k->cell_bytes;
@@ -422,6 +426,31 @@ int rc_find_cell(struct gc_collector *c, const void *p, char *why,
   }
   snprintf(why, whylen, "not an address of this refcount heap");
   return -1;
+}
+
+/* Only at gc_collect, not at the allocation path's collection points: a
+ * block emptied and refilled at every one would pay its page faults again
+ * each time, and on this kind of VM a page fault costs more than the
+ * allocations it serves. The block's first page (its header) stays. A
+ * given-back page reads as zero, as a free cell must; with verify=1 the
+ * free cells keep their poison instead (checked on reuse), so nothing is
+ * given back. */
+void rc_alloc_release_empty_blocks(struct gc_collector *c) {
+  if (c->verify)
+    return;
+  for (size_t i = 0; i < c->nchunks; i++) {
+    struct rc_chunk *chunk = &c->chunks[i];
+    for (uint32_t b = 0; b < chunk->nblocks; b++) {
+      struct rc_block *block =
+          (struct rc_block *)(chunk->blocks + (size_t)b * RC_BLOCK_BYTES);
+      if (block->free_cells != block->ncells || block->pages_released)
+        continue;
+      /* A hint: if the system refuses, the pages simply stay. */
+      madvise((char *)block + PAGE_BYTES, RC_BLOCK_BYTES - PAGE_BYTES,
+              MADV_DONTNEED);
+      block->pages_released = 1;
+    }
+  }
 }
 
 void rc_alloc_free_all(struct gc_collector *c) {

@@ -87,8 +87,8 @@ void rc_table_remove(struct rc_table *t, const void *key) {
   for (size_t i = (hole + 1) & mask; t->keys[i]; i = (i + 1) & mask) {
     size_t home = slot_of(t, t->keys[i]);
     /* Entry i may move to the hole if its home is not in (hole, i]. */
-    bool home_between = hole <= i ? (home > hole && home <= i)
-                                  : (home > hole || home <= i);
+    bool home_between =
+        hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
     if (home_between)
       continue;
     t->keys[hole] = t->keys[i];

@@ -506,8 +506,12 @@ static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
   return allocate_slow(c, type, bytes);
 }
 
+/* gc_collect: a full collection point, after which the pages of wholly
+ * free blocks go back to the system. */
 static void rc_collect(struct gc_collector *c) {
   rc_collection_point(c, true);
+  if (!c->in_collection)
+    rc_alloc_release_empty_blocks(c);
 }
 
 static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {

@@ -106,7 +106,10 @@ struct rc_block {
   uint32_t ncells;
   uint32_t size_class;
   uint32_t free_cells; /* set bits in free_bits */
-  uint32_t scan;       /* the allocator looks for free runs from here on */
+  /* Wholly free, and its pages given back to the system since
+   * (rc_alloc_release_empty_blocks); cleared when cells are claimed. */
+  uint32_t pages_released;
+  uint32_t scan; /* the allocator looks for free runs from here on */
   /* On its class's partial list or its current block: a free need not
    * list it again. */
   uint32_t listed;
@@ -335,6 +338,9 @@ static inline bool rc_may_cycle(gc_heap *heap, struct gc_obj *obj) {
 
 /* rc-alloc.c */
 void rc_alloc_free_all(struct gc_collector *c);
+/* gc_collect: gives the pages of every wholly free block back to the
+ * system (they stay mapped, and read as zero). */
+void rc_alloc_release_empty_blocks(struct gc_collector *c);
 /* Gives back the unused rest of every class's bump run, so that every
  * claimed cell holds an object (the heap walks and the sweep rely on it). */
 void rc_alloc_retire_runs(struct gc_collector *c);
