@@ -438,18 +438,13 @@ int rc_find_cell(struct gc_collector *c, const void *p, char *why,
 void rc_alloc_release_empty_blocks(struct gc_collector *c) {
   if (c->verify)
     return;
-  for (size_t i = 0; i < c->nchunks; i++) {
-    struct rc_chunk *chunk = &c->chunks[i];
-    for (uint32_t b = 0; b < chunk->nblocks; b++) {
-      struct rc_block *block =
-          (struct rc_block *)(chunk->blocks + (size_t)b * RC_BLOCK_BYTES);
-      if (block->free_cells != block->ncells || block->pages_released)
-        continue;
-      /* A hint: if the system refuses, the pages simply stay. */
-      madvise((char *)block + PAGE_BYTES, RC_BLOCK_BYTES - PAGE_BYTES,
-              MADV_DONTNEED);
-      block->pages_released = 1;
-    }
+  for (struct rc_block *block = c->blocks; block; block = block->next) {
+    if (block->free_cells != block->ncells || block->pages_released)
+      continue;
+    /* A hint: if the system refuses, the pages simply stay. */
+    madvise((char *)block + PAGE_BYTES, RC_BLOCK_BYTES - PAGE_BYTES,
+            MADV_DONTNEED);
+    block->pages_released = 1;
   }
 }
 
