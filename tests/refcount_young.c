@@ -10,27 +10,10 @@
  * Every heap has verify=1 (harness_new_heap), so each collection point
  * also recomputes every count and checks every reference is live. */
 #include "harness.h"
+#include "refcount-fixture.h"
 
 #include <gcheap-testing.h>
 #include <refcount-testing.h>
-
-static const gc_kind pair_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};
-enum { LEFT, RIGHT, VALUE };
-
-struct types {
-  gc_type pair, refs;
-};
-
-static gc_heap *new_heap(const char *options, struct types *t) {
-  gc_heap *heap = harness_new_heap("refcount", options);
-  t->pair = gc_type_struct(heap, "pair", 3, pair_kinds);
-  t->refs = gc_type_array(heap, "refs", GC_KIND_REF);
-  return heap;
-}
-
-static uint64_t live_bytes(gc_heap *heap) {
-  return harness_stats(heap).live_bytes;
-}
 
 static int destroyed;
 static void count_destroy(void *ptr, void *ud) {
@@ -276,10 +259,7 @@ Test(refcount_young, promoted_cycle_found_by_the_promotion_search) {
   }
   gc_set_ref(heap, *last, RIGHT, *first);
   *last = NULL;
-  uint64_t collections = harness_stats(heap).collections;
-  for (int i = 0; i < 1200; i++) /* > the 8 MiB budget, all garbage */
-    gc_new_array(heap, bytes, 8000);
-  CHECK(harness_stats(heap).collections > collections);
+  collect_by_allocation(heap, bytes);
   cr_assert_eq(gc_refcount_test_count(heap, *arr), 1); /* promoted */
   gc_scope_close(heap, s);
   gc_collect(heap);
