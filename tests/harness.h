@@ -41,11 +41,15 @@ struct collector_param {
  * cr_malloc, as Criterion requires). */
 struct criterion_test_params harness_collector_params(void);
 
-#define COLLECTOR_TEST(suite, name, ...)                                       \
+/* A Criterion parameterized test over the parameters params() returns. */
+#define HARNESS_PARAM_TEST(params, suite, name, ...)                           \
   ParameterizedTestParameters(suite, name) {                                   \
-    return harness_collector_params();                                         \
+    return params();                                                           \
   }                                                                            \
   ParameterizedTest(struct collector_param *param, suite, name, ##__VA_ARGS__)
+
+#define COLLECTOR_TEST(suite, name, ...)                                       \
+  HARNESS_PARAM_TEST(harness_collector_params, suite, name, ##__VA_ARGS__)
 
 /* The same with every collector twice, under verify=1 and under verify=0:
  * with verify off the accessors take their inline fast path, which must
@@ -54,10 +58,8 @@ struct criterion_test_params harness_collector_params(void);
 struct criterion_test_params harness_collector_verify_params(void);
 
 #define ACCESSOR_TEST(suite, name, ...)                                        \
-  ParameterizedTestParameters(suite, name) {                                   \
-    return harness_collector_verify_params();                                  \
-  }                                                                            \
-  ParameterizedTest(struct collector_param *param, suite, name, ##__VA_ARGS__)
+  HARNESS_PARAM_TEST(harness_collector_verify_params, suite, name,             \
+                     ##__VA_ARGS__)
 
 /* True if name is one of the collectors of this build. */
 bool harness_has_collector(const char *name);
