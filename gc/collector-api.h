@@ -106,8 +106,9 @@ struct gc_collector; /* each collector defines its own */
 
 struct gc_heap {
   /* Hot fields first: read on every API call. allocate and write_ref are
-   * ops->allocate and ops->write_ref (or a plain store), copied here to save
-   * a load on the two commonest calls. */
+   * ops->allocate and ops->write_ref, copied here to save a load on the two
+   * commonest calls. write_ref may be NULL: the barrier filter below then
+   * never sends a store to it. */
   const struct gc_collector_ops *ops;
   struct gc_collector *collector;
   struct gc_obj *(*allocate)(struct gc_collector *c, uint32_t type,
@@ -221,8 +222,9 @@ static inline size_t gc_object_size(gc_heap *heap, struct gc_obj *obj) {
  * an object whose (gc_word & mask) == value; every other store is a plain
  * one, made inline (a generational barrier's young object, refcount's
  * uncounted young object). The default, for a collector with a write_ref,
- * is every store (mask 0, value 0); without one, none. A collector may
- * change value at any time (tracing: the mark epoch). */
+ * is every store (mask 0, value 0); without one, none, and such a collector
+ * must not set a filter. A collector may change value at any time
+ * (tracing: the mark epoch). */
 static inline void gc_set_barrier_filter(gc_heap *heap, uint32_t mask,
                                          uint32_t value) {
   heap->barrier_mask = mask;

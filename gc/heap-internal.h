@@ -29,10 +29,6 @@ static inline int gc_api_object(gc_heap *heap, gc_ref obj, const char *fn) {
   return 0;
 }
 
-/* The barrier of a collector without one (ops->write_ref NULL). */
-void gc_plain_write_ref(struct gc_collector *c, struct gc_obj *obj,
-                        gc_ref *slot, gc_ref v);
-
 /* stress=N: the full collection due every N allocations. */
 void gc_stress_collect(gc_heap *heap);
 

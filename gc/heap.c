@@ -85,7 +85,7 @@ gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
   }
   heap->ops = ops;
   heap->allocate = ops->allocate;
-  heap->write_ref = ops->write_ref ? ops->write_ref : gc_plain_write_ref;
+  heap->write_ref = ops->write_ref;
   /* Every store through write_ref, or (mask 0, value 1) none; create() may
    * narrow it. */
   gc_set_barrier_filter(heap, 0, ops->write_ref ? 0 : 1);

@@ -162,13 +162,6 @@ gc_ref gc_get_ref(gc_heap *heap, gc_ref obj, size_t i) {
   return slot ? *slot : NULL;
 }
 
-void gc_plain_write_ref(struct gc_collector *c, struct gc_obj *obj,
-                        gc_ref *slot, gc_ref v) {
-  (void)c;
-  (void)obj;
-  *slot = v;
-}
-
 /* The store after the checks: through the collector's barrier when its
  * filter says the store into obj needs it, else a plain store. */
 static inline __attribute__((always_inline)) void
