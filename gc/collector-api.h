@@ -282,6 +282,32 @@ uint64_t gc_now_ns(void);
 void gc_poison(void *start, size_t bytes);
 long gc_poison_check(const void *start, size_t bytes);
 
+/* verify=1 quarantine (tracing, refcount): freed memory is not reused until
+ * verify-quarantine more bytes have been freed after it, first in first
+ * out. While a cell is quarantined it stays poisoned and is no object, so a
+ * stale reference to it traps at the first API call that receives it, even
+ * after any number of allocations; without the quarantine the next
+ * allocation of its size would take the cell and the stale reference would
+ * silently alias the new object. AddressSanitizer's quarantine is the model.
+ * An entry is an address the collector chooses (low bits free for a tag)
+ * and its size in bytes. */
+struct gc_quarantine {
+  uintptr_t *ring; /* entries, oldest at ring[head] */
+  size_t head, count, capacity;
+  uint64_t bytes; /* the entries' total */
+  uint64_t limit; /* trimmed down to this (the verify-quarantine option) */
+};
+/* Adds an entry; false if it is larger than the limit (a limit of 0 holds
+ * nothing) or there is no memory for it: the caller then releases the
+ * memory at once (the quarantine is a best effort, never an OOM). */
+bool gc_quarantine_push(struct gc_quarantine *q, uintptr_t entry, size_t bytes);
+/* Releases the oldest entries, calling release(ctx, entry), which returns
+ * the entry's size, until at most keep bytes remain. */
+void gc_quarantine_trim(struct gc_quarantine *q, uint64_t keep,
+                        size_t (*release)(void *ctx, uintptr_t entry),
+                        void *ctx);
+void gc_quarantine_free(struct gc_quarantine *q);
+
 /* Memory from the system. Every internal allocation of gc/ and of the
  * collectors goes through these, so that tests can make the Nth one fail
  * (gcheap-testing.h) and check that each failure is a clean trap or error.

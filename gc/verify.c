@@ -71,3 +71,46 @@ int gc_api_slow_check(gc_heap *heap, gc_ref ref, const char *fn) {
     return gc_verify_ref(heap, ref, fn);
   return 0;
 }
+
+/* ---- The quarantine ------------------------------------------------------ */
+
+bool gc_quarantine_push(struct gc_quarantine *q, uintptr_t entry,
+                        size_t bytes) {
+  if (bytes > q->limit)
+    return false; /* it would push out everything else at once */
+  if (q->count == q->capacity) {
+    size_t capacity = q->capacity ? 2 * q->capacity : 1024;
+    uintptr_t *ring = gc_sys_malloc(capacity * sizeof *ring);
+    if (!ring)
+      return false;
+    /* Unwrap: the oldest entry moves to index 0. */
+    for (size_t i = 0; i < q->count; i++)
+      ring[i] = q->ring[(q->head + i) % q->capacity];
+    gc_sys_free(q->ring);
+    q->ring = ring;
+    q->head = 0;
+    q->capacity = capacity;
+  }
+  q->ring[(q->head + q->count) % q->capacity] = entry;
+  q->count++;
+  q->bytes += bytes;
+  return true;
+}
+
+void gc_quarantine_trim(struct gc_quarantine *q, uint64_t keep,
+                        size_t (*release)(void *ctx, uintptr_t entry),
+                        void *ctx) {
+  while (q->count && q->bytes > keep) {
+    uintptr_t entry = q->ring[q->head];
+    q->head = (q->head + 1) % q->capacity;
+    q->count--;
+    size_t bytes = release(ctx, entry);
+    assert(bytes <= q->bytes);
+    q->bytes -= bytes;
+  }
+}
+
+void gc_quarantine_free(struct gc_quarantine *q) {
+  gc_sys_free(q->ring);
+  *q = (struct gc_quarantine){NULL, 0, 0, 0, 0, q->limit};
+}

@@ -61,7 +61,14 @@ static int add_block(struct gc_collector *c, unsigned size_class) {
   }
   /* Fresh mappings are zero: every cell's header type 0 means free. */
   struct rc_block *block =
-      (struct rc_block *)(chunk->blocks + chunk->nblocks++ * RC_BLOCK_BYTES);
+      (struct rc_block *)(chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES);
+  if (c->verify) {
+    block->quarantined =
+        gc_sys_calloc((RC_MAX_CELLS + 63) / 64, sizeof(uint64_t));
+    if (!block->quarantined)
+      return -1;
+  }
+  chunk->nblocks++;
   struct rc_class *k = &c->classes[size_class];
   block->cell_bytes = (uint32_t)k->cell_bytes;
   block->size_class = size_class;
@@ -243,7 +250,7 @@ struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
   unsigned size_class = large ? 0 : rc_size_class(cell_bytes);
   /* First the free list, then a new block, then a full collection (ZCT and
    * cycles) and both again, then out of memory. */
-  for (int attempt = 0; attempt < 2; attempt++) {
+  for (int attempt = 0; attempt < 3; attempt++) {
     if (large) {
       struct gc_obj *obj = allocate_large(c, cell_bytes);
       if (obj)
@@ -257,6 +264,9 @@ struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
     }
     if (attempt == 0 && !c->in_collection)
       rc_collection_point(c, true);
+    /* verify=1 never changes which programs run out of memory. */
+    if (attempt == 1 && !rc_quarantine_give_way(c))
+      break;
   }
   char used[32], limit[32];
   gc_trap_raise(
@@ -282,32 +292,46 @@ static void list_partial(struct gc_collector *c, struct rc_block *block) {
 
 static void release_large(struct gc_collector *c, struct gc_obj *obj);
 
+void rc_alloc_free_cell(struct gc_collector *c, struct rc_block *block,
+                        uint32_t index) {
+  block->free_bits[index / 64] |= UINT64_C(1) << (index % 64);
+  block->free_cells++;
+  list_partial(c, block);
+}
+
 void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
   size_t cell_bytes = rc_cell_bytes(c->heap, obj);
   if (cell_bytes < RC_LARGE_MIN) {
     struct rc_block *block = rc_block_of(obj);
     uint32_t index = rc_cell_index(block, obj);
-    if (c->verify)
+    if (c->verify) {
       gc_poison(obj, block->cell_bytes);
-    else
+      if (rc_quarantine_cell(c, block, index))
+        return;
+    } else {
       obj->type = GC_TYPE_NONE;
-    block->free_bits[index / 64] |= UINT64_C(1) << (index % 64);
-    block->free_cells++;
-    list_partial(c, block);
+    }
+    rc_alloc_free_cell(c, block, index);
     return;
   }
   release_large(c, obj);
 }
 
-static void release_large(struct gc_collector *c, struct gc_obj *obj) {
-  struct rc_large *large = (struct rc_large *)obj - 1;
-  rc_table_remove(&c->large_objects, obj);
+void rc_alloc_unlink_large(struct gc_collector *c, struct rc_large *large) {
+  rc_table_remove(&c->large_objects, large + 1);
   if (large->prev)
     large->prev->next = large->next;
   else
     c->large_list = large->next;
   if (large->next)
     large->next->prev = large->prev;
+}
+
+static void release_large(struct gc_collector *c, struct gc_obj *obj) {
+  struct rc_large *large = (struct rc_large *)obj - 1;
+  rc_alloc_unlink_large(c, large);
+  if (c->verify && rc_quarantine_large(c, large))
+    return;
   c->heap_bytes -= large->map_bytes;
   gc_sys_unmap(large, large->map_bytes);
   gc_note_heap_bytes(c->heap, c->heap_bytes);
@@ -347,17 +371,25 @@ static uint64_t sweep_block(struct gc_collector *c, struct rc_block *block) {
     if (!dead)
       continue;
     block->young_bits[w] = 0;
-    block->free_bits[w] |= dead;
     freed += (uint64_t)__builtin_popcountll(dead);
-    /* verify=1 poisons what it frees, to catch a write after free. */
-    for (; c->verify && dead; dead &= dead - 1) {
+    if (!c->verify) {
+      block->free_bits[w] |= dead;
+      block->free_cells += (uint32_t)__builtin_popcountll(dead);
+      continue;
+    }
+    /* verify=1 poisons what it frees, to catch a write after free, and
+     * holds it in quarantine, to catch a stale reference after reuse. */
+    for (; dead; dead &= dead - 1) {
       uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(dead);
       gc_poison((char *)block + RC_BLOCK_HEADER_BYTES +
                     (size_t)i * block->cell_bytes,
                 block->cell_bytes);
+      if (!rc_quarantine_cell(c, block, i)) {
+        block->free_bits[w] |= UINT64_C(1) << (i % 64);
+        block->free_cells++;
+      }
     }
   }
-  block->free_cells += (uint32_t)freed;
   if (freed)
     list_partial(c, block);
   return freed;
@@ -449,6 +481,7 @@ void rc_alloc_release_empty_blocks(struct gc_collector *c) {
 }
 
 void rc_alloc_free_all(struct gc_collector *c) {
+  rc_quarantine_free(c);
   for (struct rc_large *large = c->large_list, *next; large; large = next) {
     next = large->next;
     gc_sys_unmap(large, large->map_bytes);

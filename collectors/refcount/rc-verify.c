@@ -21,11 +21,21 @@
 #include "refcount-testing.h"
 
 int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen) {
-  if (rc_find_cell(c, ref, why, whylen))
+  if (rc_find_cell(c, ref, why, whylen)) {
+    const char *quarantined = rc_quarantined_large_reason(c, ref);
+    if (quarantined)
+      snprintf(why, whylen, "%s", quarantined);
     return -1;
+  }
   bool large = rc_table_find(&c->large_objects, ref) != NULL;
   if ((!large && !rc_cell_allocated(ref)) || (ref->gc_word & RC_ZOMBIE)) {
-    snprintf(why, whylen, "a freed object");
+    const struct rc_block *block = rc_block_of(ref);
+    uint32_t i = rc_cell_index(block, ref);
+    bool held = !large && block->quarantined &&
+                (block->quarantined[i / 64] >> (i % 64) & 1);
+    snprintf(why, whylen, "%s",
+             held ? "a freed object (poisoned, held in quarantine)"
+                  : "a freed object");
     return -1;
   }
   return 0;

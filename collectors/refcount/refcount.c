@@ -399,6 +399,8 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
    * deletion. */
   if (!cycles_ran && cycles_due(c))
     c->budget = 0;
+  if (c->verify)
+    rc_quarantine_trim(c);
   gc_note_heap_bytes(heap, c->heap_bytes);
   gc_pause_end(heap, start);
   c->in_collection = false;
@@ -526,6 +528,7 @@ static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
   }
   c->heap = heap;
   c->verify = heap->verify;
+  c->quarantine.limit = heap->options.verify_quarantine;
   /* Stores into young objects are not counted: gc_set_ref makes them
    * itself, without calling rc_write_ref. */
   gc_set_barrier_filter(heap, RC_YOUNG, 0);

@@ -11,6 +11,7 @@
  *   rc-weak.c      weak references: per-target lists
  *   rc-cycles.c    trial deletion over the candidate buffer
  *   rc-verify.c    verify=1: counts recomputed from scratch, check_ref, hooks
+ *   rc-quarantine.c  verify=1: freed cells kept from reuse for a while
  *   rc-table.c     a small open-addressing pointer map used by all of them
  *
  * Invariant (between collection points, verify=1 checks it): the count of
@@ -123,6 +124,9 @@ struct rc_block {
   /* Cells claimed for allocation since the last collection point and not
    * promoted by it: what its sweep frees, a word at a time (rc-young.c). */
   uint64_t young_bits[(RC_MAX_CELLS + 63) / 64];
+  /* verify=1 only (NULL otherwise): cells freed and held in the quarantine
+   * (rc-quarantine.c): neither free nor allocated. */
+  uint64_t *quarantined;
 };
 _Static_assert(sizeof(struct rc_block) <= RC_BLOCK_HEADER_BYTES,
                "block header too big");
@@ -233,6 +237,10 @@ struct gc_collector {
   struct rc_table large_objects;   /* obj -> 1: lets check_ref find them */
   struct rc_table verify_scratch;  /* verify=1: visited set, true counts */
   struct rc_large *large_list;     /* every large object, for heap walks */
+  /* verify=1: freed cells and large objects kept from reuse, and the
+   * quarantined large objects' list (rc-quarantine.c). */
+  struct gc_quarantine quarantine;
+  struct rc_large *large_quarantined;
 
   /* Young objects (rc-young.c): allocated since the last collection point.
    * young_path, young_next: the promotion search's path and the next field
@@ -388,8 +396,17 @@ static inline uint32_t rc_cell_index(const struct rc_block *block,
 static inline bool rc_cell_allocated(struct gc_obj *obj) {
   const struct rc_block *block = rc_block_of(obj);
   uint32_t i = rc_cell_index(block, obj);
-  return !(block->free_bits[i / 64] >> (i % 64) & 1);
+  if (block->free_bits[i / 64] >> (i % 64) & 1)
+    return false;
+  return !block->quarantined || !(block->quarantined[i / 64] >> (i % 64) & 1);
 }
+/* Returns cell index of block to the free set (and its class's partial
+ * list): the cell is poisoned with verify=1, else its header type is 0. */
+void rc_alloc_free_cell(struct gc_collector *c, struct rc_block *block,
+                        uint32_t index);
+/* Unlinks a large object from the heap's list and table; its mapping is
+ * the caller's. */
+void rc_alloc_unlink_large(struct gc_collector *c, struct rc_large *large);
 /* Calls fn on every allocated object (zombies included). fn may free the
  * object it is given. */
 void rc_for_each_object(struct gc_collector *c,
@@ -441,6 +458,24 @@ static inline void rc_increment_stored(struct gc_collector *c,
 void rc_collect_young(struct gc_collector *c);
 /* Releases the young side lists at teardown. */
 void rc_young_free(struct gc_collector *c);
+
+/* rc-quarantine.c (verify=1) */
+/* Holds a dead small object's poisoned cell, or a dead large object's
+ * mapping, away from reuse; false if the quarantine has no room for it
+ * (the caller frees it at once). */
+bool rc_quarantine_cell(struct gc_collector *c, struct rc_block *block,
+                        uint32_t index);
+bool rc_quarantine_large(struct gc_collector *c, struct rc_large *large);
+/* Releases the oldest entries until the quarantine is within its limit;
+ * at the end of every collection point. */
+void rc_quarantine_trim(struct gc_collector *c);
+/* Releases every entry: before an OOM trap. False if it was empty. */
+bool rc_quarantine_give_way(struct gc_collector *c);
+/* What check_ref says of an address in a quarantined large object, or NULL. */
+const char *rc_quarantined_large_reason(struct gc_collector *c,
+                                        const void *addr);
+/* Teardown: releases every entry and frees the ring and the bitmaps. */
+void rc_quarantine_free(struct gc_collector *c);
 
 /* rc-verify.c */
 int rc_verify_heap(struct gc_collector *c, const char *when);

@@ -137,16 +137,16 @@ static bool next_hole(struct gc_collector *c, struct bump *region) {
     struct chunk *chunk = c->small_chunk;
     if (chunk && c->small_block < BLOCKS_PER_CHUNK &&
         c->small_block >= FIRST_OBJECT_BLOCK) {
-      uint8_t *marks = chunk->line_mark + c->small_block * LINES_PER_BLOCK;
       uint32_t l = c->small_line;
-      while (l < LINES_PER_BLOCK && marks[l] == c->line_epoch)
+      size_t first = (size_t)c->small_block * LINES_PER_BLOCK;
+      while (l < LINES_PER_BLOCK && line_held(c, chunk, first + l))
         l++;
       if (l < LINES_PER_BLOCK) {
         /* A hole is at most LARGE_THRESHOLD long, so that the fast path
          * can never place a large object in a block. */
         uint32_t end = l, max_end = l + LARGE_THRESHOLD / LINE_SIZE;
         while (end < LINES_PER_BLOCK && end < max_end &&
-               marks[end] != c->line_epoch)
+               !line_held(c, chunk, first + end))
           end++;
         c->small_line = end;
         char *block = block_address(chunk, c->small_block);
@@ -226,12 +226,12 @@ static bool make_room(struct gc_collector *c, size_t bytes, struct attempt *a) {
       blocks = (c->max_bytes - mapped_bytes(c)) / BLOCK_SIZE;
     if (add_chunk(c, (uint32_t)blocks))
       return true;
-    if (collect_fully_once(c, a))
+    if (collect_fully_once(c, a) || tracing_quarantine_give_way(c))
       return true;
     trap_oom(c, bytes, "the system refused a new chunk");
     return false;
   }
-  if (collect_fully_once(c, a))
+  if (collect_fully_once(c, a) || tracing_quarantine_give_way(c))
     return true;
   trap_oom(c, bytes, "max-heap-size reached");
   return false;
@@ -332,6 +332,8 @@ static void unlink_large(struct gc_collector *c, struct large_object *large) {
 
 void tracing_retire_large(struct gc_collector *c, struct large_object *large) {
   unlink_large(c, large);
+  if (c->verify && tracing_quarantine_large(c, large))
+    return;
   if (c->large_cache_bytes + large->map_bytes > c->target_bytes / 2) {
     gc_sys_unmap(large, large->map_bytes);
     return;
@@ -404,6 +406,8 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
     /* Under max-heap-size: a full collection, then cached mappings and
      * empty chunks give their room to the object. */
     collect_fully_once(c, &attempt);
+    if (!may_grow(c, map_bytes))
+      tracing_quarantine_give_way(c);
     tracing_release_large_cache(c);
     for (struct chunk *chunk = c->chunks, *next;
          chunk && !may_grow(c, map_bytes); chunk = next) {

@@ -94,7 +94,7 @@ static void finalize(struct gc_collector *c) {
 }
 
 /* verify=1: dead objects lose their start bit, so check_ref rejects them.
- * Runs before the sweep poisons their lines. */
+ * Runs before the sweep poisons and quarantines their lines. */
 static void forget_dead_objects(struct gc_collector *c) {
   for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next)
     for (size_t w = 0; w < GRANULES_PER_CHUNK / 64; w++)
@@ -106,9 +106,12 @@ static void forget_dead_objects(struct gc_collector *c) {
       }
 }
 
-/* Sets each block's state from its line marks; with verify=1 poisons the
- * free lines not poisoned yet. Returns the bytes of marked lines. */
+/* Sets each block's state from its line marks and (verify=1) the lines its
+ * quarantine holds, after quarantining the lines that died now. Returns
+ * the bytes of marked lines. */
 static uint64_t sweep_blocks(struct gc_collector *c) {
+  if (c->verify)
+    tracing_quarantine_dead_lines(c);
   uint64_t live_lines = 0;
   for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next) {
     for (uint32_t b = FIRST_OBJECT_BLOCK; b < BLOCKS_PER_CHUNK; b++) {
@@ -118,24 +121,16 @@ static uint64_t sweep_blocks(struct gc_collector *c) {
         chunk->block_state[b] = BLOCK_FREE;
         continue;
       }
-      const uint8_t *marks = chunk->line_mark + b * LINES_PER_BLOCK;
-      uint32_t live = 0;
-      for (uint32_t l = 0; l < LINES_PER_BLOCK; l++)
-        live += marks[l] == c->line_epoch;
-      chunk->block_state[b] = live == 0                 ? BLOCK_FREE
-                              : live == LINES_PER_BLOCK ? BLOCK_FULL
+      uint32_t live = 0, held = 0;
+      for (size_t l = (size_t)b * LINES_PER_BLOCK;
+           l < (size_t)(b + 1) * LINES_PER_BLOCK; l++) {
+        live += chunk->line_mark[l] == c->line_epoch;
+        held += line_held(c, chunk, l);
+      }
+      chunk->block_state[b] = held == 0                 ? BLOCK_FREE
+                              : held == LINES_PER_BLOCK ? BLOCK_FULL
                                                         : BLOCK_RECYCLABLE;
       live_lines += live;
-      if (c->verify) {
-        for (uint32_t l = 0; l < LINES_PER_BLOCK; l++) {
-          size_t line = (size_t)b * LINES_PER_BLOCK + l;
-          if (marks[l] != c->line_epoch &&
-              !bit_test(chunk->line_poisoned, line)) {
-            gc_poison((char *)chunk + line * LINE_SIZE, LINE_SIZE);
-            bit_set(chunk->line_poisoned, line);
-          }
-        }
-      }
     }
   }
   return live_lines * LINE_SIZE;
@@ -243,8 +238,10 @@ static bool collect(struct gc_collector *c, bool major) {
     note_reclaimed(c, major);
     if (c->verify)
       forget_dead_objects(c);
-    uint64_t live = sweep_blocks(c);
-    live += sweep_large(c);
+    /* Large first: the blocks' sweep trims the quarantine, which holds
+     * dead large objects too. */
+    uint64_t live = sweep_large(c);
+    live += sweep_blocks(c);
     size_heap(c, live, major);
   }
   tracing_reset_allocators(c);

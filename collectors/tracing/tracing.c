@@ -88,6 +88,7 @@ static struct gc_collector *tracing_create(gc_heap *heap, char *err,
   }
   c->heap = heap;
   c->verify = heap->options.verify != 0;
+  c->quarantine.limit = heap->options.verify_quarantine;
   c->epoch = 1;
   c->line_epoch = 1;
   /* gc_set_ref calls the barrier only for stores into old (marked)
@@ -115,6 +116,7 @@ static void tracing_destroy(struct gc_collector *c) {
   gc_heap *heap = c->heap;
   for (size_t i = 0; i < c->resources.count; i++)
     gc_run_destructor(heap, (struct gc_resource *)c->resources.items[i]);
+  tracing_quarantine_free(c);
   while (c->chunks)
     tracing_free_chunk(c, c->chunks);
   while (c->large)

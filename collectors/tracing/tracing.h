@@ -83,6 +83,9 @@ struct chunk {
    * dead), and which lines are poisoned and not handed out since. */
   uint64_t object_start[GRANULES_PER_CHUNK / 64];
   uint64_t line_poisoned[LINES_PER_CHUNK / 64];
+  /* verify=1 only: freed lines held in the quarantine (quarantine.c); the
+   * allocators treat them as marked. */
+  uint64_t line_quarantined[LINES_PER_CHUNK / 64];
 };
 /* The first blocks of every chunk hold its metadata. */
 #define FIRST_OBJECT_BLOCK                                                     \
@@ -131,6 +134,12 @@ struct gc_collector {
    * would otherwise pay a fresh mapping and its page faults each time. */
   struct large_object *large_cache;
   size_t large_cache_bytes;
+  /* verify=1: freed lines and large objects kept from reuse (quarantine.c).
+   * Quarantined large mappings are also on large_quarantined, so that
+   * check_ref can say what a stale reference into one is. */
+  struct gc_quarantine quarantine;
+  struct large_object *large_quarantined;
+  size_t large_quarantined_bytes;
 
   /* Marking. */
   uint32_t epoch;     /* object mark: gc_word == epoch */
@@ -173,7 +182,8 @@ static inline char *block_address(struct chunk *chunk, uint32_t block) {
   return (char *)chunk + (size_t)block * BLOCK_SIZE;
 }
 static inline uint64_t mapped_bytes(const struct gc_collector *c) {
-  return c->block_bytes + c->large_bytes + c->large_cache_bytes;
+  return c->block_bytes + c->large_bytes + c->large_cache_bytes +
+         c->large_quarantined_bytes;
 }
 static inline bool bit_test(const uint64_t *bits, size_t i) {
   return (bits[i / 64] >> (i % 64)) & 1;
@@ -217,6 +227,31 @@ bool tracing_chunk_all_free(const struct chunk *chunk);
 bool tracing_collect_for_allocation(struct gc_collector *c);
 /* The same, always full: the last resort before GC_TRAP_OOM. */
 bool tracing_collect_full_for_allocation(struct gc_collector *c);
+
+/* quarantine.c (verify=1) */
+/* A line marked at this collection, or held in the quarantine: not free. */
+static inline bool line_held(const struct gc_collector *c,
+                             const struct chunk *chunk, size_t line) {
+  return chunk->line_mark[line] == c->line_epoch ||
+         (c->verify && bit_test(chunk->line_quarantined, line));
+}
+/* The sweep's first step: each line that held an object and died at this
+ * collection is poisoned and quarantined; then the oldest entries leave
+ * the quarantine until it is within its limit. */
+void tracing_quarantine_dead_lines(struct gc_collector *c);
+/* A dead large object: poisoned and quarantined (false if the quarantine
+ * has no room: the caller frees it at once). */
+bool tracing_quarantine_large(struct gc_collector *c,
+                              struct large_object *large);
+/* The last resort before an OOM trap: a full collection that empties the
+ * quarantine, so that verify=1 never changes which programs run out of
+ * memory. False if the quarantine was empty already. */
+bool tracing_quarantine_give_way(struct gc_collector *c);
+/* Teardown: unmaps the quarantined large objects, frees the ring. */
+void tracing_quarantine_free(struct gc_collector *c);
+/* What check_ref says of an address in a quarantined large object, or NULL. */
+const char *tracing_quarantined_large_reason(struct gc_collector *c,
+                                             const void *addr);
 
 /* verify.c */
 int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,

@@ -40,6 +40,8 @@ static const char *why_not_object(struct gc_collector *c, const void *ref) {
         return "its header is poisoned (freed memory)";
       return NULL;
     }
+    if (bit_test(chunk->line_quarantined, line_index(ref)))
+      return "a freed object (its line is poisoned and held in quarantine)";
     if (bit_test(chunk->line_poisoned, line_index(ref)))
       return "freed memory (poisoned)";
     return "not the start of a live object (freed, or inside an object)";
@@ -48,7 +50,8 @@ static const char *why_not_object(struct gc_collector *c, const void *ref) {
     return NULL;
   if (find_large(c, ref, false))
     return "inside a large object, not at its start";
-  return "not in this heap";
+  const char *quarantined = tracing_quarantined_large_reason(c, ref);
+  return quarantined ? quarantined : "not in this heap";
 }
 
 bool tracing_is_object(struct gc_collector *c, const void *addr) {

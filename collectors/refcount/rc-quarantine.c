@@ -1,0 +1,126 @@
+/* rc-quarantine.c — verify=1: freed cells are kept from reuse for a while.
+ *
+ * Without it, verify=1's allocator hands out the lowest free cell of a
+ * class, so a cell freed at a collection point is usually the next one
+ * allocated, and a stale reference to the dead object (one the program
+ * forgot to root) silently aliases the new one. With it, a freed cell stays
+ * poisoned and out of use — neither free (the allocator skips it) nor
+ * allocated (heap walks and check_ref skip it: rc_cell_allocated) — until
+ * verify-quarantine more bytes have been freed after it (gc/'s FIFO, struct
+ * gc_quarantine). A stale reference into it therefore traps at the first
+ * API call that receives it, however many allocations came since.
+ *
+ * A dead large object's mapping stays too, poisoned, so that no later
+ * mapping takes its address while it is quarantined. Quarantined memory
+ * counts in heap_bytes, under max-heap-size; before an OOM trap the
+ * quarantine gives everything back (rc_allocate_slow).
+ *
+ * Invariant: a cell's bit in block->quarantined is set exactly while its
+ * address is in c->quarantine; the cell is then poisoned. */
+#include "refcount.h"
+
+/* Entries: a cell's address, or a large object's mapping with this tag. */
+#define LARGE_TAG 1
+
+static size_t large_object_bytes(const struct rc_large *large) {
+  return large->map_bytes - sizeof *large;
+}
+
+static size_t release_entry(void *ctx, uintptr_t entry) {
+  struct gc_collector *c = ctx;
+  if (entry & LARGE_TAG) {
+    struct rc_large *large = (struct rc_large *)(entry & ~LARGE_TAG);
+    size_t bytes = large->map_bytes;
+    long bad = gc_poison_check(large + 1, large_object_bytes(large));
+    if (bad >= 0)
+      gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                    "%p: freed large object of %zu bytes was written after "
+                    "it was freed (poison broken at byte %ld)",
+                    (void *)(large + 1), large_object_bytes(large), bad);
+    if (large->prev)
+      large->prev->next = large->next;
+    else
+      c->large_quarantined = large->next;
+    if (large->next)
+      large->next->prev = large->prev;
+    c->heap_bytes -= bytes;
+    gc_sys_unmap(large, bytes);
+    return bytes;
+  }
+  /* A write after free into the cell shows now, and is reported once: the
+   * cell is poisoned again for its reuse, which checks again (rc-alloc.c). */
+  char *cell = (char *)entry;
+  struct rc_block *block = rc_block_of(cell);
+  uint32_t index = rc_cell_index(block, cell);
+  long bad = gc_poison_check(cell, block->cell_bytes);
+  if (bad >= 0) {
+    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                  "%p: freed memory was written after it was freed (byte %ld "
+                  "of the %u-byte cell, found as it left the quarantine)",
+                  (void *)cell, bad, block->cell_bytes);
+    gc_poison(cell, block->cell_bytes);
+  }
+  block->quarantined[index / 64] &= ~(UINT64_C(1) << (index % 64));
+  rc_alloc_free_cell(c, block, index);
+  return block->cell_bytes;
+}
+
+bool rc_quarantine_cell(struct gc_collector *c, struct rc_block *block,
+                        uint32_t index) {
+  assert(c->verify && block->quarantined);
+  char *cell =
+      (char *)block + RC_BLOCK_HEADER_BYTES + (size_t)index * block->cell_bytes;
+  if (!gc_quarantine_push(&c->quarantine, (uintptr_t)cell, block->cell_bytes))
+    return false;
+  block->quarantined[index / 64] |= UINT64_C(1) << (index % 64);
+  return true;
+}
+
+bool rc_quarantine_large(struct gc_collector *c, struct rc_large *large) {
+  assert(c->verify);
+  if (!gc_quarantine_push(&c->quarantine, (uintptr_t)large | LARGE_TAG,
+                          large->map_bytes))
+    return false;
+  gc_poison(large + 1, large_object_bytes(large));
+  large->prev = NULL;
+  large->next = c->large_quarantined;
+  if (large->next)
+    large->next->prev = large;
+  c->large_quarantined = large;
+  return true;
+}
+
+void rc_quarantine_trim(struct gc_collector *c) {
+  gc_quarantine_trim(&c->quarantine, c->quarantine.limit, release_entry, c);
+  gc_note_heap_bytes(c->heap, c->heap_bytes);
+}
+
+bool rc_quarantine_give_way(struct gc_collector *c) {
+  if (!c->quarantine.count)
+    return false;
+  gc_quarantine_trim(&c->quarantine, 0, release_entry, c);
+  gc_note_heap_bytes(c->heap, c->heap_bytes);
+  return true;
+}
+
+const char *rc_quarantined_large_reason(struct gc_collector *c,
+                                        const void *addr) {
+  for (struct rc_large *l = c->large_quarantined; l; l = l->next) {
+    const char *start = (const char *)l;
+    if ((const char *)addr >= start &&
+        (const char *)addr < start + l->map_bytes)
+      return (const char *)addr == (const char *)(l + 1)
+                 ? "a freed large object (poisoned, held in quarantine)"
+                 : "inside a freed large object (held in quarantine)";
+  }
+  return NULL;
+}
+
+void rc_quarantine_free(struct gc_collector *c) {
+  gc_quarantine_trim(&c->quarantine, 0, release_entry, c);
+  gc_quarantine_free(&c->quarantine);
+  for (struct rc_block *block = c->blocks; block; block = block->next) {
+    gc_sys_free(block->quarantined);
+    block->quarantined = NULL;
+  }
+}

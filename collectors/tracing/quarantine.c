@@ -1,0 +1,137 @@
+/* quarantine.c — verify=1: freed memory is kept from reuse for a while.
+ *
+ * Without it, a line freed by a collection is handed out again by the next
+ * allocation that fits, and a stale reference into it (an object the
+ * program forgot to root) silently aliases the new object: verify=1 could
+ * only catch the mistake until the cell was reused, which under stress=1 is
+ * the very next allocation. With it, every line that held an object and
+ * died stays poisoned and unavailable until verify-quarantine more bytes
+ * have been freed after it (gc/'s FIFO, struct gc_quarantine): its objects'
+ * start bits are cleared (collect.c, forget_dead_objects), so check_ref
+ * rejects a stale reference into it at the first API call that receives
+ * one, however many allocations came since.
+ *
+ * The unit is the line, the unit the sweep frees. Large objects are
+ * quarantined whole: their mapping stays (poisoned) instead of going to
+ * the reuse cache or back to the system, where a later mapping could take
+ * its address. Quarantined memory counts in the heap's mapped bytes, so it
+ * is under max-heap-size; before an OOM trap the quarantine gives all its
+ * room back (tracing_quarantine_give_way).
+ *
+ * Invariant Q1: a line's quarantined bit is set exactly while its address
+ * is in c->quarantine; it is also poisoned (line_poisoned) and holds no
+ * object start. */
+#include "tracing.h"
+
+/* Entries: a line's address (LINE_SIZE-aligned), or a large object's
+ * header address with this tag. */
+#define LARGE_TAG 1
+
+static size_t release_entry(void *ctx, uintptr_t entry) {
+  struct gc_collector *c = ctx;
+  if (entry & LARGE_TAG) {
+    struct large_object *large = (struct large_object *)(entry & ~LARGE_TAG);
+    size_t bytes = large->map_bytes;
+    char *object = (char *)(large + 1);
+    long bad = gc_poison_check(object, large->object_bytes);
+    if (bad >= 0)
+      gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                    "%p: freed large object of %zu bytes was written after "
+                    "it was freed (poison broken at byte %ld)",
+                    (void *)object, large->object_bytes, bad);
+    if (large->prev)
+      large->prev->next = large->next;
+    else
+      c->large_quarantined = large->next;
+    if (large->next)
+      large->next->prev = large->prev;
+    c->large_quarantined_bytes -= bytes;
+    gc_sys_unmap(large, bytes);
+    return bytes;
+  }
+  /* A write after free into the line shows now, and is reported once: the
+   * line is poisoned again for its reuse, which checks again (alloc.c). */
+  char *line = (char *)entry;
+  long bad = gc_poison_check(line, LINE_SIZE);
+  if (bad >= 0) {
+    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                  "%p: freed memory was written after it was freed (poison "
+                  "broken at %p, found as it left the quarantine)",
+                  (void *)line, (void *)(line + bad));
+    gc_poison(line, LINE_SIZE);
+  }
+  bit_clear(chunk_of(line)->line_quarantined, line_index(line));
+  return LINE_SIZE;
+}
+
+void tracing_quarantine_dead_lines(struct gc_collector *c) {
+  assert(c->verify);
+  for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next) {
+    for (uint32_t b = FIRST_OBJECT_BLOCK; b < BLOCKS_PER_CHUNK; b++) {
+      if (chunk->block_state[b] == BLOCK_UNUSED || chunk->block_pristine[b])
+        continue;
+      for (size_t line = (size_t)b * LINES_PER_BLOCK;
+           line < (size_t)(b + 1) * LINES_PER_BLOCK; line++) {
+        /* A line an object was allocated in is no longer poisoned
+         * (alloc.c, verify_fresh_cell): unmarked, it died now. */
+        if (chunk->line_mark[line] == c->line_epoch ||
+            bit_test(chunk->line_poisoned, line))
+          continue;
+        char *address = (char *)chunk + line * LINE_SIZE;
+        gc_poison(address, LINE_SIZE);
+        bit_set(chunk->line_poisoned, line);
+        if (gc_quarantine_push(&c->quarantine, (uintptr_t)address, LINE_SIZE))
+          bit_set(chunk->line_quarantined, line);
+      }
+    }
+  }
+  gc_quarantine_trim(&c->quarantine, c->quarantine.limit, release_entry, c);
+}
+
+bool tracing_quarantine_large(struct gc_collector *c,
+                              struct large_object *large) {
+  assert(c->verify);
+  if (!gc_quarantine_push(&c->quarantine, (uintptr_t)large | LARGE_TAG,
+                          large->map_bytes))
+    return false;
+  gc_poison(large + 1, large->object_bytes);
+  large->prev = NULL;
+  large->next = c->large_quarantined;
+  if (large->next)
+    large->next->prev = large;
+  c->large_quarantined = large;
+  c->large_quarantined_bytes += large->map_bytes;
+  return true;
+}
+
+bool tracing_quarantine_give_way(struct gc_collector *c) {
+  if (!c->quarantine.count)
+    return false;
+  /* A full collection with no room in the quarantine: its sweep releases
+   * every entry and sets the block states from what is then free. */
+  uint64_t limit = c->quarantine.limit;
+  c->quarantine.limit = 0;
+  bool collected = tracing_collect_full_for_allocation(c);
+  c->quarantine.limit = limit;
+  if (!collected)
+    gc_quarantine_trim(&c->quarantine, 0, release_entry, c);
+  return true;
+}
+
+void tracing_quarantine_free(struct gc_collector *c) {
+  gc_quarantine_trim(&c->quarantine, 0, release_entry, c);
+  gc_quarantine_free(&c->quarantine);
+}
+
+const char *tracing_quarantined_large_reason(struct gc_collector *c,
+                                             const void *addr) {
+  for (struct large_object *l = c->large_quarantined; l; l = l->next) {
+    const char *start = (const char *)l;
+    if ((const char *)addr >= start &&
+        (const char *)addr < start + l->map_bytes)
+      return (const char *)addr == (const char *)(l + 1)
+                 ? "a freed large object (poisoned, held in quarantine)"
+                 : "inside a freed large object (held in quarantine)";
+  }
+  return NULL;
+}
