@@ -126,6 +126,11 @@ struct gc_heap {
   uint8_t slow_checks;
   uint8_t verify;
   uint8_t in_destructor;
+  /* Traps held back (gc_trap_raise) until the call that made them can
+   * return: nonzero only after a trap inside a collection or a destructor. */
+  uint8_t npending_traps;
+  uint8_t collecting;        /* between gc_pause_begin and gc_pause_end */
+  uint8_t deferring_traps;   /* gc/ holds traps back (gc_new_weak, teardown) */
   uint64_t stress_countdown; /* allocations until the next forced collection */
 
   /* Roots: a stack of chunks (slots never move) and a scope stack. */
@@ -139,10 +144,20 @@ struct gc_heap {
   uint32_t npinned;
 
   uint32_t types_cap;
+  /* The largest struct or array gc/ asks a collector for: 2^44 bytes, or
+   * less if physical memory plus swap is smaller (gc_heap_new). */
+  uint64_t max_object_bytes;
   struct gc_options options;
   gc_stats stats;
   gc_trap_handler trap_fn;
   void *trap_ud;
+  /* The traps held back, oldest first (npending_traps of them); any beyond
+   * the last slot are counted in pending_traps_dropped. */
+  struct gc_pending_trap {
+    gc_trap kind;
+    char msg[248];
+  } pending_traps[4];
+  uint32_t pending_traps_dropped;
 };
 
 /* ---- What a collector provides ------------------------------------------ */
@@ -200,7 +215,11 @@ extern const struct gc_collector_ops gc_boehm_collector;
 
 /* Raises a trap (printf-style message; not "gc_trap", the public enum). Returns
  * only if the user's handler returns; the caller then fails the operation
- * cleanly. */
+ * cleanly. A handler may longjmp, so the heap must be consistent when this is
+ * called, except inside a collection (between gc_pause_begin and
+ * gc_pause_end) or a destructor: there the trap is held back, this returns
+ * at once, and gc/ calls the handler when the public call that collected
+ * returns (gc_raise_pending_traps). */
 void gc_trap_raise(gc_heap *heap, gc_trap kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -263,7 +282,9 @@ void gc_visit_roots(gc_heap *heap, void (*visit)(gc_ref *slot, void *ctx),
  * while it runs; counts it. verify=1 traps if it already ran. */
 void gc_run_destructor(gc_heap *heap, struct gc_resource *res);
 
-/* Statistics bookkeeping. */
+/* Statistics bookkeeping. gc_pause_begin and gc_pause_end also bracket the
+ * collection for gc_trap_raise: a collector calls them around all of its
+ * collection work, destructors and sweeping included. */
 uint64_t gc_pause_begin(gc_heap *heap); /* returns a start time */
 void gc_pause_end(gc_heap *heap, uint64_t start);
 void gc_note_freed(gc_heap *heap, size_t bytes); /* one object reclaimed */

@@ -32,6 +32,12 @@ static inline int gc_api_object(gc_heap *heap, gc_ref obj, const char *fn) {
 /* stress=N: the full collection due every N allocations. */
 void gc_stress_collect(gc_heap *heap);
 
+/* Calls the handler for each trap held back (see gc_trap_raise), oldest
+ * first, unless the heap is still inside a collection or a destructor runs
+ * on this thread: then they wait for the next public call that can collect.
+ * Called as each such call returns, when the heap is consistent again. */
+void gc_raise_pending_traps(gc_heap *heap);
+
 /* Allocation through the collector, with stress collections and stats.
  * Inline: it is on every allocation, and its only call is the collector's. */
 static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type,
@@ -43,6 +49,8 @@ static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type,
     heap->stats.allocated_bytes += bytes;
     heap->stats.allocated_objects++;
   }
+  if (GC_UNLIKELY(heap->npending_traps))
+    gc_raise_pending_traps(heap);
   return obj;
 }
 

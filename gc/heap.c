@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 
 uint64_t gc_now_ns(void) {
@@ -50,19 +51,89 @@ static void default_trap_handler(gc_heap *heap, gc_trap trap, const char *msg,
   abort();
 }
 
+/* Destructors running on this thread, of any heap. While one runs, no trap
+ * handler is called: a handler that longjmps would leave the destructor, and
+ * with it the collection of its heap, half done. */
+static _Thread_local unsigned destructors_running;
+
+/* True while a handler may not be called for heap: it is inside a
+ * collection or a destructor, or gc/ holds its traps back for a moment. */
+static bool traps_held_back(const gc_heap *heap) {
+  return heap->collecting || heap->in_destructor || heap->deferring_traps ||
+         destructors_running;
+}
+
+static void hold_back_trap(gc_heap *heap, gc_trap kind, const char *msg) {
+  const uint32_t slots =
+      sizeof heap->pending_traps / sizeof *heap->pending_traps;
+  if (heap->npending_traps == slots) {
+    heap->pending_traps_dropped++;
+    return;
+  }
+  struct gc_pending_trap *trap = &heap->pending_traps[heap->npending_traps++];
+  trap->kind = kind;
+  snprintf(trap->msg, sizeof trap->msg, "%.*s", (int)sizeof trap->msg - 1, msg);
+}
+
+/* Takes the oldest held-back trap off the queue. The last one names how
+ * many more there were, beyond what the queue holds. */
+static struct gc_pending_trap take_pending_trap(gc_heap *heap) {
+  struct gc_pending_trap trap = heap->pending_traps[0];
+  heap->npending_traps--;
+  memmove(&heap->pending_traps[0], &heap->pending_traps[1],
+          heap->npending_traps * sizeof trap);
+  if (heap->npending_traps == 0 && heap->pending_traps_dropped) {
+    size_t len = strlen(trap.msg);
+    snprintf(trap.msg + len, sizeof trap.msg - len,
+             " (and %u more traps, not reported)", heap->pending_traps_dropped);
+    heap->pending_traps_dropped = 0;
+  }
+  return trap;
+}
+
 void gc_trap_raise(gc_heap *heap, gc_trap kind, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (traps_held_back(heap)) {
+    hold_back_trap(heap, kind, msg);
+    return;
+  }
   gc_trap_handler fn = heap->trap_fn ? heap->trap_fn : default_trap_handler;
   fn(heap, kind, msg, heap->trap_ud);
+}
+
+void gc_raise_pending_traps(gc_heap *heap) {
+  /* Each trap leaves the queue before its handler runs: a handler that
+   * longjmps leaves the rest for the next call. */
+  while (heap->npending_traps && !traps_held_back(heap)) {
+    struct gc_pending_trap trap = take_pending_trap(heap);
+    gc_trap_handler fn = heap->trap_fn ? heap->trap_fn : default_trap_handler;
+    fn(heap, trap.kind, trap.msg, heap->trap_ud);
+  }
 }
 
 void gc_set_trap_handler(gc_heap *heap, gc_trap_handler fn, void *ud) {
   heap->trap_fn = fn;
   heap->trap_ud = ud;
+}
+
+/* The largest object gcheap will ask a collector for: 2^44 bytes, or the
+ * physical memory plus swap of this machine if that is less. A bigger one
+ * could never be backed; a collector would only reserve it (MAP_NORESERVE)
+ * and fault later. */
+static uint64_t largest_backable_object(void) {
+  uint64_t largest = UINT64_C(1) << 44;
+  struct sysinfo info;
+  if (sysinfo(&info) == 0) {
+    uint64_t backable =
+        ((uint64_t)info.totalram + info.totalswap) * info.mem_unit;
+    if (backable && backable < largest)
+      largest = backable;
+  }
+  return largest;
 }
 
 gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
@@ -93,6 +164,7 @@ gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
   heap->verify = (uint8_t)options.verify;
   heap->slow_checks = heap->verify;
   heap->stress_countdown = options.stress;
+  heap->max_object_bytes = largest_backable_object();
   if (gc_types_init(heap)) {
     snprintf(err, errlen, "%s: no memory for the type registry", ops->name);
     gc_types_free(heap);
@@ -126,6 +198,19 @@ static void print_stats(gc_heap *heap) {
           s.pause_ns_max / 1e6, (unsigned long long)s.destructors_run);
 }
 
+/* The traps held back while gc_heap_free ran the last destructors: the heap
+ * is gone, so the handler gets heap NULL and a message naming the collector. */
+static void report_teardown_traps(const char *collector, gc_trap_handler fn,
+                                  void *ud, const struct gc_pending_trap *traps,
+                                  uint32_t ntraps) {
+  for (uint32_t i = 0; i < ntraps; i++) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s heap, in gc_heap_free: %s", collector,
+             traps[i].msg);
+    (fn ? fn : default_trap_handler)(NULL, traps[i].kind, msg, ud);
+  }
+}
+
 void gc_heap_free(gc_heap *heap) {
   if (!heap)
     return;
@@ -134,15 +219,30 @@ void gc_heap_free(gc_heap *heap) {
                   "gc_heap_free called from a resource destructor");
     return;
   }
+  /* Traps held back from earlier calls first, while the heap is whole: a
+   * handler that longjmps leaves a heap that works and still needs freeing. */
+  gc_raise_pending_traps(heap);
   /* Root areas are withdrawn while the collector that was told of them
-   * still exists; then the collector runs the pending destructors. */
+   * still exists; then the collector runs the pending destructors. Their
+   * traps are held back until every byte is returned. */
+  heap->deferring_traps = 1;
   gc_roots_free(heap);
   heap->ops->destroy(heap->collector);
   heap->collector = NULL;
   if (heap->options.stats)
     print_stats(heap);
+  struct gc_pending_trap
+      traps[sizeof heap->pending_traps / sizeof *heap->pending_traps];
+  uint32_t ntraps = 0;
+  heap->deferring_traps = 0;
+  while (heap->npending_traps)
+    traps[ntraps++] = take_pending_trap(heap);
+  const char *collector = heap->ops->name;
+  gc_trap_handler fn = heap->trap_fn;
+  void *ud = heap->trap_ud;
   gc_types_free(heap);
   gc_sys_free(heap);
+  report_teardown_traps(collector, fn, ud, traps, ntraps);
 }
 
 const char *gc_collector_name(const gc_heap *heap) {
@@ -158,6 +258,8 @@ void gc_collect(gc_heap *heap) {
   if (gc_api_enter(heap, NULL, "gc_collect"))
     return;
   heap->ops->collect(heap->collector);
+  if (GC_UNLIKELY(heap->npending_traps))
+    gc_raise_pending_traps(heap);
 }
 
 void gc_get_stats(gc_heap *heap, gc_stats *stats) {
@@ -168,11 +270,13 @@ void gc_get_stats(gc_heap *heap, gc_stats *stats) {
 }
 
 uint64_t gc_pause_begin(gc_heap *heap) {
+  heap->collecting = 1;
   return gc_now_ns();
 }
 
 void gc_pause_end(gc_heap *heap, uint64_t start) {
   uint64_t pause = gc_now_ns() - start;
+  heap->collecting = 0;
   heap->stats.collections++;
   heap->stats.pause_ns_total += pause;
   if (pause > heap->stats.pause_ns_max)
@@ -214,7 +318,9 @@ void gc_run_destructor(gc_heap *heap, struct gc_resource *res) {
     return;
   heap->in_destructor = 1;
   heap->slow_checks = 1;
+  destructors_running++;
   res->destroy(res->ptr, res->ud);
+  destructors_running--;
   heap->in_destructor = 0;
   heap->slow_checks = heap->verify;
 }

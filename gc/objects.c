@@ -10,9 +10,6 @@
  * collector's barrier when its filter asks for it (store_ref). */
 #include "heap-internal.h"
 
-/* Structs and arrays: the largest object gcheap will try to allocate. */
-#define MAX_OBJECT_BYTES (UINT64_C(1) << 44)
-
 gc_ref gc_new_struct(gc_heap *heap, gc_type type) {
   /* new_struct_bytes is 0 for anything but a user struct type: one test. */
   if (GC_LIKELY(!heap->slow_checks && type < heap->ntypes)) {
@@ -41,13 +38,17 @@ gc_ref gc_new_array(gc_heap *heap, gc_type type, size_t len) {
     return NULL;
   }
   size_t elem_size = gc_kind_size(heap->types[type].elem);
-  if (GC_UNLIKELY(len >
-                  (MAX_OBJECT_BYTES - sizeof(struct gc_array)) / elem_size)) {
+  /* Refused here, before any collector reserves address space for it. */
+  if (GC_UNLIKELY(len > (heap->max_object_bytes - sizeof(struct gc_array)) /
+                            elem_size)) {
+    char largest[32];
     gc_trap_raise(
         heap, GC_TRAP_OOM,
-        "gc_new_array: %zu elements of %zu bytes: the size overflows the "
-        "largest object (2^44 bytes)",
-        len, elem_size);
+        "gc_new_array: %zu elements of %zu bytes: larger than the largest "
+        "object this machine can back (%s bytes: physical memory plus swap, "
+        "at most 2^44)",
+        len, elem_size,
+        gc_format_size(heap->max_object_bytes, largest, sizeof largest));
     return NULL;
   }
   size_t bytes = gc_round8(sizeof(struct gc_array) + len * elem_size);
@@ -356,22 +357,28 @@ void *gc_resource_ptr(gc_heap *heap, gc_ref resource) {
 gc_ref gc_new_weak(gc_heap *heap, gc_ref target) {
   if (gc_api_enter(heap, target, "gc_new_weak"))
     return NULL;
-  /* The target must survive the allocation, and may move during it. */
+  /* The target must survive the allocation, and may move during it. A trap
+   * during it is held back until the pin is gone, so that a handler that
+   * longjmps cannot leave it behind. */
   assert(heap->npinned < sizeof heap->pinned / sizeof heap->pinned[0]);
   uint32_t pin = heap->npinned++;
   heap->pinned[pin] = target;
+  heap->deferring_traps++;
   struct gc_weak *weak =
       (struct gc_weak *)gc_allocate(heap, GC_TYPE_WEAK, sizeof(struct gc_weak));
+  heap->deferring_traps--;
   target = heap->pinned[pin];
   heap->pinned[pin] = NULL;
   heap->npinned--;
-  if (!weak)
-    return NULL;
-  if (heap->ops->weak_init)
-    heap->ops->weak_init(heap->collector, weak, target);
-  else
-    weak->target = target;
-  return &weak->header;
+  if (weak) {
+    if (heap->ops->weak_init)
+      heap->ops->weak_init(heap->collector, weak, target);
+    else
+      weak->target = target;
+  }
+  if (GC_UNLIKELY(heap->npending_traps))
+    gc_raise_pending_traps(heap);
+  return weak ? &weak->header : NULL;
 }
 
 gc_ref gc_weak_get(gc_heap *heap, gc_ref weak) {
