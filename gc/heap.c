@@ -149,6 +149,18 @@ gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
              (unsigned long long)options.collector, gc_collector_names());
     return NULL;
   }
+  /* One rule for every collector: an initial heap the limit forbids is a
+   * contradiction, not something to clamp silently. */
+  if (options.max_heap_size && options.heap_size > options.max_heap_size) {
+    char initial[32], limit[32];
+    snprintf(err, errlen,
+             "%s: heap-size=%s is above max-heap-size=%s; the initial heap "
+             "must fit the limit",
+             ops->name,
+             gc_format_size(options.heap_size, initial, sizeof initial),
+             gc_format_size(options.max_heap_size, limit, sizeof limit));
+    return NULL;
+  }
   gc_heap *heap = gc_sys_calloc(1, sizeof *heap);
   if (!heap) {
     snprintf(err, errlen, "%s: no memory for a heap", ops->name);

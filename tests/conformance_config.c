@@ -9,7 +9,8 @@
 #include <stdlib.h>
 
 static const char *const option_keys[] = {
-    "collector", "heap-size", "max-heap-size", "verify", "stress", "stats",
+    "collector", "heap-size",         "max-heap-size", "verify",
+    "stress",    "verify-quarantine", "stats",
 };
 #define NKEYS (sizeof option_keys / sizeof option_keys[0])
 
@@ -94,11 +95,10 @@ COLLECTOR_TEST(config, every_listed_collector_makes_a_heap) {
 Test(config, every_key_accepts_a_valid_value) {
   gc_config *config = clean_config();
   const char *good[] = {
-      "collector=null", "heap-size=0",      "heap-size=4096",
-      "heap-size=64K",  "heap-size=2M",     "heap-size=1G",
-      "max-heap-size=0", "max-heap-size=8M", "verify=0",
-      "verify=1",       "stress=0",         "stress=1",
-      "stress=1000",    "stats=0",          "stats=1",
+      "collector=null", "heap-size=0",  "heap-size=4096",  "heap-size=64K",
+      "heap-size=2M",   "heap-size=1G", "max-heap-size=0", "max-heap-size=8M",
+      "verify=0",       "verify=1",     "stress=0",        "stress=1",
+      "stress=1000",    "stats=0",      "stats=1",
   };
   char err[256];
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -160,8 +160,8 @@ Test(config, bad_values_name_the_key_and_the_accepted_values) {
     cr_assert(strstr(err, bad[i].key), "'%s': message lacks the key: %s",
               bad[i].setting, err);
     cr_assert(strstr(err, bad[i].accepted),
-              "'%s': message lacks accepted values ('%s'): %s",
-              bad[i].setting, bad[i].accepted, err);
+              "'%s': message lacks accepted values ('%s'): %s", bad[i].setting,
+              bad[i].accepted, err);
   }
   gc_config_free(config);
 }
@@ -288,7 +288,8 @@ Test(config, explicit_settings_override_the_environment) {
   gc_config_free(config);
 }
 
-Test(config, malformed_environment_fails_with_a_reason, .init = cr_redirect_stderr) {
+Test(config, malformed_environment_fails_with_a_reason,
+     .init = cr_redirect_stderr) {
   setenv("GCHEAP_OPTIONS", "verify=1,bogus=3", 1);
   cr_assert_null(gc_config_new());
   fflush(stderr);
@@ -343,8 +344,8 @@ Test(config, heap_new_failure_is_clean) {
   gc_config *config = clean_config();
   char err[256] = "";
   cr_assert_eq(gc_config_set(config, "collector=null", err, sizeof err), 0);
-  cr_assert_eq(gc_config_set(config, "max-heap-size=16384G", err, sizeof err), 0,
-               "%s", err);
+  cr_assert_eq(gc_config_set(config, "max-heap-size=16384G", err, sizeof err),
+               0, "%s", err);
   /* A 16 TiB arena may or may not be reservable here; either way the call
    * either succeeds or fails with a reason. */
   gc_heap *heap = gc_heap_new(config, err, sizeof err);
@@ -353,4 +354,46 @@ Test(config, heap_new_failure_is_clean) {
   else
     cr_assert(err[0]);
   gc_config_free(config);
+}
+
+/* heap-size above max-heap-size is a contradiction: gc_heap_new refuses it,
+ * naming both keys, on every collector (boehm used to grow to heap-size and
+ * never trap). */
+COLLECTOR_TEST(config, heap_size_above_max_heap_size_is_an_error) {
+  gc_config *config = harness_new_config(param->name, "heap-size=64M");
+  char err[256] = "";
+  cr_assert_eq(gc_config_set(config, "max-heap-size=1M", err, sizeof err), 0,
+               "%s", err);
+  gc_heap *heap = gc_heap_new(config, err, sizeof err);
+  cr_assert_null(heap, "[%s] heap-size=64M max-heap-size=1M made a heap",
+                 param->name);
+  cr_assert(strstr(err, "heap-size=64M") && strstr(err, "max-heap-size=1M"),
+            "[%s] %s", param->name, err);
+  gc_config_free(config);
+}
+
+/* Live data past max-heap-size traps OOM on every collector, also when
+ * heap-size asks for an initial heap up to the limit. */
+COLLECTOR_TEST(config, live_data_past_max_heap_size_traps_oom) {
+  gc_heap *heap =
+      harness_new_heap(param->name, "heap-size=2M,max-heap-size=2M,stress=0");
+  const gc_kind kinds[] = {GC_KIND_REF, GC_KIND_REF};
+  gc_type pair = gc_type_struct(heap, "pair", 2, kinds);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *list = gc_root(heap, NULL);
+  bool trapped = false;
+  for (int i = 0; i < 64 && !trapped; i++) { /* 64 x 64K: 4M live */
+    gc_ref cell = gc_new_struct(heap, pair);
+    if (cell) {
+      gc_set_ref(heap, cell, 0, *list);
+      *list = cell;
+      gc_set_ref(heap, cell, 1, gc_new_array(heap, bytes, 64 << 10));
+    }
+    trapped = harness_traps.pending > 0;
+  }
+  cr_assert(trapped, "[%s] 4M live in a 2M heap did not trap", param->name);
+  EXPECT_TRAP(GC_TRAP_OOM, NULL);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
 }

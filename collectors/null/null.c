@@ -26,8 +26,15 @@ struct gc_collector {
 static struct gc_collector *null_create(gc_heap *heap, char *err,
                                         size_t errlen) {
   struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
-  size_t bytes = heap->options.max_heap_size ? heap->options.max_heap_size
-                                             : DEFAULT_ARENA_BYTES;
+  /* The arena is max-heap-size; without one, 256M or heap-size if larger
+   * (the initial heap must fit: gc_heap_new refuses heap-size above a
+   * given max-heap-size). */
+  uint64_t arena_bytes = heap->options.max_heap_size;
+  if (!arena_bytes)
+    arena_bytes = heap->options.heap_size > DEFAULT_ARENA_BYTES
+                      ? heap->options.heap_size
+                      : DEFAULT_ARENA_BYTES;
+  size_t bytes = (size_t)arena_bytes;
   bytes = (bytes + 4095) & ~(size_t)4095;
   char *arena = c ? gc_sys_map(bytes) : NULL;
   if (!arena) {
