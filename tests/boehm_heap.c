@@ -11,8 +11,8 @@ static const gc_kind numbers_kinds[] = {GC_KIND_I64, GC_KIND_F64};
 
 /* Fills n arrays with garbage and drops them, so that their memory is on
  * Boehm's free lists for the next allocations. */
-static NOINLINE void dirty_and_drop(gc_heap *heap, gc_type bytes,
-                                    gc_type words, int n) {
+static NOINLINE void dirty_and_drop(gc_heap *heap, gc_type bytes, gc_type words,
+                                    int n) {
   for (int i = 0; i < n; i++) {
     gc_ref a = gc_new_array(heap, bytes, 24);
     gc_array_fill_i8(heap, a, 0, 24, 0xa5);
@@ -35,7 +35,7 @@ Test(boehm_heap, atomic_objects_are_zeroed_on_reuse) {
       for (int k = 0; k < 24; k++)
         if (gc_get_i8(heap, a, k) != 0)
           cr_assert_fail("byte %d of a new I8 array is %#x", k,
-                       gc_get_i8(heap, a, k));
+                         gc_get_i8(heap, a, k));
       gc_ref s = gc_new_struct(heap, numbers);
       CHECK_EQ(gc_get_i64(heap, s, 0), 0);
       CHECK(gc_get_f64(heap, s, 1) == 0.0);
@@ -98,8 +98,8 @@ Test(boehm_heap, statistics) {
    * most of the garbage must show up, and never more than was allocated. */
   cr_assert(s.freed_bytes <= s.allocated_bytes);
   cr_assert(s.freed_objects <= s.allocated_objects);
-  cr_assert(s.freed_bytes > s.allocated_bytes / 2,
-            "freed %llu of %llu bytes", (unsigned long long)s.freed_bytes,
+  cr_assert(s.freed_bytes > s.allocated_bytes / 2, "freed %llu of %llu bytes",
+            (unsigned long long)s.freed_bytes,
             (unsigned long long)s.allocated_bytes);
   CHECK_EQ(s.live_bytes, s.allocated_bytes - s.freed_bytes);
   harness_free_heap(heap);
@@ -183,5 +183,48 @@ Test(boehm_heap, unknown_thread_gets_an_error) {
   pthread_join(thread, &result);
   cr_assert_null(result);
   CHECK_STR_CONTAINS(err, "unknown to Boehm");
+  harness_free_heap(heap);
+}
+
+/* A heap made on this thread, used from a thread Boehm does not know:
+ * allocation and gc_collect trap MISUSE with a gcheap message (libgc
+ * aborted the process before: "Collecting from unknown thread"), and the
+ * heap goes on working on its own thread. */
+struct foreign_use {
+  gc_heap *heap;
+  gc_type cell;
+  bool collect; /* gc_collect, else gc_new_struct */
+  gc_ref allocated;
+};
+
+static void *use_heap_from_thread(void *arg) {
+  struct foreign_use *use = arg;
+  if (use->collect)
+    gc_collect(use->heap);
+  else
+    use->allocated = gc_new_struct(use->heap, use->cell);
+  return NULL;
+}
+
+static void use_from_new_thread(struct foreign_use *use) {
+  pthread_t thread;
+  cr_assert_eq(pthread_create(&thread, NULL, use_heap_from_thread, use), 0);
+  pthread_join(thread, NULL);
+}
+
+Test(boehm_heap, heap_used_from_an_unknown_thread_traps_misuse) {
+  SKIP_WITHOUT_COLLECTOR("boehm");
+  gc_heap *heap = harness_new_heap("boehm", "stress=0");
+  struct foreign_use use = {heap, gc_type_struct(heap, "cell", 2, cell_kinds),
+                            false, (gc_ref)1};
+  use_from_new_thread(&use);
+  CHECK(use.allocated == NULL);
+  EXPECT_TRAP(GC_TRAP_MISUSE, "allocation from a thread Boehm GC does not");
+  use.collect = true;
+  use_from_new_thread(&use);
+  EXPECT_TRAP(GC_TRAP_MISUSE, "gc_collect from a thread Boehm GC does not");
+  CHECK(gc_new_struct(heap, use.cell) != NULL);
+  gc_collect(heap);
+  EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }

@@ -23,6 +23,7 @@
 #define GC_THREADS 1
 #define GC_NO_THREAD_REDIRECTS 1
 #include <gc/gc.h>
+#include <pthread.h>
 #include <gc/gc_mark.h>
 
 /* One memory area of root slots that gc/ told us about (root_area). */
@@ -46,6 +47,10 @@ struct gc_collector {
   uint32_t tag;
   bool verify; /* heap->verify, next to the tag for the allocation path */
   bool census; /* count live objects exactly at gc_collect (boehm.c) */
+  /* The thread that created the heap: the calls that may collect check
+   * that they come from it (or from another thread Boehm knows), since
+   * Boehm aborts the process when a thread it does not know collects. */
+  pthread_t owner;
 
   /* The process-wide list of live heaps (boehm-process.c). Both links, and
    * everything Boehm's marker reads through them (the root areas), change

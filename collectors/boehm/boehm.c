@@ -53,6 +53,7 @@ static struct gc_collector *boehm_create(gc_heap *heap, char *err,
     return NULL;
   }
   c->heap = heap;
+  c->owner = pthread_self();
   c->verify = heap->verify;
   /* The census reads every live object's header: measured at 0.7 times the
    * cost of the collection itself (2M live objects), so only when asked. */
@@ -138,8 +139,31 @@ allocate_after_collecting(struct gc_collector *c, const struct gc_type_info *t,
   return NULL;
 }
 
+/* Boehm aborts ("Collecting from unknown thread") when a thread it was
+ * not told of allocates or collects: trap MISUSE first. The creating thread
+ * passes with one comparison; another one only if Boehm knows it. */
+static __attribute__((noinline, cold)) bool
+unknown_thread_slow(struct gc_collector *c, const char *fn) {
+  if (GC_thread_is_registered())
+    return false;
+  gc_trap_raise(c->heap, GC_TRAP_MISUSE,
+                "%s from a thread Boehm GC does not know: a collector=boehm "
+                "heap is used from the thread that created it (or one "
+                "registered with GC_register_my_thread) until gcheap "
+                "supports threads",
+                fn);
+  return true;
+}
+
+static inline bool unknown_thread(struct gc_collector *c, const char *fn) {
+  return GC_UNLIKELY(!pthread_equal(pthread_self(), c->owner)) &&
+         unknown_thread_slow(c, fn);
+}
+
 static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
                                      size_t bytes) {
+  if (unknown_thread(c, "allocation"))
+    return NULL;
   const struct gc_type_info *t = &c->heap->types[type];
   struct gc_obj *obj = boehm_malloc(t, bytes);
   if (GC_UNLIKELY(!obj)) {
@@ -205,6 +229,8 @@ static void take_census(struct gc_collector *c) {
  * (boehm-process.c), which also see the collections Boehm starts itself;
  * an explicit collection may also take the census. */
 static void boehm_collect(struct gc_collector *c) {
+  if (unknown_thread(c, "gc_collect"))
+    return;
   GC_gcollect();
   /* First the destructors of what this collection found dead, so that the
    * census counts those resources as freed. */
