@@ -155,7 +155,9 @@ typedef struct {
   uint64_t allocated_objects; /* total objects ever allocated */
   uint64_t freed_objects;     /* objects reclaimed so far */
   uint64_t freed_bytes;       /* bytes reclaimed so far */
-  uint64_t live_bytes;        /* allocated and not yet reclaimed */
+  uint64_t live_bytes;        /* allocated and not yet reclaimed (boehm:
+                                 what it kept, conservatively; see its
+                                 README) */
   uint64_t heap_bytes;        /* memory the collector holds for objects */
   uint64_t peak_heap_bytes;   /* the largest heap_bytes seen */
   uint64_t pause_ns_total;    /* time spent collecting */
