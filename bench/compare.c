@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,7 +42,9 @@ void compare_usage(FILE *out) {
           "  PREFIX.csv (every run) and PREFIX.svg (the ratios; default "
           "PREFIX\n"
           "  gcheap-compare). LIST: variant labels separated by commas.\n"
-          "  -C options (e.g. -C max-heap-size=4G) go to every collector run.\n"
+          "  -C options (e.g. -C max-heap-size=4G) go to every collector run;\n"
+          "  without max-heap-size, null (which never frees) gets an arena of\n"
+          "  half this machine's memory.\n"
           "  Default workloads:",
           DEFAULT_RUNS);
   for (size_t i = 0; i < sizeof default_workloads / sizeof *default_workloads;
@@ -223,12 +226,31 @@ static void last_line(FILE *err, char *buf, size_t len) {
   }
 }
 
+/* null never frees: its default 256M arena is too small for most
+ * workloads, and a comparison that prints "trap (oom)" tells nothing. Unless
+ * the user gave max-heap-size, null gets half this machine's memory as its
+ * arena (address space reserved, only what is used is touched). */
+static bool gives_max_heap_size(int noptions, char **options) {
+  for (int i = 0; i < noptions; i++)
+    if (strncmp(options[i], "max-heap-size=", 14) == 0)
+      return true;
+  return false;
+}
+
+static void null_arena_option(char *buf, size_t len) {
+  struct sysinfo info;
+  uint64_t half = UINT64_C(1) << 30;
+  if (sysinfo(&info) == 0 && info.totalram)
+    half = (uint64_t)info.totalram * info.mem_unit / 2;
+  snprintf(buf, len, "max-heap-size=%lluM", (unsigned long long)(half >> 20));
+}
+
 static void run_one(struct compare *c, int noptions, char **options,
                     struct compare_run *run) {
   const struct compare_variant *v = &c->variants[run->variant];
   const struct compare_workload *w = &c->workloads[run->workload];
   char *argv[2 * 64 + COMPARE_MAX_ARGS + 8];
-  char collector_opt[80];
+  char collector_opt[80], arena_opt[64];
   int n = 0;
   argv[n++] = (char *)v->program;
   if (!v->native) {
@@ -240,6 +262,12 @@ static void run_one(struct compare *c, int noptions, char **options,
         argv[n++] = "-C";
         argv[n++] = options[i];
       }
+    if (strcmp(v->label, "null") == 0 &&
+        !gives_max_heap_size(noptions, options)) {
+      null_arena_option(arena_opt, sizeof arena_opt);
+      argv[n++] = "-C";
+      argv[n++] = arena_opt;
+    }
     argv[n++] = "bench";
   } else if (v->parallel_mark) {
     argv[n++] = "--parallel-mark";

@@ -11,7 +11,10 @@
  * from an interior or wild pointer in constant time. */
 #include "collector-api.h"
 
+#include <sys/mman.h>
+
 #define DEFAULT_ARENA_BYTES (UINT64_C(256) << 20)
+#define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
 struct gc_collector {
   gc_heap *heap;
@@ -21,7 +24,25 @@ struct gc_collector {
   size_t arena_bytes;
   uint64_t *starts; /* verify=1: bit g set if an object starts at granule g */
   size_t starts_bytes;
+  char *map; /* the arena's mapping, with room to align it */
+  size_t map_bytes;
 };
+
+/* An arena of bytes aligned to a huge page, asking the kernel to back it
+ * with huge pages: every allocation touches fresh memory, and with 4 KiB
+ * pages null spent more time in page faults than tracing spends in total
+ * (GCBench: 0.7 s of system time). A hint only: where the kernel has no
+ * huge page at hand it falls back to small ones. */
+static char *map_arena(struct gc_collector *c, size_t bytes) {
+  c->map_bytes = bytes + HUGE_PAGE_BYTES;
+  c->map = gc_sys_map(c->map_bytes);
+  if (!c->map)
+    return NULL;
+  char *arena = (char *)(((uintptr_t)c->map + HUGE_PAGE_BYTES - 1) &
+                         ~(uintptr_t)(HUGE_PAGE_BYTES - 1));
+  madvise(arena, bytes, MADV_HUGEPAGE);
+  return arena;
+}
 
 static struct gc_collector *null_create(gc_heap *heap, char *err,
                                         size_t errlen) {
@@ -36,7 +57,7 @@ static struct gc_collector *null_create(gc_heap *heap, char *err,
                       : DEFAULT_ARENA_BYTES;
   size_t bytes = (size_t)arena_bytes;
   bytes = (bytes + 4095) & ~(size_t)4095;
-  char *arena = c ? gc_sys_map(bytes) : NULL;
+  char *arena = c ? map_arena(c, bytes) : NULL;
   if (!arena) {
     char size[32];
     snprintf(err, errlen, "null: cannot reserve an arena of %s bytes",
@@ -50,7 +71,7 @@ static struct gc_collector *null_create(gc_heap *heap, char *err,
     c->starts = gc_sys_map(c->starts_bytes);
     if (!c->starts) {
       snprintf(err, errlen, "null: no memory for the verify bitmap");
-      gc_sys_unmap(arena, bytes);
+      gc_sys_unmap(c->map, c->map_bytes);
       gc_sys_free(c);
       return NULL;
     }
@@ -80,7 +101,7 @@ static void destroy_if_resource(struct gc_collector *c, struct gc_obj *obj) {
 
 static void null_destroy(struct gc_collector *c) {
   for_each_object(c, destroy_if_resource);
-  gc_sys_unmap(c->arena, c->arena_bytes);
+  gc_sys_unmap(c->map, c->map_bytes);
   gc_sys_unmap(c->starts, c->starts_bytes);
   gc_sys_free(c);
 }
