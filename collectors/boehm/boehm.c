@@ -141,10 +141,13 @@ allocate_after_collecting(struct gc_collector *c, const struct gc_type_info *t,
 
 /* Boehm aborts ("Collecting from unknown thread") when a thread it was
  * not told of allocates or collects: trap MISUSE first. The creating thread
- * passes with one comparison; another one only if Boehm knows it. */
-static __attribute__((noinline, cold)) bool
-unknown_thread_slow(struct gc_collector *c, const char *fn) {
-  if (GC_thread_is_registered())
+ * passes with one comparison; another one only if Boehm knows it. Out of
+ * line, before anything else: the allocation path keeps its shape (a
+ * conservative scan is sensitive to which words a frame leaves behind). */
+static __attribute__((noinline)) bool unknown_thread(struct gc_collector *c,
+                                                     const char *fn) {
+  if (GC_LIKELY(pthread_equal(pthread_self(), c->owner)) ||
+      GC_thread_is_registered())
     return false;
   gc_trap_raise(c->heap, GC_TRAP_MISUSE,
                 "%s from a thread Boehm GC does not know: a collector=boehm "
@@ -153,11 +156,6 @@ unknown_thread_slow(struct gc_collector *c, const char *fn) {
                 "supports threads",
                 fn);
   return true;
-}
-
-static inline bool unknown_thread(struct gc_collector *c, const char *fn) {
-  return GC_UNLIKELY(!pthread_equal(pthread_self(), c->owner)) &&
-         unknown_thread_slow(c, fn);
 }
 
 static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
