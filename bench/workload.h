@@ -76,6 +76,7 @@ int workload_cycles(gc_heap *, int, char **, struct workload_result *);
 int workload_resources(gc_heap *, int, char **, struct workload_result *);
 int workload_weak(gc_heap *, int, char **, struct workload_result *);
 int workload_large_live(gc_heap *, int, char **, struct workload_result *);
+int workload_collect_often(gc_heap *, int, char **, struct workload_result *);
 void workload_resources_after_free(struct workload_result *);
 
 #endif

@@ -36,6 +36,11 @@ const struct workload gc_workloads[] = {
      "a live set of MIB MiB (default 1024) kept while garbage churns: pauses "
      "and memory at scale",
      "4", workload_large_live, NULL},
+    {"collect-often", "[TICKS]",
+     "an event loop that calls gc_collect after every ~200 KB of garbage "
+     "(default 2000 ticks): memory given back and taken again shows as sys "
+     "time",
+     "5", workload_collect_often, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -23,7 +23,7 @@
 #define CHUNK_MAP_BYTES (RC_CHUNK_BLOCKS * RC_BLOCK_BYTES + RC_BLOCK_BYTES)
 #define PAGE_BYTES ((size_t)4096)
 
-static bool over_limit(struct gc_collector *c, size_t more) {
+bool rc_over_limit(struct gc_collector *c, size_t more) {
   uint64_t max = c->heap->options.max_heap_size;
   return max && c->heap_bytes + more > max;
 }
@@ -36,8 +36,11 @@ void rc_alloc_init(struct gc_collector *c) {
 /* A fresh block for size_class, all free, on the class's partial list; -1
  * if the heap limit or the system says no. */
 static int add_block(struct gc_collector *c, unsigned size_class) {
-  if (over_limit(c, RC_BLOCK_BYTES))
-    return -1;
+  if (rc_over_limit(c, RC_BLOCK_BYTES)) {
+    rc_large_release_cache(c); /* cached mappings give their room first */
+    if (rc_over_limit(c, RC_BLOCK_BYTES))
+      return -1;
+  }
   struct rc_chunk *chunk = c->nchunks ? &c->chunks[c->nchunks - 1] : NULL;
   if (!chunk || chunk->nblocks == RC_CHUNK_BLOCKS) {
     if (c->nchunks == c->chunks_capacity) {
@@ -183,7 +186,9 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
       c->young_blocks = block;
     }
     block->free_cells -= end - start;
-    block->pages_released = 0;
+    if (block->idle == RC_BLOCK_RELEASED)
+      c->released_bytes -= RC_BLOCK_BYTES - PAGE_BYTES;
+    block->idle = RC_BLOCK_IN_USE;
     block->scan = end;
     char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
     k->cursor = cells + (size_t)start * k->cell_bytes;
@@ -214,33 +219,6 @@ static struct gc_obj *take_cell(struct gc_collector *c, unsigned size_class) {
   }
 }
 
-static struct gc_obj *allocate_large(struct gc_collector *c,
-                                     size_t cell_bytes) {
-  size_t map_bytes = (sizeof(struct rc_large) + cell_bytes + PAGE_BYTES - 1) &
-                     ~(PAGE_BYTES - 1);
-  if (map_bytes < cell_bytes || over_limit(c, map_bytes))
-    return NULL;
-  if (rc_table_reserve(&c->large_objects, 1) ||
-      rc_stack_grow(&c->young_large, c->young_large.length + 1) ||
-      rc_young_reserve(c, 1))
-    return NULL;
-  struct rc_large *large = gc_sys_map(map_bytes);
-  if (!large)
-    return NULL;
-  large->map_bytes = map_bytes;
-  large->prev = NULL;
-  large->next = c->large_list;
-  if (large->next)
-    large->next->prev = large;
-  c->large_list = large;
-  struct gc_obj *obj = (struct gc_obj *)(large + 1);
-  *rc_table_upsert(&c->large_objects, obj) = 1;
-  c->young_large.items[c->young_large.length++] = obj; /* reserved above */
-  c->heap_bytes += map_bytes;
-  gc_note_heap_bytes(c->heap, c->heap_bytes);
-  return obj;
-}
-
 /* The slow half of allocation: the free list of the class is empty, verify
  * is on, or the object is large. Returns an unzeroed cell whose header the
  * caller sets; NULL after a trap. */
@@ -252,7 +230,7 @@ struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
    * cycles) and both again, then out of memory. */
   for (int attempt = 0; attempt < 3; attempt++) {
     if (large) {
-      struct gc_obj *obj = allocate_large(c, cell_bytes);
+      struct gc_obj *obj = rc_large_allocate(c, cell_bytes);
       if (obj)
         return obj;
     } else {
@@ -290,8 +268,6 @@ static void list_partial(struct gc_collector *c, struct rc_block *block) {
   }
 }
 
-static void release_large(struct gc_collector *c, struct gc_obj *obj);
-
 void rc_alloc_free_cell(struct gc_collector *c, struct rc_block *block,
                         uint32_t index) {
   block->free_bits[index / 64] |= UINT64_C(1) << (index % 64);
@@ -314,27 +290,7 @@ void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
     rc_alloc_free_cell(c, block, index);
     return;
   }
-  release_large(c, obj);
-}
-
-void rc_alloc_unlink_large(struct gc_collector *c, struct rc_large *large) {
-  rc_table_remove(&c->large_objects, large + 1);
-  if (large->prev)
-    large->prev->next = large->next;
-  else
-    c->large_list = large->next;
-  if (large->next)
-    large->next->prev = large->prev;
-}
-
-static void release_large(struct gc_collector *c, struct gc_obj *obj) {
-  struct rc_large *large = (struct rc_large *)obj - 1;
-  rc_alloc_unlink_large(c, large);
-  if (c->verify && rc_quarantine_large(c, large))
-    return;
-  c->heap_bytes -= large->map_bytes;
-  gc_sys_unmap(large, large->map_bytes);
-  gc_note_heap_bytes(c->heap, c->heap_bytes);
+  rc_large_release(c, obj);
 }
 
 void rc_alloc_retire_runs(struct gc_collector *c) {
@@ -409,7 +365,7 @@ uint64_t rc_alloc_sweep_young(struct gc_collector *c) {
   struct rc_stack *large = &c->young_large;
   for (size_t i = 0; i < large->length; i++)
     if (large->items[i]->gc_word & RC_YOUNG) {
-      release_large(c, large->items[i]);
+      rc_large_release(c, large->items[i]);
       freed++;
     }
   large->length = 0;
@@ -460,38 +416,49 @@ int rc_find_cell(struct gc_collector *c, const void *p, char *why,
   return -1;
 }
 
-/* Only at gc_collect, not at the allocation path's collection points: a
- * block emptied and refilled at every one would pay its page faults again
- * each time, and on this kind of VM a page fault costs more than the
- * allocations it serves. The block's first page (its header) stays. A
+/* Only at gc_collect, not at the allocation path's collection points, and
+ * with hysteresis: a block emptied and refilled between two calls would pay
+ * its page faults again each time (a program that called gc_collect after
+ * every 200 KB of garbage spent three quarters of its time in the kernel),
+ * and on this kind of VM a page fault costs more than the allocations it
+ * serves. So a block goes back only if it was wholly free at the previous
+ * gc_collect too and nothing claimed a cell since, and only while the
+ * resident heap is over 1.5 times the target — twice the live bytes plus
+ * one allocation budget, the room the program uses between two collection
+ * points (tracing's rule). The block's first page (its header) stays. A
  * given-back page reads as zero, as a free cell must; with verify=1 the
  * free cells keep their poison instead (checked on reuse), so nothing is
  * given back. */
 void rc_alloc_release_empty_blocks(struct gc_collector *c) {
   if (c->verify)
     return;
+  uint64_t target = 2 * c->live_bytes + (uint64_t)c->budget_reset;
+  uint64_t keep = target + target / 2;
   for (struct rc_block *block = c->blocks; block; block = block->next) {
-    if (block->free_cells != block->ncells || block->pages_released)
+    if (block->free_cells != block->ncells || block->idle == RC_BLOCK_RELEASED)
+      continue;
+    if (block->idle == RC_BLOCK_IN_USE) {
+      block->idle = RC_BLOCK_SEEN_FREE; /* free now: released next time */
+      continue;
+    }
+    if (c->heap_bytes - c->released_bytes <= keep)
       continue;
     /* A hint: if the system refuses, the pages simply stay. */
     madvise((char *)block + PAGE_BYTES, RC_BLOCK_BYTES - PAGE_BYTES,
             MADV_DONTNEED);
-    block->pages_released = 1;
+    block->idle = RC_BLOCK_RELEASED;
+    c->released_bytes += RC_BLOCK_BYTES - PAGE_BYTES;
+    c->blocks_released++;
   }
 }
 
 void rc_alloc_free_all(struct gc_collector *c) {
   rc_quarantine_free(c);
-  for (struct rc_large *large = c->large_list, *next; large; large = next) {
-    next = large->next;
-    gc_sys_unmap(large, large->map_bytes);
-  }
-  c->large_list = NULL;
+  rc_large_free_all(c);
   for (size_t i = 0; i < c->nchunks; i++)
     gc_sys_unmap(c->chunks[i].map, c->chunks[i].map_bytes);
   gc_sys_free(c->chunks);
   c->chunks = NULL;
   c->nchunks = 0;
   c->blocks = NULL;
-  rc_table_free(&c->large_objects);
 }

@@ -212,6 +212,16 @@ void gc_refcount_test_set_count(gc_heap *heap, gc_ref obj, uint32_t count) {
     obj->gc_word = (obj->gc_word & ~RC_COUNT_MASK) | count;
 }
 
+uint64_t gc_refcount_test_blocks_released(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->blocks_released : 0;
+}
+
+uint64_t gc_refcount_test_resident_bytes(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->heap_bytes - c->released_bytes : 0;
+}
+
 size_t gc_refcount_test_zct_length(gc_heap *heap) {
   struct gc_collector *c = refcount_of(heap, __func__);
   return c ? c->zct.length : 0;

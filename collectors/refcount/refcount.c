@@ -369,6 +369,7 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   c->in_collection = true;
   uint64_t start = gc_pause_begin(heap);
   c->bytes_since_cycles += (uint64_t)(c->budget_reset - c->budget);
+  rc_large_collection_point_begins(c);
   rc_alloc_retire_runs(c);
   gc_visit_roots(heap, mark_rooted, NULL);
   bool cycles_ran = false;

@@ -7,7 +7,8 @@
  *
  *   refcount.c     the story: barriers, collection points, the ZCT
  *   rc-young.c     young objects: the trace, promotion, the bulk sweep
- *   rc-alloc.c     memory: size-classed blocks with bitmaps, large objects
+ *   rc-alloc.c     memory: size-classed blocks with bitmaps
+ *   rc-large.c     large objects: a mapping each, and a reuse cache
  *   rc-weak.c      weak references: per-target lists
  *   rc-cycles.c    trial deletion over the candidate buffer
  *   rc-verify.c    verify=1: counts recomputed from scratch, check_ref, hooks
@@ -97,6 +98,8 @@
 #define RC_NCLASSES 39
 #define RC_MAX_CELLS ((RC_BLOCK_BYTES - RC_BLOCK_HEADER_BYTES) / 16)
 
+enum { RC_BLOCK_IN_USE, RC_BLOCK_SEEN_FREE, RC_BLOCK_RELEASED };
+
 /* A block's header, at its start. Free cells are the set bits of free_bits;
  * the allocator claims runs of consecutive free cells and bumps through
  * them, so that objects allocated together lie together. */
@@ -107,9 +110,11 @@ struct rc_block {
   uint32_t ncells;
   uint32_t size_class;
   uint32_t free_cells; /* set bits in free_bits */
-  /* Wholly free, and its pages given back to the system since
-   * (rc_alloc_release_empty_blocks); cleared when cells are claimed. */
-  uint32_t pages_released;
+  /* What gc_collect has seen of the block (rc_alloc_release_empty_blocks):
+   * RC_BLOCK_IN_USE; RC_BLOCK_SEEN_FREE, wholly free at one gc_collect;
+   * RC_BLOCK_RELEASED, still free at a later one and its pages given back.
+   * Back to RC_BLOCK_IN_USE when cells are claimed. */
+  uint32_t idle;
   uint32_t scan; /* the allocator looks for free runs from here on */
   /* On its class's partial list or its current block: a free need not
    * list it again. */
@@ -237,6 +242,10 @@ struct gc_collector {
   struct rc_table large_objects;   /* obj -> 1: lets check_ref find them */
   struct rc_table verify_scratch;  /* verify=1: visited set, true counts */
   struct rc_large *large_list;     /* every large object, for heap walks */
+  /* Dead large objects' mappings kept for reuse until the end of the next
+   * collection point (rc-large.c); counted in heap_bytes. */
+  struct rc_large *large_cache;
+  uint64_t large_cache_bytes;
   /* verify=1: freed cells and large objects kept from reuse, and the
    * quarantined large objects' list (rc-quarantine.c). */
   struct gc_quarantine quarantine;
@@ -265,6 +274,9 @@ struct gc_collector {
   struct rc_chunk *chunks;
   size_t nchunks, chunks_capacity;
   uint64_t heap_bytes; /* carved blocks + large mappings */
+  /* Of heap_bytes, the pages of RC_BLOCK_RELEASED blocks (not resident);
+   * and how many times a block was released, for the tests. */
+  uint64_t released_bytes, blocks_released;
   /* Old (promoted) objects and their bytes; young ones are counted by
    * gc/ as allocated, and at each collection point these become the live
    * totals (gc_note_live). */
@@ -346,8 +358,9 @@ static inline bool rc_may_cycle(gc_heap *heap, struct gc_obj *obj) {
 
 /* rc-alloc.c */
 void rc_alloc_free_all(struct gc_collector *c);
-/* gc_collect: gives the pages of every wholly free block back to the
- * system (they stay mapped, and read as zero). */
+/* gc_collect: gives back the pages of the blocks that stayed wholly free
+ * since the last gc_collect, while the resident heap is well over its
+ * target (they stay mapped, and read as zero). */
 void rc_alloc_release_empty_blocks(struct gc_collector *c);
 /* Gives back the unused rest of every class's bump run, so that every
  * claimed cell holds an object (the heap walks and the sweep rely on it). */
@@ -404,9 +417,25 @@ static inline bool rc_cell_allocated(struct gc_obj *obj) {
  * list): the cell is poisoned with verify=1, else its header type is 0. */
 void rc_alloc_free_cell(struct gc_collector *c, struct rc_block *block,
                         uint32_t index);
+/* True if max-heap-size leaves no room for more bytes. */
+bool rc_over_limit(struct gc_collector *c, size_t more);
+
+/* rc-large.c */
+/* A zeroed large object's cell (reused from the cache or freshly mapped),
+ * listed as young; NULL if the limit, memory or the system says no. */
+struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes);
+/* A dead large object: to the quarantine (verify=1), the cache, or the
+ * system. */
+void rc_large_release(struct gc_collector *c, struct gc_obj *obj);
 /* Unlinks a large object from the heap's list and table; its mapping is
  * the caller's. */
 void rc_alloc_unlink_large(struct gc_collector *c, struct rc_large *large);
+/* Unmaps every cached mapping; false if there was none. */
+bool rc_large_release_cache(struct gc_collector *c);
+/* At each collection point's start: unmaps what no allocation reused. */
+void rc_large_collection_point_begins(struct gc_collector *c);
+/* Teardown: unmaps every large object and the cache. */
+void rc_large_free_all(struct gc_collector *c);
 /* Calls fn on every allocated object (zombies included). fn may free the
  * object it is given. */
 void rc_for_each_object(struct gc_collector *c,

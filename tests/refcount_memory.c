@@ -1,0 +1,113 @@
+/* refcount_memory.c — how the refcount collector gives memory back and takes
+ * it again: wholly free blocks go back to the system only after they stayed
+ * free across gc_collect calls and while the heap is well over its target
+ * (before, every gc_collect gave back every empty block and the next
+ * allocations faulted the pages straight back in); dead large objects'
+ * mappings are reused by the next large objects of about their size.
+ *
+ * With verify=0: verify=1 keeps freed cells poisoned (and quarantined),
+ * so it gives no page back at all. */
+#include "refcount-fixture.h"
+
+#include <gcheap-testing.h>
+
+#include "../collectors/refcount/refcount-testing.h"
+
+/* About 200 KB of short-lived pairs. */
+static NOINLINE void churn(gc_heap *heap, struct types *t) {
+  for (int i = 0; i < 6000; i++)
+    gc_set_i64(heap, gc_new_struct(heap, t->pair), VALUE, i);
+}
+
+/* A program that calls gc_collect after every ~200 KB of garbage keeps
+ * its blocks: their pages are not given back, to be faulted in again by
+ * the next round. */
+Test(refcount_memory, frequent_collects_do_not_give_pages_back) {
+  struct types t;
+  gc_heap *heap = new_heap("verify=0,stress=0", &t);
+  for (int round = 0; round < 50; round++) {
+    churn(heap, &t);
+    gc_collect(heap);
+  }
+  CHECK_EQ(gc_refcount_test_blocks_released(heap), 0);
+  harness_free_heap(heap);
+}
+
+/* Nothing dead is kept forever: a large live set dropped, then two
+ * gc_collect calls (the blocks must stay free across one), and the pages
+ * of the now empty blocks go back until the heap is near its target. */
+Test(refcount_memory, blocks_free_across_collects_go_back) {
+  struct types t;
+  gc_heap *heap = new_heap("verify=0,stress=0", &t);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *list = gc_root(heap, NULL);
+  for (int i = 0; i < 1000000; i++) { /* 32 MB of pairs */
+    gc_ref cell = gc_new_struct(heap, t.pair);
+    gc_set_ref(heap, cell, LEFT, *list);
+    *list = cell;
+  }
+  gc_collect(heap);
+  uint64_t full = gc_refcount_test_resident_bytes(heap);
+  *list = NULL;
+  gc_collect(heap); /* the list dies: its blocks are free, seen once */
+  CHECK_EQ(gc_refcount_test_blocks_released(heap), 0);
+  gc_collect(heap); /* still free: given back */
+  CHECK(gc_refcount_test_blocks_released(heap) > 0);
+  uint64_t resident = gc_refcount_test_resident_bytes(heap);
+  cr_assert(resident < full / 2, "resident %llu of %llu bytes after the drop",
+            (unsigned long long)resident, (unsigned long long)full);
+  /* The heap still works, and takes the given-back pages again (zero). */
+  for (int i = 0; i < 1000; i++) {
+    gc_ref cell = gc_new_struct(heap, t.pair);
+    CHECK(gc_get_ref(heap, cell, LEFT) == NULL);
+    CHECK_EQ(gc_get_i64(heap, cell, VALUE), 0);
+  }
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+/* A program that replaces its big arrays reuses their mappings (zeroed),
+ * instead of one mmap and one munmap per array. */
+Test(refcount_memory, dead_large_objects_mappings_are_reused) {
+  struct types t;
+  gc_heap *heap = new_heap("verify=0,stress=0", &t);
+  gc_type ints = gc_type_array(heap, "ints", GC_KIND_I64);
+  gc_scope scope = gc_scope_open(heap);
+  enum { LENGTH = 8 * 1024, ROUNDS = 400 }; /* 64 KiB each */
+  gc_ref *current = gc_root(heap, gc_new_array(heap, ints, LENGTH));
+  long maps = 0;
+  for (int round = 1; round <= ROUNDS; round++) {
+    gc_test_allocation_reset();
+    gc_ref fresh = gc_new_array(heap, ints, LENGTH - (round % 3) * 64);
+    maps += gc_test_allocation_count();
+    cr_assert_not_null(fresh, "round %d", round);
+    for (size_t i = 0; i < gc_array_len(heap, fresh); i += 97)
+      cr_assert_eq(gc_get_i64(heap, fresh, i), 0, "round %d element %zu", round,
+                   i);
+    gc_array_fill_i64(heap, fresh, 0, gc_array_len(heap, fresh), round);
+    *current = fresh; /* the previous array dies */
+  }
+  CHECK_EQ(gc_get_i64(heap, *current, LENGTH / 2), ROUNDS);
+  cr_assert(maps < ROUNDS / 2, "%ld system allocations for %d arrays", maps,
+            ROUNDS);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+/* Under max-heap-size the cached mappings count, and give way: a heap that
+ * alternates large arrays of two sizes never traps. */
+Test(refcount_memory, cached_mappings_give_way_under_the_limit) {
+  struct types t;
+  gc_heap *heap = new_heap("verify=0,stress=0,max-heap-size=4M", &t);
+  gc_type ints = gc_type_array(heap, "ints", GC_KIND_I64);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *current = gc_root(heap, NULL);
+  for (int round = 0; round < 200; round++) {
+    *current = NULL;
+    *current = gc_new_array(heap, ints, round % 2 ? 150000 : 60000);
+    cr_assert_not_null(*current, "round %d: %s", round, harness_traps.message);
+  }
+  gc_scope_close(heap, scope);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
