@@ -53,7 +53,7 @@ echo "  cflags: $(pkg-config --cflags gcheap)"
 echo "  libs: $(pkg-config --libs gcheap)"
 echo "  libs --static: $(pkg-config --static --libs gcheap)"
 for link in shared static; do
-  mkdir -p "$work/pc-$link"
+  rm -rf "$work/pc-$link" # make creates O= itself, as a user expects
   make -s -C "$examples" CC="$cc" O="$work/pc-$link" LINK=$link \
        CFLAGS="-O2 -g $flags" LDFLAGS="$flags"
   "$work/pc-$link/embed" -C collector=null
