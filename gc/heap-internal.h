@@ -10,6 +10,17 @@ int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn);
  * with verify=1 checks ref (if not NULL). 0 if the call may go on. */
 int gc_api_slow_check(gc_heap *heap, gc_ref ref, const char *fn);
 
+/* A NULL gc_heap * (a heap gc_heap_new failed to make, used anyway): the
+ * calls a program makes first, to set a heap up, abort with a message
+ * instead of a segmentation fault; the per-object calls do not check (see
+ * gcheap.h). */
+__attribute__((noreturn, cold)) void gc_null_heap(const char *fn);
+#define GC_REQUIRE_HEAP(heap, fn)                                              \
+  do {                                                                         \
+    if (GC_UNLIKELY(!(heap)))                                                  \
+      gc_null_heap(fn);                                                        \
+  } while (0)
+
 /* Entry check for a call that takes no object (or one that may be NULL). */
 static inline int gc_api_enter(gc_heap *heap, gc_ref maybe_null,
                                const char *fn) {

@@ -115,7 +115,16 @@ void gc_raise_pending_traps(gc_heap *heap) {
   }
 }
 
+void gc_null_heap(const char *fn) {
+  fprintf(stderr,
+          "gcheap: %s: the heap is NULL (a gc_heap * from a successful "
+          "gc_heap_new is required)\n",
+          fn);
+  abort();
+}
+
 void gc_set_trap_handler(gc_heap *heap, gc_trap_handler fn, void *ud) {
+  GC_REQUIRE_HEAP(heap, "gc_set_trap_handler");
   heap->trap_fn = fn;
   heap->trap_ud = ud;
 }
@@ -267,6 +276,7 @@ void gc_stress_collect(gc_heap *heap) {
 }
 
 void gc_collect(gc_heap *heap) {
+  GC_REQUIRE_HEAP(heap, "gc_collect");
   if (gc_api_enter(heap, NULL, "gc_collect"))
     return;
   heap->ops->collect(heap->collector);
@@ -275,6 +285,7 @@ void gc_collect(gc_heap *heap) {
 }
 
 void gc_get_stats(gc_heap *heap, gc_stats *stats) {
+  GC_REQUIRE_HEAP(heap, "gc_get_stats");
   if (!stats)
     return;
   *stats = heap->stats;

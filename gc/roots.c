@@ -62,6 +62,7 @@ void gc_roots_free(gc_heap *heap) {
 
 gc_scope gc_scope_open(gc_heap *heap) {
   gc_scope failed = {UINT32_MAX, 0};
+  GC_REQUIRE_HEAP(heap, "gc_scope_open");
   if (gc_api_enter(heap, NULL, "gc_scope_open"))
     return failed;
   if (heap->nscopes == heap->scopes_cap) {
@@ -163,6 +164,7 @@ void gc_scope_close(gc_heap *heap, gc_scope scope) {
 }
 
 gc_ref *gc_global(gc_heap *heap, gc_ref v) {
+  GC_REQUIRE_HEAP(heap, "gc_global");
   if (gc_api_enter(heap, v, "gc_global"))
     return NULL;
   struct gc_global_chunk *chunk = heap->globals;

@@ -103,6 +103,7 @@ void gc_types_free(gc_heap *heap) {
 
 gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
                        const gc_kind *fields) {
+  GC_REQUIRE_HEAP(heap, "gc_type_struct");
   if (gc_api_enter(heap, NULL, "gc_type_struct"))
     return GC_TYPE_NONE;
   if (!name)
@@ -161,6 +162,7 @@ gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
 }
 
 gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem) {
+  GC_REQUIRE_HEAP(heap, "gc_type_array");
   if (gc_api_enter(heap, NULL, "gc_type_array"))
     return GC_TYPE_NONE;
   if (!name)

@@ -172,3 +172,80 @@ COLLECTOR_TEST(traps, handlers_are_per_heap) {
   harness_free_heap(b);
   harness_free_heap(a);
 }
+
+/* ---- A NULL heap (gcheap.h: a precondition) ----------------------------- */
+
+enum null_call {
+  NULL_TYPE_STRUCT,
+  NULL_TYPE_ARRAY,
+  NULL_SET_TRAP_HANDLER,
+  NULL_SCOPE_OPEN,
+  NULL_GLOBAL,
+  NULL_COLLECT,
+  NULL_GET_STATS,
+  NULL_CALLS
+};
+static const char *const null_call_names[] = {
+    "gc_type_struct", "gc_type_array", "gc_set_trap_handler", "gc_scope_open",
+    "gc_global",      "gc_collect",    "gc_get_stats"};
+
+static void call_with_null_heap(enum null_call call) {
+  const gc_kind kinds[] = {GC_KIND_I64};
+  gc_stats stats;
+  switch (call) {
+  case NULL_TYPE_STRUCT:
+    gc_type_struct(NULL, "t", 1, kinds);
+    break;
+  case NULL_TYPE_ARRAY:
+    gc_type_array(NULL, "a", GC_KIND_I64);
+    break;
+  case NULL_SET_TRAP_HANDLER:
+    gc_set_trap_handler(NULL, harness_record_trap, NULL);
+    break;
+  case NULL_SCOPE_OPEN:
+    gc_scope_open(NULL);
+    break;
+  case NULL_GLOBAL:
+    gc_global(NULL, NULL);
+    break;
+  case NULL_COLLECT:
+    gc_collect(NULL);
+    break;
+  case NULL_GET_STATS:
+    gc_get_stats(NULL, &stats);
+    break;
+  case NULL_CALLS:
+    break;
+  }
+}
+
+/* The calls that set a heap up abort with a message naming the call (a
+ * SIGSEGV before); gc_heap_free(NULL) and gc_collector_name(NULL) are
+ * fine. */
+Test(traps, null_heap_aborts_with_a_message_in_setup_calls) {
+  gc_heap_free(NULL);
+  cr_assert_str_eq(gc_collector_name(NULL), "(no heap)");
+  for (int call = 0; call < NULL_CALLS; call++) {
+    int err[2];
+    cr_assert_eq(pipe(err), 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+      dup2(err[1], STDERR_FILENO);
+      call_with_null_heap((enum null_call)call);
+      _exit(0);
+    }
+    close(err[1]);
+    char message[512] = "";
+    ssize_t got = read(err[0], message, sizeof message - 1);
+    message[got > 0 ? got : 0] = 0;
+    close(err[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+              "%s(NULL): status %#x", null_call_names[call], status);
+    cr_assert(strstr(message, null_call_names[call]) &&
+                  strstr(message, "the heap is NULL"),
+              "%s(NULL) said: %s", null_call_names[call], message);
+  }
+}
