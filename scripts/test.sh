@@ -30,6 +30,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   -L "plain|stress" -LE example -E "^boehm_.*-stress$"
 
 step "valgrind memcheck"
+# A few minutes in all: each test runs its whole file under memcheck, so a
+# line appears only as each one ends (the slowest take about two minutes).
+echo "  $(ctest --test-dir build -N -L valgrind | grep -c 'Test #') tests; starting:"
+ctest --test-dir build -N -L valgrind | sed -n 's/^ *Test *#[0-9]*: /    /p'
 ctest --test-dir build -j "$jobs" --output-on-failure -L valgrind \
   --no-tests=error
 
