@@ -154,7 +154,7 @@ static bool checksums_agree(const struct compare *c, int w, uint64_t *first) {
   return true;
 }
 
-static int print_tables(const struct compare *c, double *ratios) {
+static int print_tables(const struct compare *c) {
   int failures = 0;
   printf("\n");
   for (int w = 0; w < c->nworkloads; w++) {
@@ -168,7 +168,6 @@ static int print_tables(const struct compare *c, double *ratios) {
     printf("  %-20s %8s %8s %7s %9s %7s %11s %6s %6s\n", "variant", "wall s",
            "user s", "sys s", "peak MiB", "GCs", "max pause", "ratio", "cpu");
     for (int v = 0; v < c->nvariants; v++) {
-      ratios[w * COMPARE_MAX_VARIANTS + v] = -1;
       if (!compare_applies(c, w, v))
         continue;
       struct summary s = summarise(c, w, v, baseline);
@@ -194,7 +193,6 @@ static int print_tables(const struct compare *c, double *ratios) {
         printf(" %6.2f %6.2f", s.ratio, s.cpu_ratio);
       else
         printf(" %6s %6s", "-", "-");
-      ratios[w * COMPARE_MAX_VARIANTS + v] = s.ratio;
       if (s.failure) {
         char buf[64];
         printf("  (%d of %d runs: %s)", c->runs - s.ok_runs, c->runs,
@@ -242,85 +240,134 @@ static void write_csv(const struct compare *c) {
   printf("raw runs: %s\n", path);
 }
 
-/* A clustered bar chart of the ratios with gnuplot, if it is installed. */
-static void write_chart(const struct compare *c, const double *ratios) {
-  char dat[4096], gp[4096], svg[4096];
-  snprintf(dat, sizeof dat, "%s.dat", c->prefix);
-  snprintf(gp, sizeof gp, "%s.gp", c->prefix);
-  snprintf(svg, sizeof svg, "%s.svg", c->prefix);
+/* The per-run ratios of variant v to baseline b on workload w (runs paired
+ * by round, both ok), of wall time or of peak RSS: their median, minimum
+ * and maximum in out[0..2]. False if no pair ran. */
+static bool paired_spread(const struct compare *c, int w, int v, int b,
+                          bool rss, double out[3]) {
+  double values[c->runs];
+  int n = 0;
+  for (int r = 0; r < c->runs; r++) {
+    const struct compare_run *run = find_run(c, w, v, r);
+    const struct compare_run *base = find_run(c, w, b, r);
+    if (!run || !base || run->status != RUN_OK || base->status != RUN_OK)
+      continue;
+    double x = rss ? (double)run->max_rss_kib : run->wall_s;
+    double y = rss ? (double)base->max_rss_kib : base->wall_s;
+    if (y > 0)
+      values[n++] = x / y;
+  }
+  if (n == 0)
+    return false;
+  out[0] = median(values, n); /* sorts */
+  out[1] = values[0];
+  out[2] = values[n - 1];
+  return true;
+}
+
+/* Writes PREFIX.dat: a row per workload, labelled with its baseline; for
+ * each drawn variant the wall-time and the peak-RSS ratio, each as median,
+ * smallest, largest ('?' where the variant did not run). */
+static bool write_chart_data(const struct compare *c, const char *dat,
+                             const bool *drawn) {
   FILE *f = fopen(dat, "w");
   if (!f) {
     perror(dat);
-    return;
+    return false;
   }
-  /* The header names each variant; one that failed somewhere says where,
-   * since its bar is missing there. */
   fprintf(f, "workload");
-  for (int v = 0; v < c->nvariants; v++) {
-    char title[256];
-    size_t len =
-        (size_t)snprintf(title, sizeof title, "%s", c->variants[v].label);
-    const char *sep = " (";
-    for (int w = 0; w < c->nworkloads; w++) {
-      if (!compare_applies(c, w, v) ||
-          ratios[w * COMPARE_MAX_VARIANTS + v] >= 0 || len >= sizeof title)
-        continue;
-      char buf[64];
-      const struct compare_run *failed = NULL;
-      for (int r = 0; r < c->runs && !failed; r++) {
-        const struct compare_run *run = find_run(c, w, v, r);
-        if (run && run->status != RUN_OK)
-          failed = run;
-      }
-      len += (size_t)snprintf(
-          title + len, sizeof title - len, "%s%s: %s", sep,
-          c->workloads[w].label,
-          failed ? compare_status_name(failed, buf, sizeof buf) : "no ratio");
-      sep = ", ";
-    }
-    if (*sep == ',' && len < sizeof title)
-      snprintf(title + len, sizeof title - len, ")");
-    fprintf(f, " \"%s\"", title);
-  }
+  for (int v = 0; v < c->nvariants; v++)
+    if (drawn[v])
+      fprintf(f, " \"%s\" lo hi rss rlo rhi", c->variants[v].label);
   fprintf(f, "\n");
   for (int w = 0; w < c->nworkloads; w++) {
-    fprintf(f, "\"%s\"", c->workloads[w].label);
+    int b = baseline_of(c, w);
+    fprintf(f, "\"%s\\n(vs %s)\"", c->workloads[w].label,
+            b >= 0 ? c->variants[b].label : "no baseline");
     for (int v = 0; v < c->nvariants; v++) {
-      double r = ratios[w * COMPARE_MAX_VARIANTS + v];
-      if (r >= 0)
-        fprintf(f, " %.4f", r);
-      else
-        fprintf(f, " ?");
+      if (!drawn[v])
+        continue;
+      double spread[2][3];
+      bool have = b >= 0 && compare_applies(c, w, v) &&
+                  paired_spread(c, w, v, b, false, spread[0]) &&
+                  paired_spread(c, w, v, b, true, spread[1]);
+      for (int panel = 0; panel < 2; panel++)
+        for (int k = 0; k < 3; k++)
+          if (have)
+            fprintf(f, " %.4f", spread[panel][k]);
+          else
+            fprintf(f, " ?");
     }
     fprintf(f, "\n");
   }
   fclose(f);
+  return true;
+}
 
-  f = fopen(gp, "w");
+/* Two panels with gnuplot, if it is installed: wall time and peak RSS of
+ * every variant relative to each workload's baseline, named under the
+ * workload since it differs (native Boehm where the workload has a native
+ * version, collector=boehm elsewhere). A bar is the median of the paired
+ * per-run ratios; its error bar spans the smallest to the largest, the
+ * noise a reader must allow for. */
+static void write_chart(const struct compare *c) {
+  char dat[4096], gp[4096], svg[4096];
+  snprintf(dat, sizeof dat, "%s.dat", c->prefix);
+  snprintf(gp, sizeof gp, "%s.gp", c->prefix);
+  snprintf(svg, sizeof svg, "%s.svg", c->prefix);
+  /* A variant without any bar would only make gnuplot complain. */
+  bool drawn[c->nvariants];
+  int ndrawn = 0;
+  for (int v = 0; v < c->nvariants; v++) {
+    drawn[v] = false;
+    for (int w = 0; w < c->nworkloads && !drawn[v]; w++) {
+      double spread[3];
+      int b = baseline_of(c, w);
+      drawn[v] = b >= 0 && compare_applies(c, w, v) &&
+                 paired_spread(c, w, v, b, false, spread);
+    }
+    ndrawn += drawn[v];
+  }
+  if (ndrawn == 0) {
+    printf("chart: nothing to draw (no run of a baseline succeeded)\n");
+    return;
+  }
+  if (!write_chart_data(c, dat, drawn))
+    return;
+  FILE *f = fopen(gp, "w");
   if (!f) {
     perror(gp);
     return;
   }
   fprintf(f,
-          "set terminal svg size 1100,680 dynamic font 'sans,12' background "
+          "set terminal svg size 1400,640 dynamic font 'sans,12' background "
           "rgb 'white'\n"
           "set output '%s'\n"
-          "set title \"gcheap: wall time relative to native Boehm GC (shared "
-          "libgc)\\ncollector=boehm where a workload has no native version; "
-          "median of %d paired runs\" noenhanced\n"
+          "set multiplot layout 1,2 title \"gcheap compare: each variant "
+          "relative to its workload's baseline (named under the workload); "
+          "bar = median of %d paired runs, error bar = smallest to "
+          "largest\" noenhanced\n"
           "set style data histograms\n"
-          "set style histogram clustered gap 1\n"
+          "set style histogram errorbars gap 1 lw 1\n"
           "set style fill solid 0.85 border -1\n"
           "set datafile missing '?'\n"
-          "set ylabel 'wall time / baseline (lower is faster)'\n"
           "set yrange [0:*]\n"
           "set grid ytics\n"
-          "set key outside below center horizontal noenhanced\n"
           "set xtics noenhanced\n"
+          "set key at screen 0.5, screen 0.02 center bottom horizontal "
+          "noenhanced maxrows 2\n"
+          "set bmargin 9\n"
           "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 "
           "lw 1.5\n"
-          "plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i)\n",
-          svg, c->runs, c->nvariants + 1, dat);
+          "set title 'wall time / baseline (lower is faster)'\n"
+          "plot for [i=0:%d] '%s' using (column(2+6*i)):(column(3+6*i)):"
+          "(column(4+6*i)):xtic(1) title columnheader(2+6*i)\n"
+          "set title 'peak RSS / baseline (lower is smaller)'\n"
+          "unset key\n"
+          "plot for [i=0:%d] '%s' using (column(5+6*i)):(column(6+6*i)):"
+          "(column(7+6*i)):xtic(1) title columnheader(2+6*i)\n"
+          "unset multiplot\n",
+          svg, c->runs, ndrawn - 1, dat, ndrawn - 1, dat);
   fclose(f);
 
   pid_t pid = fork();
@@ -339,18 +386,10 @@ static void write_chart(const struct compare *c, const double *ratios) {
 }
 
 int compare_report(struct compare *c) {
-  double ratios[COMPARE_MAX_WORKLOADS * COMPARE_MAX_VARIANTS];
-  int failures = print_tables(c, ratios);
+  int failures = print_tables(c);
   write_csv(c);
   fflush(stdout);
-  bool any_ratio = false;
-  for (int w = 0; w < c->nworkloads; w++)
-    for (int v = 0; v < c->nvariants; v++)
-      any_ratio |= ratios[w * COMPARE_MAX_VARIANTS + v] >= 0;
-  if (any_ratio)
-    write_chart(c, ratios);
-  else
-    printf("chart: nothing to draw (no run of a baseline succeeded)\n");
+  write_chart(c);
   if (failures)
     printf("%d variant(s) failed: see above\n", failures);
   return failures ? 1 : 0;
