@@ -14,8 +14,9 @@
  * die; the pages of wholly free blocks go back at every gc_collect
  * (rc_alloc_release_empty_blocks), the mappings at heap teardown.
  *
- * A free cell's header type is 0; with verify=1 the whole free cell is
- * poisoned instead, and checked when it is allocated again. */
+ * A free cell's header type is 0; with verify=1 a freed cell is poisoned
+ * instead (a never-used one is still zero: high_water), and checked when it
+ * is allocated again. */
 #include "refcount.h"
 
 #include <sys/mman.h>
@@ -81,9 +82,7 @@ static int add_block(struct gc_collector *c, unsigned size_class) {
   for (uint32_t i = 0; i < block->ncells; i++)
     block->free_bits[i / 64] |= UINT64_C(1) << (i % 64);
   block->free_cells = block->ncells;
-  if (c->verify)
-    gc_poison((char *)block + RC_BLOCK_HEADER_BYTES,
-              (size_t)block->ncells * k->cell_bytes);
+  block->high_water = 0; /* every cell fresh: zero, not poisoned */
   block->next = c->blocks;
   c->blocks = block;
   block->listed = 1;
@@ -208,6 +207,14 @@ static struct gc_obj *take_cell(struct gc_collector *c, unsigned size_class) {
     k->cursor += k->cell_bytes;
     if (!c->verify)
       return cell;
+    /* verify=1 hands out one cell at a time: a fresh one has no poison to
+     * check (nothing freed it), a reused one must still be poisoned. */
+    struct rc_block *block = rc_block_of(cell);
+    uint32_t index = rc_cell_index(block, cell);
+    if (index >= block->high_water) {
+      block->high_water = index + 1;
+      return cell;
+    }
     long bad = gc_poison_check(cell, k->cell_bytes);
     if (bad < 0)
       return cell;
@@ -376,11 +383,23 @@ void rc_for_each_object(struct gc_collector *c,
                         void (*fn)(struct gc_collector *, struct gc_obj *,
                                    void *),
                         void *ctx) {
+  /* A bitmap word at a time: verify=1 walks the heap twice per collection
+   * point, and most cells of a small heap's blocks are free. fn frees at
+   * most the object it is given, so a snapshot of the word is enough. */
   for (struct rc_block *block = c->blocks; block; block = block->next) {
-    char *cell = (char *)block + RC_BLOCK_HEADER_BYTES;
-    for (uint32_t i = 0; i < block->ncells; i++, cell += block->cell_bytes)
-      if (rc_cell_allocated((struct gc_obj *)cell))
-        fn(c, (struct gc_obj *)cell, ctx);
+    if (block->free_cells == block->ncells)
+      continue;
+    char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
+    for (uint32_t w = 0; w * 64 < block->ncells; w++) {
+      uint64_t allocated =
+          ~block->free_bits[w] & range_mask(w, 0, block->ncells);
+      if (block->quarantined)
+        allocated &= ~block->quarantined[w];
+      for (; allocated; allocated &= allocated - 1) {
+        uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(allocated);
+        fn(c, (struct gc_obj *)(cells + (size_t)i * block->cell_bytes), ctx);
+      }
+    }
   }
   for (struct rc_large *large = c->large_list, *next; large; large = next) {
     next = large->next;

@@ -116,6 +116,10 @@ struct rc_block {
    * Back to RC_BLOCK_IN_USE when cells are claimed. */
   uint32_t idle;
   uint32_t scan; /* the allocator looks for free runs from here on */
+  /* verify=1: cells at or past this index were never allocated, so they
+   * are still zero from the system, not poisoned (poisoning whole fresh
+   * blocks made every new block fault all its pages in at once). */
+  uint32_t high_water;
   /* On its class's partial list or its current block: a free need not
    * list it again. */
   uint32_t listed;

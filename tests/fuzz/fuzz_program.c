@@ -60,8 +60,7 @@ struct fuzz_obj_info fuzz_describe(struct fuzz_state *s, gc_ref obj) {
       return (struct fuzz_obj_info){FUZZ_STRUCT, i, fuzz_structs[i].nfields};
   for (int i = 0; i < FUZZ_NARRAYS; i++)
     if (type == s->arrays[i])
-      return (struct fuzz_obj_info){FUZZ_ARRAY, i,
-                                    gc_array_len(s->heap, obj)};
+      return (struct fuzz_obj_info){FUZZ_ARRAY, i, gc_array_len(s->heap, obj)};
   const char *name = gc_type_name(s->heap, type);
   if (name && !strcmp(name, "resource"))
     return (struct fuzz_obj_info){FUZZ_RESOURCE, 0, 0};
@@ -71,7 +70,6 @@ struct fuzz_obj_info fuzz_describe(struct fuzz_state *s, gc_ref obj) {
             (void *)obj, type, name ? name : "?");
 }
 
-
 /* ---- Root slots ---------------------------------------------------------- */
 
 void fuzz_open_scope(struct fuzz_state *s) {
@@ -79,8 +77,7 @@ void fuzz_open_scope(struct fuzz_state *s) {
 }
 
 /* Forgets slots, keeping the order of the others. */
-void fuzz_remove_slots(struct fuzz_state *s, int depth_at_least,
-                         gc_ref *only) {
+void fuzz_remove_slots(struct fuzz_state *s, int depth_at_least, gc_ref *only) {
   unsigned kept = 0;
   for (unsigned i = 0; i < s->nslots; i++) {
     struct fuzz_slot slot = s->slots[i];
@@ -138,8 +135,7 @@ static void destroy_resource(void *ptr, void *ud) {
   struct fuzz_state *s = ud;
   uint32_t id = fuzz_resource_id(s->serial, ptr);
   if (!s->heap_live || (uint64_t)(uintptr_t)ptr >> 20 != s->serial)
-    fuzz_fail(s, "a destructor ran after its heap was freed (pointer %p)",
-              ptr);
+    fuzz_fail(s, "a destructor ran after its heap was freed (pointer %p)", ptr);
   if (id >= s->nresources)
     fuzz_fail(s, "destructor called with pointer %p, not a resource", ptr);
   if (s->destroyed[id]++)
@@ -168,14 +164,16 @@ gc_ref fuzz_new_resource(struct fuzz_state *s) {
     return NULL;
   unsigned id = s->nresources++;
   return fuzz_checked(s,
-                 gc_new_resource(s->heap, fuzz_resource_pointer(s->serial, id),
-                                 destroy_resource, s),
-                 "gc_new_resource");
+                      gc_new_resource(s->heap,
+                                      fuzz_resource_pointer(s->serial, id),
+                                      destroy_resource, s),
+                      "gc_new_resource");
 }
 
 /* ---- Checks after a collection ------------------------------------------- */
 
-static void log_graph(struct fuzz_state *s, const struct fuzz_graph_summary *g) {
+static void log_graph(struct fuzz_state *s,
+                      const struct fuzz_graph_summary *g) {
   if (s->log.n < FUZZ_MAX_LOG)
     s->log.entries[s->log.n++] =
         (struct fuzz_log_entry){s->op, g->objects, g->digest};
@@ -198,12 +196,14 @@ void fuzz_check_collected(struct fuzz_state *s) {
   if (!s->precise)
     return;
   if (g.weak_dangling)
-    fuzz_fail(s, "%llu weak references still point at unreachable objects "
-                 "after gc_collect",
+    fuzz_fail(s,
+              "%llu weak references still point at unreachable objects "
+              "after gc_collect",
               (unsigned long long)g.weak_dangling);
   if (st.live_bytes != g.bytes)
-    fuzz_fail(s, "live_bytes is %llu after gc_collect but %llu bytes are "
-                 "reachable",
+    fuzz_fail(s,
+              "live_bytes is %llu after gc_collect but %llu bytes are "
+              "reachable",
               (unsigned long long)st.live_bytes, (unsigned long long)g.bytes);
   for (unsigned id = 0; id < s->nresources; id++)
     if (!g.reachable_resource[id] && !s->destroyed[id])
@@ -233,8 +233,11 @@ static int make_heap(struct fuzz_state *s, const char *collector,
    * inline fast paths, which must accept and refuse exactly what the checked
    * paths do (every bad call the fuzzer makes traps either way). */
   bool verify = (config_byte & 0xc0) != 0xc0;
-  const char *settings[5] = {opt, verify ? "verify=1" : "verify=0", NULL, NULL,
-                             NULL};
+  /* verify=1's quarantine small: a run frees little, and the default 32M
+   * would only make every run take fresh pages (the quarantine's release
+   * path is still exercised at 64K). */
+  const char *settings[6] = {opt,  verify ? "verify=1" : "verify=0", NULL, NULL,
+                             NULL, "verify-quarantine=64K"};
   snprintf(opt, sizeof opt, "collector=%s", collector);
   char stress_opt[32], size_opt[32];
   unsigned every = stress[config_byte & 7];
@@ -254,8 +257,8 @@ static int make_heap(struct fuzz_state *s, const char *collector,
   /* The null collector never frees: its arena must hold a whole run. */
   if (!strcmp(collector, "null"))
     settings[4] = "max-heap-size=32M";
-  for (int i = 0; i < 5 && settings[i]; i++)
-    if (gc_config_set(config, settings[i], err, sizeof err))
+  for (int i = 0; i < 6; i++)
+    if (settings[i] && gc_config_set(config, settings[i], err, sizeof err))
       fuzz_fail(s, "gc_config_set(%s): %s", settings[i], err);
   s->heap = gc_heap_new(config, err, sizeof err);
   gc_config_free(config);
@@ -265,15 +268,15 @@ static int make_heap(struct fuzz_state *s, const char *collector,
   }
   gc_set_trap_handler(s->heap, on_trap, s);
   for (int i = 0; i < FUZZ_NSTRUCTS; i++)
-    if (!(s->structs[i] = gc_type_struct(s->heap, fuzz_structs[i].name,
-                                         fuzz_structs[i].nfields,
-                                         fuzz_structs[i].kinds)))
+    if (!(s->structs[i] =
+              gc_type_struct(s->heap, fuzz_structs[i].name,
+                             fuzz_structs[i].nfields, fuzz_structs[i].kinds)))
       fuzz_fail(s, "gc_type_struct(%s) failed", fuzz_structs[i].name);
   static const char *const array_names[FUZZ_NARRAYS] = {"refs", "i64s", "f64s",
                                                         "bytes"};
   for (int i = 0; i < FUZZ_NARRAYS; i++)
-    if (!(s->arrays[i] = gc_type_array(s->heap, array_names[i],
-                                       fuzz_array_kinds[i])))
+    if (!(s->arrays[i] =
+              gc_type_array(s->heap, array_names[i], fuzz_array_kinds[i])))
       fuzz_fail(s, "gc_type_array(%s) failed", array_names[i]);
   return 0;
 }

@@ -2,9 +2,10 @@
 # run.sh [SECONDS_PER_COLLECTOR] — builds the differential fuzzer, replays
 # every regression input in regress/, then fuzzes from the seed corpus for
 # SECONDS_PER_COLLECTOR (default 15) times the number of collectors in the
-# build: every execution runs the input on each collector in turn, so each
-# collector gets about that much of the time. Exits non-zero on any failure
-# and prints the number of executions. One process, one core.
+# build: every execution runs the input on each collector in turn, so the
+# slower collectors take more of the time (the fuzzer prints each one's).
+# Exits non-zero on any failure and prints the number of executions. One
+# process, one core.
 #
 # Environment: GCHEAP_FUZZ_BUILD (build directory, default
 # /tmp/gcheap-fuzz-build); new crash inputs are written there too.
@@ -46,7 +47,9 @@ fi
 
 # Then fuzz: the seed corpus is read-only; new inputs go to the build dir.
 total=$((per_collector * ncollectors))
-echo "run.sh: fuzzing for ${total} s ($ncollectors collectors, ${per_collector} s each)"
+echo "run.sh: fuzzing for ${total} s in all: every input runs on each of" \
+  "$ncollectors collectors in turn, so each gets a share by its own speed" \
+  "(the per-collector seconds are printed at the end)"
 status=0
 # One process, no -jobs/-fork: libFuzzer's parallel modes would fork workers.
 "$fuzzer" -max_total_time="$total" -print_final_stats=1 \
