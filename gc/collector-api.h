@@ -328,6 +328,11 @@ void gc_quarantine_trim(struct gc_quarantine *q, uint64_t keep,
                         size_t (*release)(void *ctx, uintptr_t entry),
                         void *ctx);
 void gc_quarantine_free(struct gc_quarantine *q);
+/* As the quarantine lets memory go: traps INVARIANT if [start, start +
+ * bytes) lost its poison while it was held (a write after free), naming
+ * start and the first broken byte, then poisons it again so that the reuse
+ * check does not report it twice. */
+void gc_quarantine_check_poison(gc_heap *heap, void *start, size_t bytes);
 
 /* Memory from the system. Every internal allocation of gc/ and of the
  * collectors goes through these, so that tests can make the Nth one fail

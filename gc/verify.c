@@ -114,3 +114,14 @@ void gc_quarantine_free(struct gc_quarantine *q) {
   gc_sys_free(q->ring);
   *q = (struct gc_quarantine){NULL, 0, 0, 0, 0, q->limit};
 }
+
+void gc_quarantine_check_poison(gc_heap *heap, void *start, size_t bytes) {
+  long bad = gc_poison_check(start, bytes);
+  if (bad < 0)
+    return;
+  gc_trap_raise(heap, GC_TRAP_INVARIANT,
+                "%p: freed memory (%zu bytes) was written after it was freed "
+                "(poison broken at %p, found as it left the quarantine)",
+                start, bytes, (void *)((char *)start + bad));
+  gc_poison(start, bytes);
+}

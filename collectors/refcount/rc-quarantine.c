@@ -31,12 +31,7 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
   if (entry & LARGE_TAG) {
     struct rc_large *large = (struct rc_large *)(entry & ~LARGE_TAG);
     size_t bytes = large->map_bytes;
-    long bad = gc_poison_check(large + 1, large_object_bytes(large));
-    if (bad >= 0)
-      gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
-                    "%p: freed large object of %zu bytes was written after "
-                    "it was freed (poison broken at byte %ld)",
-                    (void *)(large + 1), large_object_bytes(large), bad);
+    gc_quarantine_check_poison(c->heap, large + 1, large_object_bytes(large));
     if (large->prev)
       large->prev->next = large->next;
     else
@@ -52,14 +47,7 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
   char *cell = (char *)entry;
   struct rc_block *block = rc_block_of(cell);
   uint32_t index = rc_cell_index(block, cell);
-  long bad = gc_poison_check(cell, block->cell_bytes);
-  if (bad >= 0) {
-    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
-                  "%p: freed memory was written after it was freed (byte %ld "
-                  "of the %u-byte cell, found as it left the quarantine)",
-                  (void *)cell, bad, block->cell_bytes);
-    gc_poison(cell, block->cell_bytes);
-  }
+  gc_quarantine_check_poison(c->heap, cell, block->cell_bytes);
   block->quarantined[index / 64] &= ~(UINT64_C(1) << (index % 64));
   rc_alloc_free_cell(c, block, index);
   return block->cell_bytes;

@@ -32,13 +32,7 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
   if (entry & LARGE_TAG) {
     struct large_object *large = (struct large_object *)(entry & ~LARGE_TAG);
     size_t bytes = large->map_bytes;
-    char *object = (char *)(large + 1);
-    long bad = gc_poison_check(object, large->object_bytes);
-    if (bad >= 0)
-      gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
-                    "%p: freed large object of %zu bytes was written after "
-                    "it was freed (poison broken at byte %ld)",
-                    (void *)object, large->object_bytes, bad);
+    gc_quarantine_check_poison(c->heap, large + 1, large->object_bytes);
     if (large->prev)
       large->prev->next = large->next;
     else
@@ -52,14 +46,7 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
   /* A write after free into the line shows now, and is reported once: the
    * line is poisoned again for its reuse, which checks again (alloc.c). */
   char *line = (char *)entry;
-  long bad = gc_poison_check(line, LINE_SIZE);
-  if (bad >= 0) {
-    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
-                  "%p: freed memory was written after it was freed (poison "
-                  "broken at %p, found as it left the quarantine)",
-                  (void *)line, (void *)(line + bad));
-    gc_poison(line, LINE_SIZE);
-  }
+  gc_quarantine_check_poison(c->heap, line, LINE_SIZE);
   bit_clear(chunk_of(line)->line_quarantined, line_index(line));
   return LINE_SIZE;
 }
