@@ -1,7 +1,8 @@
 /* null.c — the null collector: one arena reserved up front, bump allocation,
- * nothing ever freed. It is the floor every other collector is measured
- * against (allocation cost with no collection at all) and a clean
- * out-of-memory trap when the arena is full.
+ * nothing ever freed. It shows what allocation costs with no collection at
+ * all, and gives a clean out-of-memory trap when the arena is full. It is
+ * not a floor on time: every byte it hands out is fresh memory the kernel
+ * must fault in and zero, which is why the arena asks for huge pages.
  *
  * Invariant: objects lie back to back in [arena, next), each a well-formed
  * object whose size gc_object_size gives; so the arena can be walked, which
