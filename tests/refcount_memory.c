@@ -170,6 +170,11 @@ static long minor_faults(void) {
  * not one per 4 KiB (before: 1980 faults here; with huge pages about 120,
  * the malloc'd side tables' among them). */
 Test(refcount_memory, fresh_blocks_are_few_page_faults) {
+#if defined(__SANITIZE_ADDRESS__)
+  /* Its allocator and shadow memory opt out of huge pages (NOHUGEPAGE), and
+   * their faults count too. */
+  cr_skip_test("AddressSanitizer's own memory has small pages");
+#endif
   if (!huge_pages_possible())
     cr_skip_test("transparent huge pages are off");
   struct types t;
