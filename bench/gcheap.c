@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 enum {
@@ -66,6 +67,22 @@ static double seconds_since(const struct timespec *start) {
          (double)(now.tv_nsec - start->tv_nsec) * 1e-9;
 }
 
+static double timeval_seconds(const struct timeval *t) {
+  return (double)t->tv_sec + (double)t->tv_usec * 1e-6;
+}
+
+/* CPU time and page faults between two getrusage calls: system time is
+ * where a collector that gives memory back and takes it again shows
+ * (madvise, munmap, mmap and the page faults that follow). */
+static void print_rusage(const struct rusage *before,
+                         const struct rusage *after) {
+  printf("user-time: %.6f s\n", timeval_seconds(&after->ru_utime) -
+                                    timeval_seconds(&before->ru_utime));
+  printf("sys-time: %.6f s\n", timeval_seconds(&after->ru_stime) -
+                                   timeval_seconds(&before->ru_stime));
+  printf("minor-faults: %ld\n", after->ru_minflt - before->ru_minflt);
+}
+
 static void print_stats(const gc_stats *s) {
   printf("collections: %llu\n", (unsigned long long)s->collections);
   printf("pause-max: %.3f ms\n", (double)s->pause_ns_max * 1e-6);
@@ -108,6 +125,8 @@ static int bench(gc_config *config, int argc, char **argv) {
 
   struct workload_result result = {.ok = true};
   struct timespec start;
+  struct rusage usage_before, usage_after;
+  getrusage(RUSAGE_SELF, &usage_before);
   clock_gettime(CLOCK_MONOTONIC, &start);
   if (w->run(heap, argc, argv, &result) < 0) {
     gc_heap_free(heap);
@@ -115,6 +134,7 @@ static int bench(gc_config *config, int argc, char **argv) {
     return EXIT_USAGE;
   }
   double wall = seconds_since(&start);
+  getrusage(RUSAGE_SELF, &usage_after);
 
   gc_stats stats;
   gc_get_stats(heap, &stats);
@@ -124,6 +144,7 @@ static int bench(gc_config *config, int argc, char **argv) {
     printf(" %s", argv[i]);
   printf("\ncollector: %s\n", collector);
   printf("wall-time: %.6f s\n", wall);
+  print_rusage(&usage_before, &usage_after);
   print_stats(&stats);
   fflush(stdout);
   gc_heap_free(heap);

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #ifndef NATIVE_LABEL
@@ -104,18 +105,33 @@ int main(int argc, char **argv) {
 #endif
 
   struct native_result result = {.ok = true};
+  struct rusage usage_before, usage_after;
+  getrusage(RUSAGE_SELF, &usage_before);
   uint64_t start = now_ns();
   if (run(argc - first, argv + first, &result) < 0) {
     fprintf(stderr, "%s: bad arguments for %s\n", argv[0], argv[first]);
     return 2;
   }
   uint64_t wall = now_ns() - start;
+  getrusage(RUSAGE_SELF, &usage_after);
 
   printf("workload:");
   for (int i = first; i < argc; i++)
     printf(" %s", argv[i]);
   printf("\ncollector: %s\n", label);
   printf("wall-time: %.6f s\n", (double)wall * 1e-9);
+  /* The same CPU time and fault lines as gcheap bench. */
+  printf("user-time: %.6f s\n",
+         (double)(usage_after.ru_utime.tv_sec - usage_before.ru_utime.tv_sec) +
+             (double)(usage_after.ru_utime.tv_usec -
+                      usage_before.ru_utime.tv_usec) *
+                 1e-6);
+  printf("sys-time: %.6f s\n",
+         (double)(usage_after.ru_stime.tv_sec - usage_before.ru_stime.tv_sec) +
+             (double)(usage_after.ru_stime.tv_usec -
+                      usage_before.ru_stime.tv_usec) *
+                 1e-6);
+  printf("minor-faults: %ld\n", usage_after.ru_minflt - usage_before.ru_minflt);
 #ifdef NATIVE_BOEHM
   printf("collections: %llu\n", (unsigned long long)GC_get_gc_no());
   printf("pause-max: %.3f ms\n", (double)pause_max_ns * 1e-6);

@@ -13,7 +13,9 @@
  * heap_bytes (so under max-heap-size, where it is the first to give up its
  * room), and what no allocation reused by the next collection point goes
  * back to the system then. With verify=1 a dead large object goes to the
- * quarantine instead (rc-quarantine.c), which unmaps it when it lets go. */
+ * quarantine first (rc-quarantine.c), which hands its mapping to the cache
+ * when it lets go (`array-copy 2000` with verify=1 made 3975 mmap / 3963
+ * munmap calls when the quarantine unmapped them, 1075 / 1063 since). */
 #include "refcount.h"
 
 #define PAGE_BYTES ((size_t)4096)
@@ -107,13 +109,18 @@ void rc_large_release(struct gc_collector *c, struct gc_obj *obj) {
   rc_alloc_unlink_large(c, large);
   if (c->verify && rc_quarantine_large(c, large))
     return;
-  if (c->large_cache_bytes + large->map_bytes <= (uint64_t)c->budget_reset) {
-    link_large(&c->large_cache, large);
-    c->large_cache_bytes += large->map_bytes;
-    return;
+  if (!rc_large_cache_mapping(c, large)) {
+    unmap_large(c, large);
+    gc_note_heap_bytes(c->heap, c->heap_bytes);
   }
-  unmap_large(c, large);
-  gc_note_heap_bytes(c->heap, c->heap_bytes);
+}
+
+bool rc_large_cache_mapping(struct gc_collector *c, struct rc_large *large) {
+  if (c->large_cache_bytes + large->map_bytes > (uint64_t)c->budget_reset)
+    return false;
+  link_large(&c->large_cache, large);
+  c->large_cache_bytes += large->map_bytes;
+  return true;
 }
 
 void rc_large_collection_point_begins(struct gc_collector *c) {

@@ -11,7 +11,8 @@
  * API call that receives it, however many allocations came since.
  *
  * A dead large object's mapping stays too, poisoned, so that no later
- * mapping takes its address while it is quarantined. Quarantined memory
+ * mapping takes its address while it is quarantined; when it is let go, the
+ * mapping goes to rc-large.c's reuse cache. Quarantined memory
  * counts in heap_bytes, under max-heap-size; before an OOM trap the
  * quarantine gives everything back (rc_allocate_slow).
  *
@@ -38,8 +39,12 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
       c->large_quarantined = large->next;
     if (large->next)
       large->next->prev = large->prev;
-    c->heap_bytes -= bytes;
-    gc_sys_unmap(large, bytes);
+    /* Reused like a mapping that died with verify=0 (zeroed then), or
+     * unmapped; either way the quarantine no longer holds these bytes. */
+    if (!rc_large_cache_mapping(c, large)) {
+      c->heap_bytes -= bytes;
+      gc_sys_unmap(large, bytes);
+    }
     return bytes;
   }
   /* A write after free into the cell shows now, and is reported once: the

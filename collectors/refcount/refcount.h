@@ -434,6 +434,9 @@ void rc_large_release(struct gc_collector *c, struct gc_obj *obj);
 /* Unlinks a large object from the heap's list and table; its mapping is
  * the caller's. */
 void rc_alloc_unlink_large(struct gc_collector *c, struct rc_large *large);
+/* Puts a dead large object's unlinked mapping (still counted in heap_bytes)
+ * in the reuse cache; false if the cache is full (the caller unmaps it). */
+bool rc_large_cache_mapping(struct gc_collector *c, struct rc_large *large);
 /* Unmaps every cached mapping; false if there was none. */
 bool rc_large_release_cache(struct gc_collector *c);
 /* At each collection point's start: unmaps what no allocation reused. */
