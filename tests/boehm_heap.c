@@ -252,8 +252,8 @@ static NOINLINE size_t fill_list_until_oom(gc_heap *heap, gc_type pair) {
  * this heap's objects that Boehm kept, false retention included (after an
  * OOM much of a dropped list stays, pinned by libgc's own mmap hint: see its
  * "Known limits"). A 24-byte pair takes 32 bytes of Boehm's heap (16-byte
- * granules); the first round fills the whole heap with pairs, so the next
- * round fits exactly the cells the census did not count. */
+ * granules); the first round fills the heap with pairs, so the next round
+ * fits the cells the census did not count. */
 Test(boehm_heap, live_bytes_after_oom_is_what_boehm_kept) {
   SKIP_WITHOUT_COLLECTOR("boehm");
   if (getenv("GCHEAP_OPTIONS") && strstr(getenv("GCHEAP_OPTIONS"), "stress"))
@@ -265,15 +265,21 @@ Test(boehm_heap, live_bytes_after_oom_is_what_boehm_kept) {
   size_t first = fill_list_until_oom(heap, pair);
   harness_collect(heap);
   gc_stats s = harness_stats(heap);
-  cr_assert_eq(first * taken, s.heap_bytes, "%zu pairs in a %llu-byte heap",
-               first, (unsigned long long)s.heap_bytes);
+  /* Boehm may hold a block or so for other objects (it does under ASan). */
+  cr_assert(first * taken <= s.heap_bytes && first * taken > s.heap_bytes / 2,
+            "%zu pairs in a %llu-byte heap", first,
+            (unsigned long long)s.heap_bytes);
   CHECK_EQ(s.live_bytes % requested, 0);
   CHECK_EQ(s.live_bytes, s.allocated_bytes - s.freed_bytes);
   uint64_t kept_cells = s.live_bytes / requested;
   size_t second = fill_list_until_oom(heap, pair);
-  cr_assert_eq(second, first - kept_cells,
-               "the census counted %llu of %zu pairs kept, but the next "
-               "round fitted %zu",
-               (unsigned long long)kept_cells, first, second);
+  /* Within one 4 KiB block (128 pairs): what Boehm holds besides the pairs
+   * may change between the rounds (one block, under ASan). A census that
+   * missed the retained list, or counted dead pairs, is thousands off. */
+  const long long expected = (long long)first - (long long)kept_cells;
+  cr_assert(llabs((long long)second - expected) <= 128,
+            "the census counted %llu of %zu pairs kept, but the next round "
+            "fitted %zu",
+            (unsigned long long)kept_cells, first, second);
   harness_free_heap(heap);
 }
