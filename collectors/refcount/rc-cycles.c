@@ -31,8 +31,8 @@
 #define BLACK_TAG ((uintptr_t)1) /* scan: an item whose children to restore */
 
 static inline void push_reserved(struct rc_stack *s, struct gc_obj *obj) {
-  assert(s->length < s->capacity);
-  s->items[s->length++] = obj;
+  assert(s->count < s->capacity);
+  s->items[s->count++] = obj;
 }
 
 static inline void push_tagged(struct rc_stack *s, struct gc_obj *obj,
@@ -46,8 +46,8 @@ static size_t mark_gray(struct gc_collector *c, struct gc_obj *s) {
   size_t visited = 0;
   rc_set_color(s, RC_GRAY);
   push_reserved(work, s);
-  while (work->length) {
-    struct gc_obj *obj = work->items[--work->length];
+  while (work->count) {
+    struct gc_obj *obj = work->items[--work->count];
     visited++;
     GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
       struct gc_obj *child = *slot;
@@ -88,8 +88,8 @@ static void scan(struct gc_collector *c, struct gc_obj *s) {
   if (rc_color(s) != RC_GRAY)
     return;
   scan_enter(c, s);
-  while (work->length) {
-    uintptr_t item = (uintptr_t)work->items[--work->length];
+  while (work->count) {
+    uintptr_t item = (uintptr_t)work->items[--work->count];
     struct gc_obj *obj = (struct gc_obj *)(item & ~BLACK_TAG);
     if (item & BLACK_TAG) {
       /* Restore the references obj makes; everything it reaches is live. */
@@ -125,10 +125,10 @@ static void gather_white(struct gc_collector *c, struct gc_obj *s,
                          struct rc_stack *garbage) {
   if (rc_color(s) != RC_WHITE)
     return;
-  size_t next = garbage->length;
+  size_t next = garbage->count;
   rc_set_color(s, RC_BLACK);
   push_reserved(garbage, s);
-  while (next < garbage->length) {
+  while (next < garbage->count) {
     struct gc_obj *obj = garbage->items[next++];
     GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
       struct gc_obj *child = *slot;
@@ -146,21 +146,21 @@ static void gather_white(struct gc_collector *c, struct gc_obj *s,
  * not decremented again (RC_FREE_KEEP_CHILDREN), and no freed object's
  * fields are read. */
 static void free_gathered(struct gc_collector *c, struct rc_stack *garbage) {
-  for (size_t i = 0; i < garbage->length; i++) {
-    if (i + RC_PREFETCH_DISTANCE < garbage->length)
+  for (size_t i = 0; i < garbage->count; i++) {
+    if (i + RC_PREFETCH_DISTANCE < garbage->count)
       __builtin_prefetch(garbage->items[i + RC_PREFETCH_DISTANCE], 1);
     struct gc_obj *obj = garbage->items[i];
     assert(!(obj->gc_word & RC_BUFFERED) && rc_color(obj) == RC_BLACK);
     rc_free_object(c, obj, RC_FREE_KEEP_CHILDREN);
   }
-  garbage->length = 0;
+  garbage->count = 0;
 }
 
 static void buffer_if_purple(struct gc_collector *c, struct gc_obj *obj,
                              void *ctx) {
   uint32_t w = obj->gc_word;
   if ((w & RC_COLOR_MASK) == RC_PURPLE && !(w & (RC_BUFFERED | RC_ZOMBIE)) &&
-      rc_stack_push(&c->candidates, obj) == 0)
+      gc_vector_push(&c->candidates, obj))
     obj->gc_word |= RC_BUFFERED;
   else if ((w & RC_COLOR_MASK) == RC_PURPLE && !(w & (RC_BUFFERED | RC_ZOMBIE)))
     c->candidates_overflowed = true;
@@ -187,8 +187,8 @@ static void buffer_rooted(gc_ref *slot, void *ctx) {
 void rc_filter_candidates(struct gc_collector *c, size_t from) {
   struct rc_stack *buffer = &c->candidates;
   size_t kept = from;
-  for (size_t i = from; i < buffer->length; i++) {
-    if (i + RC_PREFETCH_DISTANCE < buffer->length)
+  for (size_t i = from; i < buffer->count; i++) {
+    if (i + RC_PREFETCH_DISTANCE < buffer->count)
       __builtin_prefetch(buffer->items[i + RC_PREFETCH_DISTANCE], 1);
     struct gc_obj *obj = buffer->items[i];
     uint32_t w = obj->gc_word;
@@ -199,7 +199,7 @@ void rc_filter_candidates(struct gc_collector *c, size_t from) {
       buffer->items[kept++] = obj;
     }
   }
-  buffer->length = kept;
+  buffer->count = kept;
   if (from == 0)
     c->candidates_filtered = kept;
 }
@@ -212,31 +212,31 @@ void rc_collect_cycles(struct gc_collector *c) {
   rc_filter_candidates(c, 0);
   struct rc_stack *buffer = &c->candidates;
   /* Without the stack, leave the candidates for a later collection. */
-  if (rc_stack_grow(&c->work, 2 * c->live_objects + 16))
+  if (!gc_vector_reserve(&c->work, 2 * c->live_objects + 16))
     return;
-  c->work.length = 0;
+  c->work.count = 0;
 
   size_t visited = 0;
   /* Every entry is a starting point, purple or blackened since (see
    * rc_filter_candidates); trial deletion is sound from any set of
    * objects. Gray ones were reached from an earlier entry already. */
-  for (size_t i = 0; i < buffer->length; i++) {
+  for (size_t i = 0; i < buffer->count; i++) {
     assert(rc_color(buffer->items[i]) == RC_PURPLE ||
            rc_color(buffer->items[i]) == RC_BLACK ||
            rc_color(buffer->items[i]) == RC_GRAY);
     if (rc_color(buffer->items[i]) != RC_GRAY)
       visited += mark_gray(c, buffer->items[i]);
   }
-  for (size_t i = 0; i < buffer->length; i++)
+  for (size_t i = 0; i < buffer->count; i++)
     scan(c, buffer->items[i]);
   /* Every entry leaves the buffer before anything is freed, so that no
    * freed object is left BUFFERED (a zombie nobody would release). */
-  for (size_t i = 0; i < buffer->length; i++)
+  for (size_t i = 0; i < buffer->count; i++)
     buffer->items[i]->gc_word &= ~RC_BUFFERED;
-  assert(c->work.length == 0);
-  for (size_t i = 0; i < buffer->length; i++)
+  assert(c->work.count == 0);
+  for (size_t i = 0; i < buffer->count; i++)
     gather_white(c, buffer->items[i], &c->work);
-  buffer->length = 0;
+  buffer->count = 0;
   free_gathered(c, &c->work);
   c->candidates_filtered = 0;
   c->bytes_since_cycles = 0;

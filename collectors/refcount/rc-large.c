@@ -73,7 +73,7 @@ struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes) {
   if (map_bytes < cell_bytes)
     return NULL;
   if (rc_table_reserve(&c->large_objects, 1) ||
-      rc_stack_grow(&c->young_large, c->young_large.length + 1) ||
+      !gc_vector_reserve(&c->young_large, c->young_large.count + 1) ||
       rc_young_reserve(c, 1))
     return NULL;
   struct rc_large *large = take_cached(c, map_bytes);
@@ -94,7 +94,7 @@ struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes) {
   link_large(&c->large_list, large);
   struct gc_obj *obj = (struct gc_obj *)(large + 1);
   *rc_table_upsert(&c->large_objects, obj) = 1;
-  c->young_large.items[c->young_large.length++] = obj; /* reserved above */
+  c->young_large.items[c->young_large.count++] = obj; /* reserved above */
   gc_note_heap_bytes(c->heap, c->heap_bytes);
   return obj;
 }

@@ -109,17 +109,3 @@ void rc_table_free(struct rc_table *t) {
   gc_sys_free(t->values);
   memset(t, 0, sizeof *t);
 }
-
-int rc_stack_grow(struct rc_stack *s, size_t min_capacity) {
-  size_t capacity = s->capacity ? s->capacity : 256;
-  while (capacity < min_capacity)
-    capacity *= 2;
-  if (capacity == s->capacity)
-    return 0;
-  struct gc_obj **items = gc_sys_realloc(s->items, capacity * sizeof *items);
-  if (!items)
-    return -1;
-  s->items = items;
-  s->capacity = capacity;
-  return 0;
-}

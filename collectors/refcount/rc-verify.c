@@ -65,7 +65,7 @@ static void push_root(gc_ref *slot, void *ctx_) {
   if (ctx->failed)
     return;
   uint64_t *seen = rc_table_upsert(ctx->visited, *slot);
-  if (!seen || rc_stack_push(&ctx->c->work, *slot))
+  if (!seen || !gc_vector_push(&ctx->c->work, *slot))
     ctx->failed = 1;
 }
 
@@ -74,11 +74,11 @@ static int check_reachable(struct gc_collector *c, const char *when) {
   struct rc_table visited = c->verify_scratch;
   rc_table_clear(&visited);
   struct reach_ctx ctx = {c, &visited, 0};
-  c->work.length = 0;
+  c->work.count = 0;
   gc_visit_roots(c->heap, push_root, &ctx);
   int result = 0;
-  while (!ctx.failed && !result && c->work.length) {
-    struct gc_obj *obj = c->work.items[--c->work.length];
+  while (!ctx.failed && !result && c->work.count) {
+    struct gc_obj *obj = c->work.items[--c->work.count];
     GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
       struct gc_obj *child = *slot;
       if (!child || result)
@@ -98,11 +98,11 @@ static int check_reachable(struct gc_collector *c, const char *when) {
       }
       if (rc_table_find(&visited, child))
         continue;
-      if (!rc_table_upsert(&visited, child) || rc_stack_push(&c->work, child))
+      if (!rc_table_upsert(&visited, child) || !gc_vector_push(&c->work, child))
         ctx.failed = 1;
     });
   }
-  c->work.length = 0;
+  c->work.count = 0;
   c->verify_scratch = visited;
   return result; /* out of memory (ctx.failed): the check is skipped */
 }
@@ -224,12 +224,12 @@ uint64_t gc_refcount_test_resident_bytes(gc_heap *heap) {
 
 size_t gc_refcount_test_zct_length(gc_heap *heap) {
   struct gc_collector *c = refcount_of(heap, __func__);
-  return c ? c->zct.length : 0;
+  return c ? c->zct.count : 0;
 }
 
 size_t gc_refcount_test_candidates(gc_heap *heap) {
   struct gc_collector *c = refcount_of(heap, __func__);
-  return c ? c->candidates.length : 0;
+  return c ? c->candidates.count : 0;
 }
 
 void gc_refcount_test_decrement_first(gc_heap *heap, bool on) {

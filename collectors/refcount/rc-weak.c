@@ -29,8 +29,8 @@ void rc_weak_init(struct gc_collector *c, struct gc_weak *weak, gc_ref target) {
    * is listed (rc_allocate reserved the room). */
   if ((target->gc_word & (RC_YOUNG | RC_HAS_WEAK)) == RC_YOUNG) {
     struct rc_stack *targets = &c->young_weak_targets;
-    assert(targets->length < targets->capacity);
-    targets->items[targets->length++] = target;
+    assert(targets->count < targets->capacity);
+    targets->items[targets->count++] = target;
   }
   target->gc_word |= RC_HAS_WEAK;
 }

@@ -41,7 +41,7 @@
 #include "refcount.h"
 
 void rc_remember(struct gc_collector *c, struct gc_obj *obj) {
-  if (rc_stack_push(&c->remembered, obj))
+  if (!gc_vector_push(&c->remembered, obj))
     c->remembered_overflowed = true; /* the trace looks at every young cell */
   else
     obj->gc_word |= RC_REMEMBERED;
@@ -49,8 +49,8 @@ void rc_remember(struct gc_collector *c, struct gc_obj *obj) {
 
 int rc_young_reserve(struct gc_collector *c, size_t cells) {
   size_t need = c->young_cells + cells;
-  if (rc_stack_grow(&c->young_path, need) ||
-      rc_stack_grow(&c->young_next, need))
+  if (!gc_vector_reserve(&c->young_path, need) ||
+      !gc_vector_reserve(&c->young_next, need))
     return -1;
   c->young_cells = need;
   return 0;
@@ -94,9 +94,9 @@ static void promote(struct gc_collector *c, struct gc_obj *obj) {
       __builtin_prefetch(*slot, 1);
   });
   struct rc_stack *path = &c->young_path, *next = &c->young_next;
-  assert(path->length < path->capacity);
-  path->items[path->length++] = obj;
-  next->items[next->length++] = 0;
+  assert(path->count < path->capacity);
+  path->items[path->count++] = obj;
+  next->items[next->count++] = 0;
 }
 
 /* Depth-first, from young obj: promotes every young object it reaches
@@ -112,17 +112,17 @@ static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
   gc_heap *heap = c->heap;
   struct rc_stack *path = &c->young_path, *next = &c->young_next;
   promote(c, obj);
-  while (path->length) {
-    struct gc_obj *parent = path->items[path->length - 1];
-    size_t i = (size_t)(uintptr_t)next->items[next->length - 1];
+  while (path->count) {
+    struct gc_obj *parent = path->items[path->count - 1];
+    size_t i = (size_t)(uintptr_t)next->items[next->count - 1];
     if (i == ref_slot_count(heap, parent)) {
       if (rc_color(parent) == RC_GRAY)
         rc_set_color(parent, RC_BLACK);
-      path->length--;
-      next->length--;
+      path->count--;
+      next->count--;
       continue;
     }
-    next->items[next->length - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
+    next->items[next->count - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
     struct gc_obj *child = ref_slot(heap, parent, i);
     if (!child)
       continue;
@@ -159,7 +159,7 @@ static void promote_every_counted(struct gc_collector *c) {
                                                 (size_t)i * block->cell_bytes));
       }
   }
-  for (size_t i = 0; i < c->young_large.length; i++)
+  for (size_t i = 0; i < c->young_large.count; i++)
     promote_if_counted(c, c->young_large.items[i]);
 }
 
@@ -175,7 +175,7 @@ static void queue_uncounted_root(gc_ref *slot, void *ctx) {
  * intact: the sweep comes after. */
 static void bury_young(struct gc_collector *c) {
   struct rc_stack *targets = &c->young_weak_targets;
-  for (size_t i = 0; i < targets->length; i++) {
+  for (size_t i = 0; i < targets->count; i++) {
     struct gc_obj *target = targets->items[i];
     if ((target->gc_word & (RC_YOUNG | RC_HAS_WEAK)) ==
         (RC_YOUNG | RC_HAS_WEAK)) {
@@ -183,28 +183,28 @@ static void bury_young(struct gc_collector *c) {
       target->gc_word &= ~RC_HAS_WEAK; /* a second entry skips it */
     }
   }
-  targets->length = 0;
+  targets->count = 0;
   struct rc_stack *weaks = &c->young_weaks;
-  for (size_t i = 0; i < weaks->length; i++)
+  for (size_t i = 0; i < weaks->count; i++)
     if (weaks->items[i]->gc_word & RC_YOUNG)
       rc_unlink_weak(c, (struct rc_weak *)weaks->items[i]);
-  weaks->length = 0;
+  weaks->count = 0;
   struct rc_stack *resources = &c->young_resources;
-  for (size_t i = 0; i < resources->length; i++) {
+  for (size_t i = 0; i < resources->count; i++) {
     struct gc_resource *res = (struct gc_resource *)resources->items[i];
     if ((res->header.gc_word & RC_YOUNG) && !res->destroyed)
       gc_run_destructor(c->heap, res);
   }
-  resources->length = 0;
+  resources->count = 0;
 }
 
 void rc_collect_young(struct gc_collector *c) {
-  c->young_path.length = c->young_next.length = 0;
+  c->young_path.count = c->young_next.count = 0;
   gc_visit_roots(c->heap, promote_root, c);
   struct rc_stack *remembered = &c->remembered;
-  for (size_t i = 0; i < remembered->length; i++)
+  for (size_t i = 0; i < remembered->count; i++)
     promote_if_counted(c, remembered->items[i]);
-  remembered->length = 0;
+  remembered->count = 0;
   if (c->remembered_overflowed) {
     c->remembered_overflowed = false;
     promote_every_counted(c);
@@ -216,11 +216,11 @@ void rc_collect_young(struct gc_collector *c) {
 }
 
 void rc_young_free(struct gc_collector *c) {
-  gc_sys_free(c->young_path.items);
-  gc_sys_free(c->young_next.items);
-  gc_sys_free(c->remembered.items);
-  gc_sys_free(c->young_resources.items);
-  gc_sys_free(c->young_weaks.items);
-  gc_sys_free(c->young_weak_targets.items);
-  gc_sys_free(c->young_large.items);
+  gc_vector_free(&c->young_path);
+  gc_vector_free(&c->young_next);
+  gc_vector_free(&c->remembered);
+  gc_vector_free(&c->young_resources);
+  gc_vector_free(&c->young_weaks);
+  gc_vector_free(&c->young_weak_targets);
+  gc_vector_free(&c->young_large);
 }

@@ -107,7 +107,7 @@ void rc_trial_adjust(struct gc_collector *c, struct gc_obj *obj, int delta) {
 /* Queues obj in the ZCT. Without memory for the entry, the next collection
  * point scans the heap for zero counts instead. */
 void rc_became_zero(struct gc_collector *c, struct gc_obj *obj) {
-  if (rc_stack_push(&c->zct, obj) == 0)
+  if (gc_vector_push(&c->zct, obj))
     obj->gc_word |= RC_IN_ZCT;
   else
     c->zct_overflowed = true;
@@ -126,13 +126,13 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
   rc_set_color(obj, RC_PURPLE);
   if (obj->gc_word & RC_BUFFERED)
     return;
-  if (rc_stack_push(&c->candidates, obj)) {
+  if (!gc_vector_push(&c->candidates, obj)) {
     c->candidates_overflowed = true;
     c->budget = 0;
     return;
   }
   obj->gc_word |= RC_BUFFERED;
-  if (GC_UNLIKELY(c->candidates.length >= c->candidate_limit))
+  if (GC_UNLIKELY(c->candidates.count >= c->candidate_limit))
     c->budget = 0;
 }
 
@@ -216,7 +216,7 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
      * order, fetching ahead, since a dead child is rarely in cache. */
     GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
       struct gc_obj *child = *slot;
-      if (child && rc_stack_push(&c->dead_children, child))
+      if (child && !gc_vector_push(&c->dead_children, child))
         rc_decrement(c, child); /* no memory to queue it: now, then */
     });
   }
@@ -283,8 +283,8 @@ static void drain_zct(struct gc_collector *c, bool full) {
     rc_for_each_object(c, queue_if_zero, NULL);
   }
   struct rc_stack *zct = &c->zct, *kept = &c->zct_kept;
-  size_t first_new_candidate = c->candidates.length;
-  kept->length = 0;
+  size_t first_new_candidate = c->candidates.count;
+  kept->count = 0;
   /* Last in, first out: a tree built bottom-up has its root on top, and
    * freeing the root makes its children's entries free on their turn. */
   struct rc_stack *dead = &c->dead_children;
@@ -292,30 +292,30 @@ static void drain_zct(struct gc_collector *c, bool full) {
   for (;;) {
     /* First the references that freed objects held: a first-in, first-out
      * queue, so that fetching a few entries ahead pays off. */
-    if (next_dead < dead->length) {
-      if (next_dead + RC_PREFETCH_DISTANCE < dead->length)
+    if (next_dead < dead->count) {
+      if (next_dead + RC_PREFETCH_DISTANCE < dead->count)
         __builtin_prefetch(dead->items[next_dead + RC_PREFETCH_DISTANCE], 1);
       decrement_dead_child(c, dead->items[next_dead++]);
       /* Keep the queue short: a long list frees one child per entry. A
        * bounded drain keeps the rest for the next collection point. */
       bool stop = c->live_objects < stop_below;
-      if (stop || (next_dead >= 4096 && next_dead * 2 >= dead->length)) {
+      if (stop || (next_dead >= 4096 && next_dead * 2 >= dead->count)) {
         memmove(dead->items, dead->items + next_dead,
-                (dead->length - next_dead) * sizeof *dead->items);
-        dead->length -= next_dead;
+                (dead->count - next_dead) * sizeof *dead->items);
+        dead->count -= next_dead;
         next_dead = 0;
       }
       if (stop)
         break;
       continue;
     }
-    next_dead = dead->length = 0;
-    if (!zct->length || c->live_objects < stop_below)
+    next_dead = dead->count = 0;
+    if (!zct->count || c->live_objects < stop_below)
       break;
     /* The entries were queued long ago; fetch a few ahead. */
-    if (zct->length > RC_PREFETCH_DISTANCE)
-      __builtin_prefetch(zct->items[zct->length - RC_PREFETCH_DISTANCE], 1);
-    struct gc_obj *obj = zct->items[--zct->length];
+    if (zct->count > RC_PREFETCH_DISTANCE)
+      __builtin_prefetch(zct->items[zct->count - RC_PREFETCH_DISTANCE], 1);
+    struct gc_obj *obj = zct->items[--zct->count];
     uint32_t w = obj->gc_word;
     assert(w & RC_IN_ZCT);
     if ((w & RC_COUNT_MASK) != 0) {
@@ -326,7 +326,7 @@ static void drain_zct(struct gc_collector *c, bool full) {
       if ((w & RC_COLOR_MASK) != RC_PURPLE)
         rc_became_candidate(c, obj);
     } else if (w & RC_ROOTED) {
-      if (rc_stack_push(kept, obj)) {
+      if (!gc_vector_push(kept, obj)) {
         obj->gc_word = w & ~RC_IN_ZCT;
         c->zct_overflowed = true;
       }
@@ -335,14 +335,14 @@ static void drain_zct(struct gc_collector *c, bool full) {
       rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
     }
   }
-  if (zct->length || dead->length) {
+  if (zct->count || dead->count) {
     /* Stopped early: the rooted entries go back with the unexamined ones. */
-    for (size_t i = 0; i < kept->length; i++)
-      if (rc_stack_push(zct, kept->items[i])) {
+    for (size_t i = 0; i < kept->count; i++)
+      if (!gc_vector_push(zct, kept->items[i])) {
         kept->items[i]->gc_word &= ~RC_IN_ZCT;
         c->zct_overflowed = true;
       }
-    kept->length = 0;
+    kept->count = 0;
   } else {
     struct rc_stack swap = *zct;
     *zct = *kept;
@@ -351,15 +351,15 @@ static void drain_zct(struct gc_collector *c, bool full) {
   /* A candidate may have died later in the same drain (a tree built top
    * down: its leaves are met before its root). Release those zombies now;
    * the older part of the buffer is filtered when it has doubled. */
-  if (c->candidates.length >= 2 * c->candidates_filtered + RC_MIN_CANDIDATES)
+  if (c->candidates.count >= 2 * c->candidates_filtered + RC_MIN_CANDIDATES)
     first_new_candidate = 0;
   rc_filter_candidates(c, first_new_candidate);
 }
 
 static bool cycles_due(struct gc_collector *c) {
-  if (c->candidates_overflowed || c->candidates.length >= c->candidate_limit)
+  if (c->candidates_overflowed || c->candidates.count >= c->candidate_limit)
     return true;
-  return c->candidates.length && c->bytes_since_cycles >= c->cycle_bytes;
+  return c->candidates.count && c->bytes_since_cycles >= c->cycle_bytes;
 }
 
 void rc_collection_point(struct gc_collector *c, bool run_cycles) {
@@ -428,12 +428,12 @@ static inline __attribute__((always_inline)) void zero_words(uint64_t *words,
  * after an OOM trap. */
 static int reserve_builtin(struct gc_collector *c, uint32_t type) {
   if (type == GC_TYPE_RESOURCE &&
-      rc_stack_grow(&c->young_resources, c->young_resources.length + 1) == 0)
+      gc_vector_reserve(&c->young_resources, c->young_resources.count + 1))
     return 0;
   if (type == GC_TYPE_WEAK && rc_table_reserve(&c->weak_heads, 1) == 0 &&
-      rc_stack_grow(&c->young_weaks, c->young_weaks.length + 1) == 0 &&
-      rc_stack_grow(&c->young_weak_targets, c->young_weak_targets.length + 1) ==
-          0)
+      gc_vector_reserve(&c->young_weaks, c->young_weaks.count + 1) &&
+      gc_vector_reserve(&c->young_weak_targets,
+                        c->young_weak_targets.count + 1))
     return 0;
   if (type != GC_TYPE_RESOURCE && type != GC_TYPE_WEAK)
     return 0;
@@ -480,9 +480,9 @@ allocate_slow(struct gc_collector *c, uint32_t type, size_t bytes) {
   init_header(obj, type);
   if (type == GC_TYPE_RESOURCE) {
     c->resources_allocated = true;
-    c->young_resources.items[c->young_resources.length++] = obj;
+    c->young_resources.items[c->young_resources.count++] = obj;
   } else if (type == GC_TYPE_WEAK) {
-    c->young_weaks.items[c->young_weaks.length++] = obj;
+    c->young_weaks.items[c->young_weaks.count++] = obj;
   }
   return obj; /* reserve_builtin made room in the lists */
 }
@@ -509,20 +509,34 @@ static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
   return allocate_slow(c, type, bytes);
 }
 
+/* Stacks that a burst grew (a 2-million-object list dying at once leaves a
+ * 16 MB ZCT) give back what they no longer use. */
+static void trim_stacks(struct gc_collector *c) {
+  struct rc_stack *stacks[] = {
+      &c->zct,        &c->zct_kept,   &c->dead_children,
+      &c->candidates, &c->work,       &c->young_path,
+      &c->young_next, &c->remembered, &c->young_large};
+  for (size_t i = 0; i < sizeof stacks / sizeof *stacks; i++)
+    gc_vector_trim(stacks[i]);
+}
+
 /* gc_collect: a full collection point, after which the pages of wholly
- * free blocks go back to the system. */
+ * free blocks and of grown stacks go back to the system. */
 static void rc_collect(struct gc_collector *c) {
   rc_collection_point(c, true);
-  if (!c->in_collection)
+  if (!c->in_collection) {
     rc_alloc_release_empty_blocks(c);
+    trim_stacks(c);
+  }
 }
 
 static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
   struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
-  if (!c || rc_stack_grow(&c->zct, 4096) || rc_stack_grow(&c->zct_kept, 4096)) {
+  if (!c || !gc_vector_reserve(&c->zct, 4096) ||
+      !gc_vector_reserve(&c->zct_kept, 4096)) {
     snprintf(err, errlen, "refcount: no memory for the collector");
     if (c) {
-      gc_sys_free(c->zct.items);
+      gc_vector_free(&c->zct);
       gc_sys_free(c);
     }
     return NULL;
@@ -566,11 +580,11 @@ static void rc_destroy(struct gc_collector *c) {
   rc_table_free(&c->overflow_counts);
   rc_table_free(&c->weak_heads);
   rc_table_free(&c->verify_scratch);
-  gc_sys_free(c->zct.items);
-  gc_sys_free(c->zct_kept.items);
-  gc_sys_free(c->candidates.items);
-  gc_sys_free(c->dead_children.items);
-  gc_sys_free(c->work.items);
+  gc_vector_free(&c->zct);
+  gc_vector_free(&c->zct_kept);
+  gc_vector_free(&c->candidates);
+  gc_vector_free(&c->dead_children);
+  gc_vector_free(&c->work);
   rc_young_free(c);
   gc_sys_free(c);
 }

@@ -27,6 +27,7 @@
 #define GC_REFCOUNT_H
 
 #include "collector-api.h"
+#include "vector.h"
 
 #include <assert.h>
 
@@ -194,20 +195,9 @@ void rc_table_clear(struct rc_table *t); /* keeps the memory */
       BODY;                                                                    \
     }
 
-/* ---- A growable array of object pointers --------------------------------- */
+/* ---- A growable array of object pointers: a stack, a buffer, a list ---- */
 
-struct rc_stack {
-  struct gc_obj **items;
-  size_t length, capacity;
-};
-
-int rc_stack_grow(struct rc_stack *s, size_t min_capacity);
-static inline int rc_stack_push(struct rc_stack *s, struct gc_obj *obj) {
-  if (GC_UNLIKELY(s->length == s->capacity) && rc_stack_grow(s, s->length + 1))
-    return -1;
-  s->items[s->length++] = obj;
-  return 0;
-}
+struct rc_stack GC_VECTOR(struct gc_obj *);
 
 /* ---- The collector ------------------------------------------------------- */
 
