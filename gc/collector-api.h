@@ -10,6 +10,7 @@
 #define GC_COLLECTOR_API_H
 
 #include <gcheap.h>
+#include "vector.h"
 #include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@
  * 8-byte strides; an array has a second header word holding its length, then
  * its elements (8 bytes each, 1 byte for I8). Sizes are rounded up to 8. */
 struct gc_obj {
-  uint32_t type;    /* index into heap->types; owned by gc/ */
+  uint32_t type;    /* index into heap->types.items; owned by gc/ */
   uint32_t gc_word; /* owned by the collector: mark bits, a count, ... */
 };
 
@@ -119,8 +120,7 @@ struct gc_heap {
    * only when (obj->gc_word & barrier_mask) == barrier_value, and stores
    * directly otherwise. */
   uint32_t barrier_mask, barrier_value;
-  struct gc_type_info *types;
-  uint32_t ntypes;
+  struct gc_type_registry GC_VECTOR(struct gc_type_info) types;
   /* Nonzero when the API must take its slow checks: verify is on or a
    * destructor is running. One predictable branch on the fast paths. */
   uint8_t slow_checks;
@@ -136,14 +136,13 @@ struct gc_heap {
   /* Roots: a stack of chunks (slots never move) and a scope stack. */
   struct gc_root_chunk *root_first, *root_current;
   uint32_t root_top; /* slots used in root_current */
-  struct gc_scope_record *scopes;
-  uint32_t nscopes, scopes_cap, scope_serial;
+  struct gc_scope_stack GC_VECTOR(struct gc_scope_record) scopes;
+  uint32_t scope_serial;
   struct gc_global_chunk *globals;
   /* Arguments of the call in progress, kept alive while it allocates. */
   gc_ref pinned[2];
   uint32_t npinned;
 
-  uint32_t types_cap;
   /* The largest struct or array gc/ asks a collector for: 2^44 bytes, or
    * less if physical memory plus swap is smaller (gc_heap_new). */
   uint64_t max_object_bytes;
@@ -225,7 +224,7 @@ void gc_trap_raise(gc_heap *heap, gc_trap kind, const char *fmt, ...)
 
 static inline const struct gc_type_info *gc_type_info_of(gc_heap *heap,
                                                          struct gc_obj *obj) {
-  return &heap->types[obj->type];
+  return &heap->types.items[obj->type];
 }
 
 /* The size in bytes of a well-formed object, header included. */

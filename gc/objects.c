@@ -12,32 +12,32 @@
 
 gc_ref gc_new_struct(gc_heap *heap, gc_type type) {
   /* new_struct_bytes is 0 for anything but a user struct type: one test. */
-  if (GC_LIKELY(!heap->slow_checks && type < heap->ntypes)) {
-    uint32_t bytes = heap->types[type].new_struct_bytes;
+  if (GC_LIKELY(!heap->slow_checks && type < heap->types.count)) {
+    uint32_t bytes = heap->types.items[type].new_struct_bytes;
     if (GC_LIKELY(bytes != 0))
       return gc_allocate(heap, type, bytes);
   }
   if (gc_api_enter(heap, NULL, "gc_new_struct"))
     return NULL;
-  if (GC_UNLIKELY(type >= heap->ntypes || type < GC_FIRST_USER_TYPE ||
-                  heap->types[type].shape != GC_SHAPE_STRUCT)) {
+  if (GC_UNLIKELY(type >= heap->types.count || type < GC_FIRST_USER_TYPE ||
+                  heap->types.items[type].shape != GC_SHAPE_STRUCT)) {
     gc_trap_raise(heap, GC_TRAP_TYPE,
                   "gc_new_struct: type %u is not a struct type", type);
     return NULL;
   }
-  return gc_allocate(heap, type, heap->types[type].size);
+  return gc_allocate(heap, type, heap->types.items[type].size);
 }
 
 gc_ref gc_new_array(gc_heap *heap, gc_type type, size_t len) {
   if (gc_api_enter(heap, NULL, "gc_new_array"))
     return NULL;
-  if (GC_UNLIKELY(type >= heap->ntypes || type < GC_FIRST_USER_TYPE ||
-                  heap->types[type].shape != GC_SHAPE_ARRAY)) {
+  if (GC_UNLIKELY(type >= heap->types.count || type < GC_FIRST_USER_TYPE ||
+                  heap->types.items[type].shape != GC_SHAPE_ARRAY)) {
     gc_trap_raise(heap, GC_TRAP_TYPE,
                   "gc_new_array: type %u is not an array type", type);
     return NULL;
   }
-  size_t elem_size = gc_kind_size(heap->types[type].elem);
+  size_t elem_size = gc_kind_size(heap->types.items[type].elem);
   /* Refused here, before any collector reserves address space for it. */
   if (GC_UNLIKELY(len > (heap->max_object_bytes - sizeof(struct gc_array)) /
                             elem_size)) {

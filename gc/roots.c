@@ -54,10 +54,9 @@ void gc_roots_free(gc_heap *heap) {
     globals = next;
   }
   announce_area(heap, heap->pinned, sizeof heap->pinned, false);
-  gc_sys_free(heap->scopes);
+  gc_vector_free(&heap->scopes);
   heap->root_first = heap->root_current = NULL;
   heap->globals = NULL;
-  heap->scopes = NULL;
 }
 
 gc_scope gc_scope_open(gc_heap *heap) {
@@ -65,23 +64,16 @@ gc_scope gc_scope_open(gc_heap *heap) {
   GC_REQUIRE_HEAP(heap, "gc_scope_open");
   if (gc_api_enter(heap, NULL, "gc_scope_open"))
     return failed;
-  if (heap->nscopes == heap->scopes_cap) {
-    uint32_t cap = heap->scopes_cap ? heap->scopes_cap * 2 : 64;
-    struct gc_scope_record *scopes =
-        gc_sys_realloc(heap->scopes, cap * sizeof *scopes);
-    if (!scopes) {
-      gc_trap_raise(heap, GC_TRAP_OOM, "gc_scope_open: no memory for scope %u",
-                    heap->nscopes);
-      return failed;
-    }
-    heap->scopes = scopes;
-    heap->scopes_cap = cap;
+  if (!gc_vector_reserve(&heap->scopes, heap->scopes.count + 1)) {
+    gc_trap_raise(heap, GC_TRAP_OOM, "gc_scope_open: no memory for scope %zu",
+                  heap->scopes.count);
+    return failed;
   }
-  struct gc_scope_record *record = &heap->scopes[heap->nscopes];
+  struct gc_scope_record *record = &heap->scopes.items[heap->scopes.count];
   record->chunk = heap->root_current;
   record->top = heap->root_top;
   record->serial = ++heap->scope_serial;
-  return (gc_scope){heap->nscopes++, record->serial};
+  return (gc_scope){(uint32_t)heap->scopes.count++, record->serial};
 }
 
 /* Moves the root stack to its next chunk, making one if needed. */
@@ -109,7 +101,7 @@ static int next_root_chunk(gc_heap *heap) {
 gc_ref *gc_root(gc_heap *heap, gc_ref v) {
   if (gc_api_enter(heap, v, "gc_root"))
     return NULL;
-  if (GC_UNLIKELY(heap->nscopes == 0)) {
+  if (GC_UNLIKELY(heap->scopes.count == 0)) {
     gc_trap_raise(heap, GC_TRAP_MISUSE,
                   "gc_root: no scope is open (gc_scope_open)");
     return NULL;
@@ -127,15 +119,15 @@ gc_ref *gc_root(gc_heap *heap, gc_ref v) {
 void gc_scope_close(gc_heap *heap, gc_scope scope) {
   if (gc_api_enter(heap, NULL, "gc_scope_close"))
     return;
-  if (heap->nscopes == 0 || scope.depth != heap->nscopes - 1 ||
-      heap->scopes[scope.depth].serial != scope.serial) {
-    if (scope.depth < heap->nscopes &&
-        heap->scopes[scope.depth].serial == scope.serial)
+  if (heap->scopes.count == 0 || scope.depth != heap->scopes.count - 1 ||
+      heap->scopes.items[scope.depth].serial != scope.serial) {
+    if (scope.depth < heap->scopes.count &&
+        heap->scopes.items[scope.depth].serial == scope.serial)
       gc_trap_raise(
           heap, GC_TRAP_MISUSE,
-          "gc_scope_close: scope %u is not the innermost open scope (%u "
+          "gc_scope_close: scope %u is not the innermost open scope (%zu "
           "scopes open); close inner scopes first",
-          scope.depth, heap->nscopes);
+          scope.depth, heap->scopes.count);
     else
       gc_trap_raise(
           heap, GC_TRAP_MISUSE,
@@ -143,7 +135,7 @@ void gc_scope_close(gc_heap *heap, gc_scope scope) {
           "opened)");
     return;
   }
-  struct gc_scope_record *record = &heap->scopes[--heap->nscopes];
+  struct gc_scope_record *record = &heap->scopes.items[--heap->scopes.count];
   /* Clear the dropped slots: a conservative collector scans whole chunks,
    * and a stale slot must not keep garbage alive. */
   struct gc_root_chunk *chunk =

@@ -1,5 +1,5 @@
 /* types.c — the per-heap type registry. A type says where an object's
- * references are; collectors read it through heap->types[obj->type]. */
+ * references are; collectors read it through heap->types.items[obj->type]. */
 #include "heap-internal.h"
 
 #include <stdlib.h>
@@ -43,20 +43,13 @@ static gc_type add_type(gc_heap *heap, struct gc_type_info info) {
   if (!name)
     goto oom;
   strcpy(name, info.name);
-  if (heap->ntypes == heap->types_cap) {
-    uint32_t cap = heap->types_cap ? heap->types_cap * 2 : 16;
-    struct gc_type_info *types =
-        gc_sys_realloc(heap->types, cap * sizeof *types);
-    if (!types) {
-      gc_sys_free(name);
-      goto oom;
-    }
-    heap->types = types;
-    heap->types_cap = cap;
+  if (!gc_vector_reserve(&heap->types, heap->types.count + 1)) {
+    gc_sys_free(name);
+    goto oom;
   }
   info.name = name;
-  heap->types[heap->ntypes] = info;
-  return heap->ntypes++;
+  heap->types.items[heap->types.count] = info;
+  return (gc_type)heap->types.count++;
 oom:
   gc_sys_free(info.kinds);
   gc_sys_free(info.ref_fields);
@@ -83,22 +76,20 @@ int gc_types_init(gc_heap *heap) {
   const struct gc_type_info builtins[] = {none, resource, weak};
   for (uint32_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
     add_type(heap, builtins[i]);
-    if (heap->ntypes != i + 1)
+    if (heap->types.count != i + 1)
       return -1; /* out of memory */
   }
-  assert(heap->ntypes == GC_FIRST_USER_TYPE);
+  assert(heap->types.count == GC_FIRST_USER_TYPE);
   return 0;
 }
 
 void gc_types_free(gc_heap *heap) {
-  for (uint32_t i = 0; i < heap->ntypes; i++) {
-    gc_sys_free(heap->types[i].name);
-    gc_sys_free(heap->types[i].kinds);
-    gc_sys_free(heap->types[i].ref_fields);
+  for (uint32_t i = 0; i < heap->types.count; i++) {
+    gc_sys_free(heap->types.items[i].name);
+    gc_sys_free(heap->types.items[i].kinds);
+    gc_sys_free(heap->types.items[i].ref_fields);
   }
-  gc_sys_free(heap->types);
-  heap->types = NULL;
-  heap->ntypes = heap->types_cap = 0;
+  gc_vector_free(&heap->types);
 }
 
 gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
@@ -183,10 +174,10 @@ gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem) {
 const char *gc_type_name(gc_heap *heap, gc_type type) {
   if (gc_api_enter(heap, NULL, "gc_type_name"))
     return NULL;
-  if (type == GC_TYPE_NONE || type >= heap->ntypes) {
+  if (type == GC_TYPE_NONE || type >= heap->types.count) {
     gc_trap_raise(heap, GC_TRAP_TYPE,
                   "gc_type_name: %u is not a type of this heap", type);
     return NULL;
   }
-  return heap->types[type].name;
+  return heap->types.items[type].name;
 }

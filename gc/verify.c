@@ -47,7 +47,7 @@ int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn) {
                   fn, (void *)ref);
     return -1;
   }
-  if (type == GC_TYPE_NONE || type >= heap->ntypes) {
+  if (type == GC_TYPE_NONE || type >= heap->types.count) {
     gc_trap_raise(
         heap, GC_TRAP_INVARIANT,
         "%s: %p is not a live object of this heap: bad type %u in its "

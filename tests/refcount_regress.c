@@ -257,8 +257,7 @@ Test(refcount_regress, cycles_churned_next_to_live_ones) {
   harness_free_heap(heap);
 }
 
-/* ---- Prompt reclamation ----------------------------------------------------
- */
+/* ---- Prompt reclamation -------------------------------------------------- */
 
 /* How many bytes of [lo, hi) are resident, page by page (mincore). Only
  * the pages that held the objects are counted: the process's resident total
@@ -368,8 +367,7 @@ Test(refcount_regress, allocation_threshold_reclaims) {
   harness_free_heap(heap);
 }
 
-/* ---- A 10-million-node list: freeing does not recurse ---------------------
- */
+/* ---- A 10-million-node list: freeing does not recurse -------------------- */
 
 Test(refcount_regress, ten_million_node_list_drop, .timeout = 240) {
   struct types t;
@@ -389,8 +387,7 @@ Test(refcount_regress, ten_million_node_list_drop, .timeout = 240) {
   harness_free_heap(heap);
 }
 
-/* ---- Counts past the overflow limit ----------------------------------------
- */
+/* ---- Counts past the overflow limit -------------------------------------- */
 
 Test(refcount_regress, counts_past_the_field_stay_exact) {
   struct types t;

@@ -31,31 +31,25 @@
 
 #include <stdlib.h>
 
-/* ---- The registry of pending resources ------------------------------------ */
+/* ---- The registry of pending resources ----------------------------------- */
 
 static int registry_add(struct gc_collector *c, struct gc_resource *res) {
-  if (c->nresources == c->resources_cap) {
-    uint32_t cap = c->resources_cap ? c->resources_cap * 2 : 64;
-    if (cap <= c->resources_cap)
-      return -1; /* 2^32 pending resources */
-    GC_hidden_pointer *grown =
-        gc_sys_realloc(c->resources, cap * sizeof *grown);
-    if (!grown)
-      return -1;
-    c->resources = grown;
-    c->resources_cap = cap;
-  }
-  res->header.gc_word = c->nresources;
-  c->resources[c->nresources++] = GC_HIDE_POINTER(res);
+  /* The index goes in the 32-bit gc_word. */
+  if (c->resources.count == UINT32_MAX ||
+      !gc_vector_reserve(&c->resources, c->resources.count + 1))
+    return -1;
+  res->header.gc_word = (uint32_t)c->resources.count;
+  c->resources.items[c->resources.count++] = GC_HIDE_POINTER(res);
   return 0;
 }
 
 static void registry_remove(struct gc_collector *c, struct gc_resource *res) {
   uint32_t i = res->header.gc_word;
-  assert(i < c->nresources && c->resources[i] == GC_HIDE_POINTER(res));
-  GC_hidden_pointer last = c->resources[--c->nresources];
-  if (i < c->nresources) {
-    c->resources[i] = last;
+  assert(i < c->resources.count &&
+         c->resources.items[i] == GC_HIDE_POINTER(res));
+  GC_hidden_pointer last = c->resources.items[--c->resources.count];
+  if (i < c->resources.count) {
+    c->resources.items[i] = last;
     ((struct gc_obj *)GC_REVEAL_POINTER(last))->gc_word = i;
   }
 }
@@ -65,12 +59,12 @@ const char *boehm_resource_check(struct gc_collector *c,
   if (res->destroyed)
     return "a resource whose destructor already ran";
   uint32_t i = res->header.gc_word;
-  if (i >= c->nresources || c->resources[i] != GC_HIDE_POINTER(res))
+  if (i >= c->resources.count || c->resources.items[i] != GC_HIDE_POINTER(res))
     return "a resource that is not one of this heap's";
   return NULL;
 }
 
-/* ---- Finalizers ------------------------------------------------------------ */
+/* ---- Finalizers ---------------------------------------------------------- */
 
 /* Runs in boehm_run_pending_destructors, outside Boehm's lock. */
 static void GC_CALLBACK resource_finalizer(void *obj, void *client_data) {
@@ -88,8 +82,8 @@ static void GC_CALLBACK not_registered(void *obj, void *cd) {}
 int boehm_resource_register(struct gc_collector *c, struct gc_resource *res) {
   if (registry_add(c, res)) {
     gc_trap_raise(c->heap, GC_TRAP_OOM,
-            "gc_new_resource: no memory to record resource %u",
-            c->nresources);
+                  "gc_new_resource: no memory to record resource %zu",
+                  c->resources.count);
     return -1;
   }
   GC_finalization_proc old_fn = not_registered;
@@ -98,7 +92,7 @@ int boehm_resource_register(struct gc_collector *c, struct gc_resource *res) {
   if (old_fn == not_registered) {
     registry_remove(c, res);
     gc_trap_raise(c->heap, GC_TRAP_OOM,
-            "gc_new_resource: Boehm GC has no memory for a finalizer");
+                  "gc_new_resource: Boehm GC has no memory for a finalizer");
     return -1;
   }
   assert(old_fn == NULL); /* a fresh object had no finalizer */
@@ -123,18 +117,16 @@ void boehm_resources_destroy(struct gc_collector *c) {
    * added meanwhile; a destructor using another heap may trigger a Boehm
    * collection, which can only queue these resources (their finalizers are
    * still registered), never reclaim them. */
-  while (c->nresources) {
-    GC_hidden_pointer hidden = c->resources[--c->nresources];
+  while (c->resources.count) {
+    GC_hidden_pointer hidden = c->resources.items[--c->resources.count];
     struct gc_resource *res = GC_REVEAL_POINTER(hidden);
     GC_register_finalizer_no_order(res, NULL, NULL, NULL, NULL);
     gc_run_destructor(c->heap, res);
   }
-  gc_sys_free(c->resources);
-  c->resources = NULL;
-  c->resources_cap = 0;
+  gc_vector_free(&c->resources);
 }
 
-/* ---- Weak references -------------------------------------------------------- */
+/* ---- Weak references ----------------------------------------------------- */
 
 void boehm_weak_init(struct gc_collector *c, struct gc_weak *weak,
                      gc_ref target) {
@@ -146,8 +138,9 @@ void boehm_weak_init(struct gc_collector *c, struct gc_weak *weak,
   if (status != GC_SUCCESS) {
     /* Unregistered, the field would dangle once the target died. */
     weak->target = NULL;
-    gc_trap_raise(c->heap, GC_TRAP_OOM,
-            "gc_new_weak: Boehm GC has no memory for a disappearing link");
+    gc_trap_raise(
+        c->heap, GC_TRAP_OOM,
+        "gc_new_weak: Boehm GC has no memory for a disappearing link");
   }
 }
 

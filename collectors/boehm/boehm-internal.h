@@ -59,19 +59,16 @@ struct gc_collector {
 
   /* Root slot areas, pushed to Boehm's mark stack at every collection.
    * Memory from gc_sys_malloc, which Boehm does not scan. */
-  struct boehm_root_area *areas;
-  size_t nareas, areas_cap;
+  struct boehm_root_areas GC_VECTOR(struct boehm_root_area) areas;
 
   /* Resources whose destructor has not run, as hidden pointers (so that
    * this table never keeps one alive, even if Boehm scanned it). A
    * resource's gc_word is its index here. */
-  GC_hidden_pointer *resources;
-  uint32_t nresources, resources_cap;
+  struct boehm_resources GC_VECTOR(GC_hidden_pointer) resources;
 
   /* verify=1: every object not yet found dead, as hidden pointers, for
    * boehm_poison_dead_locked. */
-  GC_hidden_pointer *watched;
-  size_t nwatched, watched_cap;
+  struct boehm_watched GC_VECTOR(GC_hidden_pointer) watched;
 
   /* Boehm's byte counters when this heap was created: its freed estimate
    * is their growth since then (boehm-process.c). */

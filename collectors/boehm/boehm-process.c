@@ -36,11 +36,13 @@ static GC_warn_proc previous_warn_proc;
 static uint32_t tag_counter;
 bool boehm_collected_since_drain;
 
-/* ---- Hooks Boehm calls ---------------------------------------------------- */
+/* ---- Hooks Boehm calls --------------------------------------------------- */
 
 /* Out of memory: Boehm returns NULL from the allocation and the heap that
  * asked traps GC_TRAP_OOM (boehm.c); the process does not die here. */
-static void *GC_CALLBACK return_null_on_oom(size_t bytes) { return NULL; }
+static void *GC_CALLBACK return_null_on_oom(size_t bytes) {
+  return NULL;
+}
 
 /* Boehm warns on stderr before it returns NULL for lack of memory. For
  * gcheap that is a trap with its own message, so the warning is noise. */
@@ -53,8 +55,8 @@ static void GC_CALLBACK filter_warnings(char *msg, GC_word arg) {
 /* Called by Boehm's marker, allocation lock held, world stopped. */
 static void GC_CALLBACK push_gcheap_roots(void) {
   for (struct gc_collector *c = live_heaps; c; c = c->next_live)
-    for (size_t i = 0; i < c->nareas; i++)
-      GC_push_all(c->areas[i].start, c->areas[i].end);
+    for (size_t i = 0; i < c->areas.count; i++)
+      GC_push_all(c->areas.items[i].start, c->areas.items[i].end);
   if (previous_push_other_roots)
     previous_push_other_roots();
 }
@@ -63,10 +65,10 @@ static void GC_CALLBACK push_gcheap_roots(void) {
 static struct boehm_counters read_counters_locked(void) {
   struct GC_prof_stats_s s;
   GC_get_prof_stats_unsafe(&s, sizeof s);
-  struct boehm_counters n = {
-      (uint64_t)s.allocd_bytes_before_gc + (uint64_t)s.bytes_allocd_since_gc,
-      (uint64_t)s.reclaimed_bytes_before_gc +
-          (uint64_t)s.bytes_reclaimed_since_gc};
+  struct boehm_counters n = {(uint64_t)s.allocd_bytes_before_gc +
+                                 (uint64_t)s.bytes_allocd_since_gc,
+                             (uint64_t)s.reclaimed_bytes_before_gc +
+                                 (uint64_t)s.bytes_reclaimed_since_gc};
   return n;
 }
 
@@ -127,7 +129,7 @@ static void GC_CALLBACK on_heap_resize(GC_word new_size) {
     previous_on_heap_resize(new_size);
 }
 
-/* ---- Initialisation ------------------------------------------------------- */
+/* ---- Initialisation ------------------------------------------------------ */
 
 /* The push_other_roots setter is unsynchronised, unlike the others. */
 static void *install_push_hook_locked(void *unused) {
@@ -190,7 +192,7 @@ uint32_t boehm_next_tag(void) {
   return BOEHM_TAG_BITS | (n & ~BOEHM_TAG_MASK);
 }
 
-/* ---- The list of live heaps ----------------------------------------------- */
+/* ---- The list of live heaps ---------------------------------------------- */
 
 /* Boehm's limit is process-wide: the smallest limit of the live heaps (0 is
  * no limit). Boehm never shrinks its heap to obey a new, lower limit. */
@@ -237,7 +239,7 @@ void boehm_process_unlink(struct gc_collector *c) {
   GC_call_with_alloc_lock(unlink_locked, c);
 }
 
-/* ---- Root areas ------------------------------------------------------------ */
+/* ---- Root areas ---------------------------------------------------------- */
 
 struct area_change {
   struct gc_collector *c;
@@ -249,18 +251,11 @@ struct area_change {
 static void *area_add_locked(void *arg) {
   struct area_change *ch = arg;
   struct gc_collector *c = ch->c;
-  if (c->nareas == c->areas_cap) {
-    size_t cap = c->areas_cap ? c->areas_cap * 2 : 8;
-    struct boehm_root_area *areas =
-        gc_sys_realloc(c->areas, cap * sizeof *areas);
-    if (!areas)
-      return NULL;
-    c->areas = areas;
-    c->areas_cap = cap;
-  }
-  c->areas[c->nareas].start = ch->start;
-  c->areas[c->nareas].end = (char *)ch->start + ch->bytes;
-  c->nareas++;
+  if (!gc_vector_reserve(&c->areas, c->areas.count + 1))
+    return NULL;
+  c->areas.items[c->areas.count].start = ch->start;
+  c->areas.items[c->areas.count].end = (char *)ch->start + ch->bytes;
+  c->areas.count++;
   ch->done = true;
   return NULL;
 }
@@ -268,9 +263,9 @@ static void *area_add_locked(void *arg) {
 static void *area_remove_locked(void *arg) {
   struct area_change *ch = arg;
   struct gc_collector *c = ch->c;
-  for (size_t i = 0; i < c->nareas; i++) {
-    if (c->areas[i].start == ch->start) {
-      c->areas[i] = c->areas[--c->nareas];
+  for (size_t i = 0; i < c->areas.count; i++) {
+    if (c->areas.items[i].start == ch->start) {
+      c->areas.items[i] = c->areas.items[--c->areas.count];
       ch->done = true;
       break;
     }

@@ -23,34 +23,27 @@
 #include <gc/gc_mark.h>
 
 void boehm_watch(struct gc_collector *c, struct gc_obj *obj) {
-  if (c->nwatched == c->watched_cap) {
-    size_t cap = c->watched_cap ? c->watched_cap * 2 : 1024;
-    GC_hidden_pointer *grown = gc_sys_realloc(c->watched, cap * sizeof *grown);
-    if (!grown)
-      return; /* best effort: this object is simply not poisoned */
-    c->watched = grown;
-    c->watched_cap = cap;
-  }
-  c->watched[c->nwatched++] = GC_HIDE_POINTER(obj);
+  if (!gc_vector_push(&c->watched, GC_HIDE_POINTER(obj)))
+    return; /* best effort: this object is simply not poisoned */
 }
 
 void boehm_poison_dead_locked(struct gc_collector *c) {
   size_t kept = 0;
-  for (size_t i = 0; i < c->nwatched; i++) {
-    void *obj = GC_REVEAL_POINTER(c->watched[i]);
+  for (size_t i = 0; i < c->watched.count; i++) {
+    void *obj = GC_REVEAL_POINTER(c->watched.items[i]);
     if (GC_base(obj) != obj)
       continue; /* its block went back to Boehm whole */
     if (!GC_is_marked(obj)) {
       gc_poison(obj, GC_size(obj));
       continue;
     }
-    c->watched[kept++] = c->watched[i];
+    c->watched.items[kept++] = c->watched.items[i];
   }
-  c->nwatched = kept;
+  c->watched.count = kept;
 }
 
 int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
-                           size_t whylen) {
+                    size_t whylen) {
   /* GC_base looks the address up in Boehm's block table without reading
    * it: safe on a wild pointer. */
   void *base = GC_base(ref);
@@ -67,7 +60,7 @@ int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
    * type and gc_word are then a pointer's halves, which fail these checks. */
   gc_heap *heap = c->heap;
   uint32_t type = ref->type;
-  if (type == GC_TYPE_NONE || type >= heap->ntypes) {
+  if (type == GC_TYPE_NONE || type >= heap->types.count) {
     snprintf(why, whylen, "bad type %u in its header (freed by Boehm?)", type);
     return -1;
   }
@@ -93,4 +86,3 @@ int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
   }
   return 0;
 }
-

@@ -29,8 +29,7 @@
 
 #include <stdlib.h>
 
-/* ---- Heaps ------------------------------------------------------------------
- */
+/* ---- Heaps --------------------------------------------------------------- */
 
 static struct gc_collector *boehm_create(gc_heap *heap, char *err,
                                          size_t errlen) {
@@ -45,10 +44,8 @@ static struct gc_collector *boehm_create(gc_heap *heap, char *err,
     return NULL;
   }
   struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
-  struct boehm_root_area *areas = gc_sys_malloc(8 * sizeof *areas);
-  if (!c || !areas) {
+  if (!c || !gc_vector_reserve(&c->areas, 8)) {
     gc_sys_free(c);
-    gc_sys_free(areas);
     snprintf(err, errlen, "boehm: no memory for a heap");
     return NULL;
   }
@@ -59,8 +56,6 @@ static struct gc_collector *boehm_create(gc_heap *heap, char *err,
    * cost of the collection itself (2M live objects), so only when asked. */
   c->census = heap->verify || heap->options.stats;
   c->tag = boehm_next_tag();
-  c->areas = areas;
-  c->areas_cap = 8;
   boehm_process_link(c);
   gc_note_heap_bytes(heap, GC_get_heap_size());
   return c;
@@ -69,8 +64,8 @@ static struct gc_collector *boehm_create(gc_heap *heap, char *err,
 static void boehm_destroy(struct gc_collector *c) {
   boehm_process_unlink(c);
   boehm_resources_destroy(c);
-  gc_sys_free(c->areas);
-  gc_sys_free(c->watched);
+  gc_vector_free(&c->areas);
+  gc_vector_free(&c->watched);
   gc_sys_free(c);
 }
 
@@ -162,7 +157,7 @@ static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
                                      size_t bytes) {
   if (unknown_thread(c, "allocation"))
     return NULL;
-  const struct gc_type_info *t = &c->heap->types[type];
+  const struct gc_type_info *t = &c->heap->types.items[type];
   struct gc_obj *obj = boehm_malloc(t, bytes);
   if (GC_UNLIKELY(!obj)) {
     obj = allocate_after_collecting(c, t, bytes);
@@ -206,7 +201,7 @@ static void GC_CALLBACK count_if_ours(void *obj, size_t boehm_bytes,
   bool ours = o->type == GC_TYPE_RESOURCE
                   ? boehm_resource_check(c, (struct gc_resource *)o) == NULL
                   : o->gc_word == c->tag;
-  if (!ours || o->type == GC_TYPE_NONE || o->type >= c->heap->ntypes)
+  if (!ours || o->type == GC_TYPE_NONE || o->type >= c->heap->types.count)
     return; /* another heap's, Boehm's own, or a free cell */
   census->objects++;
   census->bytes += gc_object_size(c->heap, o);

@@ -1,7 +1,8 @@
 /* repro-finalizer-retention.c — Boehm GC alone (no gcheap) keeping one
  * unreachable finalizable object alive through any number of collections.
  *
- *   cc -O2 collectors/boehm/repro-finalizer-retention.c -lgc -o repro && ./repro
+ *   cc -O2 collectors/boehm/repro-finalizer-retention.c -lgc -o repro
+ *   ./repro
  *   -> "finalized 199 of 200" with libgc 8.2.2 (Debian 12, gcc 12, -O2)
  *
  * It does what conformance_resources' unreachable_resources_are_destroyed_once
@@ -21,7 +22,9 @@
 #include <string.h>
 
 static int finalized;
-static void count(void *obj, void *cd) { finalized++; }
+static void count(void *obj, void *cd) {
+  finalized++;
+}
 
 /* Where the objects were, hidden from the collector. */
 static uintptr_t hidden[400];

@@ -1,6 +1,7 @@
 /* valgrind-smoke.c — a boehm heap's whole life, to run under valgrind:
  *
- *   valgrind --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+ *   valgrind --leak-check=full --show-leak-kinds=all \
+ *     --errors-for-leak-kinds=all \
  *     --suppressions=collectors/boehm/valgrind.supp --error-exitcode=1 \
  *     BUILD/collectors/boehm/boehm_valgrind_smoke
  *

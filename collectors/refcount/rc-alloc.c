@@ -66,21 +66,15 @@ static int add_block(struct gc_collector *c, unsigned size_class) {
     if (rc_over_limit(c, RC_BLOCK_BYTES))
       return -1;
   }
-  struct rc_chunk *chunk = c->nchunks ? &c->chunks[c->nchunks - 1] : NULL;
+  struct rc_chunk *chunk =
+      c->chunks.count ? &c->chunks.items[c->chunks.count - 1] : NULL;
   if (!chunk || chunk->nblocks == RC_CHUNK_BLOCKS) {
-    if (c->nchunks == c->chunks_capacity) {
-      size_t capacity = c->chunks_capacity ? 2 * c->chunks_capacity : 16;
-      struct rc_chunk *chunks =
-          gc_sys_realloc(c->chunks, capacity * sizeof *chunks);
-      if (!chunks)
-        return -1;
-      c->chunks = chunks;
-      c->chunks_capacity = capacity;
-    }
+    if (!gc_vector_reserve(&c->chunks, c->chunks.count + 1))
+      return -1;
     char *map = map_chunk();
     if (!map)
       return -1;
-    chunk = &c->chunks[c->nchunks++];
+    chunk = &c->chunks.items[c->chunks.count++];
     chunk->map = map;
     chunk->map_bytes = CHUNK_BYTES;
     chunk->blocks = map; /* aligned to a huge page, so to a block too */
@@ -434,8 +428,8 @@ int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen) {
   if (rc_table_find(&c->large_objects, p))
     return 0;
-  for (size_t i = 0; i < c->nchunks; i++) {
-    struct rc_chunk *chunk = &c->chunks[i];
+  for (size_t i = 0; i < c->chunks.count; i++) {
+    struct rc_chunk *chunk = &c->chunks.items[i];
     const char *at = p;
     if (at < chunk->blocks ||
         at >= chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES)
@@ -497,10 +491,8 @@ void rc_alloc_release_empty_blocks(struct gc_collector *c) {
 void rc_alloc_free_all(struct gc_collector *c) {
   rc_quarantine_free(c);
   rc_large_free_all(c);
-  for (size_t i = 0; i < c->nchunks; i++)
-    gc_sys_unmap(c->chunks[i].map, c->chunks[i].map_bytes);
-  gc_sys_free(c->chunks);
-  c->chunks = NULL;
-  c->nchunks = 0;
+  for (size_t i = 0; i < c->chunks.count; i++)
+    gc_sys_unmap(c->chunks.items[i].map, c->chunks.items[i].map_bytes);
+  gc_vector_free(&c->chunks);
   c->blocks = NULL;
 }

@@ -265,8 +265,7 @@ struct gc_collector {
 
   /* Memory. */
   struct rc_block *blocks;
-  struct rc_chunk *chunks;
-  size_t nchunks, chunks_capacity;
+  struct rc_chunks GC_VECTOR(struct rc_chunk) chunks;
   uint64_t heap_bytes; /* carved blocks + large mappings */
   /* Of heap_bytes, the pages of RC_BLOCK_RELEASED blocks (not resident);
    * and how many times a block was released, for the tests. */

@@ -487,7 +487,7 @@ static struct gc_obj *allocate_special(struct gc_collector *c, uint32_t type,
   struct obj_vec *vec = type == GC_TYPE_RESOURCE ? &c->resources
                         : type == GC_TYPE_WEAK   ? &c->weaks
                                                  : NULL;
-  if (vec && !tracing_vec_reserve(vec)) {
+  if (vec && !gc_vector_reserve(vec, vec->count + 1)) {
     trap_oom(c, bytes, "no memory to register a resource or weak reference");
     return NULL;
   }

@@ -250,11 +250,13 @@ static bool collect(struct gc_collector *c, bool major) {
   return ok;
 }
 
-/* A full collection that also returns every cached large mapping: what the
- * program dropped goes back to the system now (gc_collect), or makes room
- * under max-heap-size (the last resort before an OOM trap). */
+/* A full collection that also returns every cached large mapping and what
+ * a deep graph grew the mark stack to: what the program dropped goes back to
+ * the system now (gc_collect), or makes room under max-heap-size (the last
+ * resort before an OOM trap). */
 static bool collect_fully(struct gc_collector *c) {
   bool ok = collect(c, true);
+  gc_vector_trim(&c->mark_stack);
   if (ok && c->large_cache) {
     tracing_release_large_cache(c);
     gc_note_heap_bytes(c->heap, mapped_bytes(c));

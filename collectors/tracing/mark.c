@@ -18,23 +18,17 @@
 #define CONTINUATION 1
 
 static bool grow_mark_stack(struct gc_collector *c, size_t need) {
-  size_t cap = c->mark_cap;
-  while (cap < c->mark_top + need)
-    cap = cap ? cap * 2 : 4096;
-  uintptr_t *stack = gc_sys_realloc(c->mark_stack, cap * sizeof *stack);
-  if (!stack) {
-    c->mark_failed = true; /* the collection will be abandoned */
-    return false;
-  }
-  c->mark_stack = stack;
-  c->mark_cap = cap;
-  return true;
+  if (gc_vector_reserve(&c->mark_stack, c->mark_stack.count + need))
+    return true;
+  c->mark_failed = true; /* the collection will be abandoned */
+  return false;
 }
 
 static inline void push(struct gc_collector *c, uintptr_t entry) {
-  if (GC_UNLIKELY(c->mark_top == c->mark_cap) && !grow_mark_stack(c, 1))
+  if (GC_UNLIKELY(c->mark_stack.count == c->mark_stack.capacity) &&
+      !grow_mark_stack(c, 1))
     return;
-  c->mark_stack[c->mark_top++] = entry;
+  c->mark_stack.items[c->mark_stack.count++] = entry;
 }
 
 /* Queues a reference found in a field or a root; it is marked when it
@@ -75,10 +69,11 @@ static void scan_array_slice(struct gc_collector *c, struct gc_obj *arr,
   uint64_t length = ((struct gc_array *)arr)->length;
   uint64_t to = length - from > ARRAY_SLICE ? from + ARRAY_SLICE : length;
   if (to < length) {
-    if (c->mark_top + 2 > c->mark_cap && !grow_mark_stack(c, 2))
+    if (c->mark_stack.count + 2 > c->mark_stack.capacity &&
+        !grow_mark_stack(c, 2))
       return;
-    c->mark_stack[c->mark_top++] = (uintptr_t)to;
-    c->mark_stack[c->mark_top++] = (uintptr_t)arr | CONTINUATION;
+    c->mark_stack.items[c->mark_stack.count++] = (uintptr_t)to;
+    c->mark_stack.items[c->mark_stack.count++] = (uintptr_t)arr | CONTINUATION;
   }
   gc_ref *elems = gc_array_elems(arr);
   for (uint64_t i = from; i < to; i++)
@@ -118,7 +113,7 @@ static inline void scan_object(struct gc_collector *c,
  * objects (which the write barrier unmarked, so they are scanned again). */
 bool tracing_mark(struct gc_collector *c, bool major) {
   gc_heap *heap = c->heap;
-  c->mark_top = 0;
+  c->mark_stack.count = 0;
   c->mark_failed = false;
   c->marked_objects = c->marked_bytes = 0;
   c->remembered_objects = c->remembered_bytes = 0;
@@ -132,15 +127,15 @@ bool tracing_mark(struct gc_collector *c, bool major) {
   }
   c->remembered.count = 0;
   gc_visit_roots(heap, visit_root, c);
-  const struct gc_type_info *types = heap->types;
+  const struct gc_type_info *types = heap->types.items;
   struct gc_obj *fifo[PREFETCH_DISTANCE];
   unsigned head = 0, queued = 0;
   for (;;) {
     /* Refill the FIFO from the stack, prefetching what goes in. */
-    while (queued < PREFETCH_DISTANCE && c->mark_top) {
-      uintptr_t entry = c->mark_stack[--c->mark_top];
+    while (queued < PREFETCH_DISTANCE && c->mark_stack.count) {
+      uintptr_t entry = c->mark_stack.items[--c->mark_stack.count];
       if (entry & CONTINUATION) {
-        uint64_t from = c->mark_stack[--c->mark_top];
+        uint64_t from = c->mark_stack.items[--c->mark_stack.count];
         scan_array_slice(c, (struct gc_obj *)(entry & ~(uintptr_t)CONTINUATION),
                          from);
         continue;

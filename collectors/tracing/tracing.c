@@ -24,18 +24,6 @@ static struct gc_obj *tracing_allocate(struct gc_collector *c, uint32_t type,
   return tracing_allocate_slow(c, type, bytes);
 }
 
-bool tracing_vec_reserve(struct obj_vec *vec) {
-  if (vec->count < vec->cap)
-    return true;
-  size_t cap = vec->cap ? vec->cap * 2 : 64;
-  struct gc_obj **items = gc_sys_realloc(vec->items, cap * sizeof *items);
-  if (!items)
-    return false;
-  vec->items = items;
-  vec->cap = cap;
-  return true;
-}
-
 /* ---- The write barrier ----------------------------------------------------
  *
  * Marks are sticky between collections: a marked object is old. When a
@@ -46,7 +34,8 @@ bool tracing_vec_reserve(struct obj_vec *vec) {
  * grow, the next collection is a full one, which needs no remembered set. */
 static void remember(struct gc_collector *c, struct gc_obj *obj) {
   obj->gc_word = 0;
-  if (GC_UNLIKELY(!tracing_vec_reserve(&c->remembered))) {
+  if (GC_UNLIKELY(
+          !gc_vector_reserve(&c->remembered, c->remembered.count + 1))) {
     c->next_major = true;
     return;
   }
@@ -100,13 +89,11 @@ static struct gc_collector *tracing_create(gc_heap *heap, char *err,
   if (c->max_bytes && c->min_target > c->max_bytes)
     c->min_target = c->max_bytes;
   c->target_bytes = c->min_target;
-  c->mark_stack = gc_sys_malloc(INITIAL_MARK_STACK * sizeof *c->mark_stack);
-  if (!c->mark_stack) {
+  if (!gc_vector_reserve(&c->mark_stack, INITIAL_MARK_STACK)) {
     gc_sys_free(c);
     snprintf(err, errlen, "tracing: no memory for the mark stack");
     return NULL;
   }
-  c->mark_cap = INITIAL_MARK_STACK;
   tracing_reset_allocators(c);
   return c;
 }
@@ -122,10 +109,10 @@ static void tracing_destroy(struct gc_collector *c) {
   while (c->large)
     tracing_free_large(c, c->large);
   tracing_release_large_cache(c);
-  gc_sys_free(c->resources.items);
-  gc_sys_free(c->weaks.items);
-  gc_sys_free(c->remembered.items);
-  gc_sys_free(c->mark_stack);
+  gc_vector_free(&c->resources);
+  gc_vector_free(&c->weaks);
+  gc_vector_free(&c->remembered);
+  gc_vector_free(&c->mark_stack);
   gc_sys_free(c);
 }
 

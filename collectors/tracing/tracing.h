@@ -44,6 +44,7 @@
 #define GC_TRACING_H
 
 #include "collector-api.h"
+#include "vector.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -106,10 +107,7 @@ struct bump {
 };
 
 /* A growable vector of object pointers (resources, weak references). */
-struct obj_vec {
-  struct gc_obj **items;
-  size_t count, cap;
-};
+struct obj_vec GC_VECTOR(struct gc_obj *);
 
 struct gc_collector {
   /* Hot: the allocation fast path reads only these two. */
@@ -144,8 +142,7 @@ struct gc_collector {
   /* Marking. */
   uint32_t epoch;     /* object mark: gc_word == epoch */
   uint8_t line_epoch; /* line mark: line_mark == line_epoch (1..255) */
-  uintptr_t *mark_stack;
-  size_t mark_top, mark_cap;
+  struct mark_stack GC_VECTOR(uintptr_t) mark_stack; /* see mark.c */
   bool mark_failed; /* the stack could not grow: the collection is void */
   uint64_t marked_objects, marked_bytes;
 
@@ -197,9 +194,6 @@ static inline void bit_clear(uint64_t *bits, size_t i) {
 static inline size_t granule_index(const void *addr) {
   return ((uintptr_t)addr & (CHUNK_SIZE - 1)) >> 3;
 }
-
-/* tracing.c */
-bool tracing_vec_reserve(struct obj_vec *vec);
 
 /* alloc.c */
 struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
