@@ -10,6 +10,7 @@
 #define GC_COLLECTOR_API_H
 
 #include <gcheap.h>
+#include "bitmap.h"
 #include "vector.h"
 #include <assert.h>
 #include <stdbool.h>
@@ -143,8 +144,9 @@ struct gc_heap {
   gc_ref pinned[2];
   uint32_t npinned;
 
-  /* The largest struct or array gc/ asks a collector for: 2^44 bytes, or
-   * less if physical memory plus swap is smaller (gc_heap_new). */
+  /* The largest struct or array gc/ asks a collector for:
+   * GC_MAX_OBJECT_BYTES, or less if physical memory plus swap is smaller
+   * (gc_heap_new). */
   uint64_t max_object_bytes;
   struct gc_options options;
   gc_stats stats;
@@ -343,6 +345,24 @@ void *gc_sys_realloc(void *ptr, size_t bytes);
 void gc_sys_free(void *ptr);
 void *gc_sys_map(size_t bytes);
 void gc_sys_unmap(void *ptr, size_t bytes);
+/* bytes of zeroed memory aligned to alignment (a power of two, at least a
+ * page; bytes a multiple of a page), or NULL; unmapped with gc_sys_unmap.
+ * huge_pages asks the kernel to back it with huge pages: a hint, for memory
+ * that will be used whole, since a huge page is resident as soon as one of
+ * its bytes is touched. */
+void *gc_sys_map_aligned(size_t bytes, size_t alignment, bool huge_pages);
+
+/* No object is larger (2^44 bytes: 16 TiB); gc/ checks sizes against it
+ * before any collector sees them, so that no size computation overflows. */
+#define GC_MAX_OBJECT_BYTES (UINT64_C(1) << 44)
+
+/* The page sizes gcheap plans with (x86-64 and AArch64 with 4 KiB pages;
+ * a larger system page only makes gcheap's releases coarser). */
+#define GC_PAGE_BYTES ((size_t)4096)
+#define GC_HUGE_PAGE_BYTES ((size_t)2 << 20)
+static inline size_t gc_round_to_page(size_t bytes) {
+  return (bytes + GC_PAGE_BYTES - 1) & ~(GC_PAGE_BYTES - 1);
+}
 
 /* Formats size like "256M" / "1.5G" for messages. */
 const char *gc_format_size(uint64_t bytes, char *buf, size_t buflen);

@@ -134,7 +134,7 @@ void gc_set_trap_handler(gc_heap *heap, gc_trap_handler fn, void *ud) {
  * could never be backed; a collector would only reserve it (MAP_NORESERVE)
  * and fault later. */
 static uint64_t largest_backable_object(void) {
-  uint64_t largest = UINT64_C(1) << 44;
+  uint64_t largest = GC_MAX_OBJECT_BYTES;
   struct sysinfo info;
   if (sysinfo(&info) == 0) {
     uint64_t backable =

@@ -195,13 +195,12 @@ void gc_global_free(gc_heap *heap, gc_ref *slot) {
     if (slot < chunk->slots || slot >= chunk->slots + GLOBAL_CHUNK_SLOTS)
       continue;
     size_t index = (size_t)(slot - chunk->slots);
-    uint64_t bit = UINT64_C(1) << (index % 64);
-    if (!(chunk->in_use[index / 64] & bit)) {
+    if (!gc_bit_test(chunk->in_use, index)) {
       gc_trap_raise(heap, GC_TRAP_MISUSE,
                     "gc_global_free: global slot %p freed twice", (void *)slot);
       return;
     }
-    chunk->in_use[index / 64] &= ~bit;
+    gc_bit_clear(chunk->in_use, index);
     chunk->used--;
     *slot = NULL;
     return;

@@ -4,6 +4,7 @@
 #include "collector-api.h"
 #include "gcheap-testing.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -55,6 +56,26 @@ void *gc_sys_map(size_t bytes) {
 }
 
 void gc_sys_unmap(void *ptr, size_t bytes) {
-  if (ptr)
+  if (ptr && bytes)
     munmap(ptr, bytes);
+}
+
+/* Maps alignment more than asked and gives back the misaligned head and
+ * the unused tail. */
+void *gc_sys_map_aligned(size_t bytes, size_t alignment, bool huge_pages) {
+  assert(alignment >= GC_PAGE_BYTES && !(alignment & (alignment - 1)));
+  assert(bytes % GC_PAGE_BYTES == 0);
+  if (bytes > SIZE_MAX - alignment)
+    return NULL;
+  char *raw = gc_sys_map(bytes + alignment);
+  if (!raw)
+    return NULL;
+  char *aligned =
+      (char *)(((uintptr_t)raw + alignment - 1) & ~(uintptr_t)(alignment - 1));
+  size_t head = (size_t)(aligned - raw);
+  gc_sys_unmap(raw, head);
+  gc_sys_unmap(aligned + bytes, alignment - head);
+  if (huge_pages)
+    madvise(aligned, bytes, MADV_HUGEPAGE);
+  return aligned;
 }

@@ -12,10 +12,7 @@
  * from an interior or wild pointer in constant time. */
 #include "collector-api.h"
 
-#include <sys/mman.h>
-
 #define DEFAULT_ARENA_BYTES (UINT64_C(256) << 20)
-#define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
 struct gc_collector {
   gc_heap *heap;
@@ -25,8 +22,6 @@ struct gc_collector {
   size_t arena_bytes;
   uint64_t *starts; /* verify=1: bit g set if an object starts at granule g */
   size_t starts_bytes;
-  char *map; /* the arena's mapping, with room to align it */
-  size_t map_bytes;
 };
 
 /* An arena of bytes aligned to a huge page, asking the kernel to back it
@@ -34,15 +29,8 @@ struct gc_collector {
  * pages null spent more time in page faults than tracing spends in total
  * (GCBench: 0.7 s of system time). A hint only: where the kernel has no
  * huge page at hand it falls back to small ones. */
-static char *map_arena(struct gc_collector *c, size_t bytes) {
-  c->map_bytes = bytes + HUGE_PAGE_BYTES;
-  c->map = gc_sys_map(c->map_bytes);
-  if (!c->map)
-    return NULL;
-  char *arena = (char *)(((uintptr_t)c->map + HUGE_PAGE_BYTES - 1) &
-                         ~(uintptr_t)(HUGE_PAGE_BYTES - 1));
-  madvise(arena, bytes, MADV_HUGEPAGE);
-  return arena;
+static char *map_arena(size_t bytes) {
+  return gc_sys_map_aligned(bytes, GC_HUGE_PAGE_BYTES, true);
 }
 
 static struct gc_collector *null_create(gc_heap *heap, char *err,
@@ -57,8 +45,8 @@ static struct gc_collector *null_create(gc_heap *heap, char *err,
                       ? heap->options.heap_size
                       : DEFAULT_ARENA_BYTES;
   size_t bytes = (size_t)arena_bytes;
-  bytes = (bytes + 4095) & ~(size_t)4095;
-  char *arena = c ? map_arena(c, bytes) : NULL;
+  bytes = gc_round_to_page(bytes);
+  char *arena = c ? map_arena(bytes) : NULL;
   if (!arena) {
     char size[32];
     snprintf(err, errlen, "null: cannot reserve an arena of %s bytes",
@@ -72,7 +60,7 @@ static struct gc_collector *null_create(gc_heap *heap, char *err,
     c->starts = gc_sys_map(c->starts_bytes);
     if (!c->starts) {
       snprintf(err, errlen, "null: no memory for the verify bitmap");
-      gc_sys_unmap(c->map, c->map_bytes);
+      gc_sys_unmap(arena, bytes);
       gc_sys_free(c);
       return NULL;
     }
@@ -102,7 +90,7 @@ static void destroy_if_resource(struct gc_collector *c, struct gc_obj *obj) {
 
 static void null_destroy(struct gc_collector *c) {
   for_each_object(c, destroy_if_resource);
-  gc_sys_unmap(c->map, c->map_bytes);
+  gc_sys_unmap(c->arena, c->arena_bytes);
   gc_sys_unmap(c->starts, c->starts_bytes);
   gc_sys_free(c);
 }
@@ -128,7 +116,7 @@ static inline struct gc_obj *null_allocate(struct gc_collector *c,
   obj->type = type;
   if (GC_UNLIKELY(c->starts != NULL)) {
     size_t granule = (size_t)((char *)obj - c->arena) / 8;
-    c->starts[granule / 64] |= UINT64_C(1) << (granule % 64);
+    gc_bit_set(c->starts, granule);
   }
   gc_note_heap_bytes(c->heap, (uint64_t)(c->next - c->arena));
   return obj;
@@ -146,7 +134,7 @@ static int null_check_ref(struct gc_collector *c, gc_ref ref, char *why,
     return -1;
   }
   size_t granule = (size_t)(p - c->arena) / 8;
-  if (!(c->starts[granule / 64] & (UINT64_C(1) << (granule % 64)))) {
+  if (!gc_bit_test(c->starts, granule)) {
     snprintf(why, whylen, "not on an object boundary");
     return -1;
   }

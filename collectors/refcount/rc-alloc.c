@@ -23,7 +23,6 @@
 #include <sys/mman.h>
 
 #define CHUNK_BYTES (RC_CHUNK_BLOCKS * RC_BLOCK_BYTES)
-#define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
 /* A chunk aligned to a huge page, with the hint to back it with huge pages
  * (a hint only: the system may refuse, and then the chunk simply has small
@@ -33,20 +32,8 @@
  * the 25 ms of `cycles`, a third of its time, in the kernel. A block given
  * back with MADV_DONTNEED splits its huge page; that costs nothing more. */
 static char *map_chunk(void) {
-  char *raw = gc_sys_map(CHUNK_BYTES + HUGE_PAGE_BYTES);
-  if (!raw)
-    return NULL;
-  char *aligned = (char *)(((uintptr_t)raw + HUGE_PAGE_BYTES - 1) &
-                           ~(uintptr_t)(HUGE_PAGE_BYTES - 1));
-  size_t head = (size_t)(aligned - raw);
-  if (head)
-    gc_sys_unmap(raw, head);
-  if (HUGE_PAGE_BYTES - head)
-    gc_sys_unmap(aligned + CHUNK_BYTES, HUGE_PAGE_BYTES - head);
-  madvise(aligned, CHUNK_BYTES, MADV_HUGEPAGE);
-  return aligned;
+  return gc_sys_map_aligned(CHUNK_BYTES, GC_HUGE_PAGE_BYTES, true);
 }
-#define PAGE_BYTES ((size_t)4096)
 
 bool rc_over_limit(struct gc_collector *c, size_t more) {
   uint64_t max = c->heap->options.max_heap_size;
@@ -97,7 +84,7 @@ static int add_block(struct gc_collector *c, unsigned size_class) {
   block->ncells =
       (uint32_t)((RC_BLOCK_BYTES - RC_BLOCK_HEADER_BYTES) / k->cell_bytes);
   for (uint32_t i = 0; i < block->ncells; i++)
-    block->free_bits[i / 64] |= UINT64_C(1) << (i % 64);
+    gc_bit_set(block->free_bits, i);
   block->free_cells = block->ncells;
   block->high_water = 0; /* every cell fresh: zero, not poisoned */
   block->next = c->blocks;
@@ -203,7 +190,7 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
     }
     block->free_cells -= end - start;
     if (block->idle == RC_BLOCK_RELEASED)
-      c->released_bytes -= RC_BLOCK_BYTES - PAGE_BYTES;
+      c->released_bytes -= RC_BLOCK_BYTES - GC_PAGE_BYTES;
     block->idle = RC_BLOCK_IN_USE;
     block->scan = end;
     char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
@@ -294,7 +281,7 @@ static void list_partial(struct gc_collector *c, struct rc_block *block) {
 
 void rc_alloc_free_cell(struct gc_collector *c, struct rc_block *block,
                         uint32_t index) {
-  block->free_bits[index / 64] |= UINT64_C(1) << (index % 64);
+  gc_bit_set(block->free_bits, index);
   block->free_cells++;
   list_partial(c, block);
 }
@@ -339,7 +326,7 @@ void rc_alloc_retire_runs(struct gc_collector *c) {
 void rc_alloc_promote_cell(struct gc_collector *c, struct gc_obj *obj) {
   struct rc_block *block = rc_block_of(obj);
   uint32_t i = rc_cell_index(block, obj);
-  block->young_bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
+  gc_bit_clear(block->young_bits, i);
 }
 
 /* Frees the young cells of block that the trace did not promote. */
@@ -480,10 +467,10 @@ void rc_alloc_release_empty_blocks(struct gc_collector *c) {
     if (c->heap_bytes - c->released_bytes <= keep)
       continue;
     /* A hint: if the system refuses, the pages simply stay. */
-    madvise((char *)block + PAGE_BYTES, RC_BLOCK_BYTES - PAGE_BYTES,
+    madvise((char *)block + GC_PAGE_BYTES, RC_BLOCK_BYTES - GC_PAGE_BYTES,
             MADV_DONTNEED);
     block->idle = RC_BLOCK_RELEASED;
-    c->released_bytes += RC_BLOCK_BYTES - PAGE_BYTES;
+    c->released_bytes += RC_BLOCK_BYTES - GC_PAGE_BYTES;
     c->blocks_released++;
   }
 }

@@ -18,8 +18,6 @@
  * munmap calls when the quarantine unmapped them, 1075 / 1063 since). */
 #include "refcount.h"
 
-#define PAGE_BYTES ((size_t)4096)
-
 static void link_large(struct rc_large **list, struct rc_large *large) {
   large->prev = NULL;
   large->next = *list;
@@ -68,8 +66,7 @@ bool rc_large_release_cache(struct gc_collector *c) {
 }
 
 struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes) {
-  size_t map_bytes = (sizeof(struct rc_large) + cell_bytes + PAGE_BYTES - 1) &
-                     ~(PAGE_BYTES - 1);
+  size_t map_bytes = gc_round_to_page(sizeof(struct rc_large) + cell_bytes);
   if (map_bytes < cell_bytes)
     return NULL;
   if (rc_table_reserve(&c->large_objects, 1) ||

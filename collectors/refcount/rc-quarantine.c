@@ -53,7 +53,7 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
   struct rc_block *block = rc_block_of(cell);
   uint32_t index = rc_cell_index(block, cell);
   gc_quarantine_check_poison(c->heap, cell, block->cell_bytes);
-  block->quarantined[index / 64] &= ~(UINT64_C(1) << (index % 64));
+  gc_bit_clear(block->quarantined, index);
   rc_alloc_free_cell(c, block, index);
   return block->cell_bytes;
 }
@@ -65,7 +65,7 @@ bool rc_quarantine_cell(struct gc_collector *c, struct rc_block *block,
       (char *)block + RC_BLOCK_HEADER_BYTES + (size_t)index * block->cell_bytes;
   if (!gc_quarantine_push(&c->quarantine, (uintptr_t)cell, block->cell_bytes))
     return false;
-  block->quarantined[index / 64] |= UINT64_C(1) << (index % 64);
+  gc_bit_set(block->quarantined, index);
   return true;
 }
 

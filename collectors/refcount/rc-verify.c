@@ -31,8 +31,8 @@ int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen) {
   if ((!large && !rc_cell_allocated(ref)) || (ref->gc_word & RC_ZOMBIE)) {
     const struct rc_block *block = rc_block_of(ref);
     uint32_t i = rc_cell_index(block, ref);
-    bool held = !large && block->quarantined &&
-                (block->quarantined[i / 64] >> (i % 64) & 1);
+    bool held =
+        !large && block->quarantined && gc_bit_test(block->quarantined, i);
     snprintf(why, whylen, "%s",
              held ? "a freed object (poisoned, held in quarantine)"
                   : "a freed object");

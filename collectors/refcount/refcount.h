@@ -27,7 +27,6 @@
 #define GC_REFCOUNT_H
 
 #include "collector-api.h"
-#include "vector.h"
 
 #include <assert.h>
 
@@ -402,9 +401,9 @@ static inline uint32_t rc_cell_index(const struct rc_block *block,
 static inline bool rc_cell_allocated(struct gc_obj *obj) {
   const struct rc_block *block = rc_block_of(obj);
   uint32_t i = rc_cell_index(block, obj);
-  if (block->free_bits[i / 64] >> (i % 64) & 1)
+  if (gc_bit_test(block->free_bits, i))
     return false;
-  return !block->quarantined || !(block->quarantined[i / 64] >> (i % 64) & 1);
+  return !block->quarantined || !gc_bit_test(block->quarantined, i);
 }
 /* Returns cell index of block to the free set (and its class's partial
  * list): the cell is poisoned with verify=1, else its header type is 0. */

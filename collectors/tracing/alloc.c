@@ -10,37 +10,16 @@
  * objects that died), then GC_TRAP_OOM. */
 #include "tracing.h"
 
-#include <sys/mman.h>
-
 /* ---- Chunks -------------------------------------------------------------- */
-
-/* Maps one CHUNK_SIZE-aligned chunk: map twice the size and trim. */
-static struct chunk *map_chunk(bool huge_pages) {
-  char *raw = gc_sys_map(2 * (size_t)CHUNK_SIZE);
-  if (!raw)
-    return NULL;
-  char *aligned = (char *)(((uintptr_t)raw + CHUNK_SIZE - 1) &
-                           ~(uintptr_t)(CHUNK_SIZE - 1));
-  size_t head = (size_t)(aligned - raw);
-  size_t tail = CHUNK_SIZE - head;
-  if (head)
-    gc_sys_unmap(raw, head);
-  if (tail)
-    gc_sys_unmap(aligned + CHUNK_SIZE, tail);
-  /* Huge pages: marking and the mutator are bound by TLB misses on a
-   * large heap. A hint only, for chunks that will be used whole (a huge
-   * page is resident as soon as one byte of it is touched). */
-  if (huge_pages)
-    madvise(aligned, CHUNK_SIZE, MADV_HUGEPAGE);
-  return (struct chunk *)aligned;
-}
 
 /* Appends a fresh chunk (its first `blocks` object blocks free and
  * pristine, the rest unused) to the chunk list. The walks that reached the
  * end of the list continue into it. */
 static struct chunk *add_chunk(struct gc_collector *c, uint32_t blocks) {
-  struct chunk *chunk =
-      map_chunk(blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK);
+  /* Huge pages: marking and the mutator are bound by TLB misses on a
+   * large heap; only for chunks that will be used whole. */
+  struct chunk *chunk = gc_sys_map_aligned(
+      CHUNK_SIZE, CHUNK_SIZE, blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK);
   if (!chunk)
     return NULL;
   for (uint32_t b = 0; b < BLOCKS_PER_CHUNK; b++) {
@@ -120,9 +99,9 @@ static void prepare_region(struct gc_collector *c, char *start, char *end,
   if (c->verify) {
     struct chunk *chunk = chunk_of(start);
     for (size_t l = line_index(start); l <= line_index(end - 1); l++) {
-      if (!bit_test(chunk->line_poisoned, l)) {
+      if (!gc_bit_test(chunk->line_poisoned, l)) {
         gc_poison((char *)chunk + l * LINE_SIZE, LINE_SIZE);
-        bit_set(chunk->line_poisoned, l);
+        gc_bit_set(chunk->line_poisoned, l);
       }
     }
   } else if (!pristine) {
@@ -312,8 +291,8 @@ static bool verify_fresh_cell(struct gc_collector *c, char *p, size_t bytes) {
   memset(p, 0, bytes);
   struct chunk *chunk = chunk_of(p);
   for (size_t l = line_index(p); l <= line_index(p + bytes - 1); l++)
-    bit_clear(chunk->line_poisoned, l);
-  bit_set(chunk->object_start, granule_index(p));
+    gc_bit_clear(chunk->line_poisoned, l);
+  gc_bit_set(chunk->object_start, granule_index(p));
   return true;
 }
 
@@ -402,13 +381,11 @@ static struct large_object *reuse_large(struct gc_collector *c,
 static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
                                      size_t bytes) {
   struct attempt attempt = {false, false};
-  size_t page = 4096;
-  if (bytes > SIZE_MAX - sizeof(struct large_object) - page) {
+  if (bytes > SIZE_MAX - sizeof(struct large_object) - GC_PAGE_BYTES) {
     trap_oom(c, bytes, "size overflows");
     return NULL;
   }
-  size_t map_bytes =
-      (sizeof(struct large_object) + bytes + page - 1) & ~(page - 1);
+  size_t map_bytes = gc_round_to_page(sizeof(struct large_object) + bytes);
   if (c->used_bytes + map_bytes > c->target_bytes) {
     attempt.collected = true;
     tracing_collect_for_allocation(c);

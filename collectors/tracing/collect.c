@@ -102,7 +102,7 @@ static void forget_dead_objects(struct gc_collector *c) {
         size_t granule = w * 64 + (size_t)__builtin_ctzll(bits);
         struct gc_obj *obj = (struct gc_obj *)((char *)chunk + granule * 8);
         if (obj->gc_word != c->epoch)
-          bit_clear(chunk->object_start, granule);
+          gc_bit_clear(chunk->object_start, granule);
       }
 }
 

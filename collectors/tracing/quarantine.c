@@ -47,7 +47,7 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
    * line is poisoned again for its reuse, which checks again (alloc.c). */
   char *line = (char *)entry;
   gc_quarantine_check_poison(c->heap, line, LINE_SIZE);
-  bit_clear(chunk_of(line)->line_quarantined, line_index(line));
+  gc_bit_clear(chunk_of(line)->line_quarantined, line_index(line));
   return LINE_SIZE;
 }
 
@@ -62,13 +62,13 @@ void tracing_quarantine_dead_lines(struct gc_collector *c) {
         /* A line an object was allocated in is no longer poisoned
          * (alloc.c, verify_fresh_cell): unmarked, it died now. */
         if (chunk->line_mark[line] == c->line_epoch ||
-            bit_test(chunk->line_poisoned, line))
+            gc_bit_test(chunk->line_poisoned, line))
           continue;
         char *address = (char *)chunk + line * LINE_SIZE;
         gc_poison(address, LINE_SIZE);
-        bit_set(chunk->line_poisoned, line);
+        gc_bit_set(chunk->line_poisoned, line);
         if (gc_quarantine_push(&c->quarantine, (uintptr_t)address, LINE_SIZE))
-          bit_set(chunk->line_quarantined, line);
+          gc_bit_set(chunk->line_quarantined, line);
       }
     }
   }

@@ -44,7 +44,6 @@
 #define GC_TRACING_H
 
 #include "collector-api.h"
-#include "vector.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -182,15 +181,6 @@ static inline uint64_t mapped_bytes(const struct gc_collector *c) {
   return c->block_bytes + c->large_bytes + c->large_cache_bytes +
          c->large_quarantined_bytes;
 }
-static inline bool bit_test(const uint64_t *bits, size_t i) {
-  return (bits[i / 64] >> (i % 64)) & 1;
-}
-static inline void bit_set(uint64_t *bits, size_t i) {
-  bits[i / 64] |= UINT64_C(1) << (i % 64);
-}
-static inline void bit_clear(uint64_t *bits, size_t i) {
-  bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
-}
 static inline size_t granule_index(const void *addr) {
   return ((uintptr_t)addr & (CHUNK_SIZE - 1)) >> 3;
 }
@@ -227,7 +217,7 @@ bool tracing_collect_full_for_allocation(struct gc_collector *c);
 static inline bool line_held(const struct gc_collector *c,
                              const struct chunk *chunk, size_t line) {
   return chunk->line_mark[line] == c->line_epoch ||
-         (c->verify && bit_test(chunk->line_quarantined, line));
+         (c->verify && gc_bit_test(chunk->line_quarantined, line));
 }
 /* The sweep's first step: each line that held an object and died at this
  * collection is poisoned and quarantined; then the oldest entries leave

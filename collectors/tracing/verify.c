@@ -35,14 +35,14 @@ static const char *why_not_object(struct gc_collector *c, const void *ref) {
   if (chunk) {
     if (line_index(ref) < FIRST_OBJECT_BLOCK * LINES_PER_BLOCK)
       return "points into the collector's metadata";
-    if (bit_test(chunk->object_start, granule_index(ref))) {
+    if (gc_bit_test(chunk->object_start, granule_index(ref))) {
       if (((const struct gc_obj *)ref)->type == (uint32_t)GC_POISON_WORD)
         return "its header is poisoned (freed memory)";
       return NULL;
     }
-    if (bit_test(chunk->line_quarantined, line_index(ref)))
+    if (gc_bit_test(chunk->line_quarantined, line_index(ref)))
       return "a freed object (its line is poisoned and held in quarantine)";
-    if (bit_test(chunk->line_poisoned, line_index(ref)))
+    if (gc_bit_test(chunk->line_poisoned, line_index(ref)))
       return "freed memory (poisoned)";
     return "not the start of a live object (freed, or inside an object)";
   }
