@@ -206,11 +206,8 @@ struct gc_collector_ops {
                     bool adding);
 };
 
-/* The collectors of this build (gc/dispatch.c). */
-extern const struct gc_collector_ops gc_null_collector;
-extern const struct gc_collector_ops gc_tracing_collector;
-extern const struct gc_collector_ops gc_refcount_collector;
-extern const struct gc_collector_ops gc_boehm_collector;
+/* Each collector exports its table as gc_NAME_collector, NAME as in
+ * collectors/collectors.def (gc/dispatch.c). */
 
 /* ---- What gc/ offers collectors ----------------------------------------- */
 

@@ -112,13 +112,12 @@ static int parse_value(const struct option_spec *spec, const char *text,
       *out = (uint64_t)index;
       return 0;
     }
-    if (gc_collector_known_but_absent(text))
+    const char *needs = gc_collector_absent_needs(text);
+    if (needs)
       return fail(err, errlen,
-                  "collector=%s: not in this build of gcheap%s; accepted: %s",
-                  text,
-                  strcmp(text, "boehm") ? ""
-                                        : " (it needs Boehm GC: install "
-                                          "libgc-dev and rebuild)",
+                  "collector=%s: not in this build of gcheap%s%s%s; accepted: "
+                  "%s",
+                  text, *needs ? " (it needs " : "", needs, *needs ? ")" : "",
                   gc_collector_names());
     return fail(err, errlen, "collector=%s: unknown collector; accepted: %s",
                 text, gc_collector_names());

@@ -6,8 +6,9 @@
 
 /* The collectors of this build, in the order of gc_collector_names(). */
 int gc_collector_index(const char *name); /* -1 if not in this build */
-/* True for a collector gcheap knows that this build left out (boehm). */
-bool gc_collector_known_but_absent(const char *name);
+/* For a collector gcheap has that this build left out: what the build
+ * needs to include it ("" if nothing to say); else NULL. */
+const char *gc_collector_absent_needs(const char *name);
 const char *gc_collector_name_at(int index);
 const struct gc_collector_ops *gc_collector_ops_at(int index);
 

@@ -1,36 +1,37 @@
 /* dispatch.c — the collectors this build offers. The only place in gc/ that
- * names them; each is known only by its table of functions. */
+ * names them, and only through collectors/collectors.def (every collector
+ * gcheap has) and gcheap-collectors.h (those this build has, written by the
+ * build from the same list); each is known only by its table of functions. */
 #include "config.h"
 
+#define GC_BUILT_COLLECTOR(name)                                               \
+  extern const struct gc_collector_ops gc_##name##_collector;
+#include "gcheap-collectors.h"
+#undef GC_BUILT_COLLECTOR
+
 static const struct gc_collector_ops *const collectors[] = {
-#ifdef GCHEAP_HAVE_tracing
-    &gc_tracing_collector, /* first: the default */
-#endif
-#ifdef GCHEAP_HAVE_refcount
-    &gc_refcount_collector,
-#endif
-    &gc_null_collector,
-#ifdef GCHEAP_HAVE_boehm
-    &gc_boehm_collector,
-#endif
+#define GC_BUILT_COLLECTOR(name) &gc_##name##_collector,
+#include "gcheap-collectors.h"
+#undef GC_BUILT_COLLECTOR
 };
 #define COLLECTOR_COUNT (int)(sizeof collectors / sizeof collectors[0])
 
-/* The names of every collector gcheap has, built or not. */
-static const char *const all_collector_names[] = {"tracing", "refcount", "null",
-                                                  "boehm"};
+/* Every collector gcheap has, built or not, and what a build needs to have
+ * it. */
+static const struct {
+  const char *name, *needs;
+} all_collectors[] = {
+#define GC_COLLECTOR(name, needs) {#name, needs},
+#include "collectors.def"
+#undef GC_COLLECTOR
+};
 
+/* "tracing, refcount, null": the names of this build's collectors, each
+ * preceded by ", " (skipped when returned). */
 static const char collector_names[] =
-#ifdef GCHEAP_HAVE_tracing
-    "tracing, "
-#endif
-#ifdef GCHEAP_HAVE_refcount
-    "refcount, "
-#endif
-    "null"
-#ifdef GCHEAP_HAVE_boehm
-    ", boehm"
-#endif
+#define GC_BUILT_COLLECTOR(name) ", " #name
+#include "gcheap-collectors.h"
+#undef GC_BUILT_COLLECTOR
     ;
 
 int gc_collector_index(const char *name) {
@@ -40,16 +41,15 @@ int gc_collector_index(const char *name) {
   return -1;
 }
 
-bool gc_collector_known_but_absent(const char *name) {
-  for (size_t i = 0;
-       i < sizeof all_collector_names / sizeof *all_collector_names; i++)
-    if (!strcmp(all_collector_names[i], name))
-      return gc_collector_index(name) < 0;
-  return false;
+const char *gc_collector_absent_needs(const char *name) {
+  for (size_t i = 0; i < sizeof all_collectors / sizeof *all_collectors; i++)
+    if (!strcmp(all_collectors[i].name, name))
+      return gc_collector_index(name) < 0 ? all_collectors[i].needs : NULL;
+  return NULL;
 }
 
 const char *gc_collector_names(void) {
-  return collector_names;
+  return collector_names + 2;
 }
 
 const char *gc_collector_name_at(int index) {

@@ -450,6 +450,7 @@ void rc_unlink_weak(struct gc_collector *c, struct rc_weak *w);
 void rc_clear_weaks_of(struct gc_collector *c, struct gc_obj *target);
 
 /* refcount.c */
+extern const struct gc_collector_ops gc_refcount_collector;
 enum rc_free_mode { RC_FREE_DECREMENT_CHILDREN, RC_FREE_KEEP_CHILDREN };
 void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
                     enum rc_free_mode mode);

@@ -185,6 +185,9 @@ static inline size_t granule_index(const void *addr) {
   return ((uintptr_t)addr & (CHUNK_SIZE - 1)) >> 3;
 }
 
+/* tracing.c */
+extern const struct gc_collector_ops gc_tracing_collector;
+
 /* alloc.c */
 struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
                                      size_t bytes);

@@ -1,9 +1,10 @@
 #!/bin/sh
 # build.sh [OUT] — builds the differential fuzzer (libFuzzer, ASan, UBSan)
 # straight from the gcheap sources, the way the top-level CMakeLists.txt
-# assembles the library: gc/*.c plus every collector folder that has a
-# CMakeLists.txt, each announced with -DGCHEAP_HAVE_<name>; boehm only when
-# pkg-config finds bdw-gc. OUT defaults to $GCHEAP_FUZZ_BUILD/gcheap-fuzz.
+# assembles the library: gc/*.c plus the folder of every collector named in
+# collectors/collectors.def that has a CMakeLists.txt (boehm only when
+# pkg-config finds bdw-gc), listed in a gcheap-collectors.h of its own.
+# OUT defaults to $GCHEAP_FUZZ_BUILD/gcheap-fuzz.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -32,8 +33,12 @@ collector_sources() {
 defines=""
 sources=""
 libs=""
-for dir in "$root"/collectors/*/; do
-  name=$(basename "$dir")
+mkdir -p "$build/generated"
+header="$build/generated/gcheap-collectors.h"
+echo "/* Written by tests/fuzz/build.sh from collectors/collectors.def. */" >"$header"
+for name in $(sed -n 's/^GC_COLLECTOR(\([a-z0-9_]*\),.*/\1/p' \
+                "$root/collectors/collectors.def"); do
+  dir="$root/collectors/$name/"
   [ -f "$dir/CMakeLists.txt" ] || continue
   if [ "$name" = boehm ]; then
     if ! pkg-config --exists bdw-gc; then
@@ -41,9 +46,10 @@ for dir in "$root"/collectors/*/; do
       continue
     fi
     libs="$libs $(pkg-config --libs bdw-gc)"
-    defines="$defines $(pkg-config --cflags bdw-gc)"
+    # fuzz_boehm.c talks to Boehm directly when it is there.
+    defines="$defines $(pkg-config --cflags bdw-gc) -DGCHEAP_HAVE_boehm"
   fi
-  [ "$name" = null ] || defines="$defines -DGCHEAP_HAVE_$name"
+  echo "GC_BUILT_COLLECTOR($name)" >>"$header"
   sources="$sources $(collector_sources "$dir")"
 done
 
@@ -51,7 +57,7 @@ done
 # -fno-sanitize-recover makes any undefined behaviour a crash libFuzzer saves.
 common="-std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
   -fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter
-  -I$root/gc"
+  -I$root/gc -I$root/collectors -I$build/generated"
 # The library gets edge coverage but not comparison tracing: verify=1 walks
 # whole heaps, and tracing every comparison in those loops made executions
 # several times slower without guiding the fuzzer anywhere new.
