@@ -87,7 +87,7 @@ endif()
 # What consumers of the shared library need; gcheap's own usage requirements
 # (its PUBLIC libgc) reach gcheap_shared's link line through the link above.
 target_include_directories(gcheap_shared INTERFACE
-  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/gc>
+  $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_link_options(gcheap_shared PRIVATE
   "LINKER:--version-script=${gcheap_exports_map}"

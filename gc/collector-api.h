@@ -9,6 +9,12 @@
 #ifndef GC_COLLECTOR_API_H
 #define GC_COLLECTOR_API_H
 
+/* Internal to gcheap (and its test build): a program includes <gcheap.h>,
+ * and this header is not installed. */
+#ifndef GC_IMPL
+#error "collector-api.h is internal to gcheap: include <gcheap.h>"
+#endif
+
 #include <gcheap.h>
 #include "bitmap.h"
 #include "vector.h"

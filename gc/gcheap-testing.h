@@ -2,6 +2,11 @@
 #ifndef GCHEAP_TESTING_H
 #define GCHEAP_TESTING_H
 
+#ifndef GCHEAP_TESTING
+#error                                                                         \
+    "gcheap-testing.h needs the test build of the library: link gcheap_testing"
+#endif
+
 #include <gcheap.h>
 
 /* Fault injection, per thread: the nth system allocation from now on

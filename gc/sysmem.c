@@ -1,12 +1,15 @@
 /* sysmem.c — every system allocation gcheap makes, in one place, so that
- * tests can make the Nth one fail (gcheap-testing.h). The counters are
- * per thread: two heaps on two threads do not see each other's faults. */
+ * the test build (GCHEAP_TESTING, gcheap-testing.h) can make the Nth one
+ * fail. The counters are per thread: two heaps on two threads do not see
+ * each other's faults. */
 #include "collector-api.h"
-#include "gcheap-testing.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+
+#ifdef GCHEAP_TESTING
+#include "gcheap-testing.h"
 
 static _Thread_local long allocations_made;
 static _Thread_local long fail_from; /* 0: no fault injected */
@@ -30,6 +33,11 @@ static bool injected_failure(void) {
   allocations_made++;
   return fail_from && allocations_made >= fail_from;
 }
+#else
+static inline bool injected_failure(void) {
+  return false;
+}
+#endif
 
 void *gc_sys_malloc(size_t bytes) {
   return injected_failure() ? NULL : malloc(bytes);

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "../collectors/refcount/refcount-testing.h"
+#include <refcount/refcount-testing.h>
 
 /* About 200 KB of short-lived pairs. */
 static NOINLINE void churn(gc_heap *heap, struct types *t) {

@@ -7,7 +7,7 @@
 #include "harness.h"
 #include "refcount-fixture.h"
 
-#include <refcount-testing.h>
+#include <refcount/refcount-testing.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>

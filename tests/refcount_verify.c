@@ -5,7 +5,7 @@
  * heap teardown (which verifies once more) finds a sound heap. */
 #include "harness.h"
 
-#include <refcount-testing.h>
+#include <refcount/refcount-testing.h>
 #include <stdio.h>
 
 static const gc_kind pair_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};

@@ -13,7 +13,7 @@
 #include "refcount-fixture.h"
 
 #include <gcheap-testing.h>
-#include <refcount-testing.h>
+#include <refcount/refcount-testing.h>
 
 static int destroyed;
 static void count_destroy(void *ptr, void *ud) {

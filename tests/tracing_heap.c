@@ -11,7 +11,7 @@
 #include <gcheap-testing.h>
 #include <stdio.h>
 
-#include "../collectors/tracing/tracing-testing.h"
+#include <tracing/tracing-testing.h>
 
 #define TEN_MILLION 10000000
 

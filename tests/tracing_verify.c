@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "../collectors/tracing/tracing-testing.h"
+#include <tracing/tracing-testing.h>
 
 static gc_type pair_type(gc_heap *heap) {
   const gc_kind kinds[] = {GC_KIND_REF, GC_KIND_REF};

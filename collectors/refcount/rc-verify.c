@@ -1,4 +1,4 @@
-/* rc-verify.c — verify=1 for the refcount collector, and its test hooks.
+/* rc-verify.c — verify=1 for the refcount collector.
  *
  * At each collection point (before and after it frees anything):
  *   1. everything reachable from the roots is walked; every object reached
@@ -18,7 +18,6 @@
  * validates the references handed to the API.
  */
 #include "refcount.h"
-#include "refcount-testing.h"
 
 int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen) {
   if (rc_find_cell(c, ref, why, whylen)) {
@@ -188,63 +187,4 @@ int rc_verify_heap(struct gc_collector *c, const char *when) {
     rc_for_each_object(c, compare_count, &ctx);
   c->verify_scratch = true_counts;
   return ctx.result < 0 ? -1 : 0;
-}
-
-/* ---- Test hooks ---------------------------------------------------------- */
-
-static struct gc_collector *refcount_of(gc_heap *heap, const char *fn) {
-  if (heap->ops != &gc_refcount_collector) {
-    gc_trap_raise(heap, GC_TRAP_MISUSE, "%s: not a refcount heap", fn);
-    return NULL;
-  }
-  return heap->collector;
-}
-
-uint64_t gc_refcount_test_count(gc_heap *heap, gc_ref obj) {
-  struct gc_collector *c = refcount_of(heap, __func__);
-  return c && obj ? rc_count(c, obj) : 0;
-}
-
-void gc_refcount_test_set_count(gc_heap *heap, gc_ref obj, uint32_t count) {
-  struct gc_collector *c = refcount_of(heap, __func__);
-  if (c && obj && count < c->count_limit &&
-      (obj->gc_word & RC_COUNT_MASK) < c->count_limit)
-    obj->gc_word = (obj->gc_word & ~RC_COUNT_MASK) | count;
-}
-
-uint64_t gc_refcount_test_blocks_released(gc_heap *heap) {
-  struct gc_collector *c = refcount_of(heap, __func__);
-  return c ? c->blocks_released : 0;
-}
-
-uint64_t gc_refcount_test_resident_bytes(gc_heap *heap) {
-  struct gc_collector *c = refcount_of(heap, __func__);
-  return c ? c->heap_bytes - c->released_bytes : 0;
-}
-
-size_t gc_refcount_test_zct_length(gc_heap *heap) {
-  struct gc_collector *c = refcount_of(heap, __func__);
-  return c ? c->zct.count : 0;
-}
-
-size_t gc_refcount_test_candidates(gc_heap *heap) {
-  struct gc_collector *c = refcount_of(heap, __func__);
-  return c ? c->candidates.count : 0;
-}
-
-void gc_refcount_test_decrement_first(gc_heap *heap, bool on) {
-  struct gc_collector *c = refcount_of(heap, __func__);
-  if (c)
-    c->test_decrement_first = on;
-}
-
-void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit) {
-  struct gc_collector *c = refcount_of(heap, __func__);
-  if (c && limit >= 2 && limit <= RC_COUNT_MASK)
-    c->count_limit = limit;
-}
-
-bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj) {
-  struct gc_collector *c = refcount_of(heap, __func__);
-  return c && obj && (obj->gc_word & RC_COUNT_MASK) == c->count_limit;
 }

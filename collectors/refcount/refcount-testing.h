@@ -5,6 +5,11 @@
 #ifndef GC_REFCOUNT_TESTING_H
 #define GC_REFCOUNT_TESTING_H
 
+#ifndef GCHEAP_TESTING
+#error                                                                         \
+    "refcount-testing.h needs the test build of the library: link gcheap_testing"
+#endif
+
 #include <gcheap.h>
 #include <stdbool.h>
 #include <stddef.h>

@@ -163,12 +163,17 @@ static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
     memmove(dst, src, n * sizeof *dst);
     return;
   }
+#ifdef GCHEAP_TESTING
+  /* The Wasmtime bug (old value first), for the test that it is caught. */
   bool decrement_first = GC_UNLIKELY(c->test_decrement_first);
+#else
+  const bool decrement_first = false;
+#endif
   bool forward = dst <= src;
   for (size_t step = 0; step < n; step++) {
     size_t k = forward ? step : n - 1 - step;
     gc_ref v = src[k], old = dst[k];
-    if (decrement_first && old) /* the Wasmtime bug, for its test only */
+    if (decrement_first && old)
       rc_decrement(c, old);
     if (v)
       rc_increment_stored(c, v);

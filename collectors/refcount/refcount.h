@@ -275,8 +275,9 @@ struct gc_collector {
   uint64_t live_objects, live_bytes;
   bool in_collection;
 
-  /* Test-only hooks (refcount-testing.h). */
-  bool test_decrement_first;
+#ifdef GCHEAP_TESTING
+  bool test_decrement_first; /* refcount-testing.c */
+#endif
 };
 
 /* A weak reference's cell: the public struct gc_weak, then this collector's

@@ -225,8 +225,10 @@ static bool collect(struct gc_collector *c, bool major) {
         "collection abandoned: no memory to grow the mark stack; nothing "
         "was freed");
   } else {
+#ifdef GCHEAP_TESTING
     if (c->after_mark_hook)
       c->after_mark_hook(c->heap, c->after_mark_ud);
+#endif
     if (c->verify)
       ok = tracing_verify_marks(c);
   }

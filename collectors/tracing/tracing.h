@@ -164,8 +164,10 @@ struct gc_collector {
   uint64_t remembered_objects, remembered_bytes; /* of this collection */
 
   /* Test-only hooks (tracing-testing.h). */
+#ifdef GCHEAP_TESTING
   void (*after_mark_hook)(gc_heap *heap, void *ud);
   void *after_mark_ud;
+#endif
 };
 
 static inline struct chunk *chunk_of(const void *addr) {
@@ -187,6 +189,9 @@ static inline size_t granule_index(const void *addr) {
 
 /* tracing.c */
 extern const struct gc_collector_ops gc_tracing_collector;
+
+/* verify.c: true if addr is inside one of c's chunks or large objects. */
+bool tracing_owns_address(struct gc_collector *c, const void *addr);
 
 /* alloc.c */
 struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,

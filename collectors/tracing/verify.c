@@ -1,11 +1,10 @@
-/* verify.c — verify=1 reference checks, and the test-only hooks.
+/* verify.c — verify=1 reference checks.
  *
  * With verify=1 every block object has its start granule recorded in its
  * chunk's object_start bitmap from allocation until a collection finds it
  * dead; large objects are on c->large until unmapped. So "is this a live
  * object of this heap" never reads memory outside the heap. */
 #include "tracing.h"
-#include "tracing-testing.h"
 
 static struct chunk *find_chunk(struct gc_collector *c, const void *addr) {
   struct chunk *want = chunk_of(addr);
@@ -69,42 +68,6 @@ int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,
   return -1;
 }
 
-/* ---- Test-only hooks ----------------------------------------------------- */
-
-static struct gc_collector *tracing_of(gc_heap *heap) {
-  return heap->ops == &gc_tracing_collector ? heap->collector : NULL;
-}
-
-void gc_tracing_test_after_mark(gc_heap *heap,
-                                void (*fn)(gc_heap *heap, void *ud), void *ud) {
-  struct gc_collector *c = tracing_of(heap);
-  if (c) {
-    c->after_mark_hook = fn;
-    c->after_mark_ud = ud;
-  }
-}
-
-void gc_tracing_test_unmark(gc_heap *heap, gc_ref obj) {
-  if (tracing_of(heap) && obj)
-    obj->gc_word = 0;
-}
-
-void gc_tracing_test_destroy_now(gc_heap *heap, gc_ref resource) {
-  if (tracing_of(heap) && resource && resource->type == GC_TYPE_RESOURCE)
-    gc_run_destructor(heap, (struct gc_resource *)resource);
-}
-
-void gc_tracing_test_poison(gc_heap *heap, gc_ref obj) {
-  if (tracing_of(heap) && obj)
-    gc_poison(obj, gc_object_size(heap, obj));
-}
-
-bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr) {
-  struct gc_collector *c = tracing_of(heap);
-  return c && (find_chunk(c, addr) || find_large(c, addr, false));
-}
-
-size_t gc_tracing_test_mapped_bytes(gc_heap *heap) {
-  struct gc_collector *c = tracing_of(heap);
-  return c ? mapped_bytes(c) : 0;
+bool tracing_owns_address(struct gc_collector *c, const void *addr) {
+  return find_chunk(c, addr) || find_large(c, addr, false);
 }

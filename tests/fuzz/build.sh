@@ -13,13 +13,17 @@ out=${1:-$build/gcheap-fuzz}
 cc=${CC_FUZZ:-clang}
 mkdir -p "$(dirname "$out")"
 
-# The .c files a collector folder gives the library: those its
-# CMakeLists.txt lists in target_sources(gcheap ...), or, if none are found
+# The .c files a folder gives the installed library: those its
+# CMakeLists.txt lists in gcheap_sources(...) before any TESTING or
+# LIBRARIES keyword (the test hooks are not fuzzed), or, if none are found
 # there, every .c file of the folder that does not define main().
-collector_sources() {
-  listed=$(awk '/target_sources\(gcheap/ {on = 1}
-                on { for (i = 1; i <= NF; i++) if ($i ~ /\.c\)?$/) {
-                       f = $i; sub(/\)$/, "", f); print f } }
+library_sources() {
+  listed=$(awk '/gcheap_sources\(/ {on = 1; skip = 0}
+                on { for (i = 1; i <= NF; i++) {
+                       if ($i == "TESTING" || $i == "LIBRARIES") skip = 1
+                       if (!skip && $i ~ /\.c\)?$/) {
+                         f = $i; sub(/^gcheap_sources\(/, "", f)
+                         sub(/\)$/, "", f); print f } } }
                 on && /\)/ {on = 0}' "$1/CMakeLists.txt")
   if [ -n "$listed" ]; then
     for f in $listed; do printf '%s ' "$1$f"; done
@@ -50,20 +54,20 @@ for name in $(sed -n 's/^GC_COLLECTOR(\([a-z0-9_]*\),.*/\1/p' \
     defines="$defines $(pkg-config --cflags bdw-gc) -DGCHEAP_HAVE_boehm"
   fi
   echo "GC_BUILT_COLLECTOR($name)" >>"$header"
-  sources="$sources $(collector_sources "$dir")"
+  sources="$sources $(library_sources "$dir")"
 done
 
 # -O1 keeps the sanitizers' reports precise while running fast enough;
 # -fno-sanitize-recover makes any undefined behaviour a crash libFuzzer saves.
 common="-std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
   -fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter
-  -I$root/gc -I$root/collectors -I$build/generated"
+  -DGC_IMPL -I$root/gc -I$root/collectors -I$build/generated"
 # The library gets edge coverage but not comparison tracing: verify=1 walks
 # whole heaps, and tracing every comparison in those loops made executions
 # several times slower without guiding the fuzzer anywhere new.
 objects=""
 mkdir -p "$build/obj"
-for src in "$root"/gc/*.c $sources; do
+for src in $(library_sources "$root/gc/") $sources; do
   obj="$build/obj/$(echo "$src" | sed "s|^$root/||; s|/|_|g; s|\.c\$|.o|")"
   # shellcheck disable=SC2086
   $cc $common $defines -fsanitize=fuzzer-no-link \

@@ -1,0 +1,62 @@
+/* refcount-testing.c — the hooks tests/refcount_*.c use to reach inside a
+ * refcount heap (refcount-testing.h). Only in gcheap_testing, the library
+ * the test suite links; the installed library has none of this. */
+#include "refcount.h"
+#include "refcount-testing.h"
+
+static struct gc_collector *refcount_of(gc_heap *heap, const char *fn) {
+  if (heap->ops != &gc_refcount_collector) {
+    gc_trap_raise(heap, GC_TRAP_MISUSE, "%s: not a refcount heap", fn);
+    return NULL;
+  }
+  return heap->collector;
+}
+
+uint64_t gc_refcount_test_count(gc_heap *heap, gc_ref obj) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c && obj ? rc_count(c, obj) : 0;
+}
+
+void gc_refcount_test_set_count(gc_heap *heap, gc_ref obj, uint32_t count) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  if (c && obj && count < c->count_limit &&
+      (obj->gc_word & RC_COUNT_MASK) < c->count_limit)
+    obj->gc_word = (obj->gc_word & ~RC_COUNT_MASK) | count;
+}
+
+uint64_t gc_refcount_test_blocks_released(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->blocks_released : 0;
+}
+
+uint64_t gc_refcount_test_resident_bytes(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->heap_bytes - c->released_bytes : 0;
+}
+
+size_t gc_refcount_test_zct_length(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->zct.count : 0;
+}
+
+size_t gc_refcount_test_candidates(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->candidates.count : 0;
+}
+
+void gc_refcount_test_decrement_first(gc_heap *heap, bool on) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  if (c)
+    c->test_decrement_first = on;
+}
+
+void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  if (c && limit >= 2 && limit <= RC_COUNT_MASK)
+    c->count_limit = limit;
+}
+
+bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c && obj && (obj->gc_word & RC_COUNT_MASK) == c->count_limit;
+}

@@ -1,0 +1,43 @@
+/* tracing-testing.c — the hooks tests/tracing_*.c use to reach inside a
+ * tracing heap (tracing-testing.h). Only in gcheap_testing, the library the
+ * test suite links; the installed library has none of this. */
+#include "tracing.h"
+#include "tracing-testing.h"
+
+static struct gc_collector *tracing_of(gc_heap *heap) {
+  return heap->ops == &gc_tracing_collector ? heap->collector : NULL;
+}
+
+void gc_tracing_test_after_mark(gc_heap *heap,
+                                void (*fn)(gc_heap *heap, void *ud), void *ud) {
+  struct gc_collector *c = tracing_of(heap);
+  if (c) {
+    c->after_mark_hook = fn;
+    c->after_mark_ud = ud;
+  }
+}
+
+void gc_tracing_test_unmark(gc_heap *heap, gc_ref obj) {
+  if (tracing_of(heap) && obj)
+    obj->gc_word = 0;
+}
+
+void gc_tracing_test_destroy_now(gc_heap *heap, gc_ref resource) {
+  if (tracing_of(heap) && resource && resource->type == GC_TYPE_RESOURCE)
+    gc_run_destructor(heap, (struct gc_resource *)resource);
+}
+
+void gc_tracing_test_poison(gc_heap *heap, gc_ref obj) {
+  if (tracing_of(heap) && obj)
+    gc_poison(obj, gc_object_size(heap, obj));
+}
+
+bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr) {
+  struct gc_collector *c = tracing_of(heap);
+  return c && tracing_owns_address(c, addr);
+}
+
+size_t gc_tracing_test_mapped_bytes(gc_heap *heap) {
+  struct gc_collector *c = tracing_of(heap);
+  return c ? mapped_bytes(c) : 0;
+}
