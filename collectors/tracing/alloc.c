@@ -296,110 +296,34 @@ static bool verify_fresh_cell(struct gc_collector *c, char *p, size_t bytes) {
   return true;
 }
 
-/* ---- The large-object cache ---------------------------------------------
- *
- * A dead large object's mapping is kept (not unmapped) until the end of the
- * next collection, in case a new large object of about its size comes: the
- * mapping is then reused, zeroed by hand instead of by the kernel's page
- * faults, which on this kind of VM cost more than a memset. Bounded by a
- * quarter of the heap target; counted in the heap's mapped bytes (and so
- * under max-heap-size, where it is the first thing to give up its room);
- * emptied by every explicit gc_collect. With verify=1 the cached object is
- * poisoned, and the poison is checked when the mapping is reused. */
+/* ---- Large objects (gc/large-object-space.h) ------------------------ */
 
-/* The object area of a large mapping. */
-static char *large_object_area(struct large_object *large) {
-  return (char *)(large + 1);
-}
-
-/* Takes a large object off the list of live ones. */
-static void unlink_large(struct gc_collector *c, struct large_object *large) {
-  if (large->prev)
-    large->prev->next = large->next;
-  else
-    c->large = large->next;
-  if (large->next)
-    large->next->prev = large->prev;
-  c->large_bytes -= large->map_bytes;
-}
-
-void tracing_retire_large(struct gc_collector *c, struct large_object *large) {
-  unlink_large(c, large);
-  if (c->verify && tracing_quarantine_large(c, large))
-    return;
-  if (c->large_cache_bytes + large->map_bytes > c->target_bytes / 2) {
-    gc_sys_unmap(large, large->map_bytes);
-    return;
-  }
-  if (c->verify)
-    gc_poison(large_object_area(large), large->object_bytes);
-  large->prev = NULL;
-  large->next = c->large_cache;
-  c->large_cache = large;
-  c->large_cache_bytes += large->map_bytes;
-}
-
-void tracing_release_large_cache(struct gc_collector *c) {
-  while (c->large_cache) {
-    struct large_object *large = c->large_cache;
-    c->large_cache = large->next;
-    c->large_cache_bytes -= large->map_bytes;
-    gc_sys_unmap(large, large->map_bytes);
-  }
-}
-
-/* A cached mapping of map_bytes (up to a quarter more), ready for an object
- * of bytes, or NULL. The caller fills in the header. */
-static struct large_object *reuse_large(struct gc_collector *c,
-                                        size_t map_bytes, size_t bytes) {
-  for (struct large_object **link = &c->large_cache; *link;
-       link = &(*link)->next) {
-    struct large_object *large = *link;
-    if (large->map_bytes < map_bytes ||
-        large->map_bytes - map_bytes > map_bytes / 4)
-      continue;
-    if (c->verify) {
-      long bad = gc_poison_check(large_object_area(large), large->object_bytes);
-      if (bad >= 0) {
-        gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
-                      "%p: freed large object of %zu bytes was written after "
-                      "it was freed (poison broken at byte %ld) before its "
-                      "mapping was reused",
-                      (void *)large_object_area(large), large->object_bytes,
-                      bad);
-        continue;
-      }
-    }
-    *link = large->next;
-    c->large_cache_bytes -= large->map_bytes;
-    memset(large_object_area(large), 0, bytes);
-    return large;
-  }
-  return NULL;
+void tracing_retire_large(struct gc_collector *c, struct gc_obj *obj) {
+  gc_large_retire(&c->large, obj, &c->quarantine, QUARANTINE_LARGE_TAG,
+                  large_cache_limit(c));
 }
 
 static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
                                      size_t bytes) {
   struct attempt attempt = {false, false};
-  if (bytes > SIZE_MAX - sizeof(struct large_object) - GC_PAGE_BYTES) {
+  size_t map_bytes = gc_large_mapping_bytes(bytes);
+  if (!map_bytes) {
     trap_oom(c, bytes, "size overflows");
     return NULL;
   }
-  size_t map_bytes = gc_round_to_page(sizeof(struct large_object) + bytes);
   if (c->used_bytes + map_bytes > c->target_bytes) {
     attempt.collected = true;
     tracing_collect_for_allocation(c);
   }
-  struct large_object *large = reuse_large(c, map_bytes, bytes);
-  if (large) {
-    map_bytes = large->map_bytes; /* up to a quarter more: all accounted */
-  } else if (!may_grow(c, map_bytes)) {
+  /* A cached mapping is already counted in the mapped bytes. */
+  struct gc_obj *obj = gc_large_reuse(&c->large, bytes);
+  if (!obj && !may_grow(c, map_bytes)) {
     /* Under max-heap-size: a full collection, then cached mappings and
      * empty chunks give their room to the object. */
     collect_fully_once(c, &attempt);
     if (!may_grow(c, map_bytes))
       tracing_quarantine_give_way(c);
-    tracing_release_large_cache(c);
+    gc_large_release_cache(&c->large);
     for (struct chunk *chunk = c->chunks, *next;
          chunk && !may_grow(c, map_bytes); chunk = next) {
       next = chunk->next;
@@ -412,32 +336,19 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
       return NULL;
     }
   }
-  if (!large)
-    large = gc_sys_map(map_bytes);
-  if (!large) {
+  if (!obj)
+    obj = gc_large_map(&c->large, bytes);
+  if (!obj) {
     trap_oom(c, bytes, "the system refused the mapping");
     return NULL;
   }
-  large->map_bytes = map_bytes;
-  large->object_bytes = bytes;
-  large->prev = NULL;
-  large->next = c->large;
-  if (c->large)
-    c->large->prev = large;
-  c->large = large;
-  c->large_bytes += map_bytes;
-  c->used_bytes += map_bytes;
+  /* A reused mapping may be up to a quarter larger: all of it counts. */
+  c->used_bytes += gc_large_header(obj)->map_bytes;
   if (mapped_bytes(c) > c->peak_mapped)
     c->peak_mapped = mapped_bytes(c);
   gc_note_heap_bytes(c->heap, mapped_bytes(c));
-  struct gc_obj *obj = (struct gc_obj *)(large + 1);
   obj->type = type;
   return obj;
-}
-
-void tracing_free_large(struct gc_collector *c, struct large_object *large) {
-  unlink_large(c, large);
-  gc_sys_unmap(large, large->map_bytes);
 }
 
 static struct gc_obj *allocate_plain(struct gc_collector *c, uint32_t type,

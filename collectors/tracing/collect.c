@@ -136,19 +136,19 @@ static uint64_t sweep_blocks(struct gc_collector *c) {
   return live_lines * LINE_SIZE;
 }
 
-/* Retires unmarked large objects to the cache (alloc.c), after unmapping
- * what the cache kept from the last collection and no allocation reused.
+/* Retires unmarked large objects (alloc.c), after unmapping what the
+ * reuse cache kept from the last collection and no allocation reused.
  * Returns the bytes of the live ones. */
 static uint64_t sweep_large(struct gc_collector *c) {
-  tracing_release_large_cache(c);
+  gc_large_release_cache(&c->large);
   uint64_t live = 0;
-  for (struct large_object *l = c->large, *next; l; l = next) {
+  for (struct gc_large_object *l = c->large.live, *next; l; l = next) {
     next = l->next;
-    struct gc_obj *obj = (struct gc_obj *)(l + 1);
+    struct gc_obj *obj = gc_large_object(l);
     if (obj->gc_word == c->epoch)
       live += l->map_bytes;
     else
-      tracing_retire_large(c, l);
+      tracing_retire_large(c, obj);
   }
   return live;
 }
@@ -259,8 +259,7 @@ static bool collect(struct gc_collector *c, bool major) {
 static bool collect_fully(struct gc_collector *c) {
   bool ok = collect(c, true);
   gc_vector_trim(&c->mark_stack);
-  if (ok && c->large_cache) {
-    tracing_release_large_cache(c);
+  if (ok && gc_large_release_cache(&c->large)) {
     gc_note_heap_bytes(c->heap, mapped_bytes(c));
   }
   return ok;

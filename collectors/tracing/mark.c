@@ -209,8 +209,8 @@ bool tracing_verify_marks(struct gc_collector *c) {
       }
     }
   }
-  for (struct large_object *l = c->large; l; l = l->next) {
-    struct gc_obj *obj = (struct gc_obj *)(l + 1);
+  for (struct gc_large_object *l = c->large.live; l; l = l->next) {
+    struct gc_obj *obj = gc_large_object(l);
     if (obj->gc_word == c->epoch && !verify_marked_object(c, obj))
       return false;
   }

@@ -12,37 +12,24 @@
  * one, however many allocations came since.
  *
  * The unit is the line, the unit the sweep frees. Large objects are
- * quarantined whole: their mapping stays (poisoned) instead of going to
- * the reuse cache or back to the system, where a later mapping could take
- * its address. Quarantined memory counts in the heap's mapped bytes, so it
- * is under max-heap-size; before an OOM trap the quarantine gives all its
- * room back (tracing_quarantine_give_way).
+ * quarantined whole by gc/'s large-object space: their mapping stays
+ * (poisoned) instead of going to the reuse cache or back to the system,
+ * where a later mapping could take its address. Quarantined memory counts in
+ * the heap's mapped bytes, so it is under max-heap-size; before an OOM trap the
+ * quarantine gives all its room back (tracing_quarantine_give_way).
  *
  * Invariant Q1: a line's quarantined bit is set exactly while its address
  * is in c->quarantine; it is also poisoned (line_poisoned) and holds no
  * object start. */
 #include "tracing.h"
 
-/* Entries: a line's address (LINE_SIZE-aligned), or a large object's
- * header address with this tag. */
-#define LARGE_TAG 1
-
 static size_t release_entry(void *ctx, uintptr_t entry) {
   struct gc_collector *c = ctx;
-  if (entry & LARGE_TAG) {
-    struct large_object *large = (struct large_object *)(entry & ~LARGE_TAG);
-    size_t bytes = large->map_bytes;
-    gc_quarantine_check_poison(c->heap, large + 1, large->object_bytes);
-    if (large->prev)
-      large->prev->next = large->next;
-    else
-      c->large_quarantined = large->next;
-    if (large->next)
-      large->next->prev = large->prev;
-    c->large_quarantined_bytes -= bytes;
-    gc_sys_unmap(large, bytes);
-    return bytes;
-  }
+  if (entry & QUARANTINE_LARGE_TAG)
+    return gc_large_leave_quarantine(
+        &c->large,
+        (struct gc_large_object *)(entry & ~(uintptr_t)QUARANTINE_LARGE_TAG),
+        large_cache_limit(c));
   /* A write after free into the line shows now, and is reported once: the
    * line is poisoned again for its reuse, which checks again (alloc.c). */
   char *line = (char *)entry;
@@ -75,22 +62,6 @@ void tracing_quarantine_dead_lines(struct gc_collector *c) {
   gc_quarantine_trim(&c->quarantine, c->quarantine.limit, release_entry, c);
 }
 
-bool tracing_quarantine_large(struct gc_collector *c,
-                              struct large_object *large) {
-  assert(c->verify);
-  if (!gc_quarantine_push(&c->quarantine, (uintptr_t)large | LARGE_TAG,
-                          large->map_bytes))
-    return false;
-  gc_poison(large + 1, large->object_bytes);
-  large->prev = NULL;
-  large->next = c->large_quarantined;
-  if (large->next)
-    large->next->prev = large;
-  c->large_quarantined = large;
-  c->large_quarantined_bytes += large->map_bytes;
-  return true;
-}
-
 bool tracing_quarantine_give_way(struct gc_collector *c) {
   if (!c->quarantine.count)
     return false;
@@ -108,17 +79,4 @@ bool tracing_quarantine_give_way(struct gc_collector *c) {
 void tracing_quarantine_free(struct gc_collector *c) {
   gc_quarantine_trim(&c->quarantine, 0, release_entry, c);
   gc_quarantine_free(&c->quarantine);
-}
-
-const char *tracing_quarantined_large_reason(struct gc_collector *c,
-                                             const void *addr) {
-  for (struct large_object *l = c->large_quarantined; l; l = l->next) {
-    const char *start = (const char *)l;
-    if ((const char *)addr >= start &&
-        (const char *)addr < start + l->map_bytes)
-      return (const char *)addr == (const char *)(l + 1)
-                 ? "a freed large object (poisoned, held in quarantine)"
-                 : "inside a freed large object (held in quarantine)";
-  }
-  return NULL;
 }

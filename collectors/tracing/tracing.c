@@ -77,6 +77,7 @@ static struct gc_collector *tracing_create(gc_heap *heap, char *err,
   }
   c->heap = heap;
   c->verify = heap->options.verify != 0;
+  gc_large_space_init(&c->large, heap, c->verify);
   c->quarantine.limit = heap->options.verify_quarantine;
   c->epoch = 1;
   c->line_epoch = 1;
@@ -106,9 +107,7 @@ static void tracing_destroy(struct gc_collector *c) {
   tracing_quarantine_free(c);
   while (c->chunks)
     tracing_free_chunk(c, c->chunks);
-  while (c->large)
-    tracing_free_large(c, c->large);
-  tracing_release_large_cache(c);
+  gc_large_space_free(&c->large);
   gc_vector_free(&c->resources);
   gc_vector_free(&c->weaks);
   gc_vector_free(&c->remembered);

@@ -44,6 +44,7 @@
 #define GC_TRACING_H
 
 #include "collector-api.h"
+#include "large-object-space.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -93,13 +94,6 @@ struct chunk {
 #define USABLE_CHUNK_BYTES                                                     \
   ((BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK) * BLOCK_SIZE)
 
-/* A large object: its own mapping, this header, then the object. */
-struct large_object {
-  struct large_object *prev, *next;
-  size_t map_bytes;
-  size_t object_bytes;
-};
-
 /* A bump-allocation region [cursor, limit). */
 struct bump {
   char *cursor, *limit;
@@ -124,19 +118,11 @@ struct gc_collector {
 
   struct chunk *chunks;
   uint64_t block_bytes; /* enabled object blocks of all chunks */
-  struct large_object *large;
-  size_t large_bytes;
-  /* Large mappings whose object died at the last collection, kept for reuse
-   * until the next one (alloc.c): a program that replaces its big arrays
-   * would otherwise pay a fresh mapping and its page faults each time. */
-  struct large_object *large_cache;
-  size_t large_cache_bytes;
-  /* verify=1: freed lines and large objects kept from reuse (quarantine.c).
-   * Quarantined large mappings are also on large_quarantined, so that
-   * check_ref can say what a stale reference into one is. */
+  /* Objects above LARGE_THRESHOLD, their reuse cache and (verify=1) their
+   * quarantine: gc/'s large-object space. */
+  struct gc_large_space large;
+  /* verify=1: freed lines and large objects kept from reuse (quarantine.c). */
   struct gc_quarantine quarantine;
-  struct large_object *large_quarantined;
-  size_t large_quarantined_bytes;
 
   /* Marking. */
   uint32_t epoch;     /* object mark: gc_word == epoch */
@@ -180,8 +166,7 @@ static inline char *block_address(struct chunk *chunk, uint32_t block) {
   return (char *)chunk + (size_t)block * BLOCK_SIZE;
 }
 static inline uint64_t mapped_bytes(const struct gc_collector *c) {
-  return c->block_bytes + c->large_bytes + c->large_cache_bytes +
-         c->large_quarantined_bytes;
+  return c->block_bytes + gc_large_mapped_bytes(&c->large);
 }
 static inline size_t granule_index(const void *addr) {
   return ((uintptr_t)addr & (CHUNK_SIZE - 1)) >> 3;
@@ -198,13 +183,12 @@ struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
                                      size_t bytes);
 void tracing_reset_allocators(struct gc_collector *c);
 void tracing_free_chunk(struct gc_collector *c, struct chunk *chunk);
-void tracing_free_large(struct gc_collector *c, struct large_object *large);
-/* A dead large object: its mapping goes to the cache (or the system). */
-void tracing_retire_large(struct gc_collector *c, struct large_object *large);
-/* Unmaps every cached mapping. */
-void tracing_release_large_cache(struct gc_collector *c);
-static inline struct large_object *large_header(struct gc_obj *obj) {
-  return (struct large_object *)obj - 1;
+/* A dead large object: to the quarantine (verify=1), the reuse cache (at
+ * most half the heap target) or the system. */
+void tracing_retire_large(struct gc_collector *c, struct gc_obj *obj);
+/* How much of the large-object cache a collector keeps. */
+static inline uint64_t large_cache_limit(const struct gc_collector *c) {
+  return c->target_bytes / 2;
 }
 
 /* mark.c */
@@ -221,6 +205,9 @@ bool tracing_collect_for_allocation(struct gc_collector *c);
 bool tracing_collect_full_for_allocation(struct gc_collector *c);
 
 /* quarantine.c (verify=1) */
+/* Quarantine entries: a line's address (LINE_SIZE-aligned), or a large
+ * object's header address with this tag. */
+#define QUARANTINE_LARGE_TAG 1
 /* A line marked at this collection, or held in the quarantine: not free. */
 static inline bool line_held(const struct gc_collector *c,
                              const struct chunk *chunk, size_t line) {
@@ -231,19 +218,12 @@ static inline bool line_held(const struct gc_collector *c,
  * collection is poisoned and quarantined; then the oldest entries leave
  * the quarantine until it is within its limit. */
 void tracing_quarantine_dead_lines(struct gc_collector *c);
-/* A dead large object: poisoned and quarantined (false if the quarantine
- * has no room: the caller frees it at once). */
-bool tracing_quarantine_large(struct gc_collector *c,
-                              struct large_object *large);
 /* The last resort before an OOM trap: a full collection that empties the
  * quarantine, so that verify=1 never changes which programs run out of
  * memory. False if the quarantine was empty already. */
 bool tracing_quarantine_give_way(struct gc_collector *c);
 /* Teardown: unmaps the quarantined large objects, frees the ring. */
 void tracing_quarantine_free(struct gc_collector *c);
-/* What check_ref says of an address in a quarantined large object, or NULL. */
-const char *tracing_quarantined_large_reason(struct gc_collector *c,
-                                             const void *addr);
 
 /* verify.c */
 int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,

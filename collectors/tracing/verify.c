@@ -2,7 +2,7 @@
  *
  * With verify=1 every block object has its start granule recorded in its
  * chunk's object_start bitmap from allocation until a collection finds it
- * dead; large objects are on c->large until unmapped. So "is this a live
+ * dead; large objects are on c->large.live until retired. So "is this a live
  * object of this heap" never reads memory outside the heap. */
 #include "tracing.h"
 
@@ -11,18 +11,6 @@ static struct chunk *find_chunk(struct gc_collector *c, const void *addr) {
   for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next)
     if (chunk == want)
       return chunk;
-  return NULL;
-}
-
-static struct large_object *find_large(struct gc_collector *c, const void *addr,
-                                       bool exact) {
-  for (struct large_object *l = c->large; l; l = l->next) {
-    const char *obj = (const char *)(l + 1);
-    if (exact ? addr == obj
-              : (const char *)addr >= (const char *)l &&
-                    (const char *)addr < (const char *)l + l->map_bytes)
-      return l;
-  }
   return NULL;
 }
 
@@ -45,11 +33,11 @@ static const char *why_not_object(struct gc_collector *c, const void *ref) {
       return "freed memory (poisoned)";
     return "not the start of a live object (freed, or inside an object)";
   }
-  if (find_large(c, ref, true))
+  if (gc_large_find(&c->large, ref, true))
     return NULL;
-  if (find_large(c, ref, false))
+  if (gc_large_find(&c->large, ref, false))
     return "inside a large object, not at its start";
-  const char *quarantined = tracing_quarantined_large_reason(c, ref);
+  const char *quarantined = gc_large_quarantined_reason(&c->large, ref);
   return quarantined ? quarantined : "not in this heap";
 }
 
@@ -69,5 +57,5 @@ int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,
 }
 
 bool tracing_owns_address(struct gc_collector *c, const void *addr) {
-  return find_chunk(c, addr) || find_large(c, addr, false);
+  return find_chunk(c, addr) || gc_large_find(&c->large, addr, false);
 }

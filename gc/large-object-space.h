@@ -1,0 +1,86 @@
+/* large-object-space.h — objects too big for a collector's blocks, each in
+ * a mapping of its own, shared by the collectors that have such objects
+ * (tracing, refcount); Whippet's large-object space is the model.
+ *
+ * A large object is never moved or copied. The space keeps three lists:
+ *   live        the objects the program may still reach; the collector
+ *               decides which die (tracing by its marks, refcount by its
+ *               counts) and retires them;
+ *   cache       dead objects' mappings, kept until the collector next calls
+ *               gc_large_release_cache (at its next collection), in case a
+ *               new object of about the same size comes: a program that
+ *               replaces its big arrays then reuses mappings instead of
+ *               paying mmap, munmap and a page fault per 4 KiB each time
+ *               (array-copy made 860 mmap/munmap pairs before the cache);
+ *   quarantined verify=1 only: dead objects held poisoned, so that a stale
+ *               reference to one is reported (gc/verify.c's quarantine).
+ * All three count in gc_large_mapped_bytes, which a collector adds to its
+ * heap size, so the cache and the quarantine are under max-heap-size; the
+ * collector empties the cache (and the quarantine) before it traps OOM.
+ *
+ * With verify=1 a cached mapping's object area is poisoned, and the poison
+ * is checked when the mapping is reused: a write after free traps
+ * INVARIANT. */
+#ifndef GC_LARGE_OBJECT_SPACE_H
+#define GC_LARGE_OBJECT_SPACE_H
+
+#include "collector-api.h"
+
+/* A large object's mapping: this header, then the object. */
+struct gc_large_object {
+  struct gc_large_object *prev, *next;
+  size_t map_bytes;    /* the whole mapping */
+  size_t object_bytes; /* the object's, as allocated */
+};
+
+struct gc_large_space {
+  gc_heap *heap; /* for INVARIANT traps */
+  bool verify;
+  struct gc_large_object *live, *cache, *quarantined;
+  uint64_t live_bytes, cache_bytes, quarantined_bytes; /* mapping bytes */
+};
+
+static inline struct gc_obj *gc_large_object(struct gc_large_object *large) {
+  return (struct gc_obj *)(large + 1);
+}
+static inline struct gc_large_object *gc_large_header(struct gc_obj *obj) {
+  return (struct gc_large_object *)obj - 1;
+}
+static inline uint64_t gc_large_mapped_bytes(const struct gc_large_space *s) {
+  return s->live_bytes + s->cache_bytes + s->quarantined_bytes;
+}
+
+void gc_large_space_init(struct gc_large_space *s, gc_heap *heap, bool verify);
+/* The mapping an object of object_bytes needs; 0 if that overflows. */
+size_t gc_large_mapping_bytes(size_t object_bytes);
+/* A zeroed object of object_bytes, now live: in a cached mapping of its
+ * size to a quarter more, or NULL if there is none. */
+struct gc_obj *gc_large_reuse(struct gc_large_space *s, size_t object_bytes);
+/* The same in a fresh mapping; NULL if the system refuses it. */
+struct gc_obj *gc_large_map(struct gc_large_space *s, size_t object_bytes);
+/* A dead object leaves the live list: into the quarantine (verify=1, while
+ * it has room), else the cache while the cache stays within cache_limit
+ * bytes, else back to the system. */
+void gc_large_retire(struct gc_large_space *s, struct gc_obj *obj,
+                     struct gc_quarantine *quarantine, uintptr_t tag,
+                     uint64_t cache_limit);
+/* The quarantine lets a retired object go (its entry, tag removed): the
+ * poison is checked, then the mapping goes to the cache or the system as
+ * in gc_large_retire. Returns its mapping bytes. */
+size_t gc_large_leave_quarantine(struct gc_large_space *s,
+                                 struct gc_large_object *large,
+                                 uint64_t cache_limit);
+/* Unmaps every cached mapping; true if there was one. */
+bool gc_large_release_cache(struct gc_large_space *s);
+/* Teardown: unmaps everything (the quarantine's ring is the caller's). */
+void gc_large_space_free(struct gc_large_space *s);
+
+/* verify=1 lookups (linear in the number of large objects). The live
+ * object at addr (exact) or containing it, or NULL. */
+struct gc_large_object *gc_large_find(const struct gc_large_space *s,
+                                      const void *addr, bool exact);
+/* What check_ref says of an address in a quarantined object, or NULL. */
+const char *gc_large_quarantined_reason(const struct gc_large_space *s,
+                                        const void *addr);
+
+#endif /* GC_LARGE_OBJECT_SPACE_H */
