@@ -37,7 +37,7 @@ static char *map_chunk(void) {
 
 bool rc_over_limit(struct gc_collector *c, size_t more) {
   uint64_t max = c->heap->options.max_heap_size;
-  return max && c->heap_bytes + more > max;
+  return max && rc_heap_bytes(c) + more > max;
 }
 
 void rc_alloc_init(struct gc_collector *c) {
@@ -92,8 +92,8 @@ static int add_block(struct gc_collector *c, unsigned size_class) {
   block->listed = 1;
   block->next_partial = k->partial;
   k->partial = block;
-  c->heap_bytes += RC_BLOCK_BYTES;
-  gc_note_heap_bytes(c->heap, c->heap_bytes);
+  c->block_bytes += RC_BLOCK_BYTES;
+  gc_note_heap_bytes(c->heap, rc_heap_bytes(c));
   return 0;
 }
 
@@ -262,7 +262,7 @@ struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
       c->heap, GC_TRAP_OOM,
       "out of memory: %zu bytes requested, heap %s of max-heap-size %s after "
       "a full collection",
-      cell_bytes, gc_format_size(c->heap_bytes, used, sizeof used),
+      cell_bytes, gc_format_size(rc_heap_bytes(c), used, sizeof used),
       c->heap->options.max_heap_size
           ? gc_format_size(c->heap->options.max_heap_size, limit, sizeof limit)
           : "unlimited (the system refused memory)");
@@ -405,9 +405,10 @@ void rc_for_each_object(struct gc_collector *c,
       }
     }
   }
-  for (struct rc_large *large = c->large_list, *next; large; large = next) {
+  for (struct gc_large_object *large = c->large.live, *next; large;
+       large = next) {
     next = large->next;
-    fn(c, (struct gc_obj *)(large + 1), ctx);
+    fn(c, gc_large_object(large), ctx);
   }
 }
 
@@ -464,7 +465,7 @@ void rc_alloc_release_empty_blocks(struct gc_collector *c) {
       block->idle = RC_BLOCK_SEEN_FREE; /* free now: released next time */
       continue;
     }
-    if (c->heap_bytes - c->released_bytes <= keep)
+    if (rc_heap_bytes(c) - c->released_bytes <= keep)
       continue;
     /* A hint: if the system refuses, the pages simply stay. */
     madvise((char *)block + GC_PAGE_BYTES, RC_BLOCK_BYTES - GC_PAGE_BYTES,

@@ -11,42 +11,22 @@
  * API call that receives it, however many allocations came since.
  *
  * A dead large object's mapping stays too, poisoned, so that no later
- * mapping takes its address while it is quarantined; when it is let go, the
- * mapping goes to rc-large.c's reuse cache. Quarantined memory
- * counts in heap_bytes, under max-heap-size; before an OOM trap the
- * quarantine gives everything back (rc_allocate_slow).
+ * mapping takes its address while it is quarantined (gc/'s large-object
+ * space keeps it); when it is let go, the mapping goes to the reuse cache.
+ * Quarantined memory counts in rc_heap_bytes, under max-heap-size; before
+ * an OOM trap the quarantine gives everything back (rc_allocate_slow).
  *
  * Invariant: a cell's bit in block->quarantined is set exactly while its
  * address is in c->quarantine; the cell is then poisoned. */
 #include "refcount.h"
 
-/* Entries: a cell's address, or a large object's mapping with this tag. */
-#define LARGE_TAG 1
-
-static size_t large_object_bytes(const struct rc_large *large) {
-  return large->map_bytes - sizeof *large;
-}
-
 static size_t release_entry(void *ctx, uintptr_t entry) {
   struct gc_collector *c = ctx;
-  if (entry & LARGE_TAG) {
-    struct rc_large *large = (struct rc_large *)(entry & ~LARGE_TAG);
-    size_t bytes = large->map_bytes;
-    gc_quarantine_check_poison(c->heap, large + 1, large_object_bytes(large));
-    if (large->prev)
-      large->prev->next = large->next;
-    else
-      c->large_quarantined = large->next;
-    if (large->next)
-      large->next->prev = large->prev;
-    /* Reused like a mapping that died with verify=0 (zeroed then), or
-     * unmapped; either way the quarantine no longer holds these bytes. */
-    if (!rc_large_cache_mapping(c, large)) {
-      c->heap_bytes -= bytes;
-      gc_sys_unmap(large, bytes);
-    }
-    return bytes;
-  }
+  if (entry & RC_QUARANTINE_LARGE_TAG)
+    return gc_large_leave_quarantine(
+        &c->large,
+        (struct gc_large_object *)(entry & ~(uintptr_t)RC_QUARANTINE_LARGE_TAG),
+        rc_large_cache_limit(c));
   /* A write after free into the cell shows now, and is reported once: the
    * cell is poisoned again for its reuse, which checks again (rc-alloc.c). */
   char *cell = (char *)entry;
@@ -69,44 +49,17 @@ bool rc_quarantine_cell(struct gc_collector *c, struct rc_block *block,
   return true;
 }
 
-bool rc_quarantine_large(struct gc_collector *c, struct rc_large *large) {
-  assert(c->verify);
-  if (!gc_quarantine_push(&c->quarantine, (uintptr_t)large | LARGE_TAG,
-                          large->map_bytes))
-    return false;
-  gc_poison(large + 1, large_object_bytes(large));
-  large->prev = NULL;
-  large->next = c->large_quarantined;
-  if (large->next)
-    large->next->prev = large;
-  c->large_quarantined = large;
-  return true;
-}
-
 void rc_quarantine_trim(struct gc_collector *c) {
   gc_quarantine_trim(&c->quarantine, c->quarantine.limit, release_entry, c);
-  gc_note_heap_bytes(c->heap, c->heap_bytes);
+  gc_note_heap_bytes(c->heap, rc_heap_bytes(c));
 }
 
 bool rc_quarantine_give_way(struct gc_collector *c) {
   if (!c->quarantine.count)
     return false;
   gc_quarantine_trim(&c->quarantine, 0, release_entry, c);
-  gc_note_heap_bytes(c->heap, c->heap_bytes);
+  gc_note_heap_bytes(c->heap, rc_heap_bytes(c));
   return true;
-}
-
-const char *rc_quarantined_large_reason(struct gc_collector *c,
-                                        const void *addr) {
-  for (struct rc_large *l = c->large_quarantined; l; l = l->next) {
-    const char *start = (const char *)l;
-    if ((const char *)addr >= start &&
-        (const char *)addr < start + l->map_bytes)
-      return (const char *)addr == (const char *)(l + 1)
-                 ? "a freed large object (poisoned, held in quarantine)"
-                 : "inside a freed large object (held in quarantine)";
-  }
-  return NULL;
 }
 
 void rc_quarantine_free(struct gc_collector *c) {

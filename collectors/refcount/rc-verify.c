@@ -21,7 +21,7 @@
 
 int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen) {
   if (rc_find_cell(c, ref, why, whylen)) {
-    const char *quarantined = rc_quarantined_large_reason(c, ref);
+    const char *quarantined = gc_large_quarantined_reason(&c->large, ref);
     if (quarantined)
       snprintf(why, whylen, "%s", quarantined);
     return -1;

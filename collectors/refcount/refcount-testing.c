@@ -31,7 +31,7 @@ uint64_t gc_refcount_test_blocks_released(gc_heap *heap) {
 
 uint64_t gc_refcount_test_resident_bytes(gc_heap *heap) {
   struct gc_collector *c = refcount_of(heap, __func__);
-  return c ? c->heap_bytes - c->released_bytes : 0;
+  return c ? rc_heap_bytes(c) - c->released_bytes : 0;
 }
 
 size_t gc_refcount_test_zct_length(gc_heap *heap) {

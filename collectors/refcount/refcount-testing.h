@@ -35,7 +35,7 @@ void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit);
 /* True if obj's count is held in the overflow table. */
 bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj);
 /* How many times gc_collect gave a block's pages back to the system, and
- * the bytes of the heap that are resident (heap_bytes less those pages). */
+ * the bytes of the heap that are resident (rc_heap_bytes less those pages). */
 uint64_t gc_refcount_test_blocks_released(gc_heap *heap);
 uint64_t gc_refcount_test_resident_bytes(gc_heap *heap);
 

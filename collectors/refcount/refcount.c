@@ -407,7 +407,7 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
     c->budget = 0;
   if (c->verify)
     rc_quarantine_trim(c);
-  gc_note_heap_bytes(heap, c->heap_bytes);
+  gc_note_heap_bytes(heap, rc_heap_bytes(c));
   gc_pause_end(heap, start);
   c->in_collection = false;
 }
@@ -548,6 +548,7 @@ static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
   }
   c->heap = heap;
   c->verify = heap->verify;
+  gc_large_space_init(&c->large, heap, c->verify);
   c->quarantine.limit = heap->options.verify_quarantine;
   /* Stores into young objects are not counted: gc_set_ref makes them
    * itself, without calling rc_write_ref. */

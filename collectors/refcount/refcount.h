@@ -27,6 +27,7 @@
 #define GC_REFCOUNT_H
 
 #include "collector-api.h"
+#include "large-object-space.h"
 
 #include <assert.h>
 
@@ -161,13 +162,6 @@ struct rc_chunk {
   uint32_t nblocks; /* blocks carved so far */
 };
 
-/* A large object's mapping: this prefix, then the object. */
-struct rc_large {
-  struct rc_large *next, *prev;
-  size_t map_bytes;
-  uint64_t unused; /* keeps the object 16-aligned */
-};
-
 /* ---- A pointer-keyed hash map (rc-table.c) ------------------------------- */
 
 struct rc_table {
@@ -234,15 +228,12 @@ struct gc_collector {
   struct rc_table weak_heads;      /* target -> first weak object */
   struct rc_table large_objects;   /* obj -> 1: lets check_ref find them */
   struct rc_table verify_scratch;  /* verify=1: visited set, true counts */
-  struct rc_large *large_list;     /* every large object, for heap walks */
-  /* Dead large objects' mappings kept for reuse until the end of the next
-   * collection point (rc-large.c); counted in heap_bytes. */
-  struct rc_large *large_cache;
-  uint64_t large_cache_bytes;
-  /* verify=1: freed cells and large objects kept from reuse, and the
-   * quarantined large objects' list (rc-quarantine.c). */
+  /* Objects of RC_LARGE_MIN bytes and more, their reuse cache and (verify=1)
+   * their quarantine: gc/'s large-object space (rc-large.c). */
+  struct gc_large_space large;
+  /* verify=1: freed cells and large objects kept from reuse
+   * (rc-quarantine.c). */
   struct gc_quarantine quarantine;
-  struct rc_large *large_quarantined;
 
   /* Young objects (rc-young.c): allocated since the last collection point.
    * young_path, young_next: the promotion search's path and the next field
@@ -265,8 +256,8 @@ struct gc_collector {
   /* Memory. */
   struct rc_block *blocks;
   struct rc_chunks GC_VECTOR(struct rc_chunk) chunks;
-  uint64_t heap_bytes; /* carved blocks + large mappings */
-  /* Of heap_bytes, the pages of RC_BLOCK_RELEASED blocks (not resident);
+  uint64_t block_bytes; /* carved blocks (rc_heap_bytes adds large ones) */
+  /* Of block_bytes, the pages of RC_BLOCK_RELEASED blocks (not resident);
    * and how many times a block was released, for the tests. */
   uint64_t released_bytes, blocks_released;
   /* Old (promoted) objects and their bytes; young ones are counted by
@@ -349,6 +340,12 @@ static inline bool rc_may_cycle(gc_heap *heap, struct gc_obj *obj) {
 
 /* ---- Between the files --------------------------------------------------- */
 
+/* The heap's mapped bytes: blocks and large objects (live, cached and
+ * quarantined), under max-heap-size. */
+static inline uint64_t rc_heap_bytes(const struct gc_collector *c) {
+  return c->block_bytes + gc_large_mapped_bytes(&c->large);
+}
+
 /* rc-alloc.c */
 void rc_alloc_free_all(struct gc_collector *c);
 /* gc_collect: gives back the pages of the blocks that stayed wholly free
@@ -420,16 +417,15 @@ struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes);
 /* A dead large object: to the quarantine (verify=1), the cache, or the
  * system. */
 void rc_large_release(struct gc_collector *c, struct gc_obj *obj);
-/* Unlinks a large object from the heap's list and table; its mapping is
- * the caller's. */
-void rc_alloc_unlink_large(struct gc_collector *c, struct rc_large *large);
-/* Puts a dead large object's unlinked mapping (still counted in heap_bytes)
- * in the reuse cache; false if the cache is full (the caller unmaps it). */
-bool rc_large_cache_mapping(struct gc_collector *c, struct rc_large *large);
 /* Unmaps every cached mapping; false if there was none. */
 bool rc_large_release_cache(struct gc_collector *c);
 /* At each collection point's start: unmaps what no allocation reused. */
 void rc_large_collection_point_begins(struct gc_collector *c);
+/* How much of the large-object cache refcount keeps: one allocation
+ * budget. */
+static inline uint64_t rc_large_cache_limit(const struct gc_collector *c) {
+  return (uint64_t)c->budget_reset;
+}
 /* Teardown: unmaps every large object and the cache. */
 void rc_large_free_all(struct gc_collector *c);
 /* Calls fn on every allocated object (zombies included). fn may free the
@@ -486,20 +482,19 @@ void rc_collect_young(struct gc_collector *c);
 void rc_young_free(struct gc_collector *c);
 
 /* rc-quarantine.c (verify=1) */
+/* Quarantine entries: a cell's address, or a large object's header address
+ * with this tag. */
+#define RC_QUARANTINE_LARGE_TAG 1
 /* Holds a dead small object's poisoned cell, or a dead large object's
  * mapping, away from reuse; false if the quarantine has no room for it
  * (the caller frees it at once). */
 bool rc_quarantine_cell(struct gc_collector *c, struct rc_block *block,
                         uint32_t index);
-bool rc_quarantine_large(struct gc_collector *c, struct rc_large *large);
 /* Releases the oldest entries until the quarantine is within its limit;
  * at the end of every collection point. */
 void rc_quarantine_trim(struct gc_collector *c);
 /* Releases every entry: before an OOM trap. False if it was empty. */
 bool rc_quarantine_give_way(struct gc_collector *c);
-/* What check_ref says of an address in a quarantined large object, or NULL. */
-const char *rc_quarantined_large_reason(struct gc_collector *c,
-                                        const void *addr);
 /* Teardown: releases every entry and frees the ring and the bitmaps. */
 void rc_quarantine_free(struct gc_collector *c);
 
