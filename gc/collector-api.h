@@ -199,12 +199,11 @@ struct gc_collector_ops {
    * on an object boundary; else -1 with what is wrong in why. */
   int (*check_ref)(struct gc_collector *c, gc_ref ref, char *why,
                    size_t whylen);
-  /* Optional hooks for collectors that keep weak references or resources
-   * their own way (NULL: the plain field accesses). */
+  /* Optional hooks for collectors that keep weak references their own way
+   * (NULL: the plain field accesses). */
   void (*weak_init)(struct gc_collector *c, struct gc_weak *weak,
                     gc_ref target);
   gc_ref (*weak_get)(struct gc_collector *c, struct gc_weak *weak);
-  void (*resource_init)(struct gc_collector *c, struct gc_resource *res);
   /* Optional: told of every memory area that holds root slots, so that a
    * collector that cannot enumerate them (Boehm) can scan them. adding is
    * false when the area goes away. */
@@ -291,7 +290,6 @@ void gc_run_destructor(gc_heap *heap, struct gc_resource *res);
  * collection work, destructors and sweeping included. */
 uint64_t gc_pause_begin(gc_heap *heap); /* returns a start time */
 void gc_pause_end(gc_heap *heap, uint64_t start);
-void gc_note_freed(gc_heap *heap, size_t bytes); /* one object reclaimed */
 /* For a collector that counts what survived rather than what died: after a
  * collection that knows exactly what is live, the freed totals become
  * allocated - live. */

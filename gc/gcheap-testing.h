@@ -3,8 +3,7 @@
 #define GCHEAP_TESTING_H
 
 #ifndef GCHEAP_TESTING
-#error                                                                         \
-    "gcheap-testing.h needs the test build of the library: link gcheap_testing"
+#error "gcheap-testing.h is for tests: link gcheap_testing, the test build"
 #endif
 
 #include <gcheap.h>

@@ -306,11 +306,6 @@ void gc_pause_end(gc_heap *heap, uint64_t start) {
     heap->stats.pause_ns_max = pause;
 }
 
-void gc_note_freed(gc_heap *heap, size_t bytes) {
-  heap->stats.freed_objects++;
-  heap->stats.freed_bytes += bytes;
-}
-
 void gc_note_live(gc_heap *heap, uint64_t live_objects, uint64_t live_bytes) {
   gc_stats *s = &heap->stats;
   /* gc/ counts every allocation, so live can never exceed it. */

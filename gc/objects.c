@@ -316,8 +316,6 @@ gc_ref gc_new_resource(gc_heap *heap, void *ptr,
   res->ptr = ptr;
   res->destroy = destroy;
   res->ud = ud;
-  if (heap->ops->resource_init)
-    heap->ops->resource_init(heap->collector, res);
   return &res->header;
 }
 
@@ -357,9 +355,10 @@ void *gc_resource_ptr(gc_heap *heap, gc_ref resource) {
 gc_ref gc_new_weak(gc_heap *heap, gc_ref target) {
   if (gc_api_enter(heap, target, "gc_new_weak"))
     return NULL;
-  /* The target must survive the allocation, and may move during it. A trap
-   * during it is held back until the pin is gone, so that a handler that
-   * longjmps cannot leave it behind. */
+  /* The target must survive the allocation, which may collect: the caller
+   * need not have rooted it (gc_new_weak(h, gc_new_struct(...)) is fine).
+   * A trap during it is held back until the pin is gone, so that a handler
+   * that longjmps cannot leave it behind. */
   assert(heap->npinned < sizeof heap->pinned / sizeof heap->pinned[0]);
   uint32_t pin = heap->npinned++;
   heap->pinned[pin] = target;

@@ -71,9 +71,8 @@ static void boehm_destroy(struct gc_collector *c) {
 
 /* gc/ tells us of every area that holds root slots. They are recorded for
  * push_gcheap_roots; if no memory is left to record one, Boehm's own root
- * table takes it (it must be scanned, whatever it costs). gc/ may announce
- * the removals after destroy, with c NULL: then only Boehm's table can still
- * hold the area. */
+ * table takes it (it must be scanned, whatever it costs). gc/ announces every
+ * removal before destroy (gc_heap_free). */
 static void boehm_root_area(struct gc_collector *c, void *start, size_t bytes,
                             bool adding) {
   char *end = (char *)start + bytes;
@@ -81,13 +80,12 @@ static void boehm_root_area(struct gc_collector *c, void *start, size_t bytes,
     assert(c);
     if (!boehm_area_add(c, start, bytes))
       GC_add_roots(start, end);
-  } else if (!c || !boehm_area_remove(c, start)) {
+  } else if (!boehm_area_remove(c, start)) {
     GC_remove_roots(start, end);
   }
 }
 
-/* ---- Allocation
- * --------------------------------------------------------------- */
+/* ---- Allocation ---------------------------------------------------------- */
 
 /* Whether Boehm must scan objects of type t for pointers. */
 static inline bool holds_refs(const struct gc_type_info *t) {
@@ -177,8 +175,7 @@ static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
   return obj;
 }
 
-/* ---- Collection
- * --------------------------------------------------------------- */
+/* ---- Collection ---------------------------------------------------------- */
 
 /* The census (with verify=1 or stats=1): right after a full collection,
  * Boehm's mark bits say exactly which objects survived. Counting this heap's
@@ -232,8 +229,7 @@ static void boehm_collect(struct gc_collector *c) {
     take_census(c);
 }
 
-/* ---- The table gc/ dispatches through
- * ----------------------------------------- */
+/* ---- The table gc/ dispatches through ------------------------------------ */
 
 const struct gc_collector_ops gc_boehm_collector = {
     .name = "boehm",
@@ -247,6 +243,5 @@ const struct gc_collector_ops gc_boehm_collector = {
     .check_ref = boehm_check_ref,
     .weak_init = boehm_weak_init,
     .weak_get = boehm_weak_get,
-    .resource_init = NULL,
     .root_area = boehm_root_area,
 };

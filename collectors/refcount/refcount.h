@@ -8,12 +8,13 @@
  *   refcount.c     the story: barriers, collection points, the ZCT
  *   rc-young.c     young objects: the trace, promotion, the bulk sweep
  *   rc-alloc.c     memory: size-classed blocks with bitmaps
- *   rc-large.c     large objects: a mapping each, and a reuse cache
+ *   rc-large.c     large objects, in gc/'s large-object space
  *   rc-weak.c      weak references: per-target lists
  *   rc-cycles.c    trial deletion over the candidate buffer
- *   rc-verify.c    verify=1: counts recomputed from scratch, check_ref, hooks
+ *   rc-verify.c    verify=1: counts recomputed from scratch, check_ref
  *   rc-quarantine.c  verify=1: freed cells kept from reuse for a while
  *   rc-table.c     a small open-addressing pointer map used by all of them
+ *   refcount-testing.c  hooks for the tests (gcheap_testing only)
  *
  * Invariant (between collection points, verify=1 checks it): the count of
  * every live object, young or old, equals the number of fields of *old*
@@ -73,10 +74,6 @@
 #define RC_HAS_WEAK (UINT32_C(1) << 29)
 #define RC_ZOMBIE (UINT32_C(1) << 30)
 #define RC_STICKY (UINT32_C(1) << 31)
-
-/* A free cell's header type: 0 (GC_TYPE_NONE), or the poison pattern when
- * verify=1 poisons the whole cell but its free-list link. */
-#define RC_POISON_TYPE ((uint32_t)GC_POISON_WORD)
 
 /* How far ahead loops over the ZCT and the candidate buffer prefetch. */
 #define RC_PREFETCH_DISTANCE 32
@@ -434,7 +431,8 @@ void rc_for_each_object(struct gc_collector *c,
                         void (*fn)(struct gc_collector *, struct gc_obj *,
                                    void *),
                         void *ctx);
-/* The object whose cell starts at p, or NULL with why filled. */
+/* 0 if an allocated object starts at p (a cell or a large object); else -1
+ * with why filled. */
 int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen);
 

@@ -201,7 +201,7 @@ static bool collect_fully_once(struct gc_collector *c, struct attempt *a) {
   if (a->full)
     return false;
   a->collected = a->full = true;
-  return tracing_collect_full_for_allocation(c);
+  return tracing_collect_full(c);
 }
 
 /* What to do when the walks found no space. True: try again. False: OOM

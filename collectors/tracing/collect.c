@@ -155,7 +155,7 @@ static uint64_t sweep_large(struct gc_collector *c) {
 
 /* Stats: the objects that were not marked are the ones reclaimed. gc/
  * counts what it allocated, so reporting what is live (gc_note_live) is
- * exact without visiting a dead object, where gc_note_freed would cost a
+ * exact without visiting a dead object, where counting each one would cost a
  * call per dead object (15M in GCBench). */
 static void note_reclaimed(struct gc_collector *c, bool major) {
   /* Live now: what this collection marked, plus in a minor collection the
@@ -256,7 +256,7 @@ static bool collect(struct gc_collector *c, bool major) {
  * a deep graph grew the mark stack to: what the program dropped goes back to
  * the system now (gc_collect), or makes room under max-heap-size (the last
  * resort before an OOM trap). */
-static bool collect_fully(struct gc_collector *c) {
+bool tracing_collect_full(struct gc_collector *c) {
   bool ok = collect(c, true);
   gc_vector_trim(&c->mark_stack);
   if (ok && gc_large_release_cache(&c->large)) {
@@ -266,11 +266,7 @@ static bool collect_fully(struct gc_collector *c) {
 }
 
 void tracing_collect(struct gc_collector *c) {
-  collect_fully(c);
-}
-
-bool tracing_collect_full_for_allocation(struct gc_collector *c) {
-  return collect_fully(c);
+  tracing_collect_full(c);
 }
 
 bool tracing_collect_for_allocation(struct gc_collector *c) {

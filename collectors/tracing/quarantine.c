@@ -69,7 +69,7 @@ bool tracing_quarantine_give_way(struct gc_collector *c) {
    * every entry and sets the block states from what is then free. */
   uint64_t limit = c->quarantine.limit;
   c->quarantine.limit = 0;
-  bool collected = tracing_collect_full_for_allocation(c);
+  bool collected = tracing_collect_full(c);
   c->quarantine.limit = limit;
   if (!collected)
     gc_quarantine_trim(&c->quarantine, 0, release_entry, c);

@@ -6,8 +6,7 @@
 #define GC_TRACING_TESTING_H
 
 #ifndef GCHEAP_TESTING
-#error                                                                         \
-    "tracing-testing.h needs the test build of the library: link gcheap_testing"
+#error "tracing-testing.h is for tests: link gcheap_testing, the test build"
 #endif
 
 #include <gcheap.h>

@@ -115,10 +115,6 @@ static void tracing_destroy(struct gc_collector *c) {
   gc_sys_free(c);
 }
 
-static void tracing_collect_op(struct gc_collector *c) {
-  tracing_collect(c);
-}
-
 const struct gc_collector_ops gc_tracing_collector = {
     .name = "tracing",
     .create = tracing_create,
@@ -127,10 +123,9 @@ const struct gc_collector_ops gc_tracing_collector = {
     .write_ref = tracing_write_ref,
     .copy_refs = tracing_copy_refs,
     .fill_refs = tracing_fill_refs,
-    .collect = tracing_collect_op,
+    .collect = tracing_collect,
     .check_ref = tracing_check_ref,
     .weak_init = NULL,
     .weak_get = NULL,
-    .resource_init = NULL,
     .root_area = NULL,
 };

@@ -201,8 +201,10 @@ bool tracing_chunk_all_free(const struct chunk *chunk);
 /* A collection on the allocation slow path (minor unless one is due);
  * false if it could not run. */
 bool tracing_collect_for_allocation(struct gc_collector *c);
-/* The same, always full: the last resort before GC_TRAP_OOM. */
-bool tracing_collect_full_for_allocation(struct gc_collector *c);
+/* A full collection that also gives back every cached large mapping and
+ * what the mark stack grew to: gc_collect, and the last resort before
+ * GC_TRAP_OOM; false if it could not run. */
+bool tracing_collect_full(struct gc_collector *c);
 
 /* quarantine.c (verify=1) */
 /* Quarantine entries: a line's address (LINE_SIZE-aligned), or a large
