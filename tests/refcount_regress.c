@@ -400,7 +400,7 @@ Test(refcount_regress, counts_past_the_field_stay_exact) {
   gc_scope s = gc_scope_open(heap);
   gc_ref *arr = gc_root(heap, gc_new_array(heap, t.refs, 10));
   gc_ref *x = gc_root(heap, gc_new_struct(heap, t.pair));
-  gc_collect(heap); /* arr old: its stores are counted (rc-young.c) */
+  gc_collect(heap); /* arr old: its stores are counted (refcount-young.c) */
   gc_array_fill_ref(heap, *arr, 0, 10, *x);
   cr_assert_eq(gc_refcount_test_count(heap, *x), 10);
   cr_assert(gc_refcount_test_overflowed(heap, *x));

@@ -1,4 +1,4 @@
-/* refcount_young.c — young objects in the refcount collector (rc-young.c):
+/* refcount_young.c — young objects in the refcount collector (refcount-young.c):
  * an object allocated since the last collection point is not counted; the
  * next collection point promotes what the roots and old objects reach and
  * frees the rest from the blocks' young bitmaps without reading it. These
@@ -239,7 +239,7 @@ Test(refcount_young, young_array_stores_counted_at_promotion) {
 /* A young cycle that a root holds at an allocation's collection point (no
  * trial deletion there, so nothing rebuffers rooted objects) is promoted
  * with counts that nothing will ever decrement: only the promotion search
- * (rc-young.c) makes it a candidate. Then the roots go, and one
+ * (refcount-young.c) makes it a candidate. Then the roots go, and one
  * gc_collect must reclaim it. A self-referencing array and a ring. */
 Test(refcount_young, promoted_cycle_found_by_the_promotion_search) {
   struct types t;

@@ -4,7 +4,7 @@
  *
  * The story, in the order things happen:
  *
- * 1. Allocation bumps through a run of free cells (rc-alloc.c). A new
+ * 1. Allocation bumps through a run of free cells (refcount-alloc.c). A new
  *    object is *young*: nothing counts its fields, and it is in no table.
  * 2. Barriers. A store into a young object is a plain store. A store into
  *    an old object increments the new value's count (listing a young value
@@ -18,7 +18,7 @@
  *    teardown with verify=1) flags every object a root slot holds, then
  *    traces the young objects from the roots and from the remembered ones
  *    still counted, promotes what it reaches (counting its fields now) and
- *    frees the rest in bulk from the blocks' young bitmaps (rc-young.c).
+ *    frees the rest in bulk from the blocks' young bitmaps (refcount-young.c).
  *    Then it drains the ZCT: an entry whose count is still zero and that no
  *    root holds is freed. A freed object's children go on a queue and are
  *    decremented from it, freed in turn when they reach zero: no C stack,
@@ -28,7 +28,7 @@
  *    promoted objects (only roots may hold it); ZCT entries that gained a
  *    count become candidates.
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
- *    (rc-cycles.c) finds the cycles among the candidates that nothing
+ *    (refcount-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them.
  * 5. A freed resource runs its destructor; a freed object's weak references
  *    are cleared; the cell goes back to its block's free bitmap.
@@ -138,7 +138,7 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
 
 /* ---- Barriers ------------------------------------------------------------ */
 
-/* A young object's fields are not counted (rc-young.c): a plain store. */
+/* A young object's fields are not counted (refcount-young.c): a plain store. */
 static void rc_write_ref(struct gc_collector *c, struct gc_obj *obj,
                          gc_ref *slot, gc_ref v) {
   if (obj->gc_word & RC_YOUNG) {
@@ -326,7 +326,7 @@ static void drain_zct(struct gc_collector *c, bool full) {
     if ((w & RC_COUNT_MASK) != 0) {
       /* An old object that only roots held has gained a count: see above.
        * (Cycles among the objects this collection point promoted were
-       * found by the promotion search, rc-young.c.) */
+       * found by the promotion search, refcount-young.c.) */
       obj->gc_word = w & ~RC_IN_ZCT;
       if ((w & RC_COLOR_MASK) != RC_PURPLE)
         rc_became_candidate(c, obj);
@@ -449,7 +449,7 @@ static int reserve_builtin(struct gc_collector *c, uint32_t type) {
 }
 
 /* A new object's header: young, not in the ZCT, not counted; the next
- * collection point decides (rc-young.c). */
+ * collection point decides (refcount-young.c). */
 static inline __attribute__((always_inline)) void
 init_header(struct gc_obj *obj, uint32_t type) {
   obj->type = type;
@@ -493,7 +493,7 @@ allocate_slow(struct gc_collector *c, uint32_t type, size_t bytes) {
 }
 
 /* The fast path, a leaf: bump the class's cursor. (With verify=1 the
- * cursor always equals the limit: rc-alloc.c hands out one cell at a time
+ * cursor always equals the limit: refcount-alloc.c hands out one cell at a time
  * there, to check its poison.) */
 static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
                                   size_t bytes) {

@@ -6,14 +6,14 @@
  * trial deletion (Bacon–Rajan 2001):
  *
  *   refcount.c     the story: barriers, collection points, the ZCT
- *   rc-young.c     young objects: the trace, promotion, the bulk sweep
- *   rc-alloc.c     memory: size-classed blocks with bitmaps
- *   rc-large.c     large objects, in gc/'s large-object space
- *   rc-weak.c      weak references: per-target lists
- *   rc-cycles.c    trial deletion over the candidate buffer
- *   rc-verify.c    verify=1: counts recomputed from scratch, check_ref
- *   rc-quarantine.c  verify=1: freed cells kept from reuse for a while
- *   rc-table.c     a small open-addressing pointer map used by all of them
+ *   refcount-young.c     young objects: the trace, promotion, the bulk sweep
+ *   refcount-alloc.c     memory: size-classed blocks with bitmaps
+ *   refcount-large.c     large objects, in gc/'s large-object space
+ *   refcount-weak.c      weak references: per-target lists
+ *   refcount-cycles.c    trial deletion over the candidate buffer
+ *   refcount-verify.c    verify=1: counts recomputed from scratch, check_ref
+ *   refcount-quarantine.c  verify=1: freed cells kept from reuse for a while
+ *   refcount-table.c     a small open-addressing pointer map used by all of them
  *   refcount-testing.c  hooks for the tests (gcheap_testing only)
  *
  * Invariant (between collection points, verify=1 checks it): the count of
@@ -37,7 +37,7 @@
  *   bits  0..21  the count; the value count_limit means "the count is in the
  *                overflow table" (exact, 64-bit), so counts never wrap
  *   bit  22      YOUNG: allocated since the last collection point, not yet
- *                promoted; its own fields are not counted (rc-young.c)
+ *                promoted; its own fields are not counted (refcount-young.c)
  *   bit  23      REMEMBERED: young, and listed in c->remembered because a
  *                store into an old object counted it
  *   bits 24..25  the trial-deletion colour
@@ -129,10 +129,10 @@ struct rc_block {
   uint64_t inverse;
   uint64_t free_bits[(RC_MAX_CELLS + 63) / 64];
   /* Cells claimed for allocation since the last collection point and not
-   * promoted by it: what its sweep frees, a word at a time (rc-young.c). */
+   * promoted by it: what its sweep frees, a word at a time (refcount-young.c). */
   uint64_t young_bits[(RC_MAX_CELLS + 63) / 64];
   /* verify=1 only (NULL otherwise): cells freed and held in the quarantine
-   * (rc-quarantine.c): neither free nor allocated. */
+   * (refcount-quarantine.c): neither free nor allocated. */
   uint64_t *quarantined;
 };
 _Static_assert(sizeof(struct rc_block) <= RC_BLOCK_HEADER_BYTES,
@@ -159,7 +159,7 @@ struct rc_chunk {
   uint32_t nblocks; /* blocks carved so far */
 };
 
-/* ---- A pointer-keyed hash map (rc-table.c) ------------------------------- */
+/* ---- A pointer-keyed hash map (refcount-table.c) ------------------------------- */
 
 struct rc_table {
   uintptr_t *keys; /* 0 = empty */
@@ -226,13 +226,13 @@ struct gc_collector {
   struct rc_table large_objects;   /* obj -> 1: lets check_ref find them */
   struct rc_table verify_scratch;  /* verify=1: visited set, true counts */
   /* Objects of RC_LARGE_MIN bytes and more, their reuse cache and (verify=1)
-   * their quarantine: gc/'s large-object space (rc-large.c). */
+   * their quarantine: gc/'s large-object space (refcount-large.c). */
   struct gc_large_space large;
   /* verify=1: freed cells and large objects kept from reuse
-   * (rc-quarantine.c). */
+   * (refcount-quarantine.c). */
   struct gc_quarantine quarantine;
 
-  /* Young objects (rc-young.c): allocated since the last collection point.
+  /* Young objects (refcount-young.c): allocated since the last collection point.
    * young_path, young_next: the promotion search's path and the next field
    * of each object on it, their capacity kept at least young_cells (cells
    * claimed plus large objects since then) by rc_young_reserve, so that the
@@ -343,7 +343,7 @@ static inline uint64_t rc_heap_bytes(const struct gc_collector *c) {
   return c->block_bytes + gc_large_mapped_bytes(&c->large);
 }
 
-/* rc-alloc.c */
+/* refcount-alloc.c */
 void rc_alloc_free_all(struct gc_collector *c);
 /* gc_collect: gives back the pages of the blocks that stayed wholly free
  * since the last gc_collect, while the resident heap is well over its
@@ -407,7 +407,7 @@ void rc_alloc_free_cell(struct gc_collector *c, struct rc_block *block,
 /* True if max-heap-size leaves no room for more bytes. */
 bool rc_over_limit(struct gc_collector *c, size_t more);
 
-/* rc-large.c */
+/* refcount-large.c */
 /* A zeroed large object's cell (reused from the cache or freshly mapped),
  * listed as young; NULL if the limit, memory or the system says no. */
 struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes);
@@ -436,7 +436,7 @@ void rc_for_each_object(struct gc_collector *c,
 int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen);
 
-/* rc-weak.c */
+/* refcount-weak.c */
 /* gc/'s weak_init: links weak into target's list. */
 void rc_weak_init(struct gc_collector *c, struct gc_weak *weak, gc_ref target);
 /* Unlinks a weak reference from its target's list; clears every weak
@@ -451,13 +451,13 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
                     enum rc_free_mode mode);
 void rc_collection_point(struct gc_collector *c, bool run_cycles);
 
-/* rc-cycles.c */
+/* refcount-cycles.c */
 void rc_collect_cycles(struct gc_collector *c);
 /* Filters the buffer entries from index from on: releases zombies, drops
  * objects no longer purple. */
 void rc_filter_candidates(struct gc_collector *c, size_t from);
 
-/* rc-young.c */
+/* refcount-young.c */
 /* Room for the promotion search to reach cells more young objects; -1 if
  * memory ran out (the allocation fails). */
 int rc_young_reserve(struct gc_collector *c, size_t cells);
@@ -479,7 +479,7 @@ void rc_collect_young(struct gc_collector *c);
 /* Releases the young side lists at teardown. */
 void rc_young_free(struct gc_collector *c);
 
-/* rc-quarantine.c (verify=1) */
+/* refcount-quarantine.c (verify=1) */
 /* Quarantine entries: a cell's address, or a large object's header address
  * with this tag. */
 #define RC_QUARANTINE_LARGE_TAG 1
@@ -496,7 +496,7 @@ bool rc_quarantine_give_way(struct gc_collector *c);
 /* Teardown: releases every entry and frees the ring and the bitmaps. */
 void rc_quarantine_free(struct gc_collector *c);
 
-/* rc-verify.c */
+/* refcount-verify.c */
 int rc_verify_heap(struct gc_collector *c, const char *when);
 int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen);
 

@@ -1,6 +1,6 @@
 /* tracing.c — the tracing collector's table of functions: creation,
  * destruction and the allocation fast path. See tracing.h for the design,
- * alloc.c, mark.c and collect.c for the phases. */
+ * tracing-alloc.c, tracing-mark.c and tracing-collect.c for the phases. */
 #include "tracing.h"
 
 /* Default first target: the heap collects once this much is taken. */

@@ -1,7 +1,7 @@
 /* tracing.h — the tracing collector's internal story, shared by its files.
  *
  * Design: a non-moving mark-region collector in the style of Immix, with
- * generations by sticky mark bits (see collect.c and the write barrier in
+ * generations by sticky mark bits (see tracing-collect.c and the write barrier in
  * tracing.c).
  *
  *   - Memory comes from the system in CHUNKs (2 MiB, CHUNK-aligned). The
@@ -84,7 +84,7 @@ struct chunk {
    * dead), and which lines are poisoned and not handed out since. */
   uint64_t object_start[GRANULES_PER_CHUNK / 64];
   uint64_t line_poisoned[LINES_PER_CHUNK / 64];
-  /* verify=1 only: freed lines held in the quarantine (quarantine.c); the
+  /* verify=1 only: freed lines held in the quarantine (tracing-quarantine.c); the
    * allocators treat them as marked. */
   uint64_t line_quarantined[LINES_PER_CHUNK / 64];
 };
@@ -121,17 +121,17 @@ struct gc_collector {
   /* Objects above LARGE_THRESHOLD, their reuse cache and (verify=1) their
    * quarantine: gc/'s large-object space. */
   struct gc_large_space large;
-  /* verify=1: freed lines and large objects kept from reuse (quarantine.c). */
+  /* verify=1: freed lines and large objects kept from reuse (tracing-quarantine.c). */
   struct gc_quarantine quarantine;
 
   /* Marking. */
   uint32_t epoch;     /* object mark: gc_word == epoch */
   uint8_t line_epoch; /* line mark: line_mark == line_epoch (1..255) */
-  struct mark_stack GC_VECTOR(uintptr_t) mark_stack; /* see mark.c */
+  struct mark_stack GC_VECTOR(uintptr_t) mark_stack; /* see tracing-mark.c */
   bool mark_failed; /* the stack could not grow: the collection is void */
   uint64_t marked_objects, marked_bytes;
 
-  /* Heap sizing, in bytes of object space (see heap_policy in collect.c). */
+  /* Heap sizing, in bytes of object space (see heap_policy in tracing-collect.c). */
   uint64_t used_bytes;   /* live at the last collection + taken since */
   uint64_t target_bytes; /* collect when used_bytes would pass this */
   uint64_t min_target;   /* heap-size option or the default */
@@ -141,7 +141,7 @@ struct gc_collector {
 
   struct obj_vec resources, weaks;
 
-  /* Generations by sticky marks (collect.c): a marked object stays marked
+  /* Generations by sticky marks (tracing-collect.c): a marked object stays marked
    * between collections, so it is old; a minor collection keeps the epoch
    * and traces only from the roots and the remembered set. */
   struct obj_vec remembered; /* old objects written to since the last GC */
@@ -175,10 +175,10 @@ static inline size_t granule_index(const void *addr) {
 /* tracing.c */
 extern const struct gc_collector_ops gc_tracing_collector;
 
-/* verify.c: true if addr is inside one of c's chunks or large objects. */
+/* tracing-verify.c: true if addr is inside one of c's chunks or large objects. */
 bool tracing_owns_address(struct gc_collector *c, const void *addr);
 
-/* alloc.c */
+/* tracing-alloc.c */
 struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
                                      size_t bytes);
 void tracing_reset_allocators(struct gc_collector *c);
@@ -191,11 +191,11 @@ static inline uint64_t large_cache_limit(const struct gc_collector *c) {
   return c->target_bytes / 2;
 }
 
-/* mark.c */
+/* tracing-mark.c */
 bool tracing_mark(struct gc_collector *c, bool major);
 bool tracing_verify_marks(struct gc_collector *c);
 
-/* collect.c */
+/* tracing-collect.c */
 void tracing_collect(struct gc_collector *c);
 bool tracing_chunk_all_free(const struct chunk *chunk);
 /* A collection on the allocation slow path (minor unless one is due);
@@ -206,7 +206,7 @@ bool tracing_collect_for_allocation(struct gc_collector *c);
  * GC_TRAP_OOM; false if it could not run. */
 bool tracing_collect_full(struct gc_collector *c);
 
-/* quarantine.c (verify=1) */
+/* tracing-quarantine.c (verify=1) */
 /* Quarantine entries: a line's address (LINE_SIZE-aligned), or a large
  * object's header address with this tag. */
 #define QUARANTINE_LARGE_TAG 1
@@ -227,7 +227,7 @@ bool tracing_quarantine_give_way(struct gc_collector *c);
 /* Teardown: unmaps the quarantined large objects, frees the ring. */
 void tracing_quarantine_free(struct gc_collector *c);
 
-/* verify.c */
+/* tracing-verify.c */
 int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,
                       size_t whylen);
 bool tracing_is_object(struct gc_collector *c, const void *addr);

@@ -23,13 +23,13 @@ mutate() { # name file perl-expression test
   ./tests/test_$test 2>&1 | grep -E "\]   \[" | head -3
   cp /tmp/mut/pristine/$file $SRC/$file
 }
-mutate "M1 sweep keeps destroyed resources" collectors/tracing/collect.c \
+mutate "M1 sweep keeps destroyed resources" collectors/tracing/tracing-collect.c \
   's/res->items\[i\] = res->items\[--res->count\];\n    gc_run_destructor\(heap, r\);/gc_run_destructor(heap, r);\n    i++;/' regress_sweep_after_free
-mutate "M2 weak refs never cleared" collectors/tracing/collect.c \
+mutate "M2 weak refs never cleared" collectors/tracing/tracing-collect.c \
   's/w->target = NULL;/(void)0;/' regress_links_monitors
 mutate "M3 teardown leaks the weak list" collectors/tracing/tracing.c \
-  's/  gc_sys_free\(c->weaks.items\);\n//' regress_heap_churn
-mutate "M4 dead objects stay valid for verify" collectors/tracing/collect.c \
+  's/  gc_vector_free\(&c->weaks\);\n//' regress_heap_churn
+mutate "M4 dead objects stay valid for verify" collectors/tracing/tracing-collect.c \
   's/(static void forget_dead_objects\(struct gc_collector \*c\) \{)/$1\n  return;/' regress_free_order_poison
 mutate "M5 reference copy is a forward loop" collectors/tracing/tracing.c \
   's/memmove\(dst, src, n \* sizeof \*dst\);/for (size_t k = 0; k < n; k++) dst[k] = src[k];/' regress_self_copy

@@ -3,7 +3,7 @@
  * A reference the program forgot to root dies at the next collection. With
  * verify=1 the first API call that receives it must trap INVARIANT, however
  * many allocations came after the collection: before the quarantine
- * (collectors/tracing/quarantine.c, collectors/refcount/rc-quarantine.c) the
+ * (collectors/tracing/tracing-quarantine.c, collectors/refcount/refcount-quarantine.c) the
  * freed cell was handed straight back to the next allocation of its size,
  * and the stale reference silently aliased the new object (a read returned
  * the new object's 0, a store made an object point to itself).

@@ -1,4 +1,4 @@
-/* mark.c — precise marking with an explicit stack, and its verification.
+/* tracing-mark.c — precise marking with an explicit stack, and its verification.
  *
  * Marking is bound by cache and TLB misses on the objects it reaches, so
  * it hides them with prefetching: a reference found in a field is pushed

@@ -1,4 +1,4 @@
-/* alloc.c — where objects go: holes of free lines, medium blocks, the
+/* tracing-alloc.c — where objects go: holes of free lines, medium blocks, the
  * large-object space, and the chunks they all come from.
  *
  * The fast path (tracing.c) bumps c->small.cursor inside the current hole.

@@ -1,4 +1,4 @@
-/* quarantine.c — verify=1: freed memory is kept from reuse for a while.
+/* tracing-quarantine.c — verify=1: freed memory is kept from reuse for a while.
  *
  * Without it, a line freed by a collection is handed out again by the next
  * allocation that fits, and a stale reference into it (an object the
@@ -7,7 +7,7 @@
  * the very next allocation. With it, every line that held an object and
  * died stays poisoned and unavailable until verify-quarantine more bytes
  * have been freed after it (gc/'s FIFO, struct gc_quarantine): its objects'
- * start bits are cleared (collect.c, forget_dead_objects), so check_ref
+ * start bits are cleared (tracing-collect.c, forget_dead_objects), so check_ref
  * rejects a stale reference into it at the first API call that receives
  * one, however many allocations came since.
  *
@@ -31,7 +31,7 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
         (struct gc_large_object *)(entry & ~(uintptr_t)QUARANTINE_LARGE_TAG),
         large_cache_limit(c));
   /* A write after free into the line shows now, and is reported once: the
-   * line is poisoned again for its reuse, which checks again (alloc.c). */
+   * line is poisoned again for its reuse, which checks again (tracing-alloc.c). */
   char *line = (char *)entry;
   gc_quarantine_check_poison(c->heap, line, LINE_SIZE);
   gc_bit_clear(chunk_of(line)->line_quarantined, line_index(line));
@@ -47,7 +47,7 @@ void tracing_quarantine_dead_lines(struct gc_collector *c) {
       for (size_t line = (size_t)b * LINES_PER_BLOCK;
            line < (size_t)(b + 1) * LINES_PER_BLOCK; line++) {
         /* A line an object was allocated in is no longer poisoned
-         * (alloc.c, verify_fresh_cell): unmarked, it died now. */
+         * (tracing-alloc.c, verify_fresh_cell): unmarked, it died now. */
         if (chunk->line_mark[line] == c->line_epoch ||
             gc_bit_test(chunk->line_poisoned, line))
           continue;

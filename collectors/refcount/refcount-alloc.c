@@ -1,4 +1,4 @@
-/* rc-alloc.c — where the refcount collector's objects live.
+/* refcount-alloc.c — where the refcount collector's objects live.
  *
  * Small objects (< RC_LARGE_MIN bytes) live in 64 KiB blocks, one size class
  * per block, carved from 4 MiB system mappings (chunks, huge-page aligned
@@ -10,7 +10,7 @@
  * its block if need be. Allocating in address order, not in the random order in
  * which reference counting frees, keeps objects made together close together: a
  * tree's nodes share cache lines and the hardware prefetcher follows them.
- * Large objects get a mapping each (rc-large.c, which reuses dead ones'
+ * Large objects get a mapping each (refcount-large.c, which reuses dead ones'
  * mappings); the pages of blocks that stayed wholly free across gc_collect
  * calls go back while the heap is well over its target
  * (rc_alloc_release_empty_blocks), the mappings at heap teardown.

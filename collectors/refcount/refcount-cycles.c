@@ -1,4 +1,4 @@
-/* rc-cycles.c — synchronous cycle collection by trial deletion (Bacon and
+/* refcount-cycles.c — synchronous cycle collection by trial deletion (Bacon and
  * Rajan, "Concurrent Cycle Collection in Reference Counted Systems", 2001,
  * section 3).
  *

@@ -1,4 +1,4 @@
-/* rc-verify.c — verify=1 for the refcount collector.
+/* refcount-verify.c — verify=1 for the refcount collector.
  *
  * At each collection point (before and after it frees anything):
  *   1. everything reachable from the roots is walked; every object reached
@@ -7,14 +7,14 @@
  *      nonzero ref count");
  *   2. every count, young objects' too, is recomputed from scratch by
  *      walking the whole heap — the references from old objects' fields,
- *      since young objects' fields are not counted (rc-young.c) — and
+ *      since young objects' fields are not counted (refcount-young.c) — and
  *      compared with the stored one (address, stored count, true count).
  *      After the collection point every object is old, so this is then the
  *      count of every heap reference;
  *   3. an old object with a zero count must be in the zero count table, or
  *      it would never be freed; a zombie must still be in the candidate
  *      buffer.
- * Freed cells are poisoned and checked on reuse (rc-alloc.c); check_ref
+ * Freed cells are poisoned and checked on reuse (refcount-alloc.c); check_ref
  * validates the references handed to the API.
  */
 #include "refcount.h"
@@ -86,7 +86,7 @@ static int check_reachable(struct gc_collector *c, const char *when) {
         result = -1;
         continue;
       }
-      /* A young object's fields are not counted (rc-young.c). */
+      /* A young object's fields are not counted (refcount-young.c). */
       if (!(obj->gc_word & RC_YOUNG) && rc_count(c, child) == 0) {
         gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
                       "%s: %p is supposedly live; should have nonzero ref "

@@ -1,4 +1,4 @@
-/* collect.c — one collection, phase by phase.
+/* tracing-collect.c — one collection, phase by phase.
  *
  * Two kinds: a full (major) collection starts a new epoch, so every object
  * is unmarked, and traces from the roots. A minor collection keeps the
@@ -9,7 +9,7 @@
  * collections on the allocation path are minor unless one is due.
  *
  *   1. begin:     full: new epochs. The allocators drop their regions.
- *   2. mark:      from the roots (and minor: the remembered set; mark.c).
+ *   2. mark:      from the roots (and minor: the remembered set; tracing-mark.c).
  *   3. verify:    verify=1 only: marked objects point only to marked ones.
  *   4. finalize:  destructors of unmarked resources; weak references to
  *                 unmarked targets cleared. Nothing has been freed yet, so
@@ -136,7 +136,7 @@ static uint64_t sweep_blocks(struct gc_collector *c) {
   return live_lines * LINE_SIZE;
 }
 
-/* Retires unmarked large objects (alloc.c), after unmapping what the
+/* Retires unmarked large objects (tracing-alloc.c), after unmapping what the
  * reuse cache kept from the last collection and no allocation reused.
  * Returns the bytes of the live ones. */
 static uint64_t sweep_large(struct gc_collector *c) {

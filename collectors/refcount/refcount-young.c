@@ -1,4 +1,4 @@
-/* rc-young.c — young objects are not reference counted (Ulterior reference
+/* refcount-young.c — young objects are not reference counted (Ulterior reference
  * counting, Blackburn and McKinley, OOPSLA 2003; the young-object treatment
  * of RC Immix and LXR).
  *
@@ -34,7 +34,7 @@
  * none). A young cycle that dies before its collection point costs
  * nothing at all.
  *
- * Invariant (verify=1, rc-verify.c): the count of every object, young or
+ * Invariant (verify=1, refcount-verify.c): the count of every object, young or
  * old, is the number of references to it from fields of old objects.
  * After a collection point there is no young object left.
  */

@@ -1,4 +1,4 @@
-/* verify.c — verify=1 reference checks.
+/* tracing-verify.c — verify=1 reference checks.
  *
  * With verify=1 every block object has its start granule recorded in its
  * chunk's object_start bitmap from allocation until a collection finds it

@@ -1,11 +1,11 @@
-/* rc-weak.c — weak references in the refcount collector.
+/* refcount-weak.c — weak references in the refcount collector.
  *
  * The weak references of one target form a doubly linked list through their
  * cells (struct rc_weak); weak_heads maps the target to the first. The
  * target's HAS_WEAK bit says whether to look it up when it dies. A young
  * target is also listed in young_weak_targets, so that the sweep, which
  * reads no dead object, clears its weak references if it dies young
- * (rc-young.c).
+ * (refcount-young.c).
  */
 #include "refcount.h"
 

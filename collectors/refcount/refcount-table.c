@@ -1,4 +1,4 @@
-/* rc-table.c — an open-addressing hash map from object addresses to 64-bit
+/* refcount-table.c — an open-addressing hash map from object addresses to 64-bit
  * values, with linear probing and backward-shift deletion (no tombstones).
  * The refcount collector keeps its side tables in it: overflowed counts,
  * the first weak reference of each weakly referenced target, large objects,

@@ -1,4 +1,4 @@
-/* rc-large.c — large objects (RC_LARGE_MIN bytes and more): a mapping each,
+/* refcount-large.c — large objects (RC_LARGE_MIN bytes and more): a mapping each,
  * in gc/'s large-object space (gc/large-object-space.h), which also keeps
  * dead objects' mappings for reuse and, with verify=1, quarantines them.
  *
