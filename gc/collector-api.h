@@ -107,73 +107,35 @@ struct gc_options {
 #undef GC_OPTION
 };
 
-struct gc_root_chunk;
-struct gc_global_chunk;
-struct gc_scope_record;
 struct gc_collector; /* each collector defines its own */
 
-struct gc_heap {
-  /* Hot fields first: read on every API call. allocate and write_ref are
-   * ops->allocate and ops->write_ref, copied here to save a load on the two
-   * commonest calls. write_ref may be NULL: the barrier filter below then
-   * never sends a store to it. */
-  const struct gc_collector_ops *ops;
-  struct gc_collector *collector;
-  struct gc_obj *(*allocate)(struct gc_collector *c, uint32_t type,
-                             size_t bytes);
-  void (*write_ref)(struct gc_collector *c, struct gc_obj *obj, gc_ref *slot,
-                    gc_ref v);
-  /* The barrier's filter (gc_set_barrier_filter): gc_set_ref calls write_ref
-   * only when (obj->gc_word & barrier_mask) == barrier_value, and stores
-   * directly otherwise. */
-  uint32_t barrier_mask, barrier_value;
-  struct gc_type_registry GC_VECTOR(struct gc_type_info) types;
-  /* Nonzero when the API must take its slow checks: verify is on or a
-   * destructor is running. One predictable branch on the fast paths. */
-  uint8_t slow_checks;
-  uint8_t verify;
-  uint8_t in_destructor;
-  /* Traps held back (gc_trap_raise) until the call that made them can
-   * return: nonzero only after a trap inside a collection or a destructor. */
-  uint8_t npending_traps;
-  uint8_t collecting;        /* between gc_pause_begin and gc_pause_end */
-  uint8_t deferring_traps;   /* gc/ holds traps back (gc_new_weak, teardown) */
-  uint64_t stress_countdown; /* allocations until the next forced collection */
+/* The type registry: heap types, indexed by an object's header type. It
+ * grows as the program registers types; its address stays. */
+struct gc_type_registry GC_VECTOR(struct gc_type_info);
 
-  /* Roots: a stack of chunks (slots never move) and a scope stack. */
-  struct gc_root_chunk *root_first, *root_current;
-  uint32_t root_top; /* slots used in root_current */
-  struct gc_scope_stack GC_VECTOR(struct gc_scope_record) scopes;
-  uint32_t scope_serial;
-  struct gc_global_chunk *globals;
-  /* Arguments of the call in progress, kept alive while it allocates. */
-  gc_ref pinned[2];
-  uint32_t npinned;
-
-  /* The largest struct or array gc/ asks a collector for:
-   * GC_MAX_OBJECT_BYTES, or less if physical memory plus swap is smaller
-   * (gc_heap_new). */
-  uint64_t max_object_bytes;
-  struct gc_options options;
-  gc_stats stats;
-  gc_trap_handler trap_fn;
-  void *trap_ud;
-  /* The traps held back, oldest first (npending_traps of them); any beyond
-   * the last slot are counted in pending_traps_dropped. */
-  struct gc_pending_trap {
-    gc_trap kind;
-    char msg[248];
-  } pending_traps[4];
-  uint32_t pending_traps_dropped;
+/* What a collector is given when it is created: all of the heap it may
+ * use. The heap itself (struct gc_heap) is gc/'s; a collector holds the
+ * handle only to pass it to the functions of this header (traps, roots,
+ * destructors, statistics, the barrier filter). */
+struct gc_collector_env {
+  gc_heap *heap;
+  /* The heap's options, parsed and range-checked; options->verify is the
+   * one verify flag. */
+  const struct gc_options *options;
+  const struct gc_type_registry *types;
 };
 
 /* ---- What a collector provides ------------------------------------------ */
 
 struct gc_collector_ops {
   const char *name;
-  /* A new collector for heap (whose options are set). NULL with a reason in
-   * err on failure. */
-  struct gc_collector *(*create)(gc_heap *heap, char *err, size_t errlen);
+  /* What the options mean for this collector where that differs from
+   * options.def's help, for --help (NULL: nothing to add). */
+  const char *option_notes;
+  /* A new collector for the heap env describes. NULL with a reason in err
+   * on failure. */
+  struct gc_collector *(*create)(const struct gc_collector_env *env, char *err,
+                                 size_t errlen);
   /* Runs every pending destructor (gc_run_destructor) and frees everything. */
   void (*destroy)(struct gc_collector *c);
   /* An object of bytes (a multiple of 8, at least 16) whose header type is
@@ -226,14 +188,15 @@ struct gc_collector_ops {
 void gc_trap_raise(gc_heap *heap, gc_trap kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static inline const struct gc_type_info *gc_type_info_of(gc_heap *heap,
-                                                         struct gc_obj *obj) {
-  return &heap->types.items[obj->type];
+static inline const struct gc_type_info *
+gc_type_info_of(const struct gc_type_registry *types, struct gc_obj *obj) {
+  return &types->items[obj->type];
 }
 
 /* The size in bytes of a well-formed object, header included. */
-static inline size_t gc_object_size(gc_heap *heap, struct gc_obj *obj) {
-  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+static inline size_t gc_object_size(const struct gc_type_registry *types,
+                                    struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(types, obj);
   if (t->shape != GC_SHAPE_ARRAY)
     return t->size;
   return gc_round8(sizeof(struct gc_array) +
@@ -247,17 +210,18 @@ static inline size_t gc_object_size(gc_heap *heap, struct gc_obj *obj) {
  * is every store (mask 0, value 0); without one, none, and such a collector
  * must not set a filter. A collector may change value at any time
  * (tracing: the mark epoch). */
-static inline void gc_set_barrier_filter(gc_heap *heap, uint32_t mask,
-                                         uint32_t value) {
-  heap->barrier_mask = mask;
-  heap->barrier_value = value;
-}
+void gc_set_barrier_filter(gc_heap *heap, uint32_t mask, uint32_t value);
+
+/* heap's collector if ops is its table, else NULL: for a collector's test
+ * hooks, which receive a gc_heap * from the test. */
+struct gc_collector *gc_collector_of(gc_heap *heap,
+                                     const struct gc_collector_ops *ops);
 
 /* Runs BODY with slot_var (a gc_ref *) bound to each strong reference field
  * of obj, null or not. Weak targets are not strong references: not visited. */
-#define GC_FOR_EACH_REF_SLOT(heap, obj, slot_var, BODY)                        \
+#define GC_FOR_EACH_REF_SLOT(types, obj, slot_var, BODY)                       \
   do {                                                                         \
-    const struct gc_type_info *gc_fe_t_ = gc_type_info_of((heap), (obj));      \
+    const struct gc_type_info *gc_fe_t_ = gc_type_info_of((types), (obj));     \
     if (gc_fe_t_->shape == GC_SHAPE_STRUCT) {                                  \
       gc_ref *gc_fe_f_ = (gc_ref *)gc_obj_fields(obj);                         \
       for (uint32_t gc_fe_i_ = 0; gc_fe_i_ < gc_fe_t_->nrefs; gc_fe_i_++) {    \
@@ -295,6 +259,10 @@ void gc_pause_end(gc_heap *heap, uint64_t start);
  * allocated - live. */
 void gc_note_live(gc_heap *heap, uint64_t live_objects, uint64_t live_bytes);
 void gc_note_heap_bytes(gc_heap *heap, uint64_t heap_bytes);
+/* For a collector that can only estimate (boehm): that fraction (0..1) of
+ * what this heap allocated has been freed. The freed totals never go down:
+ * an exact census (gc_note_live) may have been ahead of the estimate. */
+void gc_note_freed_fraction(gc_heap *heap, double fraction);
 uint64_t gc_now_ns(void);
 
 /* verify=1 poisoning: freed memory is filled with GC_POISON_BYTE; before it is

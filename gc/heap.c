@@ -192,7 +192,8 @@ gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
     gc_sys_free(heap);
     return NULL;
   }
-  heap->collector = ops->create(heap, err, errlen);
+  struct gc_collector_env env = {heap, &heap->options, &heap->types};
+  heap->collector = ops->create(&env, err, errlen);
   if (!heap->collector) {
     gc_types_free(heap);
     gc_sys_free(heap);
@@ -304,6 +305,26 @@ void gc_pause_end(gc_heap *heap, uint64_t start) {
   heap->stats.pause_ns_total += pause;
   if (pause > heap->stats.pause_ns_max)
     heap->stats.pause_ns_max = pause;
+}
+
+struct gc_collector *gc_collector_of(gc_heap *heap,
+                                     const struct gc_collector_ops *ops) {
+  return heap && heap->ops == ops ? heap->collector : NULL;
+}
+
+void gc_set_barrier_filter(gc_heap *heap, uint32_t mask, uint32_t value) {
+  heap->barrier_mask = mask;
+  heap->barrier_value = value;
+}
+
+void gc_note_freed_fraction(gc_heap *heap, double fraction) {
+  gc_stats *s = &heap->stats;
+  uint64_t bytes = (uint64_t)(fraction * (double)s->allocated_bytes);
+  uint64_t objects = (uint64_t)(fraction * (double)s->allocated_objects);
+  if (bytes > s->freed_bytes)
+    s->freed_bytes = bytes;
+  if (objects > s->freed_objects)
+    s->freed_objects = objects;
 }
 
 void gc_note_live(gc_heap *heap, uint64_t live_objects, uint64_t live_bytes) {

@@ -69,7 +69,7 @@ static const struct gc_type_info *array_info(gc_heap *heap, gc_ref arr,
                                              const char *fn) {
   if (gc_api_object(heap, arr, fn))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(heap, arr);
+  const struct gc_type_info *t = gc_type_info_of(&heap->types, arr);
   if (GC_UNLIKELY(t->shape != GC_SHAPE_ARRAY)) {
     gc_trap_raise(heap, GC_TRAP_TYPE, "%s: %p is a %s (%s), not an array", fn,
                   (void *)arr, gc_shape_name(t->shape), t->name);
@@ -92,7 +92,7 @@ field_address_checked(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind,
                       const char *fn) {
   if (gc_api_object(heap, obj, fn))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+  const struct gc_type_info *t = gc_type_info_of(&heap->types, obj);
   if (t->shape == GC_SHAPE_STRUCT) {
     if (i >= t->nfields) {
       gc_trap_raise(
@@ -140,7 +140,7 @@ static inline __attribute__((always_inline)) void *
 field_address_fast(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind) {
   if (GC_UNLIKELY(heap->slow_checks) || GC_UNLIKELY(!obj))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+  const struct gc_type_info *t = gc_type_info_of(&heap->types, obj);
   if (GC_LIKELY(i < 64 && ((t->field_masks[kind] >> i) & 1)))
     return (char *)gc_obj_fields(obj) + 8 * i;
   if (t->shape == GC_SHAPE_ARRAY && t->elem == kind &&
@@ -324,7 +324,7 @@ static struct gc_obj *builtin_object(gc_heap *heap, gc_ref obj,
                                      enum gc_shape shape, const char *fn) {
   if (gc_api_object(heap, obj, fn))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+  const struct gc_type_info *t = gc_type_info_of(&heap->types, obj);
   if (GC_UNLIKELY(t->shape != shape)) {
     gc_trap_raise(heap, GC_TRAP_TYPE, "%s: %p is a %s (%s), not a %s", fn,
                   (void *)obj, gc_shape_name(t->shape), t->name,

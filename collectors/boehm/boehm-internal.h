@@ -40,12 +40,14 @@ struct boehm_counters {
 
 struct gc_collector {
   gc_heap *heap;
+  const struct gc_options *options;
+  const struct gc_type_registry *types;
 
   /* Written into the gc_word of every non-resource object of this heap, so
    * that verify=1 tells this heap's objects from another heap's in the same
    * Boehm heap. Never looks like the upper half of a user-space pointer. */
   uint32_t tag;
-  bool verify; /* heap->verify, next to the tag for the allocation path */
+  bool verify; /* options->verify, next to the tag for the allocation path */
   bool census; /* count live objects exactly at gc_collect (boehm.c) */
   /* The thread that created the heap: the calls that may collect check
    * that they come from it (or from another thread Boehm knows), since

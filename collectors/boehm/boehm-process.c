@@ -81,22 +81,12 @@ static struct boehm_counters read_counters_locked(void) {
  * With one heap in the process this is close; with several, each heap is
  * credited with the process-wide fraction. */
 static void estimate_freed(struct gc_collector *c, struct boehm_counters now) {
-  gc_stats *s = &c->heap->stats;
   uint64_t allocated = now.allocated - c->counters_at_create.allocated;
   uint64_t reclaimed = now.reclaimed - c->counters_at_create.reclaimed;
-  if (!allocated || !s->allocated_bytes)
+  if (!allocated)
     return;
   double fraction = (double)reclaimed / (double)allocated;
-  if (fraction > 1)
-    fraction = 1;
-  /* Never below the last figure: an exact census (boehm.c) may have been
-   * ahead of the lagging estimate, and what was freed stays freed. */
-  uint64_t bytes = (uint64_t)(fraction * (double)s->allocated_bytes);
-  uint64_t objects = (uint64_t)(fraction * (double)s->allocated_objects);
-  if (bytes > s->freed_bytes)
-    s->freed_bytes = bytes;
-  if (objects > s->freed_objects)
-    s->freed_objects = objects;
+  gc_note_freed_fraction(c->heap, fraction > 1 ? 1 : fraction);
 }
 
 /* Called by Boehm with its allocation lock held. A Boehm collection counts
@@ -199,7 +189,7 @@ uint32_t boehm_next_tag(void) {
 static void apply_max_heap_size_locked(void) {
   uint64_t limit = 0;
   for (struct gc_collector *c = live_heaps; c; c = c->next_live) {
-    uint64_t max = c->heap->options.max_heap_size;
+    uint64_t max = c->options->max_heap_size;
     if (max && (!limit || max < limit))
       limit = max;
   }

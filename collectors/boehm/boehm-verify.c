@@ -58,9 +58,8 @@ int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
   }
   /* A reclaimed object holds Boehm's free-list link in its first word: its
    * type and gc_word are then a pointer's halves, which fail these checks. */
-  gc_heap *heap = c->heap;
   uint32_t type = ref->type;
-  if (type == GC_TYPE_NONE || type >= heap->types.count) {
+  if (type == GC_TYPE_NONE || type >= c->types->count) {
     snprintf(why, whylen, "bad type %u in its header (freed by Boehm?)", type);
     return -1;
   }
@@ -77,7 +76,7 @@ int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
                  : "no gcheap object header (freed by Boehm?)");
     return -1;
   }
-  size_t need = gc_object_size(heap, ref), have = GC_size(base);
+  size_t need = gc_object_size(c->types, ref), have = GC_size(base);
   if (have < need) {
     snprintf(why, whylen,
              "its header claims %zu bytes but Boehm's object has %zu", need,

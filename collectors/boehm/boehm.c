@@ -31,11 +31,13 @@
 
 /* ---- Heaps --------------------------------------------------------------- */
 
-static struct gc_collector *boehm_create(gc_heap *heap, char *err,
-                                         size_t errlen) {
+static struct gc_collector *boehm_create(const struct gc_collector_env *env,
+                                         char *err, size_t errlen) {
+  gc_heap *heap = env->heap;
+  const struct gc_options *options = env->options;
   if (boehm_process_init(err, errlen))
     return NULL;
-  uint64_t initial = heap->options.heap_size;
+  uint64_t initial = options->heap_size;
   if (initial > GC_get_heap_size() &&
       !GC_expand_hp((size_t)(initial - GC_get_heap_size()))) {
     char size[32];
@@ -50,11 +52,13 @@ static struct gc_collector *boehm_create(gc_heap *heap, char *err,
     return NULL;
   }
   c->heap = heap;
+  c->options = options;
+  c->types = env->types;
   c->owner = pthread_self();
-  c->verify = heap->verify;
+  c->verify = options->verify != 0;
   /* The census reads every live object's header: measured at 0.7 times the
    * cost of the collection itself (2M live objects), so only when asked. */
-  c->census = heap->verify || heap->options.stats;
+  c->census = options->verify != 0 || options->stats;
   c->tag = boehm_next_tag();
   boehm_process_link(c);
   gc_note_heap_bytes(heap, GC_get_heap_size());
@@ -122,7 +126,7 @@ allocate_after_collecting(struct gc_collector *c, const struct gc_type_info *t,
   if (mem)
     return mem;
   char limit[32], heap[32];
-  uint64_t max = c->heap->options.max_heap_size;
+  uint64_t max = c->options->max_heap_size;
   gc_trap_raise(
       c->heap, GC_TRAP_OOM,
       "out of memory: %zu bytes requested after a full collection; Boehm "
@@ -155,7 +159,7 @@ static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
                                      size_t bytes) {
   if (unknown_thread(c, "allocation"))
     return NULL;
-  const struct gc_type_info *t = &c->heap->types.items[type];
+  const struct gc_type_info *t = &c->types->items[type];
   struct gc_obj *obj = boehm_malloc(t, bytes);
   if (GC_UNLIKELY(!obj)) {
     obj = allocate_after_collecting(c, t, bytes);
@@ -198,10 +202,10 @@ static void GC_CALLBACK count_if_ours(void *obj, size_t boehm_bytes,
   bool ours = o->type == GC_TYPE_RESOURCE
                   ? boehm_resource_check(c, (struct gc_resource *)o) == NULL
                   : o->gc_word == c->tag;
-  if (!ours || o->type == GC_TYPE_NONE || o->type >= c->heap->types.count)
+  if (!ours || o->type == GC_TYPE_NONE || o->type >= c->types->count)
     return; /* another heap's, Boehm's own, or a free cell */
   census->objects++;
-  census->bytes += gc_object_size(c->heap, o);
+  census->bytes += gc_object_size(c->types, o);
 }
 
 static void *take_census_locked(void *data) {
@@ -233,6 +237,9 @@ static void boehm_collect(struct gc_collector *c) {
 
 const struct gc_collector_ops gc_boehm_collector = {
     .name = "boehm",
+    .option_notes = "Boehm GC is one heap per process: heap-size grows it, "
+                    "and the smallest max-heap-size of the live heaps "
+                    "limits all of them",
     .create = boehm_create,
     .destroy = boehm_destroy,
     .allocate = boehm_allocate,

@@ -16,6 +16,8 @@
 
 struct gc_collector {
   gc_heap *heap;
+  const struct gc_options *options;
+  const struct gc_type_registry *types;
   char *arena;
   char *next;  /* the bump pointer */
   char *limit; /* arena + arena_bytes */
@@ -33,16 +35,18 @@ static char *map_arena(size_t bytes) {
   return gc_sys_map_aligned(bytes, GC_HUGE_PAGE_BYTES, true);
 }
 
-static struct gc_collector *null_create(gc_heap *heap, char *err,
-                                        size_t errlen) {
+static struct gc_collector *null_create(const struct gc_collector_env *env,
+                                        char *err, size_t errlen) {
+  gc_heap *heap = env->heap;
+  const struct gc_options *options = env->options;
   struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
   /* The arena is max-heap-size; without one, 256M or heap-size if larger
    * (the initial heap must fit: gc_heap_new refuses heap-size above a
    * given max-heap-size). */
-  uint64_t arena_bytes = heap->options.max_heap_size;
+  uint64_t arena_bytes = options->max_heap_size;
   if (!arena_bytes)
-    arena_bytes = heap->options.heap_size > DEFAULT_ARENA_BYTES
-                      ? heap->options.heap_size
+    arena_bytes = options->heap_size > DEFAULT_ARENA_BYTES
+                      ? options->heap_size
                       : DEFAULT_ARENA_BYTES;
   size_t bytes = (size_t)arena_bytes;
   bytes = gc_round_to_page(bytes);
@@ -54,7 +58,7 @@ static struct gc_collector *null_create(gc_heap *heap, char *err,
     gc_sys_free(c);
     return NULL;
   }
-  if (heap->options.verify) {
+  if (options->verify) {
     /* Reserved, not touched: only the pages of used granules get memory. */
     c->starts_bytes = bytes / 8 / 8;
     c->starts = gc_sys_map(c->starts_bytes);
@@ -66,6 +70,8 @@ static struct gc_collector *null_create(gc_heap *heap, char *err,
     }
   }
   c->heap = heap;
+  c->options = options;
+  c->types = env->types;
   c->arena = c->next = arena;
   c->limit = arena + bytes;
   c->arena_bytes = bytes;
@@ -78,7 +84,7 @@ static void for_each_object(struct gc_collector *c,
                                        struct gc_obj *)) {
   for (char *p = c->arena; p < c->next;) {
     struct gc_obj *obj = (struct gc_obj *)p;
-    p += gc_object_size(c->heap, obj);
+    p += gc_object_size(c->types, obj);
     fn(c, obj);
   }
 }
@@ -143,6 +149,8 @@ static int null_check_ref(struct gc_collector *c, gc_ref ref, char *why,
 
 const struct gc_collector_ops gc_null_collector = {
     .name = "null",
+    .option_notes = "max-heap-size is the arena, reserved at once (0: 256M, "
+                    "or heap-size if larger); nothing is ever freed",
     .create = null_create,
     .destroy = null_destroy,
     .allocate = null_allocate,

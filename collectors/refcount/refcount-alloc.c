@@ -36,7 +36,7 @@ static char *map_chunk(void) {
 }
 
 bool rc_over_limit(struct gc_collector *c, size_t more) {
-  uint64_t max = c->heap->options.max_heap_size;
+  uint64_t max = c->options->max_heap_size;
   return max && rc_heap_bytes(c) + more > max;
 }
 
@@ -263,8 +263,8 @@ struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
       "out of memory: %zu bytes requested, heap %s of max-heap-size %s after "
       "a full collection",
       cell_bytes, gc_format_size(rc_heap_bytes(c), used, sizeof used),
-      c->heap->options.max_heap_size
-          ? gc_format_size(c->heap->options.max_heap_size, limit, sizeof limit)
+      c->options->max_heap_size
+          ? gc_format_size(c->options->max_heap_size, limit, sizeof limit)
           : "unlimited (the system refused memory)");
   return NULL;
 }
@@ -287,7 +287,7 @@ void rc_alloc_free_cell(struct gc_collector *c, struct rc_block *block,
 }
 
 void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
-  size_t cell_bytes = rc_cell_bytes(c->heap, obj);
+  size_t cell_bytes = rc_cell_bytes(c->types, obj);
   if (cell_bytes < RC_LARGE_MIN) {
     struct rc_block *block = rc_block_of(obj);
     uint32_t index = rc_cell_index(block, obj);

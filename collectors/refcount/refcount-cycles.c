@@ -49,7 +49,7 @@ static size_t mark_gray(struct gc_collector *c, struct gc_obj *s) {
   while (work->count) {
     struct gc_obj *obj = work->items[--work->count];
     visited++;
-    GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+    GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
       struct gc_obj *child = *slot;
       if (child) {
         rc_trial_adjust(c, child, -1);
@@ -93,7 +93,7 @@ static void scan(struct gc_collector *c, struct gc_obj *s) {
     struct gc_obj *obj = (struct gc_obj *)(item & ~BLACK_TAG);
     if (item & BLACK_TAG) {
       /* Restore the references obj makes; everything it reaches is live. */
-      GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+      GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
         struct gc_obj *child = *slot;
         if (child) {
           rc_trial_adjust(c, child, +1);
@@ -104,7 +104,7 @@ static void scan(struct gc_collector *c, struct gc_obj *s) {
         }
       });
     } else if (rc_color(obj) == RC_WHITE) {
-      GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+      GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
         struct gc_obj *child = *slot;
         if (child && rc_color(child) == RC_GRAY)
           scan_enter(c, child);
@@ -130,7 +130,7 @@ static void gather_white(struct gc_collector *c, struct gc_obj *s,
   push_reserved(garbage, s);
   while (next < garbage->count) {
     struct gc_obj *obj = garbage->items[next++];
-    GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+    GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
       struct gc_obj *child = *slot;
       if (child && rc_color(child) == RC_WHITE) {
         rc_set_color(child, RC_BLACK);
@@ -170,7 +170,7 @@ static void buffer_rooted(gc_ref *slot, void *ctx) {
   struct gc_collector *c = ctx;
   struct gc_obj *obj = *slot;
   if (rc_color(obj) != RC_PURPLE && rc_count(c, obj) > 0 &&
-      rc_may_cycle(c->heap, obj))
+      rc_may_cycle(c->types, obj))
     rc_became_candidate(c, obj);
 }
 

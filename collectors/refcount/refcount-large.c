@@ -1,5 +1,5 @@
-/* refcount-large.c — large objects (RC_LARGE_MIN bytes and more): a mapping each,
- * in gc/'s large-object space (gc/large-object-space.h), which also keeps
+/* refcount-large.c — large objects (RC_LARGE_MIN bytes and more): a mapping
+ * each, in gc/'s large-object space (gc/large-object-space.h), which also keeps
  * dead objects' mappings for reuse and, with verify=1, quarantines them.
  *
  * What is refcount's own: c->large_objects lets check_ref and rc_find_cell

@@ -1,4 +1,5 @@
-/* refcount-quarantine.c — verify=1: freed cells are kept from reuse for a while.
+/* refcount-quarantine.c — verify=1: freed cells are kept from reuse for a
+ * while.
  *
  * Without it, verify=1's allocator hands out the lowest free cell of a
  * class, so a cell freed at a collection point is usually the next one
@@ -28,7 +29,8 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
         (struct gc_large_object *)(entry & ~(uintptr_t)RC_QUARANTINE_LARGE_TAG),
         rc_large_cache_limit(c));
   /* A write after free into the cell shows now, and is reported once: the
-   * cell is poisoned again for its reuse, which checks again (refcount-alloc.c). */
+   * cell is poisoned again for its reuse, which checks again
+   * (refcount-alloc.c). */
   char *cell = (char *)entry;
   struct rc_block *block = rc_block_of(cell);
   uint32_t index = rc_cell_index(block, cell);

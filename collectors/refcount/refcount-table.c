@@ -1,8 +1,8 @@
-/* refcount-table.c — an open-addressing hash map from object addresses to 64-bit
- * values, with linear probing and backward-shift deletion (no tombstones).
- * The refcount collector keeps its side tables in it: overflowed counts,
- * the first weak reference of each weakly referenced target, large objects,
- * and verify's recomputed counts. */
+/* refcount-table.c — an open-addressing hash map from object addresses to
+ * 64-bit values, with linear probing and backward-shift deletion (no
+ * tombstones). The refcount collector keeps its side tables in it: overflowed
+ * counts, the first weak reference of each weakly referenced target, large
+ * objects, and verify's recomputed counts. */
 #include "refcount.h"
 
 static size_t slot_of(const struct rc_table *t, uintptr_t key) {

@@ -5,11 +5,10 @@
 #include "refcount-testing.h"
 
 static struct gc_collector *refcount_of(gc_heap *heap, const char *fn) {
-  if (heap->ops != &gc_refcount_collector) {
+  struct gc_collector *c = gc_collector_of(heap, &gc_refcount_collector);
+  if (!c)
     gc_trap_raise(heap, GC_TRAP_MISUSE, "%s: not a refcount heap", fn);
-    return NULL;
-  }
-  return heap->collector;
+  return c;
 }
 
 uint64_t gc_refcount_test_count(gc_heap *heap, gc_ref obj) {

@@ -78,7 +78,7 @@ static int check_reachable(struct gc_collector *c, const char *when) {
   int result = 0;
   while (!ctx.failed && !result && c->work.count) {
     struct gc_obj *obj = c->work.items[--c->work.count];
-    GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+    GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
       struct gc_obj *child = *slot;
       if (!child || result)
         continue;
@@ -120,7 +120,7 @@ static void count_children(struct gc_collector *c, struct gc_obj *obj,
   /* A young object's fields are not counted; it is checked all the same,
    * since its references must be live. */
   bool counted = !(obj->gc_word & RC_YOUNG);
-  GC_FOR_EACH_REF_SLOT(c->heap, obj, slot, {
+  GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
     struct gc_obj *child = *slot;
     if (!child || ctx->result)
       continue;

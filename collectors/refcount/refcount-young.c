@@ -1,6 +1,6 @@
-/* refcount-young.c — young objects are not reference counted (Ulterior reference
- * counting, Blackburn and McKinley, OOPSLA 2003; the young-object treatment
- * of RC Immix and LXR).
+/* refcount-young.c — young objects are not reference counted (Ulterior
+ * reference counting, Blackburn and McKinley, OOPSLA 2003; the young-object
+ * treatment of RC Immix and LXR).
  *
  * Nearly every object dies before the collection point after its birth.
  * Counting it would touch it several times more than a tracing collector
@@ -56,8 +56,9 @@ int rc_young_reserve(struct gc_collector *c, size_t cells) {
   return 0;
 }
 
-static size_t ref_slot_count(gc_heap *heap, struct gc_obj *obj) {
-  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+static size_t ref_slot_count(const struct gc_type_registry *types,
+                             struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(types, obj);
   if (t->shape == GC_SHAPE_STRUCT)
     return t->nrefs;
   if (t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF)
@@ -65,8 +66,9 @@ static size_t ref_slot_count(gc_heap *heap, struct gc_obj *obj) {
   return 0;
 }
 
-static struct gc_obj *ref_slot(gc_heap *heap, struct gc_obj *obj, size_t i) {
-  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+static struct gc_obj *ref_slot(const struct gc_type_registry *types,
+                               struct gc_obj *obj, size_t i) {
+  const struct gc_type_info *t = gc_type_info_of(types, obj);
   if (t->shape == GC_SHAPE_STRUCT)
     return ((gc_ref *)gc_obj_fields(obj))[t->ref_fields[i]];
   return ((gc_ref *)gc_array_elems(obj))[i];
@@ -77,19 +79,18 @@ static struct gc_obj *ref_slot(gc_heap *heap, struct gc_obj *obj, size_t i) {
  * reference fields enters the search path, gray; one without is done. The
  * path's room was reserved with obj's cell (rc_young_reserve). */
 static void promote(struct gc_collector *c, struct gc_obj *obj) {
-  gc_heap *heap = c->heap;
   uint32_t w = obj->gc_word & ~(RC_YOUNG | RC_REMEMBERED | RC_COLOR_MASK);
-  size_t bytes = gc_object_size(heap, obj);
+  size_t bytes = gc_object_size(c->types, obj);
   c->live_objects++;
   c->live_bytes += bytes;
-  if (rc_cell_bytes(heap, obj) < RC_LARGE_MIN)
+  if (rc_cell_bytes(c->types, obj) < RC_LARGE_MIN)
     rc_alloc_promote_cell(c, obj);
-  if (!ref_slot_count(heap, obj)) {
+  if (!ref_slot_count(c->types, obj)) {
     obj->gc_word = w;
     return;
   }
   obj->gc_word = w | RC_GRAY;
-  GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
+  GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
     if (*slot)
       __builtin_prefetch(*slot, 1);
   });
@@ -109,13 +110,12 @@ static void promote(struct gc_collector *c, struct gc_obj *obj) {
  * held and that gains a count here — drain_zct makes it a candidate — or
  * through one referenced from outside, whose removal decrements it.) */
 static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
-  gc_heap *heap = c->heap;
   struct rc_stack *path = &c->young_path, *next = &c->young_next;
   promote(c, obj);
   while (path->count) {
     struct gc_obj *parent = path->items[path->count - 1];
     size_t i = (size_t)(uintptr_t)next->items[next->count - 1];
-    if (i == ref_slot_count(heap, parent)) {
+    if (i == ref_slot_count(c->types, parent)) {
       if (rc_color(parent) == RC_GRAY)
         rc_set_color(parent, RC_BLACK);
       path->count--;
@@ -123,7 +123,7 @@ static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
       continue;
     }
     next->items[next->count - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
-    struct gc_obj *child = ref_slot(heap, parent, i);
+    struct gc_obj *child = ref_slot(c->types, parent, i);
     if (!child)
       continue;
     uint32_t w = child->gc_word;

@@ -121,7 +121,7 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
   /* A young object is not a candidate: if something still counts it at
    * the collection point, it is promoted, and its cycles are searched for
    * then. */
-  if ((obj->gc_word & RC_YOUNG) || !rc_may_cycle(c->heap, obj))
+  if ((obj->gc_word & RC_YOUNG) || !rc_may_cycle(c->types, obj))
     return;
   rc_set_color(obj, RC_PURPLE);
   if (obj->gc_word & RC_BUFFERED)
@@ -219,13 +219,13 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
   if (mode == RC_FREE_DECREMENT_CHILDREN) {
     /* Queued, not decremented here: drain_zct decrements them in queue
      * order, fetching ahead, since a dead child is rarely in cache. */
-    GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
+    GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
       struct gc_obj *child = *slot;
       if (child && !gc_vector_push(&c->dead_children, child))
         rc_decrement(c, child); /* no memory to queue it: now, then */
     });
   }
-  c->live_bytes -= gc_object_size(heap, obj);
+  c->live_bytes -= gc_object_size(c->types, obj);
   c->live_objects--;
   /* Still listed in the candidate buffer: its filter releases the cell. */
   if (w & RC_BUFFERED) {
@@ -535,7 +535,10 @@ static void rc_collect(struct gc_collector *c) {
   }
 }
 
-static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
+static struct gc_collector *rc_create(const struct gc_collector_env *env,
+                                      char *err, size_t errlen) {
+  gc_heap *heap = env->heap;
+  const struct gc_options *options = env->options;
   struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
   if (!c || !gc_vector_reserve(&c->zct, 4096) ||
       !gc_vector_reserve(&c->zct_kept, 4096)) {
@@ -547,9 +550,11 @@ static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
     return NULL;
   }
   c->heap = heap;
-  c->verify = heap->verify;
+  c->options = options;
+  c->types = env->types;
+  c->verify = options->verify != 0;
   gc_large_space_init(&c->large, heap, c->verify);
-  c->quarantine.limit = heap->options.verify_quarantine;
+  c->quarantine.limit = options->verify_quarantine;
   /* Stores into young objects are not counted: gc_set_ref makes them
    * itself, without calling rc_write_ref. */
   gc_set_barrier_filter(heap, RC_YOUNG, 0);
@@ -558,7 +563,7 @@ static struct gc_collector *rc_create(gc_heap *heap, char *err, size_t errlen) {
   c->cycle_bytes = RC_CYCLE_BYTES;
   rc_alloc_init(c);
   /* heap-size scales the allocation between collection points. */
-  uint64_t budget = heap->options.heap_size / 4;
+  uint64_t budget = options->heap_size / 4;
   c->budget_reset = budget > (uint64_t)RC_DEFAULT_BUDGET ? (int64_t)budget
                                                          : RC_DEFAULT_BUDGET;
   c->budget = c->budget_reset;

@@ -13,8 +13,8 @@
  *   refcount-cycles.c    trial deletion over the candidate buffer
  *   refcount-verify.c    verify=1: counts recomputed from scratch, check_ref
  *   refcount-quarantine.c  verify=1: freed cells kept from reuse for a while
- *   refcount-table.c     a small open-addressing pointer map used by all of them
- *   refcount-testing.c  hooks for the tests (gcheap_testing only)
+ *   refcount-table.c     a small open-addressing pointer map used by all of
+ * them refcount-testing.c  hooks for the tests (gcheap_testing only)
  *
  * Invariant (between collection points, verify=1 checks it): the count of
  * every live object, young or old, equals the number of fields of *old*
@@ -129,7 +129,8 @@ struct rc_block {
   uint64_t inverse;
   uint64_t free_bits[(RC_MAX_CELLS + 63) / 64];
   /* Cells claimed for allocation since the last collection point and not
-   * promoted by it: what its sweep frees, a word at a time (refcount-young.c). */
+   * promoted by it: what its sweep frees, a word at a time (refcount-young.c).
+   */
   uint64_t young_bits[(RC_MAX_CELLS + 63) / 64];
   /* verify=1 only (NULL otherwise): cells freed and held in the quarantine
    * (refcount-quarantine.c): neither free nor allocated. */
@@ -159,7 +160,8 @@ struct rc_chunk {
   uint32_t nblocks; /* blocks carved so far */
 };
 
-/* ---- A pointer-keyed hash map (refcount-table.c) ------------------------------- */
+/* ---- A pointer-keyed hash map (refcount-table.c)
+ * ------------------------------- */
 
 struct rc_table {
   uintptr_t *keys; /* 0 = empty */
@@ -193,6 +195,8 @@ struct rc_stack GC_VECTOR(struct gc_obj *);
 
 struct gc_collector {
   gc_heap *heap;
+  const struct gc_options *options;
+  const struct gc_type_registry *types;
   struct rc_class classes[RC_NCLASSES];
 
   /* Allocation bytes left before the next collection point. */
@@ -232,9 +236,9 @@ struct gc_collector {
    * (refcount-quarantine.c). */
   struct gc_quarantine quarantine;
 
-  /* Young objects (refcount-young.c): allocated since the last collection point.
-   * young_path, young_next: the promotion search's path and the next field
-   * of each object on it, their capacity kept at least young_cells (cells
+  /* Young objects (refcount-young.c): allocated since the last collection
+   * point. young_path, young_next: the promotion search's path and the next
+   * field of each object on it, their capacity kept at least young_cells (cells
    * claimed plus large objects since then) by rc_young_reserve, so that the
    * search never runs out of room. remembered: young objects that a store
    * into an old object counted. The side lists name the young objects
@@ -328,8 +332,9 @@ static inline void rc_set_color(struct gc_obj *obj, uint32_t color) {
 }
 
 /* False for objects that cannot be part of a cycle: no reference fields. */
-static inline bool rc_may_cycle(gc_heap *heap, struct gc_obj *obj) {
-  const struct gc_type_info *t = gc_type_info_of(heap, obj);
+static inline bool rc_may_cycle(const struct gc_type_registry *types,
+                                struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(types, obj);
   return t->shape == GC_SHAPE_STRUCT
              ? t->nrefs != 0
              : t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF;
@@ -376,8 +381,9 @@ static inline size_t rc_class_bytes(unsigned size_class) {
   return ((size_t)1 << lg) + (size_t)(k % 4 + 1) * ((size_t)1 << (lg - 2));
 }
 /* Bytes of obj's cell: its size, plus the links of a weak reference. */
-static inline size_t rc_cell_bytes(gc_heap *heap, struct gc_obj *obj) {
-  size_t bytes = gc_object_size(heap, obj);
+static inline size_t rc_cell_bytes(const struct gc_type_registry *types,
+                                   struct gc_obj *obj) {
+  size_t bytes = gc_object_size(types, obj);
   return obj->type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
 }
 /* Returns the cell of a dead object to its free list or to the system. */

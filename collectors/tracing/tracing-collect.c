@@ -9,7 +9,8 @@
  * collections on the allocation path are minor unless one is due.
  *
  *   1. begin:     full: new epochs. The allocators drop their regions.
- *   2. mark:      from the roots (and minor: the remembered set; tracing-mark.c).
+ *   2. mark:      from the roots (and minor: the remembered set;
+ * tracing-mark.c).
  *   3. verify:    verify=1 only: marked objects point only to marked ones.
  *   4. finalize:  destructors of unmarked resources; weak references to
  *                 unmarked targets cleared. Nothing has been freed yet, so

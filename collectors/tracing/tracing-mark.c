@@ -1,4 +1,5 @@
-/* tracing-mark.c — precise marking with an explicit stack, and its verification.
+/* tracing-mark.c — precise marking with an explicit stack, and its
+ * verification.
  *
  * Marking is bound by cache and TLB misses on the objects it reaches, so
  * it hides them with prefetching: a reference found in a field is pushed
@@ -121,13 +122,13 @@ bool tracing_mark(struct gc_collector *c, bool major) {
     for (size_t i = 0; i < c->remembered.count; i++) {
       struct gc_obj *obj = c->remembered.items[i];
       c->remembered_objects++;
-      c->remembered_bytes += gc_object_size(heap, obj);
+      c->remembered_bytes += gc_object_size(c->types, obj);
       push(c, (uintptr_t)obj);
     }
   }
   c->remembered.count = 0;
   gc_visit_roots(heap, visit_root, c);
-  const struct gc_type_info *types = heap->types.items;
+  const struct gc_type_info *types = c->types->items;
   struct gc_obj *fifo[PREFETCH_DISTANCE];
   unsigned head = 0, queued = 0;
   for (;;) {
@@ -163,10 +164,10 @@ bool tracing_mark(struct gc_collector *c, bool major) {
 static bool verify_marked_object(struct gc_collector *c, struct gc_obj *obj) {
   gc_heap *heap = c->heap;
   bool ok = true;
-  gc_ref *base = gc_type_info_of(heap, obj)->shape == GC_SHAPE_ARRAY
+  gc_ref *base = gc_type_info_of(c->types, obj)->shape == GC_SHAPE_ARRAY
                      ? (gc_ref *)gc_array_elems(obj)
                      : (gc_ref *)gc_obj_fields(obj);
-  GC_FOR_EACH_REF_SLOT(heap, obj, slot, {
+  GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
     struct gc_obj *child = *slot;
     if (ok && child) {
       size_t field = (size_t)(slot - base);

@@ -31,7 +31,8 @@ static size_t release_entry(void *ctx, uintptr_t entry) {
         (struct gc_large_object *)(entry & ~(uintptr_t)QUARANTINE_LARGE_TAG),
         large_cache_limit(c));
   /* A write after free into the line shows now, and is reported once: the
-   * line is poisoned again for its reuse, which checks again (tracing-alloc.c). */
+   * line is poisoned again for its reuse, which checks again (tracing-alloc.c).
+   */
   char *line = (char *)entry;
   gc_quarantine_check_poison(c->heap, line, LINE_SIZE);
   gc_bit_clear(chunk_of(line)->line_quarantined, line_index(line));

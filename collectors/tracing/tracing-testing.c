@@ -5,7 +5,7 @@
 #include "tracing-testing.h"
 
 static struct gc_collector *tracing_of(gc_heap *heap) {
-  return heap->ops == &gc_tracing_collector ? heap->collector : NULL;
+  return gc_collector_of(heap, &gc_tracing_collector);
 }
 
 void gc_tracing_test_after_mark(gc_heap *heap,
@@ -28,8 +28,9 @@ void gc_tracing_test_destroy_now(gc_heap *heap, gc_ref resource) {
 }
 
 void gc_tracing_test_poison(gc_heap *heap, gc_ref obj) {
-  if (tracing_of(heap) && obj)
-    gc_poison(obj, gc_object_size(heap, obj));
+  struct gc_collector *c = tracing_of(heap);
+  if (c && obj)
+    gc_poison(obj, gc_object_size(c->types, obj));
 }
 
 bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr) {

@@ -68,25 +68,28 @@ static void tracing_fill_refs(struct gc_collector *c, struct gc_obj *obj,
     remember(c, obj);
 }
 
-static struct gc_collector *tracing_create(gc_heap *heap, char *err,
-                                           size_t errlen) {
+static struct gc_collector *tracing_create(const struct gc_collector_env *env,
+                                           char *err, size_t errlen) {
+  gc_heap *heap = env->heap;
+  const struct gc_options *options = env->options;
   struct gc_collector *c = gc_sys_calloc(1, sizeof *c);
   if (!c) {
     snprintf(err, errlen, "tracing: no memory for the collector");
     return NULL;
   }
   c->heap = heap;
-  c->verify = heap->options.verify != 0;
+  c->options = options;
+  c->types = env->types;
+  c->verify = options->verify != 0;
   gc_large_space_init(&c->large, heap, c->verify);
-  c->quarantine.limit = heap->options.verify_quarantine;
+  c->quarantine.limit = options->verify_quarantine;
   c->epoch = 1;
   c->line_epoch = 1;
   /* gc_set_ref calls the barrier only for stores into old (marked)
    * objects; begin_epochs keeps the value current. */
   gc_set_barrier_filter(heap, UINT32_MAX, c->epoch);
-  c->max_bytes = heap->options.max_heap_size;
-  c->min_target =
-      heap->options.heap_size ? heap->options.heap_size : DEFAULT_MIN_TARGET;
+  c->max_bytes = options->max_heap_size;
+  c->min_target = options->heap_size ? options->heap_size : DEFAULT_MIN_TARGET;
   if (c->max_bytes && c->min_target > c->max_bytes)
     c->min_target = c->max_bytes;
   c->target_bytes = c->min_target;

@@ -1,8 +1,8 @@
 /* tracing.h — the tracing collector's internal story, shared by its files.
  *
  * Design: a non-moving mark-region collector in the style of Immix, with
- * generations by sticky mark bits (see tracing-collect.c and the write barrier in
- * tracing.c).
+ * generations by sticky mark bits (see tracing-collect.c and the write barrier
+ * in tracing.c).
  *
  *   - Memory comes from the system in CHUNKs (2 MiB, CHUNK-aligned). The
  *     first blocks of each chunk hold its metadata: one mark byte per LINE,
@@ -84,8 +84,8 @@ struct chunk {
    * dead), and which lines are poisoned and not handed out since. */
   uint64_t object_start[GRANULES_PER_CHUNK / 64];
   uint64_t line_poisoned[LINES_PER_CHUNK / 64];
-  /* verify=1 only: freed lines held in the quarantine (tracing-quarantine.c); the
-   * allocators treat them as marked. */
+  /* verify=1 only: freed lines held in the quarantine (tracing-quarantine.c);
+   * the allocators treat them as marked. */
   uint64_t line_quarantined[LINES_PER_CHUNK / 64];
 };
 /* The first blocks of every chunk hold its metadata. */
@@ -106,6 +106,8 @@ struct gc_collector {
   /* Hot: the allocation fast path reads only these two. */
   struct bump small;
   gc_heap *heap;
+  const struct gc_type_registry *types; /* read by every mark */
+  const struct gc_options *options;
 
   struct bump medium;
   struct bump verify_small; /* verify=1: small objects, one by one */
@@ -121,7 +123,8 @@ struct gc_collector {
   /* Objects above LARGE_THRESHOLD, their reuse cache and (verify=1) their
    * quarantine: gc/'s large-object space. */
   struct gc_large_space large;
-  /* verify=1: freed lines and large objects kept from reuse (tracing-quarantine.c). */
+  /* verify=1: freed lines and large objects kept from reuse
+   * (tracing-quarantine.c). */
   struct gc_quarantine quarantine;
 
   /* Marking. */
@@ -131,7 +134,8 @@ struct gc_collector {
   bool mark_failed; /* the stack could not grow: the collection is void */
   uint64_t marked_objects, marked_bytes;
 
-  /* Heap sizing, in bytes of object space (see heap_policy in tracing-collect.c). */
+  /* Heap sizing, in bytes of object space (see heap_policy in
+   * tracing-collect.c). */
   uint64_t used_bytes;   /* live at the last collection + taken since */
   uint64_t target_bytes; /* collect when used_bytes would pass this */
   uint64_t min_target;   /* heap-size option or the default */
@@ -141,9 +145,9 @@ struct gc_collector {
 
   struct obj_vec resources, weaks;
 
-  /* Generations by sticky marks (tracing-collect.c): a marked object stays marked
-   * between collections, so it is old; a minor collection keeps the epoch
-   * and traces only from the roots and the remembered set. */
+  /* Generations by sticky marks (tracing-collect.c): a marked object stays
+   * marked between collections, so it is old; a minor collection keeps the
+   * epoch and traces only from the roots and the remembered set. */
   struct obj_vec remembered; /* old objects written to since the last GC */
   bool next_major;           /* the next collection must be full */
   uint64_t old_objects, old_bytes; /* marked objects, for the stats */
@@ -175,7 +179,8 @@ static inline size_t granule_index(const void *addr) {
 /* tracing.c */
 extern const struct gc_collector_ops gc_tracing_collector;
 
-/* tracing-verify.c: true if addr is inside one of c's chunks or large objects. */
+/* tracing-verify.c: true if addr is inside one of c's chunks or large objects.
+ */
 bool tracing_owns_address(struct gc_collector *c, const void *addr);
 
 /* tracing-alloc.c */
