@@ -188,14 +188,16 @@ int main(int argc, char **argv) {
     }
   }
 
-  gc_config *config = gc_config_new();
-  if (!config)
-    return EXIT_USAGE; /* gc_config_new printed why ($GCHEAP_OPTIONS) */
+  char err[512];
+  gc_config *config = gc_config_new(err, sizeof err);
+  if (!config) {
+    fprintf(stderr, "gcheap: %s\n", err);
+    return EXIT_USAGE;
+  }
   char **options = calloc((size_t)argc + 1, sizeof *options);
   if (!options)
     return EXIT_USAGE;
   int noptions = collect_options(argc, argv, options);
-  char err[512];
   if (gc_config_args(config, &argc, argv, err, sizeof err) < 0) {
     fprintf(stderr, "gcheap: %s\n", err);
     gc_config_free(config);

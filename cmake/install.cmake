@@ -7,7 +7,7 @@
 #   include/gcheap.h                    the public header (never the
 #                                       test-only gcheap-testing.h)
 #   lib/libgcheap.a                     static library (position independent)
-#   lib/libgcheap.so.MAJOR.MINOR.PATCH  shared library, SONAME libgcheap.so.0.1
+#   lib/libgcheap.so.MAJOR.MINOR.PATCH  shared library, SONAME libgcheap.so.0.2
 #   bin/gcheap, bin/gcheap-native-*     the program and its compare baselines
 #   lib/cmake/gcheap/                   find_package(gcheap) -> gcheap::gcheap
 #   lib/pkgconfig/gcheap.pc             pkg-config gcheap

@@ -4,7 +4,7 @@
 
 int main(int argc, char **argv) {
   char err[256] = "";
-  gc_config *config = gc_config_new(); /* defaults, then $GCHEAP_OPTIONS */
+  gc_config *config = gc_config_new(err, sizeof err); /* + $GCHEAP_OPTIONS */
   gc_heap *heap = NULL;
   if (config && gc_config_args(config, &argc, argv, err, sizeof err) == 0)
     heap = gc_heap_new(config, err, sizeof err); /* -C collector=NAME ... */

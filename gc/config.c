@@ -200,15 +200,17 @@ static int apply_list(struct gc_options *options, const char *list, char *err,
   return 0;
 }
 
-gc_config *gc_config_new(void) {
+gc_config *gc_config_new(char *err, size_t errlen) {
   gc_config *config = gc_sys_malloc(sizeof *config);
-  if (!config)
+  if (!config) {
+    fail(err, errlen, "gc_config_new: out of memory");
     return NULL;
+  }
   set_defaults(&config->options);
   const char *env = getenv("GCHEAP_OPTIONS");
-  char err[256];
-  if (env && apply_list(&config->options, env, err, sizeof err)) {
-    fprintf(stderr, "gcheap: GCHEAP_OPTIONS: %s\n", err);
+  char reason[256];
+  if (env && apply_list(&config->options, env, reason, sizeof reason)) {
+    fail(err, errlen, "GCHEAP_OPTIONS: %s", reason);
     gc_sys_free(config);
     return NULL;
   }

@@ -37,9 +37,9 @@ extern "C" {
 /* GC_HEAP_: Boehm GC's gc.h owns GC_VERSION_*, and a runtime may include
  * both headers. */
 #define GC_HEAP_VERSION_MAJOR 0
-#define GC_HEAP_VERSION_MINOR 1
+#define GC_HEAP_VERSION_MINOR 2
 #define GC_HEAP_VERSION_PATCH 0
-#define GC_HEAP_VERSION_STRING "0.1.0"
+#define GC_HEAP_VERSION_STRING "0.2.0"
 
 typedef struct gc_config gc_config;
 typedef struct gc_heap gc_heap;
@@ -48,9 +48,14 @@ typedef struct gc_obj *gc_ref; /* NULL is the null reference */
 /* ---- Configuration: "-C key=value" ------------------------------------ */
 
 /* A configuration holding the defaults, then the settings of the environment
- * variable GCHEAP_OPTIONS ("k=v,k=v"). Returns NULL if GCHEAP_OPTIONS is
- * malformed (the reason is printed to stderr) or memory is exhausted. */
-gc_config *gc_config_new(void);
+ * variable GCHEAP_OPTIONS ("k=v,k=v"). Returns NULL, with a one-line reason
+ * in err, if GCHEAP_OPTIONS is malformed or memory is exhausted.
+ *
+ * Errors, throughout: the configuration calls and gc_heap_new, which run
+ * before there is a heap, return an error code with a one-line reason in
+ * the caller's buffer; once a heap exists, errors are traps
+ * (gc_set_trap_handler). */
+gc_config *gc_config_new(char *err, size_t errlen);
 void gc_config_free(gc_config *config);
 /* Applies one "key=value". Returns 0, or -1 with a one-line reason in err;
  * on error the configuration is unchanged. */

@@ -164,7 +164,7 @@ Test(boehm_heap, thousands_of_root_chunks, .timeout = 120) {
 }
 
 static void *new_heap_on_thread(void *err) {
-  gc_config *config = gc_config_new();
+  gc_config *config = gc_config_new(err, 256);
   gc_config_set(config, "collector=boehm", err, 256);
   gc_heap *heap = gc_heap_new(config, err, 256);
   gc_config_free(config);

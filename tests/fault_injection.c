@@ -51,7 +51,7 @@ static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};
  * structure (mark stacks, work lists). */
 static enum outcome representative_program(const char *collector,
                                            char *why, size_t whylen) {
-  gc_config *config = gc_config_new();
+  gc_config *config = gc_config_new(why, whylen);
   if (!config)
     return CONFIG_FAILED;
   char setting[64];

@@ -185,9 +185,8 @@ void harness_expect_no_trap(struct trap_log *log, const char *file, int line) {
 
 gc_config *harness_new_config(const char *collector, const char *options) {
   char err[256] = "";
-  gc_config *config = gc_config_new();
-  cr_assert(config, "gc_config_new failed (GCHEAP_OPTIONS=%s)",
-            getenv("GCHEAP_OPTIONS") ? getenv("GCHEAP_OPTIONS") : "");
+  gc_config *config = gc_config_new(err, sizeof err);
+  cr_assert(config, "gc_config_new: %s", err);
   char setting[256];
   snprintf(setting, sizeof setting, "collector=%s", collector);
   cr_assert(gc_config_set(config, setting, err, sizeof err) == 0, "%s: %s",

@@ -22,9 +22,9 @@ static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};
 
 static gc_heap *new_heap(void) {
   char err[256];
-  gc_config *config = gc_config_new();
+  gc_config *config = gc_config_new(err, sizeof err);
   if (!config || gc_config_set(config, "collector=boehm", err, sizeof err)) {
-    fprintf(stderr, "valgrind-smoke: %s\n", config ? err : "no config");
+    fprintf(stderr, "valgrind-smoke: %s\n", err);
     exit(2);
   }
   gc_heap *heap = gc_heap_new(config, err, sizeof err);

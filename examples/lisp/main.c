@@ -122,10 +122,8 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
   char err[256] = "";
-  gc_config *config = gc_config_new();
-  if (!config)
-    return EXIT_USAGE; /* GCHEAP_OPTIONS is malformed; it said why */
-  if (gc_config_args(config, &argc, argv, err, sizeof err)) {
+  gc_config *config = gc_config_new(err, sizeof err);
+  if (!config || gc_config_args(config, &argc, argv, err, sizeof err)) {
     fprintf(stderr, "lisp: %s\n", err);
     gc_config_free(config);
     return EXIT_USAGE;
