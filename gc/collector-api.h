@@ -166,9 +166,11 @@ struct gc_collector_ops {
   void (*weak_init)(struct gc_collector *c, struct gc_weak *weak,
                     gc_ref target);
   gc_ref (*weak_get)(struct gc_collector *c, struct gc_weak *weak);
-  /* Optional: told of every memory area that holds root slots, so that a
-   * collector that cannot enumerate them (Boehm) can scan them. adding is
-   * false when the area goes away. */
+  /* Optional, for a collector that scans root areas whole instead of
+   * visiting the roots (Boehm's conservative marker): told of every memory
+   * area that holds root slots (adding is false when the area goes away).
+   * With it, gc/ also zeroes the slots a closed scope drops, which such a
+   * scan would otherwise see. */
   void (*root_area)(struct gc_collector *c, void *start, size_t bytes,
                     bool adding);
 };

@@ -59,6 +59,27 @@ void gc_roots_free(gc_heap *heap) {
   heap->globals = NULL;
 }
 
+/* A collector that scans root areas whole (one with a root_area hook:
+ * Boehm's conservative marker) would see the slots a closed scope dropped;
+ * a stale slot must not keep garbage alive, so they are cleared. The others
+ * visit only the slots below the top (gc_visit_roots) and need nothing. */
+static void clear_dropped_slots(gc_heap *heap,
+                                const struct gc_scope_record *record) {
+  struct gc_root_chunk *chunk =
+      record->chunk ? record->chunk : heap->root_first;
+  uint32_t from = record->chunk ? record->top : 0;
+  while (chunk) {
+    uint32_t to =
+        chunk == heap->root_current ? heap->root_top : ROOT_CHUNK_SLOTS;
+    if (to > from)
+      memset(&chunk->slots[from], 0, (to - from) * sizeof(gc_ref));
+    if (chunk == heap->root_current)
+      break;
+    chunk = chunk->next;
+    from = 0;
+  }
+}
+
 gc_scope gc_scope_open(gc_heap *heap) {
   gc_scope failed = {UINT32_MAX, 0};
   GC_REQUIRE_HEAP(heap, "gc_scope_open");
@@ -136,21 +157,8 @@ void gc_scope_close(gc_heap *heap, gc_scope scope) {
     return;
   }
   struct gc_scope_record *record = &heap->scopes.items[--heap->scopes.count];
-  /* Clear the dropped slots: a conservative collector scans whole chunks,
-   * and a stale slot must not keep garbage alive. */
-  struct gc_root_chunk *chunk =
-      record->chunk ? record->chunk : heap->root_first;
-  uint32_t from = record->chunk ? record->top : 0;
-  while (chunk) {
-    uint32_t to =
-        chunk == heap->root_current ? heap->root_top : ROOT_CHUNK_SLOTS;
-    if (to > from)
-      memset(&chunk->slots[from], 0, (to - from) * sizeof(gc_ref));
-    if (chunk == heap->root_current)
-      break;
-    chunk = chunk->next;
-    from = 0;
-  }
+  if (heap->ops->root_area)
+    clear_dropped_slots(heap, record);
   heap->root_current = record->chunk;
   heap->root_top = record->top;
 }
