@@ -86,6 +86,9 @@ struct gc_type_info {
   uint32_t new_struct_bytes;
 };
 
+/* A growable array of object pointers: a stack, a buffer, a side list. */
+struct gc_obj_vector GC_VECTOR(struct gc_obj *);
+
 static inline void *gc_obj_fields(struct gc_obj *obj) {
   return obj + 1;
 }

@@ -373,7 +373,7 @@ uint64_t rc_alloc_sweep_young(struct gc_collector *c) {
   c->young_blocks = NULL;
   /* Large young objects: the trace cleared the YOUNG bit of those it
    * promoted. */
-  struct rc_stack *large = &c->young_large;
+  struct gc_obj_vector *large = &c->young_large;
   for (size_t i = 0; i < large->count; i++)
     if (large->items[i]->gc_word & RC_YOUNG) {
       rc_large_release(c, large->items[i]);

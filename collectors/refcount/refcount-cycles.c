@@ -30,19 +30,19 @@
 
 #define BLACK_TAG ((uintptr_t)1) /* scan: an item whose children to restore */
 
-static inline void push_reserved(struct rc_stack *s, struct gc_obj *obj) {
+static inline void push_reserved(struct gc_obj_vector *s, struct gc_obj *obj) {
   assert(s->count < s->capacity);
   s->items[s->count++] = obj;
 }
 
-static inline void push_tagged(struct rc_stack *s, struct gc_obj *obj,
+static inline void push_tagged(struct gc_obj_vector *s, struct gc_obj *obj,
                                uintptr_t tag) {
   push_reserved(s, (struct gc_obj *)((uintptr_t)obj | tag));
 }
 
 /* Subtracts the internal references of everything reachable from s. */
 static size_t mark_gray(struct gc_collector *c, struct gc_obj *s) {
-  struct rc_stack *work = &c->work;
+  struct gc_obj_vector *work = &c->work;
   size_t visited = 0;
   rc_set_color(s, RC_GRAY);
   push_reserved(work, s);
@@ -84,7 +84,7 @@ static void scan_enter(struct gc_collector *c, struct gc_obj *obj) {
 }
 
 static void scan(struct gc_collector *c, struct gc_obj *s) {
-  struct rc_stack *work = &c->work;
+  struct gc_obj_vector *work = &c->work;
   if (rc_color(s) != RC_GRAY)
     return;
   scan_enter(c, s);
@@ -122,7 +122,7 @@ static void scan(struct gc_collector *c, struct gc_obj *s) {
  * object. The list is its own work queue: entry i's children are examined
  * when the scan of the list reaches i. */
 static void gather_white(struct gc_collector *c, struct gc_obj *s,
-                         struct rc_stack *garbage) {
+                         struct gc_obj_vector *garbage) {
   if (rc_color(s) != RC_WHITE)
     return;
   size_t next = garbage->count;
@@ -145,7 +145,8 @@ static void gather_white(struct gc_collector *c, struct gc_obj *s,
  * scan restored only those that black objects make, so the children are
  * not decremented again (RC_FREE_KEEP_CHILDREN), and no freed object's
  * fields are read. */
-static void free_gathered(struct gc_collector *c, struct rc_stack *garbage) {
+static void free_gathered(struct gc_collector *c,
+                          struct gc_obj_vector *garbage) {
   for (size_t i = 0; i < garbage->count; i++) {
     if (i + RC_PREFETCH_DISTANCE < garbage->count)
       __builtin_prefetch(garbage->items[i + RC_PREFETCH_DISTANCE], 1);
@@ -185,7 +186,7 @@ static void buffer_rooted(gc_ref *slot, void *ctx) {
  * Kept, it is examined by the next cycle collection (which then rebuffers
  * it if a root still holds it, see buffer_rooted). */
 void rc_filter_candidates(struct gc_collector *c, size_t from) {
-  struct rc_stack *buffer = &c->candidates;
+  struct gc_obj_vector *buffer = &c->candidates;
   size_t kept = from;
   for (size_t i = from; i < buffer->count; i++) {
     if (i + RC_PREFETCH_DISTANCE < buffer->count)
@@ -210,7 +211,7 @@ void rc_collect_cycles(struct gc_collector *c) {
     rc_for_each_object(c, buffer_if_purple, NULL);
   }
   rc_filter_candidates(c, 0);
-  struct rc_stack *buffer = &c->candidates;
+  struct gc_obj_vector *buffer = &c->candidates;
   /* Without the stack, leave the candidates for a later collection. */
   if (!gc_vector_reserve(&c->work, 2 * c->live_objects + 16))
     return;

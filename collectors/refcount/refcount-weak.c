@@ -28,7 +28,7 @@ void rc_weak_init(struct gc_collector *c, struct gc_weak *weak, gc_ref target) {
   /* A young target that dies young is not visited by the sweep unless it
    * is listed (rc_allocate reserved the room). */
   if ((target->gc_word & (RC_YOUNG | RC_HAS_WEAK)) == RC_YOUNG) {
-    struct rc_stack *targets = &c->young_weak_targets;
+    struct gc_obj_vector *targets = &c->young_weak_targets;
     assert(targets->count < targets->capacity);
     targets->items[targets->count++] = target;
   }

@@ -94,7 +94,7 @@ static void promote(struct gc_collector *c, struct gc_obj *obj) {
     if (*slot)
       __builtin_prefetch(*slot, 1);
   });
-  struct rc_stack *path = &c->young_path, *next = &c->young_next;
+  struct gc_obj_vector *path = &c->young_path, *next = &c->young_next;
   assert(path->count < path->capacity);
   path->items[path->count++] = obj;
   next->items[next->count++] = 0;
@@ -110,7 +110,7 @@ static void promote(struct gc_collector *c, struct gc_obj *obj) {
  * held and that gains a count here — drain_zct makes it a candidate — or
  * through one referenced from outside, whose removal decrements it.) */
 static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
-  struct rc_stack *path = &c->young_path, *next = &c->young_next;
+  struct gc_obj_vector *path = &c->young_path, *next = &c->young_next;
   promote(c, obj);
   while (path->count) {
     struct gc_obj *parent = path->items[path->count - 1];
@@ -174,7 +174,7 @@ static void queue_uncounted_root(gc_ref *slot, void *ctx) {
 /* The dead young objects whose death has an effect. Their cells are still
  * intact: the sweep comes after. */
 static void bury_young(struct gc_collector *c) {
-  struct rc_stack *targets = &c->young_weak_targets;
+  struct gc_obj_vector *targets = &c->young_weak_targets;
   for (size_t i = 0; i < targets->count; i++) {
     struct gc_obj *target = targets->items[i];
     if ((target->gc_word & (RC_YOUNG | RC_HAS_WEAK)) ==
@@ -184,12 +184,12 @@ static void bury_young(struct gc_collector *c) {
     }
   }
   targets->count = 0;
-  struct rc_stack *weaks = &c->young_weaks;
+  struct gc_obj_vector *weaks = &c->young_weaks;
   for (size_t i = 0; i < weaks->count; i++)
     if (weaks->items[i]->gc_word & RC_YOUNG)
       rc_unlink_weak(c, (struct rc_weak *)weaks->items[i]);
   weaks->count = 0;
-  struct rc_stack *resources = &c->young_resources;
+  struct gc_obj_vector *resources = &c->young_resources;
   for (size_t i = 0; i < resources->count; i++) {
     struct gc_resource *res = (struct gc_resource *)resources->items[i];
     if ((res->header.gc_word & RC_YOUNG) && !res->destroyed)
@@ -201,7 +201,7 @@ static void bury_young(struct gc_collector *c) {
 void rc_collect_young(struct gc_collector *c) {
   c->young_path.count = c->young_next.count = 0;
   gc_visit_roots(c->heap, promote_root, c);
-  struct rc_stack *remembered = &c->remembered;
+  struct gc_obj_vector *remembered = &c->remembered;
   for (size_t i = 0; i < remembered->count; i++)
     promote_if_counted(c, remembered->items[i]);
   remembered->count = 0;

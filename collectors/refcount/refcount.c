@@ -287,12 +287,12 @@ static void drain_zct(struct gc_collector *c, bool full) {
     c->zct_overflowed = false;
     rc_for_each_object(c, queue_if_zero, NULL);
   }
-  struct rc_stack *zct = &c->zct, *kept = &c->zct_kept;
+  struct gc_obj_vector *zct = &c->zct, *kept = &c->zct_kept;
   size_t first_new_candidate = c->candidates.count;
   kept->count = 0;
   /* Last in, first out: a tree built bottom-up has its root on top, and
    * freeing the root makes its children's entries free on their turn. */
-  struct rc_stack *dead = &c->dead_children;
+  struct gc_obj_vector *dead = &c->dead_children;
   size_t next_dead = 0;
   for (;;) {
     /* First the references that freed objects held: a first-in, first-out
@@ -349,7 +349,7 @@ static void drain_zct(struct gc_collector *c, bool full) {
       }
     kept->count = 0;
   } else {
-    struct rc_stack swap = *zct;
+    struct gc_obj_vector swap = *zct;
     *zct = *kept;
     *kept = swap;
   }
@@ -517,7 +517,7 @@ static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
 /* Stacks that a burst grew (a 2-million-object list dying at once leaves a
  * 16 MB ZCT) give back what they no longer use. */
 static void trim_stacks(struct gc_collector *c) {
-  struct rc_stack *stacks[] = {
+  struct gc_obj_vector *stacks[] = {
       &c->zct,        &c->zct_kept,   &c->dead_children,
       &c->candidates, &c->work,       &c->young_path,
       &c->young_next, &c->remembered, &c->young_large};

@@ -187,10 +187,6 @@ void rc_table_clear(struct rc_table *t); /* keeps the memory */
       BODY;                                                                    \
     }
 
-/* ---- A growable array of object pointers: a stack, a buffer, a list ---- */
-
-struct rc_stack GC_VECTOR(struct gc_obj *);
-
 /* ---- The collector ------------------------------------------------------- */
 
 struct gc_collector {
@@ -210,19 +206,21 @@ struct gc_collector {
    * An entry may have gained a count since; the collection point drops it
    * then. zct_overflowed: a push failed for lack of memory, so the next
    * collection point scans the heap for zero counts instead. */
-  struct rc_stack zct;
-  struct rc_stack zct_kept;      /* scratch: entries a root slot holds */
-  struct rc_stack dead_children; /* drain_zct: references of freed objects */
+  struct gc_obj_vector zct;
+  struct gc_obj_vector zct_kept; /* scratch: entries a root slot holds */
+  struct gc_obj_vector
+      dead_children; /* drain_zct: references of freed objects */
   bool zct_overflowed;
 
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
-  struct rc_stack candidates;
+  struct gc_obj_vector candidates;
   bool candidates_overflowed; /* a push failed: scan the heap for purple */
   size_t candidates_filtered; /* buffer length after the last full filter */
   size_t candidate_limit;     /* this many candidates run the cycle collector */
   uint64_t bytes_since_cycles;
   uint64_t cycle_bytes; /* so much allocation runs it with any candidate */
-  struct rc_stack work; /* scratch stack of the cycle collector and verify */
+  struct gc_obj_vector
+      work; /* scratch stack of the cycle collector and verify */
 
   /* Side tables. */
   struct rc_table overflow_counts; /* obj -> exact count beyond the field */
@@ -243,15 +241,15 @@ struct gc_collector {
    * search never runs out of room. remembered: young objects that a store
    * into an old object counted. The side lists name the young objects
    * whose death needs more than a free bit. */
-  struct rc_stack young_path, young_next;
+  struct gc_obj_vector young_path, young_next;
   size_t young_cells;
-  struct rc_stack remembered;
+  struct gc_obj_vector remembered;
   bool remembered_overflowed; /* a push failed: scan every young cell */
-  struct rc_stack young_resources;
+  struct gc_obj_vector young_resources;
   bool resources_allocated; /* teardown looks for destructors to run */
-  struct rc_stack young_weaks;
-  struct rc_stack young_weak_targets;
-  struct rc_stack young_large;
+  struct gc_obj_vector young_weaks;
+  struct gc_obj_vector young_weak_targets;
+  struct gc_obj_vector young_large;
   struct rc_block *young_blocks; /* linked through next_young */
 
   /* Memory. */

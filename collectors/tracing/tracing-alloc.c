@@ -372,9 +372,9 @@ static struct gc_obj *allocate_plain(struct gc_collector *c, uint32_t type,
  * done. */
 static struct gc_obj *allocate_special(struct gc_collector *c, uint32_t type,
                                        size_t bytes) {
-  struct obj_vec *vec = type == GC_TYPE_RESOURCE ? &c->resources
-                        : type == GC_TYPE_WEAK   ? &c->weaks
-                                                 : NULL;
+  struct gc_obj_vector *vec = type == GC_TYPE_RESOURCE ? &c->resources
+                              : type == GC_TYPE_WEAK   ? &c->weaks
+                                                       : NULL;
   if (vec && !gc_vector_reserve(vec, vec->count + 1)) {
     trap_oom(c, bytes, "no memory to register a resource or weak reference");
     return NULL;

@@ -62,7 +62,7 @@ static void abandon_collection(struct gc_collector *c) {
  * they die, and cleared when their target dies. */
 static void finalize(struct gc_collector *c) {
   gc_heap *heap = c->heap;
-  struct obj_vec *res = &c->resources;
+  struct gc_obj_vector *res = &c->resources;
   for (size_t i = 0; i < res->count;) {
     struct gc_resource *r = (struct gc_resource *)res->items[i];
     if (c->verify && r->header.type == (uint32_t)GC_POISON_WORD) {
@@ -81,7 +81,7 @@ static void finalize(struct gc_collector *c) {
     res->items[i] = res->items[--res->count];
     gc_run_destructor(heap, r);
   }
-  struct obj_vec *weaks = &c->weaks;
+  struct gc_obj_vector *weaks = &c->weaks;
   for (size_t i = 0; i < weaks->count;) {
     struct gc_weak *w = (struct gc_weak *)weaks->items[i];
     if (w->header.gc_word != c->epoch) {

@@ -99,9 +99,6 @@ struct bump {
   char *cursor, *limit;
 };
 
-/* A growable vector of object pointers (resources, weak references). */
-struct obj_vec GC_VECTOR(struct gc_obj *);
-
 struct gc_collector {
   /* Hot: the allocation fast path reads only these two. */
   struct bump small;
@@ -143,13 +140,14 @@ struct gc_collector {
   uint64_t peak_mapped;
   bool collecting;
 
-  struct obj_vec resources, weaks;
+  struct gc_obj_vector resources, weaks;
 
   /* Generations by sticky marks (tracing-collect.c): a marked object stays
    * marked between collections, so it is old; a minor collection keeps the
    * epoch and traces only from the roots and the remembered set. */
-  struct obj_vec remembered; /* old objects written to since the last GC */
-  bool next_major;           /* the next collection must be full */
+  struct gc_obj_vector
+      remembered;  /* old objects written to since the last GC */
+  bool next_major; /* the next collection must be full */
   uint64_t old_objects, old_bytes; /* marked objects, for the stats */
   uint64_t remembered_objects, remembered_bytes; /* of this collection */
 
