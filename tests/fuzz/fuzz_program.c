@@ -226,7 +226,6 @@ static int make_heap(struct fuzz_state *s, const char *collector,
   static const unsigned stress[8] = {0, 0, 0, 0, 0, 0, 1, 7};
   static const char *const heap_size[4] = {"0", "16K", "256K", "4M"};
   char err[256], opt[64];
-  char err[256];
   gc_config *config = gc_config_new(err, sizeof err);
   if (!config)
     fuzz_fail(s, "gc_config_new failed");
