@@ -440,6 +440,18 @@ int rc_find_cell(struct gc_collector *c, const void *p, char *why,
   return -1;
 }
 
+/* The chunk's huge-page hint is withdrawn from the 2 MiB around a block
+ * given back. With it, khugepaged (which collapses a range into a huge page
+ * when as few as one of its 512 pages is present: max_ptes_none = 511, and
+ * each block keeps its header page) filled every given-back page in again:
+ * a dropped 128 MB list went from 13 MB resident back to 126 MB within 90
+ * seconds. The range's blocks still in use keep their pages, as small
+ * ones. */
+static void stop_huge_pages_around(struct rc_block *block) {
+  uintptr_t region = (uintptr_t)block & ~(uintptr_t)(GC_HUGE_PAGE_BYTES - 1);
+  madvise((void *)region, GC_HUGE_PAGE_BYTES, MADV_NOHUGEPAGE);
+}
+
 /* Only at gc_collect, not at the allocation path's collection points, and
  * with hysteresis: a block emptied and refilled between two calls would pay
  * its page faults again each time (a program that called gc_collect after
@@ -470,6 +482,7 @@ void rc_alloc_release_empty_blocks(struct gc_collector *c) {
     /* A hint: if the system refuses, the pages simply stay. */
     madvise((char *)block + GC_PAGE_BYTES, RC_BLOCK_BYTES - GC_PAGE_BYTES,
             MADV_DONTNEED);
+    stop_huge_pages_around(block);
     block->idle = RC_BLOCK_RELEASED;
     c->released_bytes += RC_BLOCK_BYTES - GC_PAGE_BYTES;
     c->blocks_released++;
