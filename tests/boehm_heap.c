@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static const gc_kind cell_kinds[] = {GC_KIND_I64, GC_KIND_REF};
@@ -282,4 +283,44 @@ Test(boehm_heap, live_bytes_after_oom_is_what_boehm_kept) {
             "fitted %zu",
             (unsigned long long)kept_cells, first, second);
   harness_free_heap(heap);
+}
+
+/* The process's virtual size, from /proc/self/status. */
+static long virtual_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  cr_assert_not_null(f);
+  char line[256];
+  long kib = -1;
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmSize:", 7))
+      sscanf(line + 7, "%ld", &kib);
+  fclose(f);
+  return kib;
+}
+
+/* heap-size is Boehm's whole heap, unmapped blocks included: heaps made
+ * one after the other with heap-size=4M, each collected until Boehm unmaps
+ * its free blocks, must not grow Boehm's heap each time (they grew the
+ * address space by 4 MB per heap, 80 MB over this loop, and the fuzzer's
+ * Boehm collections slowed down as it grew). */
+Test(boehm_heap, heap_size_does_not_grow_boehm_at_every_heap) {
+  char err[256] = "";
+  long before = 0;
+  for (int i = 0; i < 20; i++) {
+    gc_config *config = gc_config_new(err, sizeof err);
+    cr_assert(config, "%s", err);
+    cr_assert_eq(gc_config_set(config, "collector=boehm", err, sizeof err), 0);
+    cr_assert_eq(gc_config_set(config, "heap-size=4M", err, sizeof err), 0);
+    gc_heap *heap = gc_heap_new(config, err, sizeof err);
+    gc_config_free(config);
+    cr_assert(heap, "%s", err);
+    for (int k = 0; k < 8; k++) /* Boehm unmaps blocks free for 6 */
+      gc_collect(heap);
+    gc_heap_free(heap);
+    if (i == 0)
+      before = virtual_kib();
+  }
+  long grown = virtual_kib() - before;
+  cr_assert(grown < 16 * 1024, "virtual size grew by %ld KiB over 19 heaps",
+            grown);
 }

@@ -37,9 +37,14 @@ static struct gc_collector *boehm_create(const struct gc_collector_env *env,
   const struct gc_options *options = env->options;
   if (boehm_process_init(err, errlen))
     return NULL;
+  /* heap-size is Boehm's whole heap, unmapped blocks included: they are
+   * mapped again before Boehm grows. Counting only the mapped part grew the
+   * heap by heap-size at every heap creation once Boehm had unmapped free
+   * blocks (4 MB of address space per heap, without bound), and every
+   * collection then walked the larger heap. */
   uint64_t initial = options->heap_size;
-  if (initial > GC_get_heap_size() &&
-      !GC_expand_hp((size_t)(initial - GC_get_heap_size()))) {
+  uint64_t whole = (uint64_t)GC_get_heap_size() + GC_get_unmapped_bytes();
+  if (initial > whole && !GC_expand_hp((size_t)(initial - whole))) {
     char size[32];
     snprintf(err, errlen, "boehm: heap-size=%s: Boehm GC could not grow to it",
              gc_format_size(initial, size, sizeof size));
