@@ -69,11 +69,13 @@ Test(refcount_memory, blocks_free_across_collects_go_back) {
   harness_free_heap(heap);
 }
 
-/* A program that replaces its big arrays reuses their mappings (zeroed),
- * instead of one mmap and one munmap per array. */
-Test(refcount_memory, dead_large_objects_mappings_are_reused) {
+/* A program that replaces its big arrays, 400 of 64 KiB, each dropped as
+ * the next is made (with gc_collect every collect_every rounds, if not 0):
+ * every new array reads zero, and fewer than half of them needed a system
+ * allocation, the others reusing dead arrays' mappings. */
+static void replace_large_arrays(const char *options, int collect_every) {
   struct types t;
-  gc_heap *heap = new_heap("verify=0,stress=0", &t);
+  gc_heap *heap = new_heap(options, &t);
   gc_type ints = gc_type_array(heap, "ints", GC_KIND_I64);
   gc_scope scope = gc_scope_open(heap);
   enum { LENGTH = 8 * 1024, ROUNDS = 400 }; /* 64 KiB each */
@@ -83,51 +85,36 @@ Test(refcount_memory, dead_large_objects_mappings_are_reused) {
     gc_test_allocation_reset();
     gc_ref fresh = gc_new_array(heap, ints, LENGTH - (round % 3) * 64);
     maps += gc_test_allocation_count();
-    cr_assert_not_null(fresh, "round %d", round);
+    cr_assert_not_null(fresh, "[%s] round %d: %s", options, round,
+                       harness_traps.message);
     for (size_t i = 0; i < gc_array_len(heap, fresh); i += 97)
-      cr_assert_eq(gc_get_i64(heap, fresh, i), 0, "round %d element %zu", round,
-                   i);
+      cr_assert_eq(gc_get_i64(heap, fresh, i), 0, "[%s] round %d element %zu",
+                   options, round, i);
     gc_array_fill_i64(heap, fresh, 0, gc_array_len(heap, fresh), round);
     *current = fresh; /* the previous array dies */
+    if (collect_every && round % collect_every == 0)
+      gc_collect(heap);
   }
   CHECK_EQ(gc_get_i64(heap, *current, LENGTH / 2), ROUNDS);
-  cr_assert(maps < ROUNDS / 2, "%ld system allocations for %d arrays", maps,
-            ROUNDS);
-  gc_scope_close(heap, scope);
-  harness_free_heap(heap);
-}
-
-/* With verify=1 a dead large object waits in the quarantine; when the
- * quarantine lets it go, its mapping is reused like one that died with
- * verify=0 (before, the quarantine unmapped it: 402 system allocations for
- * 400 arrays). */
-Test(refcount_memory, mappings_the_quarantine_lets_go_are_reused) {
-  struct types t;
-  gc_heap *heap = new_heap("verify=1,stress=0,verify-quarantine=1M", &t);
-  gc_type ints = gc_type_array(heap, "ints", GC_KIND_I64);
-  gc_scope scope = gc_scope_open(heap);
-  enum { LENGTH = 8 * 1024, ROUNDS = 400 }; /* 64 KiB each */
-  gc_ref *current = gc_root(heap, gc_new_array(heap, ints, LENGTH));
-  long maps = 0;
-  for (int round = 1; round <= ROUNDS; round++) {
-    gc_test_allocation_reset();
-    gc_ref fresh = gc_new_array(heap, ints, LENGTH - (round % 3) * 64);
-    maps += gc_test_allocation_count();
-    cr_assert_not_null(fresh, "round %d: %s", round, harness_traps.message);
-    for (size_t i = 0; i < gc_array_len(heap, fresh); i += 97)
-      cr_assert_eq(gc_get_i64(heap, fresh, i), 0, "round %d element %zu", round,
-                   i);
-    gc_array_fill_i64(heap, fresh, 0, gc_array_len(heap, fresh), round);
-    *current = fresh; /* the previous array dies, into the quarantine */
-    if (round % 8 == 0)
-      gc_collect(heap); /* the quarantine lets the oldest go */
-  }
-  CHECK_EQ(gc_get_i64(heap, *current, LENGTH / 2), ROUNDS);
-  cr_assert(maps < ROUNDS / 2, "%ld system allocations for %d arrays", maps,
-            ROUNDS);
+  cr_assert(maps < ROUNDS / 2, "[%s] %ld system allocations for %d arrays",
+            options, maps, ROUNDS);
   gc_scope_close(heap, scope);
   EXPECT_NO_TRAP();
   harness_free_heap(heap);
+}
+
+/* A program that replaces its big arrays reuses their mappings (zeroed),
+ * instead of one mmap and one munmap per array. */
+Test(refcount_memory, dead_large_objects_mappings_are_reused) {
+  replace_large_arrays("verify=0,stress=0", 0);
+}
+
+/* With verify=1 a dead large object waits in the quarantine; when the
+ * quarantine lets it go (the gc_collect every 8 rounds lets the oldest go),
+ * its mapping is reused like one that died with verify=0 (before, the
+ * quarantine unmapped it: 402 system allocations for 400 arrays). */
+Test(refcount_memory, mappings_the_quarantine_lets_go_are_reused) {
+  replace_large_arrays("verify=1,stress=0,verify-quarantine=1M", 8);
 }
 
 /* Under max-heap-size the cached mappings count, and give way: a heap that
