@@ -293,10 +293,11 @@ void gc_config_help(void *file) {
     fprintf(out, "  -C %s=%s\n      %s (default %s)\n", spec->key, value_help,
             spec->help, def);
   }
-  for (int i = 0; gc_collector_ops_at(i); i++)
-    if (gc_collector_ops_at(i)->option_notes)
-      fprintf(out, "  with collector=%s:\n      %s\n", gc_collector_name_at(i),
-              gc_collector_ops_at(i)->option_notes);
+  const struct gc_collector_ops *ops;
+  for (int i = 0; (ops = gc_collector_ops_at(i)); i++)
+    if (ops->option_notes)
+      fprintf(out, "  with collector=%s:\n      %s\n", ops->name,
+              ops->option_notes);
 }
 
 const struct gc_options *gc_config_options(const gc_config *config) {

@@ -24,7 +24,7 @@ struct gc_scope_record {
 struct gc_global_chunk {
   struct gc_global_chunk *next;
   uint32_t used;
-  uint64_t in_use[GLOBAL_CHUNK_SLOTS / 64];
+  uint64_t in_use[GC_BITMAP_WORDS(GLOBAL_CHUNK_SLOTS)];
   gc_ref slots[GLOBAL_CHUNK_SLOTS];
 };
 

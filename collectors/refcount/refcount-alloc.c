@@ -30,7 +30,8 @@
  * one is taken, so a huge page is mostly used once touched; without it,
  * every 4 KiB of a fresh allocation budget was a page fault: 2268 of them in
  * the 25 ms of `cycles`, a third of its time, in the kernel. A block given
- * back with MADV_DONTNEED splits its huge page; that costs nothing more. */
+ * back with MADV_DONTNEED splits its huge page, and the hint is withdrawn
+ * around it (stop_huge_pages_around). */
 static char *map_chunk(void) {
   return gc_sys_map_aligned(CHUNK_BYTES, GC_HUGE_PAGE_BYTES, true);
 }
@@ -72,7 +73,7 @@ static int add_block(struct gc_collector *c, unsigned size_class) {
       (struct rc_block *)(chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES);
   if (c->verify) {
     block->quarantined =
-        gc_sys_calloc((RC_MAX_CELLS + 63) / 64, sizeof(uint64_t));
+        gc_sys_calloc(GC_BITMAP_WORDS(RC_MAX_CELLS), sizeof(uint64_t));
     if (!block->quarantined)
       return -1;
   }
@@ -332,7 +333,7 @@ void rc_alloc_promote_cell(struct gc_collector *c, struct gc_obj *obj) {
 /* Frees the young cells of block that the trace did not promote. */
 static uint64_t sweep_block(struct gc_collector *c, struct rc_block *block) {
   uint64_t freed = 0;
-  uint32_t nwords = (block->ncells + 63) / 64;
+  uint32_t nwords = GC_BITMAP_WORDS(block->ncells);
   for (uint32_t w = 0; w < nwords; w++) {
     uint64_t dead = block->young_bits[w];
     if (!dead)

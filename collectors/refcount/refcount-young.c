@@ -150,7 +150,7 @@ static void promote_if_counted(struct gc_collector *c, struct gc_obj *obj) {
 static void promote_every_counted(struct gc_collector *c) {
   for (struct rc_block *block = c->young_blocks; block;
        block = block->next_young) {
-    uint32_t nwords = (block->ncells + 63) / 64;
+    uint32_t nwords = GC_BITMAP_WORDS(block->ncells);
     for (uint32_t w = 0; w < nwords; w++)
       for (uint64_t bits = block->young_bits[w]; bits; bits &= bits - 1) {
         uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);

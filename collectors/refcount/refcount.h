@@ -5,16 +5,16 @@
  * counting, Blackburn–McKinley 2003) and synchronous cycle collection by
  * trial deletion (Bacon–Rajan 2001):
  *
- *   refcount.c     the story: barriers, collection points, the ZCT
- *   refcount-young.c     young objects: the trace, promotion, the bulk sweep
- *   refcount-alloc.c     memory: size-classed blocks with bitmaps
- *   refcount-large.c     large objects, in gc/'s large-object space
- *   refcount-weak.c      weak references: per-target lists
- *   refcount-cycles.c    trial deletion over the candidate buffer
- *   refcount-verify.c    verify=1: counts recomputed from scratch, check_ref
- *   refcount-quarantine.c  verify=1: freed cells kept from reuse for a while
- *   refcount-table.c     a small open-addressing pointer map used by all of
- * them refcount-testing.c  hooks for the tests (gcheap_testing only)
+ *   refcount.c             the story: barriers, collection points, the ZCT
+ *   refcount-young.c       young objects: the trace, promotion, bulk sweep
+ *   refcount-alloc.c       memory: size-classed blocks with bitmaps
+ *   refcount-large.c       large objects, in gc/'s large-object space
+ *   refcount-weak.c        weak references: per-target lists
+ *   refcount-cycles.c      trial deletion over the candidate buffer
+ *   refcount-verify.c      verify=1: counts recomputed from scratch
+ *   refcount-quarantine.c  verify=1: freed cells kept from reuse a while
+ *   refcount-table.c       an open-addressing pointer map for side tables
+ *   refcount-testing.c     hooks for the tests (gcheap_testing only)
  *
  * Invariant (between collection points, verify=1 checks it): the count of
  * every live object, young or old, equals the number of fields of *old*
@@ -127,11 +127,11 @@ struct rc_block {
   /* ceil(2^32 / cell_bytes): a cell's index is (offset * inverse) >> 32,
    * exact for offsets within a block, without a division. */
   uint64_t inverse;
-  uint64_t free_bits[(RC_MAX_CELLS + 63) / 64];
+  uint64_t free_bits[GC_BITMAP_WORDS(RC_MAX_CELLS)];
   /* Cells claimed for allocation since the last collection point and not
    * promoted by it: what its sweep frees, a word at a time (refcount-young.c).
    */
-  uint64_t young_bits[(RC_MAX_CELLS + 63) / 64];
+  uint64_t young_bits[GC_BITMAP_WORDS(RC_MAX_CELLS)];
   /* verify=1 only (NULL otherwise): cells freed and held in the quarantine
    * (refcount-quarantine.c): neither free nor allocated. */
   uint64_t *quarantined;
@@ -160,8 +160,7 @@ struct rc_chunk {
   uint32_t nblocks; /* blocks carved so far */
 };
 
-/* ---- A pointer-keyed hash map (refcount-table.c)
- * ------------------------------- */
+/* ---- A pointer-keyed hash map (refcount-table.c) ---------------------- */
 
 struct rc_table {
   uintptr_t *keys; /* 0 = empty */
@@ -208,8 +207,8 @@ struct gc_collector {
    * collection point scans the heap for zero counts instead. */
   struct gc_obj_vector zct;
   struct gc_obj_vector zct_kept; /* scratch: entries a root slot holds */
-  struct gc_obj_vector
-      dead_children; /* drain_zct: references of freed objects */
+  /* drain_zct: references of freed objects. */
+  struct gc_obj_vector dead_children;
   bool zct_overflowed;
 
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
@@ -219,8 +218,8 @@ struct gc_collector {
   size_t candidate_limit;     /* this many candidates run the cycle collector */
   uint64_t bytes_since_cycles;
   uint64_t cycle_bytes; /* so much allocation runs it with any candidate */
-  struct gc_obj_vector
-      work; /* scratch stack of the cycle collector and verify */
+  /* Scratch stack of the cycle collector and verify. */
+  struct gc_obj_vector work;
 
   /* Side tables. */
   struct rc_table overflow_counts; /* obj -> exact count beyond the field */

@@ -82,11 +82,11 @@ struct chunk {
   uint32_t enabled_blocks; /* object blocks not BLOCK_UNUSED */
   /* verify=1 only: which granules start an object (allocated and not found
    * dead), and which lines are poisoned and not handed out since. */
-  uint64_t object_start[GRANULES_PER_CHUNK / 64];
-  uint64_t line_poisoned[LINES_PER_CHUNK / 64];
+  uint64_t object_start[GC_BITMAP_WORDS(GRANULES_PER_CHUNK)];
+  uint64_t line_poisoned[GC_BITMAP_WORDS(LINES_PER_CHUNK)];
   /* verify=1 only: freed lines held in the quarantine (tracing-quarantine.c);
    * the allocators treat them as marked. */
-  uint64_t line_quarantined[LINES_PER_CHUNK / 64];
+  uint64_t line_quarantined[GC_BITMAP_WORDS(LINES_PER_CHUNK)];
 };
 /* The first blocks of every chunk hold its metadata. */
 #define FIRST_OBJECT_BLOCK                                                     \
