@@ -111,9 +111,15 @@ struct gc_options {
 };
 
 struct gc_collector; /* each collector defines its own */
+/* One thread's part of a collector (its allocation region, its barrier's
+ * buffers): each collector defines its own, and gc/ holds one per attached
+ * thread. The mutator operations below run on that thread only. */
+struct gc_mutator;
 
-/* The type registry: heap types, indexed by an object's header type. It
- * grows as the program registers types; its address stays. */
+/* The type registry: heap types, indexed by an object's header type. Its
+ * items are reserved for GC_MAX_TYPES at once and never move, so that a
+ * thread may read them while another registers a type (gc_type_count). */
+#define GC_MAX_TYPES (UINT32_C(1) << 16)
 struct gc_type_registry GC_VECTOR(struct gc_type_info);
 
 /* What a collector is given when it is created: all of the heap it may
@@ -139,27 +145,38 @@ struct gc_collector_ops {
    * on failure. */
   struct gc_collector *(*create)(const struct gc_collector_env *env, char *err,
                                  size_t errlen);
-  /* Runs every pending destructor (gc_run_destructor) and frees everything. */
+  /* Runs every pending destructor (gc_run_destructor) and frees everything.
+   * Every mutator has detached. */
   void (*destroy)(struct gc_collector *c);
+  /* The part of the collector for the thread of handle: called for the
+   * creating thread right after create, and in gc_thread_attach, with the
+   * heap lock held. NULL with a reason in err on failure (a collector
+   * that keeps one thread per heap refuses a second). */
+  struct gc_mutator *(*attach)(struct gc_collector *c, gc_heap *handle,
+                               char *err, size_t errlen);
+  /* The thread leaves, with the heap lock held: whatever it holds (an
+   * allocation region, buffered barrier work) goes back to the heap. */
+  void (*detach)(struct gc_mutator *m);
   /* An object of bytes (a multiple of 8, at least 16) whose header type is
    * set to type, whose gc_word is the collector's, and whose other bytes are
    * zero. May collect first. On exhaustion: gc_trap_raise(GC_TRAP_OOM) and
    * NULL. */
-  struct gc_obj *(*allocate)(struct gc_collector *c, uint32_t type,
-                             size_t bytes);
+  struct gc_obj *(*allocate)(struct gc_mutator *m, uint32_t type, size_t bytes);
   /* The write barrier for one reference store *slot = v inside obj. NULL
-   * means a plain store. */
-  void (*write_ref)(struct gc_collector *c, struct gc_obj *obj, gc_ref *slot,
+   * means a plain store. Another thread may store into the same object at
+   * the same time: the barrier must stay correct under any interleaving. */
+  void (*write_ref)(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
                     gc_ref v);
   /* n reference stores dst[k] = src[k] with memmove semantics (dst and src
    * may overlap, both inside objects). NULL means memmove. */
-  void (*copy_refs)(struct gc_collector *c, struct gc_obj *dst_obj, gc_ref *dst,
+  void (*copy_refs)(struct gc_mutator *m, struct gc_obj *dst_obj, gc_ref *dst,
                     const gc_ref *src, size_t n);
   /* n reference stores dst[k] = v. NULL means a plain loop. */
-  void (*fill_refs)(struct gc_collector *c, struct gc_obj *obj, gc_ref *dst,
+  void (*fill_refs)(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
                     size_t n, gc_ref v);
-  /* A full collection (bracketed by gc_pause_begin/gc_pause_end). */
-  void (*collect)(struct gc_collector *c);
+  /* A full collection (bracketed by gc_pause_begin/gc_pause_end, which stop
+   * the world), called with the heap lock held. */
+  void (*collect)(struct gc_mutator *m);
   /* verify=1: 0 if ref is an allocated, live object of this collector's heap
    * on an object boundary; else -1 with what is wrong in why. */
   int (*check_ref)(struct gc_collector *c, gc_ref ref, char *why,
@@ -193,6 +210,12 @@ struct gc_collector_ops {
 void gc_trap_raise(gc_heap *heap, gc_trap kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* How many types are registered. Another thread may be registering one:
+ * the acquire load makes the new type's info visible with its index. */
+static inline uint32_t gc_type_count(const struct gc_type_registry *types) {
+  return (uint32_t)__atomic_load_n(&types->count, __ATOMIC_ACQUIRE);
+}
+
 static inline const struct gc_type_info *
 gc_type_info_of(const struct gc_type_registry *types, struct gc_obj *obj) {
   return &types->items[obj->type];
@@ -222,6 +245,39 @@ void gc_set_barrier_filter(gc_heap *heap, uint32_t mask, uint32_t value);
 struct gc_collector *gc_collector_of(gc_heap *heap,
                                      const struct gc_collector_ops *ops);
 
+/* ---- Threads ------------------------------------------------------------
+ *
+ * A collector's shared state (its block lists, its large objects, its
+ * statistics) is changed by one thread at a time: under the heap lock, or
+ * while the world is stopped. A mutator's own state needs neither. */
+
+/* The heap lock. self is the calling thread's handle. While the thread
+ * waits for the lock it counts as blocked, so that the holder may stop the
+ * world meanwhile. Not recursive. */
+void gc_heap_lock(gc_heap *self);
+void gc_heap_unlock(gc_heap *self);
+/* The check lock: check_ref runs under it (gc/ takes it), because with
+ * threads it may run at any time, outside any safepoint, when waiting for
+ * the heap lock could let a collection free the objects the caller holds.
+ * A collector takes it around every change, made while the world runs, to
+ * what its check_ref reads; never across gc_pause_begin or gc_stop_world. */
+void gc_check_lock(gc_heap *heap);
+void gc_check_unlock(gc_heap *heap);
+/* Stops and restarts the world like gc_pause_begin/gc_pause_end, for work
+ * that is not a collection (a collector giving memory back under
+ * max-heap-size). The heap lock is held. */
+void gc_stop_world(gc_heap *heap);
+void gc_restart_world(gc_heap *heap);
+/* The number of threads a collection may mark with (gc-threads, resolved:
+ * 0 became the online CPUs, at most 8). */
+uint32_t gc_marker_threads(gc_heap *heap);
+/* Relaxed atomic accesses for a field that another thread may read or
+ * write at the same time: plain loads and stores on x86-64 and AArch64,
+ * and no data race to the compiler or to ThreadSanitizer. */
+#define GC_ATOMIC_LOAD(lvalue) __atomic_load_n(&(lvalue), __ATOMIC_RELAXED)
+#define GC_ATOMIC_STORE(lvalue, v)                                             \
+  __atomic_store_n(&(lvalue), (v), __ATOMIC_RELAXED)
+
 /* Runs BODY with slot_var (a gc_ref *) bound to each strong reference field
  * of obj, null or not. Weak targets are not strong references: not visited. */
 #define GC_FOR_EACH_REF_SLOT(types, obj, slot_var, BODY)                       \
@@ -244,9 +300,10 @@ struct gc_collector *gc_collector_of(gc_heap *heap,
     }                                                                          \
   } while (0)
 
-/* Calls visit(slot, ctx) for every non-null root slot: scope slots, globals
- * and the arguments of the call in progress. A moving collector may update
- * *slot. */
+/* Calls visit(slot, ctx) for every non-null root slot of every attached
+ * thread: scope slots, globals and the arguments of the calls in progress.
+ * With the world stopped (or, for the heap's last handle, in destroy). A
+ * moving collector may update *slot. */
 void gc_visit_roots(gc_heap *heap, void (*visit)(gc_ref *slot, void *ctx),
                     void *ctx);
 
@@ -254,11 +311,17 @@ void gc_visit_roots(gc_heap *heap, void (*visit)(gc_ref *slot, void *ctx),
  * while it runs; counts it. verify=1 traps if it already ran. */
 void gc_run_destructor(gc_heap *heap, struct gc_resource *res);
 
-/* Statistics bookkeeping. gc_pause_begin and gc_pause_end also bracket the
- * collection for gc_trap_raise: a collector calls them around all of its
- * collection work, destructors and sweeping included. */
+/* A collector calls gc_pause_begin and gc_pause_end around all of its
+ * collection work, destructors and sweeping included, holding the heap
+ * lock. gc_pause_begin stops the world: it returns once every other
+ * attached thread is parked at a safepoint or blocked; gc_pause_end
+ * restarts it. They also bracket the collection for gc_trap_raise, and
+ * count it in the statistics. heap is any handle of the heap. */
 uint64_t gc_pause_begin(gc_heap *heap); /* returns a start time */
 void gc_pause_end(gc_heap *heap, uint64_t start);
+/* For a collector whose collections gc/ does not bracket (Boehm stops its
+ * threads itself): count one that began at start and ended now. */
+void gc_note_collection(gc_heap *heap, uint64_t start);
 /* For a collector that counts what survived rather than what died: after a
  * collection that knows exactly what is live, the freed totals become
  * allocated - live. */

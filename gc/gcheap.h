@@ -7,13 +7,22 @@
  * gc_array_fill_ref so that each collector can run its write barrier.
  *
  * Rooting rule: a gc_ref held anywhere but a root slot (gc_root, gc_global)
- * or a heap field is valid only until the next call that may allocate or
- * collect (gc_new_*, gc_collect). The references passed as arguments to such a
- * call are kept alive by the call itself. A moving collector updates root
- * slots, so always re-read a rooted reference from its slot.
+ * or a heap field is valid only until the calling thread's next safepoint:
+ * a call that may allocate or collect (gc_new_*, gc_collect), gc_safepoint
+ * or gc_blocking_begin. The references passed as arguments to such a call
+ * are kept alive by the call itself. A moving collector updates root slots,
+ * so always re-read a rooted reference from its slot.
  *
- * One heap is used by one thread at a time; separate heaps are independent
- * (except collector=boehm, whose underlying Boehm GC is process-wide).
+ * Threads: a gc_heap * is one thread's handle on a heap. gc_heap_new returns
+ * the creating thread's; every other thread that uses the heap attaches
+ * (gc_thread_attach) and uses its own handle, never another's. Objects,
+ * types and globals are shared by all threads; scopes and root slots belong
+ * to their handle. A collection runs only while every attached thread is at
+ * a safepoint or inside gc_blocking_begin/gc_blocking_end. A race between
+ * two threads on one field yields one of the values written and never
+ * breaks the heap; any other ordering is the embedder's (its own locks).
+ * Separate heaps are independent (except collector=boehm, whose underlying
+ * Boehm GC is process-wide).
  *
  * Every gc_heap * argument must be a heap from a successful gc_heap_new:
  * NULL is a programming error, not a trap (a trap handler belongs to a
@@ -75,10 +84,33 @@ const char *gc_collector_names(void);
 /* A new heap as configured (config may be NULL for the defaults). NULL with a
  * one-line reason in err on failure. */
 gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen);
-/* Runs every pending destructor once, then returns all memory. */
+/* Runs every pending destructor once, then returns all memory. heap is the
+ * handle gc_heap_new returned, and every other handle has detached (else
+ * GC_TRAP_MISUSE and nothing happens). */
 void gc_heap_free(gc_heap *heap);
 /* "tracing", "refcount", "null" or "boehm". */
 const char *gc_collector_name(const gc_heap *heap);
+
+/* ---- Threads ------------------------------------------------------------ */
+
+/* A handle for the calling thread on the heap that any_handle belongs to.
+ * NULL with a one-line reason in err if the collector or memory refuses.
+ * Thread-safe: it may be called while other threads use the heap. */
+gc_heap *gc_thread_attach(gc_heap *any_handle, char *err, size_t errlen);
+/* The calling thread leaves the heap: its scopes must be closed (else
+ * GC_TRAP_MISUSE and nothing happens), its handle is freed. The creating
+ * thread's handle is not detached but freed, with the heap, by
+ * gc_heap_free, once every other handle has detached. */
+void gc_thread_detach(gc_heap *handle);
+/* A safepoint for a loop that runs long without allocating: if another
+ * thread waits to collect, this one waits for the collection to end. */
+void gc_safepoint(gc_heap *handle);
+/* Bracket a call that may block (I/O, a lock, a sleep, a condition): in
+ * between, the thread does not hold up collections and may not touch the
+ * heap (verify=1 traps GC_TRAP_MISUSE if it does); its root slots stay
+ * roots. gc_blocking_end waits for a collection in progress to end. */
+void gc_blocking_begin(gc_heap *handle);
+void gc_blocking_end(gc_heap *handle);
 
 /* ---- Types -------------------------------------------------------------- */
 

@@ -4,27 +4,78 @@
 
 #include "config.h"
 
-/* ---- The heap (gc/ only: collectors see struct gc_collector_env) ------ */
+#include <pthread.h>
+
+/* ---- The heap and its handles (gc/ only) --------------------------------
+ *
+ * A heap is shared by the threads attached to it; each holds its own handle
+ * (the gc_heap * of the API), made by gc_heap_new for the creating thread
+ * and by gc_thread_attach for the others (threads.c). What all threads
+ * share is struct gc_heap_shared; a handle carries what its thread uses
+ * alone (roots, scopes, allocation counters, held-back traps) and copies of
+ * the shared values the fast paths read, so that they read one struct.
+ *
+ * Locking (threads.c):
+ *   - shared->lock, the heap lock: the collectors' shared slow paths, type
+ *     registration, globals, attach and detach, statistics. Only its holder
+ *     may stop the world; a thread waiting for it counts as blocked.
+ *   - shared->world_mutex with world_cv: each handle's thread state and the
+ *     stop-the-world handshake.
+ *   - nothing else: everything a handle holds is its own thread's, and a
+ *     collection reads every handle only while the world is stopped. */
+
+enum gc_thread_state {
+  GC_THREAD_RUNNING,  /* may touch the heap: holds up a collection */
+  GC_THREAD_PARKED,   /* at a safepoint, waiting for a collection to end */
+  GC_THREAD_BLOCKING, /* between gc_blocking_begin and gc_blocking_end, or
+                         waiting for the heap lock */
+};
 
 struct gc_root_chunk;
 struct gc_global_chunk;
 struct gc_scope_record;
+struct gc_heap_shared {
+  const struct gc_collector_ops *ops;
+  struct gc_collector *collector;
+  struct gc_type_registry types;
+  struct gc_options options;
+  uint64_t max_object_bytes;
+  uint32_t barrier_mask, barrier_value; /* gc_set_barrier_filter's */
+  uint8_t verify;
+  uint8_t collecting; /* between gc_pause_begin and gc_pause_end */
+
+  pthread_mutex_t lock;       /* the heap lock */
+  pthread_mutex_t check_lock; /* gc_check_lock */
+  pthread_mutex_t world_mutex;
+  pthread_cond_t world_cv;
+  gc_heap *handles;  /* every attached handle, the creator's first */
+  gc_heap *stopper;  /* the handle that stopped the world, or NULL */
+  uint32_t nhandles; /* attached handles, the creator's included */
+
+  /* Statistics; allocated_* count only the detached handles' allocations
+   * (each handle counts its own until it detaches). */
+  gc_stats stats;
+  struct gc_global_chunk *globals;
+  gc_trap_handler trap_fn;
+  void *trap_ud;
+};
+
 struct gc_heap {
   /* Hot fields first: read on every API call. allocate and write_ref are
    * ops->allocate and ops->write_ref, copied here to save a load on the two
    * commonest calls. write_ref may be NULL: the barrier filter below then
    * never sends a store to it. */
   const struct gc_collector_ops *ops;
-  struct gc_collector *collector;
-  struct gc_obj *(*allocate)(struct gc_collector *c, uint32_t type,
-                             size_t bytes);
-  void (*write_ref)(struct gc_collector *c, struct gc_obj *obj, gc_ref *slot,
+  struct gc_mutator *mutator; /* this thread's part of the collector */
+  struct gc_obj *(*allocate)(struct gc_mutator *m, uint32_t type, size_t bytes);
+  void (*write_ref)(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
                     gc_ref v);
   /* The barrier's filter (gc_set_barrier_filter): gc_set_ref calls write_ref
    * only when (obj->gc_word & barrier_mask) == barrier_value, and stores
-   * directly otherwise. */
+   * directly otherwise. A copy of the shared one, changed only while the
+   * world is stopped. */
   uint32_t barrier_mask, barrier_value;
-  struct gc_type_registry types;
+  struct gc_type_registry *types; /* &shared->types */
   /* Nonzero when the API must take its slow checks: verify is on or a
    * destructor is running. One predictable branch on the fast paths. */
   uint8_t slow_checks;
@@ -33,16 +84,24 @@ struct gc_heap {
   /* Traps held back (gc_trap_raise) until the call that made them can
    * return: nonzero only after a trap inside a collection or a destructor. */
   uint8_t npending_traps;
-  uint8_t collecting;        /* between gc_pause_begin and gc_pause_end */
-  uint8_t deferring_traps;   /* gc/ holds traps back (gc_new_weak, teardown) */
+  uint8_t deferring_traps; /* gc/ holds traps back (gc_new_weak, teardown) */
+  /* Set by a thread that stops the world: this thread parks at its next
+   * safepoint. Read with relaxed loads: the world_mutex orders the rest. */
+  uint8_t safepoint_requested;
+  uint8_t state;      /* enum gc_thread_state, under shared->world_mutex */
+  uint8_t holds_lock; /* this thread holds shared->lock */
   uint64_t stress_countdown; /* allocations until the next forced collection */
+  /* What this handle allocated (gc_get_stats sums the handles). Written by
+   * its thread only, read by others with relaxed loads. */
+  uint64_t allocated_bytes, allocated_objects;
+  struct gc_collector *collector; /* shared->collector */
+  struct gc_heap_shared *shared;
 
   /* Roots: a stack of chunks (slots never move) and a scope stack. */
   struct gc_root_chunk *root_first, *root_current;
   uint32_t root_top; /* slots used in root_current */
   struct gc_scope_stack GC_VECTOR(struct gc_scope_record) scopes;
   uint32_t scope_serial;
-  struct gc_global_chunk *globals;
   /* Arguments of the call in progress, kept alive while it allocates. */
   gc_ref pinned[2];
   uint32_t npinned;
@@ -51,10 +110,9 @@ struct gc_heap {
    * GC_MAX_OBJECT_BYTES, or less if physical memory plus swap is smaller
    * (gc_heap_new). */
   uint64_t max_object_bytes;
-  struct gc_options options;
-  gc_stats stats;
-  gc_trap_handler trap_fn;
-  void *trap_ud;
+  const struct gc_options *options; /* &shared->options */
+  pthread_t owner;                  /* the thread this handle belongs to */
+  gc_heap *next;                    /* in shared->handles */
   /* The traps held back, oldest first (npending_traps of them); any beyond
    * the last slot are counted in pending_traps_dropped. */
   struct gc_pending_trap {
@@ -63,6 +121,19 @@ struct gc_heap {
   } pending_traps[4];
   uint32_t pending_traps_dropped;
 };
+
+/* threads.c */
+/* Parks the calling thread while another one has the world stopped. */
+void gc_safepoint_slow(gc_heap *heap);
+/* The handle of this heap that belongs to the calling thread, or any if
+ * the thread has none (a marker thread of a parallel collection). */
+gc_heap *gc_self(gc_heap *any);
+int gc_threads_init(struct gc_heap_shared *shared, char *err, size_t errlen);
+void gc_threads_free(struct gc_heap_shared *shared);
+/* A handle's fields that copy the shared ones, and its thread. */
+void gc_handle_init(gc_heap *handle, struct gc_heap_shared *shared);
+/* The allocations of every handle, attached or gone. */
+void gc_sum_allocated(gc_heap *heap, uint64_t *bytes, uint64_t *objects);
 
 /* verify=1: traps unless ref is a live object of this heap. */
 int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn);
@@ -115,10 +186,12 @@ static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type,
                                          size_t bytes) {
   if (GC_UNLIKELY(heap->stress_countdown) && --heap->stress_countdown == 0)
     gc_stress_collect(heap);
-  struct gc_obj *obj = heap->allocate(heap->collector, type, bytes);
+  if (GC_UNLIKELY(GC_ATOMIC_LOAD(heap->safepoint_requested)))
+    gc_safepoint_slow(heap);
+  struct gc_obj *obj = heap->allocate(heap->mutator, type, bytes);
   if (GC_LIKELY(obj != NULL)) {
-    heap->stats.allocated_bytes += bytes;
-    heap->stats.allocated_objects++;
+    GC_ATOMIC_STORE(heap->allocated_bytes, heap->allocated_bytes + bytes);
+    GC_ATOMIC_STORE(heap->allocated_objects, heap->allocated_objects + 1);
   }
   if (GC_UNLIKELY(heap->npending_traps))
     gc_raise_pending_traps(heap);
@@ -127,11 +200,13 @@ static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type,
 
 /* roots.c */
 void gc_roots_init(gc_heap *heap);
+/* A handle's scope chunks; gc_globals_free, the heap's globals. */
 void gc_roots_free(gc_heap *heap);
+void gc_globals_free(gc_heap *heap);
 
 /* types.c */
-int gc_types_init(gc_heap *heap);
-void gc_types_free(gc_heap *heap);
+int gc_types_init(struct gc_type_registry *types);
+void gc_types_free(struct gc_type_registry *types);
 const char *gc_shape_name(enum gc_shape shape);
 const char *gc_kind_name(gc_kind kind); /* "unknown" if not a kind */
 

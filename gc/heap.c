@@ -57,10 +57,12 @@ static void default_trap_handler(gc_heap *heap, gc_trap trap, const char *msg,
 static _Thread_local unsigned destructors_running;
 
 /* True while a handler may not be called for heap: it is inside a
- * collection or a destructor, or gc/ holds its traps back for a moment. */
+ * collection or a destructor, holds the heap lock, or gc/ holds its traps
+ * back for a moment. */
 static bool traps_held_back(const gc_heap *heap) {
-  return heap->collecting || heap->in_destructor || heap->deferring_traps ||
-         destructors_running;
+  /* A handler that longjmps must not leave the heap lock held. */
+  return heap->shared->collecting || heap->in_destructor ||
+         heap->deferring_traps || heap->holds_lock || destructors_running;
 }
 
 static void hold_back_trap(gc_heap *heap, gc_trap kind, const char *msg) {
@@ -97,12 +99,16 @@ void gc_trap_raise(gc_heap *heap, gc_trap kind, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  /* Collectors name any handle of the heap; the trap is the calling
+   * thread's. */
+  heap = gc_self(heap);
   if (traps_held_back(heap)) {
     hold_back_trap(heap, kind, msg);
     return;
   }
-  gc_trap_handler fn = heap->trap_fn ? heap->trap_fn : default_trap_handler;
-  fn(heap, kind, msg, heap->trap_ud);
+  struct gc_heap_shared *shared = heap->shared;
+  gc_trap_handler fn = shared->trap_fn ? shared->trap_fn : default_trap_handler;
+  fn(heap, kind, msg, shared->trap_ud);
 }
 
 void gc_raise_pending_traps(gc_heap *heap) {
@@ -110,8 +116,10 @@ void gc_raise_pending_traps(gc_heap *heap) {
    * longjmps leaves the rest for the next call. */
   while (heap->npending_traps && !traps_held_back(heap)) {
     struct gc_pending_trap trap = take_pending_trap(heap);
-    gc_trap_handler fn = heap->trap_fn ? heap->trap_fn : default_trap_handler;
-    fn(heap, trap.kind, trap.msg, heap->trap_ud);
+    struct gc_heap_shared *shared = heap->shared;
+    gc_trap_handler fn =
+        shared->trap_fn ? shared->trap_fn : default_trap_handler;
+    fn(heap, trap.kind, trap.msg, shared->trap_ud);
   }
 }
 
@@ -125,8 +133,10 @@ void gc_null_heap(const char *fn) {
 
 void gc_set_trap_handler(gc_heap *heap, gc_trap_handler fn, void *ud) {
   GC_REQUIRE_HEAP(heap, "gc_set_trap_handler");
-  heap->trap_fn = fn;
-  heap->trap_ud = ud;
+  gc_heap_lock(heap);
+  heap->shared->trap_fn = fn;
+  heap->shared->trap_ud = ud;
+  gc_heap_unlock(heap);
 }
 
 /* The largest object gcheap will ask a collector for: 2^44 bytes, or the
@@ -143,6 +153,55 @@ static uint64_t largest_backable_object(void) {
       largest = backable;
   }
   return largest;
+}
+
+/* The shared part of a heap and its creator's handle, or NULL with a
+ * reason in err. */
+static gc_heap *new_heap(const struct gc_options *options,
+                         const struct gc_collector_ops *ops, char *err,
+                         size_t errlen) {
+  struct gc_heap_shared *shared = gc_sys_calloc(1, sizeof *shared);
+  gc_heap *heap = gc_sys_calloc(1, sizeof *heap);
+  if (!shared || !heap) {
+    snprintf(err, errlen, "%s: no memory for a heap", ops->name);
+    goto fail;
+  }
+  shared->ops = ops;
+  shared->options = *options;
+  shared->verify = (uint8_t)options->verify;
+  shared->max_object_bytes = largest_backable_object();
+  /* Every store through write_ref, or (mask 0, value 1) none; create() may
+   * narrow it. */
+  shared->barrier_mask = 0;
+  shared->barrier_value = ops->write_ref ? 0 : 1;
+  if (gc_types_init(&shared->types)) {
+    snprintf(err, errlen, "%s: no memory for the type registry", ops->name);
+    goto fail;
+  }
+  if (gc_threads_init(shared, err, errlen))
+    goto fail_types;
+  gc_handle_init(heap, shared);
+  struct gc_collector_env env = {heap, &shared->options, &shared->types};
+  shared->collector = ops->create(&env, err, errlen);
+  if (!shared->collector)
+    goto fail_threads;
+  gc_handle_init(heap, shared); /* again: the collector and its filter */
+  heap->mutator = ops->attach(shared->collector, heap, err, errlen);
+  if (!heap->mutator) {
+    ops->destroy(shared->collector);
+    goto fail_threads;
+  }
+  shared->handles = heap;
+  shared->nhandles = 1;
+  return heap;
+fail_threads:
+  gc_threads_free(shared);
+fail_types:
+  gc_types_free(&shared->types);
+fail:
+  gc_sys_free(heap);
+  gc_sys_free(shared);
+  return NULL;
 }
 
 gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
@@ -170,36 +229,9 @@ gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
              gc_format_size(options.max_heap_size, limit, sizeof limit));
     return NULL;
   }
-  gc_heap *heap = gc_sys_calloc(1, sizeof *heap);
-  if (!heap) {
-    snprintf(err, errlen, "%s: no memory for a heap", ops->name);
-    return NULL;
-  }
-  heap->ops = ops;
-  heap->allocate = ops->allocate;
-  heap->write_ref = ops->write_ref;
-  /* Every store through write_ref, or (mask 0, value 1) none; create() may
-   * narrow it. */
-  gc_set_barrier_filter(heap, 0, ops->write_ref ? 0 : 1);
-  heap->options = options;
-  heap->verify = (uint8_t)options.verify;
-  heap->slow_checks = heap->verify;
-  heap->stress_countdown = options.stress;
-  heap->max_object_bytes = largest_backable_object();
-  if (gc_types_init(heap)) {
-    snprintf(err, errlen, "%s: no memory for the type registry", ops->name);
-    gc_types_free(heap);
-    gc_sys_free(heap);
-    return NULL;
-  }
-  struct gc_collector_env env = {heap, &heap->options, &heap->types};
-  heap->collector = ops->create(&env, err, errlen);
-  if (!heap->collector) {
-    gc_types_free(heap);
-    gc_sys_free(heap);
-    return NULL;
-  }
-  gc_roots_init(heap);
+  gc_heap *heap = new_heap(&options, ops, err, errlen);
+  if (heap)
+    gc_roots_init(heap);
   return heap;
 }
 
@@ -233,12 +265,34 @@ static void report_teardown_traps(const char *collector, gc_trap_handler fn,
   }
 }
 
+/* "" if heap may be freed now, else why not. */
+static const char *why_not_freeable(gc_heap *heap) {
+  struct gc_heap_shared *shared = heap->shared;
+  if (heap->in_destructor)
+    return "called from a resource destructor";
+  if (heap != shared->handles)
+    return "not the handle gc_heap_new returned (a thread that attached "
+           "leaves with gc_thread_detach)";
+  pthread_mutex_lock(&shared->world_mutex);
+  uint32_t others = shared->nhandles - 1;
+  pthread_mutex_unlock(&shared->world_mutex);
+  if (others) {
+    static char why[128];
+    snprintf(why, sizeof why,
+             "%u other threads are still attached; each must "
+             "gc_thread_detach first",
+             others);
+    return why;
+  }
+  return "";
+}
+
 void gc_heap_free(gc_heap *heap) {
   if (!heap)
     return;
-  if (heap->in_destructor) {
-    gc_trap_raise(heap, GC_TRAP_MISUSE,
-                  "gc_heap_free called from a resource destructor");
+  const char *why = why_not_freeable(heap);
+  if (*why) {
+    gc_trap_raise(heap, GC_TRAP_MISUSE, "gc_heap_free: %s", why);
     return;
   }
   /* Traps held back from earlier calls first, while the heap is whole: a
@@ -247,11 +301,15 @@ void gc_heap_free(gc_heap *heap) {
   /* Root areas are withdrawn while the collector that was told of them
    * still exists; then the collector runs the pending destructors. Their
    * traps are held back until every byte is returned. */
+  struct gc_heap_shared *shared = heap->shared;
   heap->deferring_traps = 1;
+  shared->ops->detach(heap->mutator);
+  heap->mutator = NULL;
   gc_roots_free(heap);
-  heap->ops->destroy(heap->collector);
-  heap->collector = NULL;
-  if (heap->options.stats)
+  gc_globals_free(heap);
+  shared->ops->destroy(shared->collector);
+  shared->collector = heap->collector = NULL;
+  if (shared->options.stats)
     print_stats(heap);
   struct gc_pending_trap
       traps[sizeof heap->pending_traps / sizeof *heap->pending_traps];
@@ -260,9 +318,11 @@ void gc_heap_free(gc_heap *heap) {
   while (heap->npending_traps)
     traps[ntraps++] = take_pending_trap(heap);
   const char *collector = heap->ops->name;
-  gc_trap_handler fn = heap->trap_fn;
-  void *ud = heap->trap_ud;
-  gc_types_free(heap);
+  gc_trap_handler fn = shared->trap_fn;
+  void *ud = shared->trap_ud;
+  gc_types_free(&shared->types);
+  gc_threads_free(shared);
+  gc_sys_free(shared);
   gc_sys_free(heap);
   report_teardown_traps(collector, fn, ud, traps, ntraps);
 }
@@ -271,16 +331,26 @@ const char *gc_collector_name(const gc_heap *heap) {
   return heap ? heap->ops->name : "(no heap)";
 }
 
+/* A full collection by this thread: under the heap lock, which the
+ * collector's gc_pause_begin needs to stop the world. */
+static void collect(gc_heap *heap) {
+  gc_heap_lock(heap);
+  heap->ops->collect(heap->mutator);
+  gc_heap_unlock(heap);
+}
+
 void gc_stress_collect(gc_heap *heap) {
-  heap->stress_countdown = heap->options.stress;
-  heap->ops->collect(heap->collector);
+  heap->stress_countdown = heap->options->stress;
+  collect(heap);
 }
 
 void gc_collect(gc_heap *heap) {
   GC_REQUIRE_HEAP(heap, "gc_collect");
   if (gc_api_enter(heap, NULL, "gc_collect"))
     return;
-  heap->ops->collect(heap->collector);
+  if (GC_UNLIKELY(GC_ATOMIC_LOAD(heap->safepoint_requested)))
+    gc_safepoint_slow(heap);
+  collect(heap);
   if (GC_UNLIKELY(heap->npending_traps))
     gc_raise_pending_traps(heap);
 }
@@ -289,22 +359,27 @@ void gc_get_stats(gc_heap *heap, gc_stats *stats) {
   GC_REQUIRE_HEAP(heap, "gc_get_stats");
   if (!stats)
     return;
-  *stats = heap->stats;
-  stats->live_bytes = heap->stats.allocated_bytes - heap->stats.freed_bytes;
+  /* A destructor (or a trap handler inside a collection) may ask: its
+   * thread holds the heap lock already. */
+  bool lock = !heap->holds_lock;
+  if (lock)
+    gc_heap_lock(heap);
+  *stats = heap->shared->stats;
+  gc_sum_allocated(heap, &stats->allocated_bytes, &stats->allocated_objects);
+  if (lock)
+    gc_heap_unlock(heap);
+  if (stats->freed_bytes > stats->allocated_bytes)
+    stats->freed_bytes = stats->allocated_bytes; /* boehm's estimate */
+  stats->live_bytes = stats->allocated_bytes - stats->freed_bytes;
 }
 
-uint64_t gc_pause_begin(gc_heap *heap) {
-  heap->collecting = 1;
-  return gc_now_ns();
-}
-
-void gc_pause_end(gc_heap *heap, uint64_t start) {
+void gc_note_collection(gc_heap *heap, uint64_t start) {
+  gc_stats *s = &heap->shared->stats;
   uint64_t pause = gc_now_ns() - start;
-  heap->collecting = 0;
-  heap->stats.collections++;
-  heap->stats.pause_ns_total += pause;
-  if (pause > heap->stats.pause_ns_max)
-    heap->stats.pause_ns_max = pause;
+  s->collections++;
+  s->pause_ns_total += pause;
+  if (pause > s->pause_ns_max)
+    s->pause_ns_max = pause;
 }
 
 struct gc_collector *gc_collector_of(gc_heap *heap,
@@ -313,14 +388,25 @@ struct gc_collector *gc_collector_of(gc_heap *heap,
 }
 
 void gc_set_barrier_filter(gc_heap *heap, uint32_t mask, uint32_t value) {
+  struct gc_heap_shared *shared = heap->shared;
+  shared->barrier_mask = mask;
+  shared->barrier_value = value;
+  /* Called by create (one handle, maybe not listed yet) or with the world
+   * stopped: no handle's thread reads its copy meanwhile. */
   heap->barrier_mask = mask;
   heap->barrier_value = value;
+  for (gc_heap *h = shared->handles; h; h = h->next) {
+    h->barrier_mask = mask;
+    h->barrier_value = value;
+  }
 }
 
 void gc_note_freed_fraction(gc_heap *heap, double fraction) {
-  gc_stats *s = &heap->stats;
-  uint64_t bytes = (uint64_t)(fraction * (double)s->allocated_bytes);
-  uint64_t objects = (uint64_t)(fraction * (double)s->allocated_objects);
+  gc_stats *s = &heap->shared->stats;
+  uint64_t allocated_bytes, allocated_objects;
+  gc_sum_allocated(heap, &allocated_bytes, &allocated_objects);
+  uint64_t bytes = (uint64_t)(fraction * (double)allocated_bytes);
+  uint64_t objects = (uint64_t)(fraction * (double)allocated_objects);
   if (bytes > s->freed_bytes)
     s->freed_bytes = bytes;
   if (objects > s->freed_objects)
@@ -328,21 +414,25 @@ void gc_note_freed_fraction(gc_heap *heap, double fraction) {
 }
 
 void gc_note_live(gc_heap *heap, uint64_t live_objects, uint64_t live_bytes) {
-  gc_stats *s = &heap->stats;
+  gc_stats *s = &heap->shared->stats;
+  uint64_t allocated_bytes, allocated_objects;
+  gc_sum_allocated(heap, &allocated_bytes, &allocated_objects);
   /* gc/ counts every allocation, so live can never exceed it. */
-  assert(live_objects <= s->allocated_objects);
-  assert(live_bytes <= s->allocated_bytes);
-  s->freed_objects = s->allocated_objects - live_objects;
-  s->freed_bytes = s->allocated_bytes - live_bytes;
+  assert(live_objects <= allocated_objects);
+  assert(live_bytes <= allocated_bytes);
+  s->freed_objects = allocated_objects - live_objects;
+  s->freed_bytes = allocated_bytes - live_bytes;
 }
 
 void gc_note_heap_bytes(gc_heap *heap, uint64_t heap_bytes) {
-  heap->stats.heap_bytes = heap_bytes;
-  if (heap_bytes > heap->stats.peak_heap_bytes)
-    heap->stats.peak_heap_bytes = heap_bytes;
+  gc_stats *s = &heap->shared->stats;
+  s->heap_bytes = heap_bytes;
+  if (heap_bytes > s->peak_heap_bytes)
+    s->peak_heap_bytes = heap_bytes;
 }
 
 void gc_run_destructor(gc_heap *heap, struct gc_resource *res) {
+  heap = gc_self(heap); /* the thread that collects, or frees the heap */
   if (res->destroyed) {
     if (heap->verify)
       gc_trap_raise(
@@ -352,7 +442,7 @@ void gc_run_destructor(gc_heap *heap, struct gc_resource *res) {
     return;
   }
   res->destroyed = 1;
-  heap->stats.destructors_run++;
+  heap->shared->stats.destructors_run++;
   if (!res->destroy)
     return;
   heap->in_destructor = 1;

@@ -12,32 +12,34 @@
 
 gc_ref gc_new_struct(gc_heap *heap, gc_type type) {
   /* new_struct_bytes is 0 for anything but a user struct type: one test. */
-  if (GC_LIKELY(!heap->slow_checks && type < heap->types.count)) {
-    uint32_t bytes = heap->types.items[type].new_struct_bytes;
+  if (GC_LIKELY(!heap->slow_checks && type < gc_type_count(heap->types))) {
+    uint32_t bytes = heap->types->items[type].new_struct_bytes;
     if (GC_LIKELY(bytes != 0))
       return gc_allocate(heap, type, bytes);
   }
   if (gc_api_enter(heap, NULL, "gc_new_struct"))
     return NULL;
-  if (GC_UNLIKELY(type >= heap->types.count || type < GC_FIRST_USER_TYPE ||
-                  heap->types.items[type].shape != GC_SHAPE_STRUCT)) {
+  if (GC_UNLIKELY(type >= gc_type_count(heap->types) ||
+                  type < GC_FIRST_USER_TYPE ||
+                  heap->types->items[type].shape != GC_SHAPE_STRUCT)) {
     gc_trap_raise(heap, GC_TRAP_TYPE,
                   "gc_new_struct: type %u is not a struct type", type);
     return NULL;
   }
-  return gc_allocate(heap, type, heap->types.items[type].size);
+  return gc_allocate(heap, type, heap->types->items[type].size);
 }
 
 gc_ref gc_new_array(gc_heap *heap, gc_type type, size_t len) {
   if (gc_api_enter(heap, NULL, "gc_new_array"))
     return NULL;
-  if (GC_UNLIKELY(type >= heap->types.count || type < GC_FIRST_USER_TYPE ||
-                  heap->types.items[type].shape != GC_SHAPE_ARRAY)) {
+  if (GC_UNLIKELY(type >= gc_type_count(heap->types) ||
+                  type < GC_FIRST_USER_TYPE ||
+                  heap->types->items[type].shape != GC_SHAPE_ARRAY)) {
     gc_trap_raise(heap, GC_TRAP_TYPE,
                   "gc_new_array: type %u is not an array type", type);
     return NULL;
   }
-  size_t elem_size = gc_kind_size(heap->types.items[type].elem);
+  size_t elem_size = gc_kind_size(heap->types->items[type].elem);
   /* Refused here, before any collector reserves address space for it. */
   if (GC_UNLIKELY(len > (heap->max_object_bytes - sizeof(struct gc_array)) /
                             elem_size)) {
@@ -69,7 +71,7 @@ static const struct gc_type_info *array_info(gc_heap *heap, gc_ref arr,
                                              const char *fn) {
   if (gc_api_object(heap, arr, fn))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(&heap->types, arr);
+  const struct gc_type_info *t = gc_type_info_of(heap->types, arr);
   if (GC_UNLIKELY(t->shape != GC_SHAPE_ARRAY)) {
     gc_trap_raise(heap, GC_TRAP_TYPE, "%s: %p is a %s (%s), not an array", fn,
                   (void *)arr, gc_shape_name(t->shape), t->name);
@@ -92,7 +94,7 @@ field_address_checked(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind,
                       const char *fn) {
   if (gc_api_object(heap, obj, fn))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(&heap->types, obj);
+  const struct gc_type_info *t = gc_type_info_of(heap->types, obj);
   if (t->shape == GC_SHAPE_STRUCT) {
     if (i >= t->nfields) {
       gc_trap_raise(
@@ -140,7 +142,7 @@ static inline __attribute__((always_inline)) void *
 field_address_fast(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind) {
   if (GC_UNLIKELY(heap->slow_checks) || GC_UNLIKELY(!obj))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(&heap->types, obj);
+  const struct gc_type_info *t = gc_type_info_of(heap->types, obj);
   if (GC_LIKELY(i < 64 && ((t->field_masks[kind] >> i) & 1)))
     return (char *)gc_obj_fields(obj) + 8 * i;
   if (t->shape == GC_SHAPE_ARRAY && t->elem == kind &&
@@ -167,10 +169,11 @@ gc_ref gc_get_ref(gc_heap *heap, gc_ref obj, size_t i) {
  * filter says the store into obj needs it, else a plain store. */
 static inline __attribute__((always_inline)) void
 store_ref(gc_heap *heap, gc_ref obj, gc_ref *slot, gc_ref v) {
-  if ((obj->gc_word & heap->barrier_mask) != heap->barrier_value)
+  if ((GC_ATOMIC_LOAD(obj->gc_word) & heap->barrier_mask) !=
+      heap->barrier_value)
     *slot = v;
   else
-    heap->write_ref(heap->collector, obj, slot, v);
+    heap->write_ref(heap->mutator, obj, slot, v);
 }
 
 static __attribute__((noinline, cold)) void
@@ -244,8 +247,8 @@ void gc_array_copy(gc_heap *heap, gc_ref dst, size_t dst_i, gc_ref src,
   char *to = (char *)gc_array_elems(dst) + dst_i * size;
   char *from = (char *)gc_array_elems(src) + src_i * size;
   if (dt->elem == GC_KIND_REF && heap->ops->copy_refs)
-    heap->ops->copy_refs(heap->collector, dst, (gc_ref *)to,
-                         (const gc_ref *)from, n);
+    heap->ops->copy_refs(heap->mutator, dst, (gc_ref *)to, (const gc_ref *)from,
+                         n);
   else
     memmove(to, from, n * size);
 }
@@ -275,7 +278,7 @@ void gc_array_fill_ref(gc_heap *heap, gc_ref arr, size_t i, size_t n,
                  gc_api_slow_check(heap, v, "gc_array_fill_ref")))
     return;
   if (heap->ops->fill_refs)
-    heap->ops->fill_refs(heap->collector, arr, start, n, v);
+    heap->ops->fill_refs(heap->mutator, arr, start, n, v);
   else
     for (size_t k = 0; k < n; k++)
       start[k] = v;
@@ -324,7 +327,7 @@ static struct gc_obj *builtin_object(gc_heap *heap, gc_ref obj,
                                      enum gc_shape shape, const char *fn) {
   if (gc_api_object(heap, obj, fn))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(&heap->types, obj);
+  const struct gc_type_info *t = gc_type_info_of(heap->types, obj);
   if (GC_UNLIKELY(t->shape != shape)) {
     gc_trap_raise(heap, GC_TRAP_TYPE, "%s: %p is a %s (%s), not a %s", fn,
                   (void *)obj, gc_shape_name(t->shape), t->name,

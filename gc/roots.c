@@ -46,17 +46,20 @@ void gc_roots_free(gc_heap *heap) {
     gc_sys_free(chunk);
     chunk = next;
   }
-  struct gc_global_chunk *globals = heap->globals;
+  announce_area(heap, heap->pinned, sizeof heap->pinned, false);
+  gc_vector_free(&heap->scopes);
+  heap->root_first = heap->root_current = NULL;
+}
+
+void gc_globals_free(gc_heap *heap) {
+  struct gc_global_chunk *globals = heap->shared->globals;
   while (globals) {
     struct gc_global_chunk *next = globals->next;
     announce_area(heap, globals->slots, sizeof globals->slots, false);
     gc_sys_free(globals);
     globals = next;
   }
-  announce_area(heap, heap->pinned, sizeof heap->pinned, false);
-  gc_vector_free(&heap->scopes);
-  heap->root_first = heap->root_current = NULL;
-  heap->globals = NULL;
+  heap->shared->globals = NULL;
 }
 
 /* A collector that scans root areas whole (one with a root_area hook:
@@ -163,22 +166,18 @@ void gc_scope_close(gc_heap *heap, gc_scope scope) {
   heap->root_top = record->top;
 }
 
-gc_ref *gc_global(gc_heap *heap, gc_ref v) {
-  GC_REQUIRE_HEAP(heap, "gc_global");
-  if (gc_api_enter(heap, v, "gc_global"))
-    return NULL;
-  struct gc_global_chunk *chunk = heap->globals;
+/* A free global slot holding v, or NULL if memory ran out. Heap lock held:
+ * the globals are shared by the heap's threads. */
+static gc_ref *take_global_slot(gc_heap *heap, gc_ref v) {
+  struct gc_global_chunk *chunk = heap->shared->globals;
   while (chunk && chunk->used == GLOBAL_CHUNK_SLOTS)
     chunk = chunk->next;
   if (!chunk) {
     chunk = gc_sys_calloc(1, sizeof *chunk);
-    if (!chunk) {
-      gc_trap_raise(heap, GC_TRAP_OOM,
-                    "gc_global: no memory for a global slot");
+    if (!chunk)
       return NULL;
-    }
-    chunk->next = heap->globals;
-    heap->globals = chunk;
+    chunk->next = heap->shared->globals;
+    heap->shared->globals = chunk;
     announce_area(heap, chunk->slots, sizeof chunk->slots, true);
   }
   for (uint32_t word = 0; word < GLOBAL_CHUNK_SLOTS / 64; word++) {
@@ -195,30 +194,58 @@ gc_ref *gc_global(gc_heap *heap, gc_ref v) {
   return NULL;
 }
 
-void gc_global_free(gc_heap *heap, gc_ref *slot) {
-  if (gc_api_enter(heap, NULL, "gc_global_free"))
-    return;
-  for (struct gc_global_chunk *chunk = heap->globals; chunk;
+gc_ref *gc_global(gc_heap *heap, gc_ref v) {
+  GC_REQUIRE_HEAP(heap, "gc_global");
+  if (gc_api_enter(heap, v, "gc_global"))
+    return NULL;
+  /* v is unrooted while this thread waits for the lock (it counts as
+   * blocked): pinned, as an argument of the call. */
+  assert(heap->npinned < sizeof heap->pinned / sizeof heap->pinned[0]);
+  uint32_t pin = heap->npinned++;
+  heap->pinned[pin] = v;
+  gc_heap_lock(heap);
+  gc_ref *slot = take_global_slot(heap, heap->pinned[pin]);
+  gc_heap_unlock(heap);
+  heap->pinned[pin] = NULL;
+  heap->npinned--;
+  if (!slot)
+    gc_trap_raise(heap, GC_TRAP_OOM, "gc_global: no memory for a global slot");
+  return slot;
+}
+
+/* "" if slot was a global in use and is now free, else why not. Heap lock
+ * held. */
+static const char *release_global_slot(gc_heap *heap, gc_ref *slot) {
+  for (struct gc_global_chunk *chunk = heap->shared->globals; chunk;
        chunk = chunk->next) {
     if (slot < chunk->slots || slot >= chunk->slots + GLOBAL_CHUNK_SLOTS)
       continue;
     size_t index = (size_t)(slot - chunk->slots);
-    if (!gc_bit_test(chunk->in_use, index)) {
-      gc_trap_raise(heap, GC_TRAP_MISUSE,
-                    "gc_global_free: global slot %p freed twice", (void *)slot);
-      return;
-    }
+    if (!gc_bit_test(chunk->in_use, index))
+      return "freed twice";
     gc_bit_clear(chunk->in_use, index);
     chunk->used--;
     *slot = NULL;
-    return;
+    return "";
   }
-  gc_trap_raise(heap, GC_TRAP_MISUSE, "gc_global_free: %p is not a global slot",
-                (void *)slot);
+  return "not a global slot";
 }
 
-void gc_visit_roots(gc_heap *heap, void (*visit)(gc_ref *slot, void *ctx),
-                    void *ctx) {
+void gc_global_free(gc_heap *heap, gc_ref *slot) {
+  if (gc_api_enter(heap, NULL, "gc_global_free"))
+    return;
+  gc_heap_lock(heap);
+  const char *why = release_global_slot(heap, slot);
+  gc_heap_unlock(heap);
+  if (*why)
+    gc_trap_raise(heap, GC_TRAP_MISUSE, "gc_global_free: %p: %s", (void *)slot,
+                  why);
+}
+
+/* One handle's scope slots and pinned arguments. */
+static void visit_handle_roots(gc_heap *heap,
+                               void (*visit)(gc_ref *slot, void *ctx),
+                               void *ctx) {
   if (heap->root_current) {
     for (struct gc_root_chunk *chunk = heap->root_first;; chunk = chunk->next) {
       uint32_t n =
@@ -230,12 +257,24 @@ void gc_visit_roots(gc_heap *heap, void (*visit)(gc_ref *slot, void *ctx),
         break;
     }
   }
-  for (struct gc_global_chunk *chunk = heap->globals; chunk;
+  for (uint32_t i = 0; i < heap->npinned; i++)
+    if (heap->pinned[i])
+      visit(&heap->pinned[i], ctx);
+}
+
+void gc_visit_roots(gc_heap *heap, void (*visit)(gc_ref *slot, void *ctx),
+                    void *ctx) {
+  struct gc_heap_shared *shared = heap->shared;
+  /* The world is stopped, or this is the last handle (T3 in threads.c):
+   * the list cannot change. */
+  if (shared->handles)
+    for (gc_heap *h = shared->handles; h; h = h->next)
+      visit_handle_roots(h, visit, ctx);
+  else
+    visit_handle_roots(heap, visit, ctx);
+  for (struct gc_global_chunk *chunk = shared->globals; chunk;
        chunk = chunk->next)
     for (uint32_t i = 0; i < GLOBAL_CHUNK_SLOTS; i++)
       if (chunk->slots[i])
         visit(&chunk->slots[i], ctx);
-  for (uint32_t i = 0; i < heap->npinned; i++)
-    if (heap->pinned[i])
-      visit(&heap->pinned[i], ctx);
 }

@@ -1,5 +1,5 @@
 /* types.c — the per-heap type registry. A type says where an object's
- * references are; collectors read it through heap->types.items[obj->type]. */
+ * references are; collectors read it through gc_type_info_of. */
 #include "heap-internal.h"
 
 #include <stdlib.h>
@@ -36,36 +36,50 @@ const char *gc_kind_name(gc_kind kind) {
 }
 
 /* Appends a type, taking ownership of kinds and ref_fields; GC_TYPE_NONE if
- * memory runs out (the caller reports it: at heap creation there is no trap
- * handler yet, only an error message). */
-static gc_type add_type(gc_heap *heap, struct gc_type_info info) {
-  char *name = gc_sys_malloc(strlen(info.name) + 1);
-  if (!name)
-    goto oom;
-  strcpy(name, info.name);
-  if (!gc_vector_reserve(&heap->types, heap->types.count + 1)) {
-    gc_sys_free(name);
-    goto oom;
+ * memory runs out or the registry is full (the caller reports it: at heap
+ * creation there is no trap handler yet, only an error message). The
+ * count is published last (gc_type_count): a reader that sees the index
+ * sees the info. */
+static gc_type add_type(struct gc_type_registry *types,
+                        struct gc_type_info info) {
+  char *name = types->count < types->capacity
+                   ? gc_sys_malloc(strlen(info.name) + 1)
+                   : NULL;
+  if (!name) {
+    gc_sys_free(info.kinds);
+    gc_sys_free(info.ref_fields);
+    return GC_TYPE_NONE;
   }
+  strcpy(name, info.name);
   info.name = name;
-  heap->types.items[heap->types.count] = info;
-  return (gc_type)heap->types.count++;
-oom:
-  gc_sys_free(info.kinds);
-  gc_sys_free(info.ref_fields);
-  return GC_TYPE_NONE;
+  size_t index = types->count;
+  types->items[index] = info;
+  __atomic_store_n(&types->count, index + 1, __ATOMIC_RELEASE);
+  return (gc_type)index;
 }
 
-/* add_type for the API: out of memory is a trap. */
+/* add_type for the API, under the heap lock: out of memory, or a full
+ * registry, is a trap (raised without the lock: a handler may longjmp). */
 static gc_type register_type(gc_heap *heap, struct gc_type_info info) {
   const char *name = info.name;
-  gc_type type = add_type(heap, info);
-  if (type == GC_TYPE_NONE)
+  gc_heap_lock(heap);
+  bool full = heap->types->count == heap->types->capacity;
+  gc_type type = add_type(heap->types, info);
+  gc_heap_unlock(heap);
+  if (type == GC_TYPE_NONE && full)
+    gc_trap_raise(heap, GC_TRAP_OOM,
+                  "cannot register type '%s': a heap holds at most %u types",
+                  name, (unsigned)(GC_MAX_TYPES - 1));
+  else if (type == GC_TYPE_NONE)
     gc_trap_raise(heap, GC_TRAP_OOM, "no memory to register type '%s'", name);
   return type;
 }
 
-int gc_types_init(gc_heap *heap) {
+int gc_types_init(struct gc_type_registry *types) {
+  types->items = gc_sys_map(GC_MAX_TYPES * sizeof *types->items);
+  if (!types->items)
+    return -1;
+  types->capacity = GC_MAX_TYPES;
   /* Index 0 is GC_TYPE_NONE: never a valid object type. */
   struct gc_type_info none = {.name = "<none>", .shape = GC_SHAPE_STRUCT};
   struct gc_type_info resource = {.name = "resource",
@@ -75,21 +89,24 @@ int gc_types_init(gc_heap *heap) {
       .name = "weak", .shape = GC_SHAPE_WEAK, .size = sizeof(struct gc_weak)};
   const struct gc_type_info builtins[] = {none, resource, weak};
   for (uint32_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
-    add_type(heap, builtins[i]);
-    if (heap->types.count != i + 1)
+    add_type(types, builtins[i]);
+    if (types->count != i + 1)
       return -1; /* out of memory */
   }
-  assert(heap->types.count == GC_FIRST_USER_TYPE);
+  assert(types->count == GC_FIRST_USER_TYPE);
   return 0;
 }
 
-void gc_types_free(gc_heap *heap) {
-  for (uint32_t i = 0; i < heap->types.count; i++) {
-    gc_sys_free(heap->types.items[i].name);
-    gc_sys_free(heap->types.items[i].kinds);
-    gc_sys_free(heap->types.items[i].ref_fields);
+void gc_types_free(struct gc_type_registry *types) {
+  if (!types->items)
+    return;
+  for (uint32_t i = 0; i < types->count; i++) {
+    gc_sys_free(types->items[i].name);
+    gc_sys_free(types->items[i].kinds);
+    gc_sys_free(types->items[i].ref_fields);
   }
-  gc_vector_free(&heap->types);
+  gc_sys_unmap(types->items, GC_MAX_TYPES * sizeof *types->items);
+  *types = (struct gc_type_registry){0};
 }
 
 gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
@@ -174,10 +191,10 @@ gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem) {
 const char *gc_type_name(gc_heap *heap, gc_type type) {
   if (gc_api_enter(heap, NULL, "gc_type_name"))
     return NULL;
-  if (type == GC_TYPE_NONE || type >= heap->types.count) {
+  if (type == GC_TYPE_NONE || type >= gc_type_count(heap->types)) {
     gc_trap_raise(heap, GC_TRAP_TYPE,
                   "gc_type_name: %u is not a type of this heap", type);
     return NULL;
   }
-  return heap->types.items[type].name;
+  return heap->types->items[type].name;
 }

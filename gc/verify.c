@@ -32,8 +32,13 @@ int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn) {
   }
   /* The collector first: it knows whether the address is in its heap at
    * all, so that the header below is never read through a wild pointer. */
-  if (heap->ops->check_ref &&
-      heap->ops->check_ref(heap->collector, ref, why, sizeof why)) {
+  int bad = 0;
+  if (heap->ops->check_ref) {
+    gc_check_lock(heap);
+    bad = heap->ops->check_ref(heap->collector, ref, why, sizeof why);
+    gc_check_unlock(heap);
+  }
+  if (bad) {
     gc_trap_raise(heap, GC_TRAP_INVARIANT,
                   "%s: %p is not a live object of this heap: %s", fn,
                   (void *)ref, why);
@@ -47,7 +52,7 @@ int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn) {
                   fn, (void *)ref);
     return -1;
   }
-  if (type == GC_TYPE_NONE || type >= heap->types.count) {
+  if (type == GC_TYPE_NONE || type >= gc_type_count(heap->types)) {
     gc_trap_raise(
         heap, GC_TRAP_INVARIANT,
         "%s: %p is not a live object of this heap: bad type %u in its "
@@ -59,6 +64,20 @@ int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn) {
 }
 
 int gc_api_slow_check(gc_heap *heap, gc_ref ref, const char *fn) {
+  if (heap->verify && !pthread_equal(heap->owner, pthread_self())) {
+    gc_trap_raise(heap, GC_TRAP_MISUSE,
+                  "%s with another thread's handle; each thread uses the "
+                  "handle gc_heap_new or gc_thread_attach gave it",
+                  fn);
+    return -1;
+  }
+  if (heap->state == GC_THREAD_BLOCKING) {
+    gc_trap_raise(heap, GC_TRAP_MISUSE,
+                  "%s between gc_blocking_begin and gc_blocking_end; a "
+                  "blocked thread may not touch the heap",
+                  fn);
+    return -1;
+  }
   if (heap->in_destructor) {
     gc_trap_raise(
         heap, GC_TRAP_MISUSE,

@@ -70,10 +70,15 @@ COLLECTOR_TEST(stats, reclaimed_garbage_is_counted) {
   CHECK(full.allocated_bytes >= base.allocated_bytes + 1000 * 24);
   harness_collect(heap);
   gc_stats after = harness_stats(heap);
+  /* Boehm in thread mode (needed for gc_thread_attach) can keep a dead
+   * object through a stale word its own collecting frames leave, which no
+   * scrubbing by the caller reaches (collectors/boehm/README.md, "Known
+   * limits"): allow two of 1000. */
+  uint64_t kept = harness_conservative(param->name) ? 2 : 0;
   if (harness_reclaims(param->name)) {
-    CHECK(after.freed_objects >= base.freed_objects + 1000);
-    CHECK(after.freed_bytes >= base.freed_bytes + 1000 * 24);
-    CHECK(after.live_bytes <= base.live_bytes);
+    CHECK(after.freed_objects >= base.freed_objects + 1000 - kept);
+    CHECK(after.freed_bytes >= base.freed_bytes + (1000 - kept) * 24);
+    CHECK(after.live_bytes <= base.live_bytes + kept * 24);
     /* Every byte allocated is live or freed. */
     CHECK_EQ(after.allocated_bytes, after.live_bytes + after.freed_bytes);
   } else {

@@ -33,17 +33,38 @@
 
 /* ---- The registry of pending resources ----------------------------------- */
 
-static int registry_add(struct gc_collector *c, struct gc_resource *res) {
+/* The registry changes under Boehm's allocation lock: threads add
+ * resources while a finalizer on another thread removes one. */
+struct registry_change {
+  struct gc_collector *c;
+  struct gc_resource *res;
+  int status;
+};
+
+static void *registry_add_locked(void *arg) {
+  struct registry_change *ch = arg;
+  struct gc_collector *c = ch->c;
   /* The index goes in the 32-bit gc_word. */
   if (c->resources.count == UINT32_MAX ||
-      !gc_vector_reserve(&c->resources, c->resources.count + 1))
-    return -1;
-  res->header.gc_word = (uint32_t)c->resources.count;
-  c->resources.items[c->resources.count++] = GC_HIDE_POINTER(res);
-  return 0;
+      !gc_vector_reserve(&c->resources, c->resources.count + 1)) {
+    ch->status = -1;
+    return NULL;
+  }
+  ch->res->header.gc_word = (uint32_t)c->resources.count;
+  c->resources.items[c->resources.count++] = GC_HIDE_POINTER(ch->res);
+  return NULL;
 }
 
-static void registry_remove(struct gc_collector *c, struct gc_resource *res) {
+static int registry_add(struct gc_collector *c, struct gc_resource *res) {
+  struct registry_change ch = {c, res, 0};
+  GC_call_with_alloc_lock(registry_add_locked, &ch);
+  return ch.status;
+}
+
+static void *registry_remove_locked(void *arg) {
+  struct registry_change *ch = arg;
+  struct gc_collector *c = ch->c;
+  struct gc_resource *res = ch->res;
   uint32_t i = res->header.gc_word;
   assert(i < c->resources.count &&
          c->resources.items[i] == GC_HIDE_POINTER(res));
@@ -52,6 +73,12 @@ static void registry_remove(struct gc_collector *c, struct gc_resource *res) {
     c->resources.items[i] = last;
     ((struct gc_obj *)GC_REVEAL_POINTER(last))->gc_word = i;
   }
+  return NULL;
+}
+
+static void registry_remove(struct gc_collector *c, struct gc_resource *res) {
+  struct registry_change ch = {c, res, 0};
+  GC_call_with_alloc_lock(registry_remove_locked, &ch);
 }
 
 const char *boehm_resource_check(struct gc_collector *c,
@@ -110,6 +137,16 @@ void boehm_run_pending_destructors(void) {
   draining = true;
   GC_invoke_finalizers();
   draining = false;
+}
+
+void boehm_run_destructors_stopped(struct gc_mutator *m, bool locked) {
+  if (!locked)
+    gc_heap_lock(m->handle);
+  gc_stop_world(m->handle);
+  boehm_run_pending_destructors();
+  gc_restart_world(m->handle);
+  if (!locked)
+    gc_heap_unlock(m->handle);
 }
 
 void boehm_resources_destroy(struct gc_collector *c) {

@@ -49,10 +49,6 @@ struct gc_collector {
   uint32_t tag;
   bool verify; /* options->verify, next to the tag for the allocation path */
   bool census; /* count live objects exactly at gc_collect (boehm.c) */
-  /* The thread that created the heap: the calls that may collect check
-   * that they come from it (or from another thread Boehm knows), since
-   * Boehm aborts the process when a thread it does not know collects. */
-  pthread_t owner;
 
   /* The process-wide list of live heaps (boehm-process.c). Both links, and
    * everything Boehm's marker reads through them (the root areas), change
@@ -77,11 +73,25 @@ struct gc_collector {
   struct boehm_counters counters_at_create;
 };
 
+/* One attached thread. Boehm stops and scans only the threads it knows:
+ * attach registers a thread Boehm does not know yet, detach unregisters
+ * it again. */
+struct gc_mutator {
+  struct gc_collector *c;
+  gc_heap *handle;
+  /* The thread: the calls that may collect check that they come from it
+   * (or from another thread Boehm knows), since Boehm aborts the process
+   * when a thread it does not know collects. */
+  pthread_t owner;
+  bool registered; /* attach registered the thread with Boehm */
+};
+
 /* ---- boehm-process.c ----------------------------------------------------- */
 
 /* Initialises Boehm once per process (from the first heap's thread, which
  * should be the main thread). 0, or -1 with a reason in err. */
-int boehm_process_init(char *err, size_t errlen);
+int boehm_process_init(const struct gc_options *options, char *err,
+                       size_t errlen);
 /* Adds c to / removes c from the heaps whose roots Boehm scans. */
 void boehm_process_link(struct gc_collector *c);
 void boehm_process_unlink(struct gc_collector *c);
@@ -121,6 +131,9 @@ int boehm_resource_register(struct gc_collector *c, struct gc_resource *res);
  * finalization queue is process-wide). Called at the safe points: after an
  * allocation and after a collection. */
 void boehm_run_pending_destructors(void);
+/* boehm_run_pending_destructors with m's world stopped, so that no thread
+ * of the heap runs heap code meanwhile; the heap lock is held if locked. */
+void boehm_run_destructors_stopped(struct gc_mutator *m, bool locked);
 /* Heap teardown: runs every destructor still pending, once. */
 void boehm_resources_destroy(struct gc_collector *c);
 /* verify=1: is res a pending resource of c? NULL, or what is wrong. */

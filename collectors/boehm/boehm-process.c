@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static unsigned requested_markers;
 static const char *init_error;
 
 /* Guarded by Boehm's allocation lock. */
@@ -101,7 +102,7 @@ static void GC_CALLBACK on_collection_event(GC_EventType event) {
     for (struct gc_collector *c = live_heaps; c; c = c->next_live) {
       if (c->verify)
         boehm_poison_dead_locked(c);
-      gc_pause_end(c->heap, collection_started_ns);
+      gc_note_collection(c->heap, collection_started_ns);
       estimate_freed(c, counters);
       gc_note_heap_bytes(c->heap, heap_bytes);
     }
@@ -137,7 +138,11 @@ static void init_boehm(void) {
      * if the program has not initialised Boehm itself. */
     GC_set_all_interior_pointers(0);
   }
+  if (!GC_is_init_called() && requested_markers)
+    GC_set_markers_count(requested_markers);
   GC_INIT();
+  /* gc_thread_attach registers the threads Boehm does not know. */
+  GC_allow_register_threads();
   /* Destructors run at gcheap's safe points, not inside any GC_malloc. */
   GC_set_finalize_on_demand(1);
   GC_set_oom_fn(return_null_on_oom);
@@ -151,7 +156,11 @@ static void init_boehm(void) {
   init_error = NULL;
 }
 
-int boehm_process_init(char *err, size_t errlen) {
+int boehm_process_init(const struct gc_options *options, char *err,
+                       size_t errlen) {
+  /* gc-threads: Boehm's parallel markers, if it initialises now (0:
+   * Boehm's own default, one per CPU). */
+  requested_markers = (unsigned)options->gc_threads;
   /* Boehm takes the initialising thread for the main one and scans the main
    * thread's stack bounds for it: from another thread that is a crash. */
   if (!GC_is_init_called() && gettid() != getpid()) {

@@ -22,9 +22,23 @@
 
 #include <gc/gc_mark.h>
 
+struct watch_change {
+  struct gc_collector *c;
+  struct gc_obj *obj;
+};
+
+/* Under Boehm's allocation lock: a collection on another thread reads the
+ * list (boehm_poison_dead_locked). */
+static void *watch_locked(void *arg) {
+  struct watch_change *ch = arg;
+  /* Best effort: without memory this object is simply not poisoned. */
+  (void)gc_vector_push(&ch->c->watched, GC_HIDE_POINTER(ch->obj));
+  return NULL;
+}
+
 void boehm_watch(struct gc_collector *c, struct gc_obj *obj) {
-  if (!gc_vector_push(&c->watched, GC_HIDE_POINTER(obj)))
-    return; /* best effort: this object is simply not poisoned */
+  struct watch_change ch = {c, obj};
+  GC_call_with_alloc_lock(watch_locked, &ch);
 }
 
 void boehm_poison_dead_locked(struct gc_collector *c) {

@@ -8,8 +8,9 @@
  *             zeroed by Boehm); everything else (number and byte arrays,
  *             structs without REF fields, resources, weak references) from
  *             GC_MALLOC_ATOMIC (not scanned, so zeroed here). A resource also
- *             gets a Boehm finalizer (boehm-finalize.c). Then the destructors
- *             Boehm found due run, at this safe point;
+ *             gets a Boehm finalizer (boehm-finalize.c). First, though, the
+ *             destructors Boehm found due run, at this safe point, with the
+ *             heap's other threads stopped;
  *   collect   GC_gcollect: Boehm marks from its own roots (static data, the
  *             stacks, conservatively) and from every live heap's root areas,
  *             clears the weak references whose target died, queues the dead
@@ -35,7 +36,7 @@ static struct gc_collector *boehm_create(const struct gc_collector_env *env,
                                          char *err, size_t errlen) {
   gc_heap *heap = env->heap;
   const struct gc_options *options = env->options;
-  if (boehm_process_init(err, errlen))
+  if (boehm_process_init(options, err, errlen))
     return NULL;
   /* heap-size is Boehm's whole heap, unmapped blocks included: they are
    * mapped again before Boehm grows. Counting only the mapped part grew the
@@ -59,7 +60,6 @@ static struct gc_collector *boehm_create(const struct gc_collector_env *env,
   c->heap = heap;
   c->options = options;
   c->types = env->types;
-  c->owner = pthread_self();
   c->verify = options->verify != 0;
   /* The census reads every live object's header: measured at 0.7 times the
    * cost of the collection itself (2M live objects), so only when asked. */
@@ -68,6 +68,35 @@ static struct gc_collector *boehm_create(const struct gc_collector_env *env,
   boehm_process_link(c);
   gc_note_heap_bytes(heap, GC_get_heap_size());
   return c;
+}
+
+static struct gc_mutator *boehm_attach(struct gc_collector *c, gc_heap *handle,
+                                       char *err, size_t errlen) {
+  struct gc_mutator *m = gc_sys_calloc(1, sizeof *m);
+  if (!m) {
+    snprintf(err, errlen, "boehm: no memory for a thread");
+    return NULL;
+  }
+  m->c = c;
+  m->handle = handle;
+  m->owner = pthread_self();
+  if (!GC_thread_is_registered()) {
+    struct GC_stack_base base;
+    if (GC_get_stack_base(&base) != GC_SUCCESS ||
+        GC_register_my_thread(&base) != GC_SUCCESS) {
+      snprintf(err, errlen, "boehm: Boehm GC cannot register this thread");
+      gc_sys_free(m);
+      return NULL;
+    }
+    m->registered = true;
+  }
+  return m;
+}
+
+static void boehm_detach(struct gc_mutator *m) {
+  if (m->registered)
+    GC_unregister_my_thread();
+  gc_sys_free(m);
 }
 
 static void boehm_destroy(struct gc_collector *c) {
@@ -123,17 +152,18 @@ static inline void *boehm_malloc(const struct gc_type_info *t, size_t bytes) {
  * (it collects or grows as its heuristics say), so collect, run what
  * destructors are due, and try once more before trapping. */
 static __attribute__((noinline)) void *
-allocate_after_collecting(struct gc_collector *c, const struct gc_type_info *t,
+allocate_after_collecting(struct gc_mutator *m, const struct gc_type_info *t,
                           size_t bytes) {
+  struct gc_collector *c = m->c;
   GC_gcollect();
-  boehm_run_pending_destructors();
+  boehm_run_destructors_stopped(m, false);
   void *mem = boehm_malloc(t, bytes);
   if (mem)
     return mem;
   char limit[32], heap[32];
   uint64_t max = c->options->max_heap_size;
   gc_trap_raise(
-      c->heap, GC_TRAP_OOM,
+      m->handle, GC_TRAP_OOM,
       "out of memory: %zu bytes requested after a full collection; Boehm "
       "heap %s bytes, max-heap-size %s",
       bytes, gc_format_size(GC_get_heap_size(), heap, sizeof heap),
@@ -146,28 +176,32 @@ allocate_after_collecting(struct gc_collector *c, const struct gc_type_info *t,
  * passes with one comparison; another one only if Boehm knows it. Out of
  * line, before anything else: the allocation path keeps its shape (a
  * conservative scan is sensitive to which words a frame leaves behind). */
-static __attribute__((noinline)) bool unknown_thread(struct gc_collector *c,
+static __attribute__((noinline)) bool unknown_thread(struct gc_mutator *m,
                                                      const char *fn) {
-  if (GC_LIKELY(pthread_equal(pthread_self(), c->owner)) ||
+  if (GC_LIKELY(pthread_equal(pthread_self(), m->owner)) ||
       GC_thread_is_registered())
     return false;
-  gc_trap_raise(c->heap, GC_TRAP_MISUSE,
-                "%s from a thread Boehm GC does not know: a collector=boehm "
-                "heap is used from the thread that created it (or one "
-                "registered with GC_register_my_thread) until gcheap "
-                "supports threads",
+  gc_trap_raise(m->handle, GC_TRAP_MISUSE,
+                "%s from a thread Boehm GC does not know: each thread uses "
+                "the handle gc_heap_new or gc_thread_attach gave it",
                 fn);
   return true;
 }
 
-static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
+static struct gc_obj *boehm_allocate(struct gc_mutator *m, uint32_t type,
                                      size_t bytes) {
-  if (unknown_thread(c, "allocation"))
+  if (unknown_thread(m, "allocation"))
     return NULL;
+  /* Destructors the last Boehm collection found due run first, while this
+   * thread holds no new object (running them may wait for the heap lock,
+   * and another thread's collection may then count what is live). */
+  if (GC_UNLIKELY(boehm_destructors_may_be_due()))
+    boehm_run_destructors_stopped(m, false);
+  struct gc_collector *c = m->c;
   const struct gc_type_info *t = &c->types->items[type];
   struct gc_obj *obj = boehm_malloc(t, bytes);
   if (GC_UNLIKELY(!obj)) {
-    obj = allocate_after_collecting(c, t, bytes);
+    obj = allocate_after_collecting(m, t, bytes);
     if (!obj)
       return NULL;
   }
@@ -179,8 +213,6 @@ static struct gc_obj *boehm_allocate(struct gc_collector *c, uint32_t type,
   } else if (GC_UNLIKELY(c->verify)) {
     boehm_watch(c, obj);
   }
-  if (GC_UNLIKELY(boehm_destructors_may_be_due()))
-    boehm_run_pending_destructors();
   return obj;
 }
 
@@ -227,15 +259,21 @@ static void take_census(struct gc_collector *c) {
 /* Collection statistics are kept by Boehm's collection events
  * (boehm-process.c), which also see the collections Boehm starts itself;
  * an explicit collection may also take the census. */
-static void boehm_collect(struct gc_collector *c) {
-  if (unknown_thread(c, "gc_collect"))
+static void boehm_collect(struct gc_mutator *m) {
+  if (unknown_thread(m, "gc_collect"))
     return;
+  struct gc_collector *c = m->c;
+  /* gc/ holds the heap lock. The heap's other threads wait at safepoints
+   * meanwhile: the destructors run while no thread runs heap code, and the
+   * census sees every allocation counted. */
+  gc_stop_world(m->handle);
   GC_gcollect();
   /* First the destructors of what this collection found dead, so that the
    * census counts those resources as freed. */
   boehm_run_pending_destructors();
   if (c->census)
     take_census(c);
+  gc_restart_world(m->handle);
 }
 
 /* ---- The table gc/ dispatches through ------------------------------------ */
@@ -247,6 +285,8 @@ const struct gc_collector_ops gc_boehm_collector = {
                     "limits all of them",
     .create = boehm_create,
     .destroy = boehm_destroy,
+    .attach = boehm_attach,
+    .detach = boehm_detach,
     .allocate = boehm_allocate,
     .write_ref = NULL,
     .copy_refs = NULL,

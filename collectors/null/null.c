@@ -4,26 +4,49 @@
  * not a floor on time: every byte it hands out is fresh memory the kernel
  * must fault in and zero, which is why the arena asks for huge pages.
  *
- * Invariant: objects lie back to back in [arena, next), each a well-formed
- * object whose size gc_object_size gives; so the arena can be walked, which
- * is how heap teardown finds the resources whose destructors must run.
- * With verify=1 a side bitmap (one bit per 8-byte granule, set at
+ * Threads: each thread bumps in a region of its own (REGION_BYTES, or one
+ * object's size for a larger object), carved from the arena with one
+ * atomic compare-and-swap; the fast path takes no lock.
+ *
+ * Invariant: the arena is a sequence of regions, each listed in c->regions
+ * with its used end; objects lie back to back in [start, used), each a
+ * well-formed object whose size gc_object_size gives. So the arena can be
+ * walked, which is how heap teardown finds the resources whose destructors
+ * must run. With verify=1 a side bitmap (one bit per 8-byte granule, set at
  * allocation) marks where objects start, so that check_ref tells an object
- * from an interior or wild pointer in constant time. */
+ * from an interior or wild pointer in constant time. Regions are multiples
+ * of REGION_ALIGN, so each word of the bitmap belongs to one region, hence
+ * to one thread. */
 #include "collector-api.h"
 
 #define DEFAULT_ARENA_BYTES (UINT64_C(256) << 20)
+#define REGION_BYTES ((size_t)64 << 10)
+/* 64 granules: one word of the verify bitmap. */
+#define REGION_ALIGN ((size_t)512)
+
+struct region {
+  char *start, *used;
+};
+
+struct gc_mutator {
+  char *cursor, *limit; /* the thread's region: hot, first */
+  struct gc_collector *c;
+  gc_heap *handle;
+  size_t region; /* its index in c->regions */
+};
 
 struct gc_collector {
   gc_heap *heap;
   const struct gc_options *options;
   const struct gc_type_registry *types;
   char *arena;
-  char *next;  /* the bump pointer */
+  char *next;  /* where the next region starts: compare-and-swap */
   char *limit; /* arena + arena_bytes */
   size_t arena_bytes;
   uint64_t *starts; /* verify=1: bit g set if an object starts at granule g */
   size_t starts_bytes;
+  /* Every region carved, in any order; under the heap lock. */
+  struct region_list GC_VECTOR(struct region) regions;
 };
 
 /* An arena of bytes aligned to a huge page, asking the kernel to back it
@@ -78,14 +101,17 @@ static struct gc_collector *null_create(const struct gc_collector_env *env,
   return c;
 }
 
-/* Calls fn on every object in the arena, in allocation order. */
+/* Calls fn on every object in the arena, region by region. Every mutator
+ * has detached, so each region's used end is final. */
 static void for_each_object(struct gc_collector *c,
                             void (*fn)(struct gc_collector *,
                                        struct gc_obj *)) {
-  for (char *p = c->arena; p < c->next;) {
-    struct gc_obj *obj = (struct gc_obj *)p;
-    p += gc_object_size(c->types, obj);
-    fn(c, obj);
+  for (size_t r = 0; r < c->regions.count; r++) {
+    for (char *p = c->regions.items[r].start; p < c->regions.items[r].used;) {
+      struct gc_obj *obj = (struct gc_obj *)p;
+      p += gc_object_size(c->types, obj);
+      fn(c, obj);
+    }
   }
 }
 
@@ -98,49 +124,136 @@ static void null_destroy(struct gc_collector *c) {
   for_each_object(c, destroy_if_resource);
   gc_sys_unmap(c->arena, c->arena_bytes);
   gc_sys_unmap(c->starts, c->starts_bytes);
+  gc_vector_free(&c->regions);
   gc_sys_free(c);
 }
 
-static struct gc_obj *null_allocate_slow(struct gc_collector *c, size_t bytes) {
+static struct gc_mutator *null_attach(struct gc_collector *c, gc_heap *handle,
+                                      char *err, size_t errlen) {
+  struct gc_mutator *m = gc_sys_calloc(1, sizeof *m);
+  if (!m) {
+    snprintf(err, errlen, "null: no memory for a thread's region");
+    return NULL;
+  }
+  m->c = c;
+  m->handle = handle;
+  m->region = SIZE_MAX; /* none yet */
+  return m;
+}
+
+/* The region's used end, final once the thread moves on. Heap lock held. */
+static void retire_region(struct gc_mutator *m) {
+  if (m->region != SIZE_MAX)
+    m->c->regions.items[m->region].used = m->cursor;
+  m->region = SIZE_MAX;
+  m->cursor = m->limit = NULL;
+}
+
+static void null_detach(struct gc_mutator *m) {
+  retire_region(m);
+  gc_sys_free(m);
+}
+
+/* [start, start + bytes) of the arena for one thread, or NULL when it is
+ * full. Threads carve at the same time: a compare-and-swap on c->next. */
+static char *carve(struct gc_collector *c, size_t bytes) {
+  char *start = __atomic_load_n(&c->next, __ATOMIC_RELAXED);
+  do {
+    if (bytes > (size_t)(c->limit - start))
+      return NULL;
+  } while (!__atomic_compare_exchange_n(&c->next, &start, start + bytes, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  return start;
+}
+
+/* obj's header and, with verify=1, its start bit. Atomic: check_ref on
+ * another thread may read the word. */
+static inline struct gc_obj *place(struct gc_collector *c, char *p,
+                                   uint32_t type) {
+  struct gc_obj *obj = (struct gc_obj *)p;
+  obj->type = type;
+  if (GC_UNLIKELY(c->starts != NULL)) {
+    size_t granule = (size_t)(p - c->arena) / 8;
+    __atomic_fetch_or(&c->starts[granule / 64], UINT64_C(1) << (granule % 64),
+                      __ATOMIC_RELAXED);
+  }
+  return obj;
+}
+
+/* Lists a new region of bytes, or returns NULL if the arena is full. An
+ * object above a quarter of REGION_BYTES gets a region of its own (used
+ * whole at once); a smaller one, a new region for the thread. */
+static char *new_region(struct gc_mutator *m, size_t bytes) {
+  struct gc_collector *c = m->c;
+  bool own = bytes > REGION_BYTES / 4;
+  size_t region_bytes =
+      own ? (bytes + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1) : REGION_BYTES;
+  gc_heap_lock(m->handle);
+  char *start = NULL;
+  if (gc_vector_reserve(&c->regions, c->regions.count + 1))
+    start = carve(c, region_bytes);
+  if (start && own) {
+    c->regions.items[c->regions.count++] =
+        (struct region){start, start + bytes};
+  } else if (start) {
+    retire_region(m);
+    m->region = c->regions.count;
+    c->regions.items[c->regions.count++] = (struct region){start, start};
+    m->cursor = start;
+    m->limit = start + region_bytes;
+  }
+  if (start)
+    gc_note_heap_bytes(c->heap, (uint64_t)(GC_ATOMIC_LOAD(c->next) - c->arena));
+  gc_heap_unlock(m->handle);
+  return start;
+}
+
+/* A new region, then the allocation; or an OOM trap. */
+static __attribute__((noinline)) struct gc_obj *
+null_allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
+  struct gc_collector *c = m->c;
+  char *start = new_region(m, bytes);
+  if (start && bytes > REGION_BYTES / 4)
+    return place(c, start, type);
+  if (start) {
+    m->cursor += bytes;
+    return place(c, start, type);
+  }
   char arena[32], used[32];
   gc_trap_raise(
-      c->heap, GC_TRAP_OOM,
+      m->handle, GC_TRAP_OOM,
       "out of memory: %zu bytes requested, %s of the %s arena used; raise "
       "it with -C max-heap-size=SIZE",
-      bytes, gc_format_size((uint64_t)(c->next - c->arena), used, sizeof used),
+      bytes,
+      gc_format_size((uint64_t)(GC_ATOMIC_LOAD(c->next) - c->arena), used,
+                     sizeof used),
       gc_format_size(c->arena_bytes, arena, sizeof arena));
   return NULL;
 }
 
 /* The fast path: fresh mmap memory is already zero, and nothing is reused. */
-static inline struct gc_obj *null_allocate(struct gc_collector *c,
-                                           uint32_t type, size_t bytes) {
-  if (GC_UNLIKELY(bytes > (size_t)(c->limit - c->next)))
-    return null_allocate_slow(c, bytes);
-  struct gc_obj *obj = (struct gc_obj *)c->next;
-  c->next += bytes;
-  obj->type = type;
-  if (GC_UNLIKELY(c->starts != NULL)) {
-    size_t granule = (size_t)((char *)obj - c->arena) / 8;
-    gc_bit_set(c->starts, granule);
-  }
-  gc_note_heap_bytes(c->heap, (uint64_t)(c->next - c->arena));
-  return obj;
+static struct gc_obj *null_allocate(struct gc_mutator *m, uint32_t type,
+                                    size_t bytes) {
+  if (GC_UNLIKELY(bytes > (size_t)(m->limit - m->cursor)))
+    return null_allocate_slow(m, type, bytes);
+  char *p = m->cursor;
+  m->cursor = p + bytes;
+  return place(m->c, p, type);
 }
 
-static void null_collect(struct gc_collector *c) {
-  gc_pause_end(c->heap, gc_pause_begin(c->heap));
+static void null_collect(struct gc_mutator *m) {
+  gc_pause_end(m->handle, gc_pause_begin(m->handle));
 }
 
 static int null_check_ref(struct gc_collector *c, gc_ref ref, char *why,
                           size_t whylen) {
   char *p = (char *)ref;
-  if (p < c->arena || p >= c->next) {
+  if (p < c->arena || p >= GC_ATOMIC_LOAD(c->next)) {
     snprintf(why, whylen, "outside the null collector's allocated arena");
     return -1;
   }
   size_t granule = (size_t)(p - c->arena) / 8;
-  if (!gc_bit_test(c->starts, granule)) {
+  if (!(GC_ATOMIC_LOAD(c->starts[granule / 64]) >> (granule % 64) & 1)) {
     snprintf(why, whylen, "not on an object boundary");
     return -1;
   }
@@ -153,6 +266,8 @@ const struct gc_collector_ops gc_null_collector = {
                     "or heap-size if larger); nothing is ever freed",
     .create = null_create,
     .destroy = null_destroy,
+    .attach = null_attach,
+    .detach = null_detach,
     .allocate = null_allocate,
     .collect = null_collect,
     .check_ref = null_check_ref,

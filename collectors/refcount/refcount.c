@@ -139,8 +139,9 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
 /* ---- Barriers ------------------------------------------------------------ */
 
 /* A young object's fields are not counted (refcount-young.c): a plain store. */
-static void rc_write_ref(struct gc_collector *c, struct gc_obj *obj,
-                         gc_ref *slot, gc_ref v) {
+static void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
+                         gc_ref v) {
+  struct gc_collector *c = rc_collector_of(m);
   if (obj->gc_word & RC_YOUNG) {
     *slot = v;
     return;
@@ -157,8 +158,9 @@ static void rc_write_ref(struct gc_collector *c, struct gc_obj *obj,
  * direction that reads every source before it is overwritten, and each step
  * increments the new value before decrementing the old one, so an element
  * copied onto itself (dst == src) never has a transient zero count. */
-static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
+static void rc_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj,
                          gc_ref *dst, const gc_ref *src, size_t n) {
+  struct gc_collector *c = rc_collector_of(m);
   if (dst_obj->gc_word & RC_YOUNG) {
     memmove(dst, src, n * sizeof *dst);
     return;
@@ -183,15 +185,15 @@ static void rc_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
   }
 }
 
-static void rc_fill_refs(struct gc_collector *c, struct gc_obj *obj,
-                         gc_ref *dst, size_t n, gc_ref v) {
+static void rc_fill_refs(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
+                         size_t n, gc_ref v) {
   if (obj->gc_word & RC_YOUNG) {
     for (size_t k = 0; k < n; k++)
       dst[k] = v;
     return;
   }
   for (size_t k = 0; k < n; k++)
-    rc_write_ref(c, obj, &dst[k], v);
+    rc_write_ref(m, obj, &dst[k], v);
 }
 
 /* ---- Freeing ------------------------------------------------------------- */
@@ -495,8 +497,9 @@ allocate_slow(struct gc_collector *c, uint32_t type, size_t bytes) {
 /* The fast path, a leaf: bump the class's cursor. (With verify=1 the
  * cursor always equals the limit: refcount-alloc.c hands out one cell at a time
  * there, to check its poison.) */
-static struct gc_obj *rc_allocate(struct gc_collector *c, uint32_t type,
+static struct gc_obj *rc_allocate(struct gc_mutator *m, uint32_t type,
                                   size_t bytes) {
+  struct gc_collector *c = rc_collector_of(m);
   /* Larger objects are zeroed by memset, in allocate_slow, so that this
    * path calls nothing and saves no register. */
   if (GC_LIKELY(bytes <= RC_INLINE_BYTES && type >= GC_FIRST_USER_TYPE &&
@@ -527,7 +530,8 @@ static void trim_stacks(struct gc_collector *c) {
 
 /* gc_collect: a full collection point, after which the pages of wholly
  * free blocks and of grown stacks go back to the system. */
-static void rc_collect(struct gc_collector *c) {
+static void rc_collect(struct gc_mutator *m) {
+  struct gc_collector *c = rc_collector_of(m);
   rc_collection_point(c, true);
   if (!c->in_collection) {
     rc_alloc_release_empty_blocks(c);
@@ -600,10 +604,32 @@ static void rc_destroy(struct gc_collector *c) {
   gc_sys_free(c);
 }
 
+/* One thread per heap, for now: the counts are kept by plain stores and
+ * the young lists are the heap's. The thread's mutator is the collector
+ * itself. */
+static struct gc_mutator *rc_attach(struct gc_collector *c, gc_heap *handle,
+                                    char *err, size_t errlen) {
+  (void)handle;
+  if (c->attached) {
+    snprintf(err, errlen,
+             "refcount: one thread per heap in this version; a second "
+             "thread needs collector=tracing, null or boehm");
+    return NULL;
+  }
+  c->attached = true;
+  return (struct gc_mutator *)c;
+}
+
+static void rc_detach(struct gc_mutator *m) {
+  rc_collector_of(m)->attached = false;
+}
+
 const struct gc_collector_ops gc_refcount_collector = {
     .name = "refcount",
     .create = rc_create,
     .destroy = rc_destroy,
+    .attach = rc_attach,
+    .detach = rc_detach,
     .allocate = rc_allocate,
     .write_ref = rc_write_ref,
     .copy_refs = rc_copy_refs,

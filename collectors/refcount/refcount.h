@@ -190,6 +190,7 @@ void rc_table_clear(struct rc_table *t); /* keeps the memory */
 
 struct gc_collector {
   gc_heap *heap;
+  bool attached; /* the one thread's mutator is this collector */
   const struct gc_options *options;
   const struct gc_type_registry *types;
   struct rc_class classes[RC_NCLASSES];
@@ -502,5 +503,10 @@ void rc_quarantine_free(struct gc_collector *c);
 /* refcount-verify.c */
 int rc_verify_heap(struct gc_collector *c, const char *when);
 int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen);
+
+/* The one mutator of a refcount heap is its collector (rc_attach). */
+static inline struct gc_collector *rc_collector_of(struct gc_mutator *m) {
+  return (struct gc_collector *)m;
+}
 
 #endif /* GC_REFCOUNT_H */

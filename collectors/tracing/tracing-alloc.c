@@ -1,13 +1,19 @@
 /* tracing-alloc.c — where objects go: holes of free lines, medium blocks, the
  * large-object space, and the chunks they all come from.
  *
- * The fast path (tracing.c) bumps c->small.cursor inside the current hole.
- * Everything else is here, out of line: finding the next hole, the medium
- * and large paths, verify=1 allocation, heap growth, the decision to
- * collect, and the large-object cache. Order when space runs out: collect
- * (if the heap has reached its target), then grow (if max-heap-size
- * allows), then a full collection (once: a minor one does not reclaim old
- * objects that died), then GC_TRAP_OOM. */
+ * The fast path (tracing.c) bumps m->small.cursor inside the thread's
+ * current hole. Everything else is here, out of line: finding the next
+ * hole, the medium and large paths, verify=1 allocation, heap growth, the
+ * decision to collect, and the large-object cache. Order when space runs
+ * out: collect (if the heap has reached its target), then grow (if
+ * max-heap-size allows), then a full collection (once: a minor one does not
+ * reclaim old objects that died), then GC_TRAP_OOM.
+ *
+ * Threads: the next hole in the thread's own block and its medium block
+ * need no lock (I5); everything that takes a block, grows the heap or
+ * collects runs under the heap lock, and what check_ref reads (the chunk
+ * list, the large objects, the verify bitmaps) changes under the check
+ * lock as well. */
 #include "tracing.h"
 
 /* ---- Chunks -------------------------------------------------------------- */
@@ -34,7 +40,9 @@ static struct chunk *add_chunk(struct gc_collector *c, uint32_t blocks) {
   struct chunk **link = &c->chunks;
   while (*link)
     link = &(*link)->next;
+  gc_check_lock(c->heap);
   *link = chunk;
+  gc_check_unlock(c->heap);
   if (mapped_bytes(c) > c->peak_mapped)
     c->peak_mapped = mapped_bytes(c);
   gc_note_heap_bytes(c->heap, mapped_bytes(c));
@@ -45,7 +53,9 @@ void tracing_free_chunk(struct gc_collector *c, struct chunk *chunk) {
   struct chunk **link = &c->chunks;
   while (*link != chunk)
     link = &(*link)->next;
+  gc_check_lock(c->heap);
   *link = chunk->next;
+  gc_check_unlock(c->heap);
   c->block_bytes -= (uint64_t)chunk->enabled_blocks * BLOCK_SIZE;
   gc_sys_unmap(chunk, CHUNK_SIZE);
 }
@@ -60,12 +70,27 @@ static bool may_grow(struct gc_collector *c, uint64_t more) {
 /* Both allocators walk the chunk list in order, block by block, from the
  * start after every collection. A walk position is (chunk, block); block ==
  * BLOCKS_PER_CHUNK on the last chunk means "at the end". */
-void tracing_reset_allocators(struct gc_collector *c) {
-  c->small.cursor = c->small.limit = NULL;
-  c->medium = c->verify_small = c->small;
+static void reset_walks(struct gc_collector *c) {
   c->small_chunk = c->medium_chunk = c->chunks;
   c->small_block = c->medium_block = FIRST_OBJECT_BLOCK - 1;
-  c->small_line = LINES_PER_BLOCK;
+}
+
+void tracing_reset_allocators(struct gc_collector *c) {
+  reset_walks(c);
+  for (struct gc_mutator *m = c->mutators; m; m = m->next) {
+    m->small.cursor = m->small.limit = NULL;
+    m->medium = m->verify_small = m->small;
+    m->small_chunk = NULL;
+  }
+}
+
+/* Counts space a thread takes towards the next collection. */
+static void take_bytes(struct gc_collector *c, uint64_t bytes) {
+  __atomic_fetch_add(&c->used_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+static uint64_t used_bytes(struct gc_collector *c) {
+  return GC_ATOMIC_LOAD(c->used_bytes);
 }
 
 /* Advances a walk to the next block whose state is acceptable (FREE, or
@@ -98,61 +123,74 @@ static void prepare_region(struct gc_collector *c, char *start, char *end,
                            bool pristine) {
   if (c->verify) {
     struct chunk *chunk = chunk_of(start);
+    gc_check_lock(c->heap);
     for (size_t l = line_index(start); l <= line_index(end - 1); l++) {
       if (!gc_bit_test(chunk->line_poisoned, l)) {
         gc_poison((char *)chunk + l * LINE_SIZE, LINE_SIZE);
         gc_bit_set(chunk->line_poisoned, l);
       }
     }
+    gc_check_unlock(c->heap);
   } else if (!pristine) {
     memset(start, 0, (size_t)(end - start));
   }
 }
 
-/* Finds the next hole for small objects in the small walk, and makes it the
- * current small region. False when the walk is at its end. */
-static bool next_hole(struct gc_collector *c, struct bump *region) {
-  for (;;) {
-    struct chunk *chunk = c->small_chunk;
-    if (chunk && c->small_block < BLOCKS_PER_CHUNK &&
-        c->small_block >= FIRST_OBJECT_BLOCK) {
-      uint32_t l = c->small_line;
-      size_t first = (size_t)c->small_block * LINES_PER_BLOCK;
-      while (l < LINES_PER_BLOCK && line_held(c, chunk, first + l))
-        l++;
-      if (l < LINES_PER_BLOCK) {
-        /* A hole is at most LARGE_THRESHOLD long, so that the fast path
-         * can never place a large object in a block. */
-        uint32_t end = l, max_end = l + LARGE_THRESHOLD / LINE_SIZE;
-        while (end < LINES_PER_BLOCK && end < max_end &&
-               !line_held(c, chunk, first + end))
-          end++;
-        c->small_line = end;
-        char *block = block_address(chunk, c->small_block);
-        region->cursor = block + (size_t)l * LINE_SIZE;
-        region->limit = block + (size_t)end * LINE_SIZE;
-        c->used_bytes += (uint64_t)(end - l) * LINE_SIZE;
-        prepare_region(c, region->cursor, region->limit,
-                       chunk->block_pristine[c->small_block]);
-        chunk->block_pristine[c->small_block] = 0;
-        return true;
-      }
-    }
+/* Makes the next hole of the thread's block its small region. False when
+ * the block has no more. Needs no lock: the block is the thread's (I5). */
+static bool hole_in_block(struct gc_mutator *m, struct bump *region) {
+  struct gc_collector *c = m->c;
+  struct chunk *chunk = m->small_chunk;
+  if (!chunk)
+    return false;
+  uint32_t l = m->small_line;
+  size_t first = (size_t)m->small_block * LINES_PER_BLOCK;
+  while (l < LINES_PER_BLOCK && line_held(c, chunk, first + l))
+    l++;
+  if (l == LINES_PER_BLOCK)
+    return false;
+  /* A hole is at most LARGE_THRESHOLD long, so that the fast path can
+   * never place a large object in a block. */
+  uint32_t end = l, max_end = l + LARGE_THRESHOLD / LINE_SIZE;
+  while (end < LINES_PER_BLOCK && end < max_end &&
+         !line_held(c, chunk, first + end))
+    end++;
+  m->small_line = end;
+  char *block = block_address(chunk, m->small_block);
+  region->cursor = block + (size_t)l * LINE_SIZE;
+  region->limit = block + (size_t)end * LINE_SIZE;
+  take_bytes(c, (uint64_t)(end - l) * LINE_SIZE);
+  prepare_region(c, region->cursor, region->limit,
+                 chunk->block_pristine[m->small_block]);
+  chunk->block_pristine[m->small_block] = 0;
+  return true;
+}
+
+/* Finds the next hole for small objects: in the thread's block, else in
+ * the next block of the small walk, which it takes. False when the walk
+ * is at its end. Heap lock held. */
+static bool next_hole(struct gc_mutator *m, struct bump *region) {
+  struct gc_collector *c = m->c;
+  while (!hole_in_block(m, region)) {
     if (!walk_take_block(c, &c->small_chunk, &c->small_block, true))
       return false;
-    c->small_line = 0;
+    m->small_chunk = c->small_chunk;
+    m->small_block = c->small_block;
+    m->small_line = 0;
   }
+  return true;
 }
 
 /* Takes a wholly free block for medium objects. */
-static bool next_medium_block(struct gc_collector *c) {
+static bool next_medium_block(struct gc_mutator *m) {
+  struct gc_collector *c = m->c;
   if (!walk_take_block(c, &c->medium_chunk, &c->medium_block, false))
     return false;
   struct chunk *chunk = c->medium_chunk;
   char *block = block_address(chunk, c->medium_block);
-  c->medium.cursor = block;
-  c->medium.limit = block + BLOCK_SIZE;
-  c->used_bytes += BLOCK_SIZE;
+  m->medium.cursor = block;
+  m->medium.limit = block + BLOCK_SIZE;
+  take_bytes(c, BLOCK_SIZE);
   prepare_region(c, block, block + BLOCK_SIZE,
                  chunk->block_pristine[c->medium_block]);
   chunk->block_pristine[c->medium_block] = 0;
@@ -165,9 +203,9 @@ static bool next_medium_block(struct gc_collector *c) {
  * and every medium object grew the heap by a block until the next
  * collection: 37 MB of heap for 1 MB live. The holes skipped on the way
  * count as taken, so the next collection comes sooner instead. */
-static bool medium_in_hole(struct gc_collector *c, struct bump *small,
+static bool medium_in_hole(struct gc_mutator *m, struct bump *small,
                            size_t bytes) {
-  while (next_hole(c, small))
+  while (next_hole(m, small))
     if (bytes <= (size_t)(small->limit - small->cursor))
       return true;
   return false;
@@ -185,7 +223,7 @@ static void trap_oom(struct gc_collector *c, size_t bytes, const char *why) {
       gc_format_size(mapped_bytes(c), heap, sizeof heap),
       c->max_bytes ? gc_format_size(c->max_bytes, max, sizeof max)
                    : "unlimited",
-      gc_format_size(c->used_bytes, live, sizeof live));
+      gc_format_size(used_bytes(c), live, sizeof live));
 }
 
 /* What one allocation has done so far to find room. */
@@ -207,7 +245,7 @@ static bool collect_fully_once(struct gc_collector *c, struct attempt *a) {
 /* What to do when the walks found no space. True: try again. False: OOM
  * (trapped). */
 static bool make_room(struct gc_collector *c, size_t bytes, struct attempt *a) {
-  if (!a->collected && c->used_bytes >= c->target_bytes) {
+  if (!a->collected && used_bytes(c) >= c->target_bytes) {
     a->collected = true;
     if (tracing_collect_for_allocation(c))
       return true;
@@ -233,7 +271,7 @@ static bool make_room(struct gc_collector *c, size_t bytes, struct attempt *a) {
 /* Collects first if the heap has reached its target: called before taking
  * more space, so that a heap grows only when live data needs it. */
 static void collect_if_due(struct gc_collector *c, struct attempt *a) {
-  if (!a->collected && c->used_bytes >= c->target_bytes) {
+  if (!a->collected && used_bytes(c) >= c->target_bytes) {
     a->collected = true;
     tracing_collect_for_allocation(c);
   }
@@ -241,40 +279,63 @@ static void collect_if_due(struct gc_collector *c, struct attempt *a) {
 
 /* ---- The paths ----------------------------------------------------------- */
 
-/* Space for a block object (bytes <= LARGE_THRESHOLD), uninitialised except
- * as I1 says. NULL after an OOM trap. */
-static char *allocate_in_blocks(struct gc_collector *c, size_t bytes) {
+static inline char *bump(struct bump *region, size_t bytes) {
+  if (bytes > (size_t)(region->limit - region->cursor))
+    return NULL;
+  char *p = region->cursor;
+  region->cursor = p + bytes;
+  return p;
+}
+
+/* allocate_in_blocks with the heap lock held: a new hole or block, a
+ * collection, or a larger heap. */
+static char *allocate_in_blocks_locked(struct gc_mutator *m, struct bump *small,
+                                       size_t bytes) {
+  struct gc_collector *c = m->c;
   struct attempt attempt = {false, false};
-  struct bump *small = c->verify ? &c->verify_small : &c->small;
   for (;;) {
-    if (bytes <= (size_t)(small->limit - small->cursor)) {
-      char *p = small->cursor;
-      small->cursor += bytes;
+    char *p = bump(small, bytes);
+    if (p)
       return p;
-    }
     if (bytes > LINE_SIZE) {
       /* Medium: do not waste the current hole on an object that does not
        * fit it; use a wholly free block. */
-      if (bytes <= (size_t)(c->medium.limit - c->medium.cursor)) {
-        char *p = c->medium.cursor;
-        c->medium.cursor += bytes;
+      if ((p = bump(&m->medium, bytes)))
         return p;
-      }
       collect_if_due(c, &attempt);
-      if (bytes <= (size_t)(c->medium.limit - c->medium.cursor))
+      if (bytes <= (size_t)(m->medium.limit - m->medium.cursor))
         continue;
-      if (next_medium_block(c) || medium_in_hole(c, small, bytes))
+      if (next_medium_block(m) || medium_in_hole(m, small, bytes))
         continue;
     } else {
       collect_if_due(c, &attempt);
       if (bytes <= (size_t)(small->limit - small->cursor))
         continue;
-      if (next_hole(c, small))
+      if (next_hole(m, small))
         continue;
     }
     if (!make_room(c, bytes, &attempt))
       return NULL;
   }
+}
+
+/* Space for a block object (bytes <= LARGE_THRESHOLD), uninitialised except
+ * as I1 says. NULL after an OOM trap. The thread's own regions first,
+ * without the lock (I5). */
+static char *allocate_in_blocks(struct gc_mutator *m, size_t bytes) {
+  struct gc_collector *c = m->c;
+  struct bump *small = c->verify ? &m->verify_small : &m->small;
+  char *p = bump(small, bytes);
+  if (!p && bytes > LINE_SIZE)
+    p = bump(&m->medium, bytes);
+  else if (!p && !c->verify && hole_in_block(m, small))
+    p = bump(small, bytes); /* a hole is at least a line */
+  if (p)
+    return p;
+  gc_heap_lock(m->handle);
+  p = allocate_in_blocks_locked(m, small, bytes);
+  gc_heap_unlock(m->handle);
+  return p;
 }
 
 /* verify=1: the cell must still be poisoned (nothing wrote to it since it
@@ -290,9 +351,11 @@ static bool verify_fresh_cell(struct gc_collector *c, char *p, size_t bytes) {
   }
   memset(p, 0, bytes);
   struct chunk *chunk = chunk_of(p);
+  gc_check_lock(c->heap);
   for (size_t l = line_index(p); l <= line_index(p + bytes - 1); l++)
     gc_bit_clear(chunk->line_poisoned, l);
   gc_bit_set(chunk->object_start, granule_index(p));
+  gc_check_unlock(c->heap);
   return true;
 }
 
@@ -303,6 +366,7 @@ void tracing_retire_large(struct gc_collector *c, struct gc_obj *obj) {
                   large_cache_limit(c));
 }
 
+/* Heap lock held. */
 static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
                                      size_t bytes) {
   struct attempt attempt = {false, false};
@@ -311,39 +375,48 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
     trap_oom(c, bytes, "size overflows");
     return NULL;
   }
-  if (c->used_bytes + map_bytes > c->target_bytes) {
+  if (used_bytes(c) + map_bytes > c->target_bytes) {
     attempt.collected = true;
     tracing_collect_for_allocation(c);
   }
   /* A cached mapping is already counted in the mapped bytes. */
+  gc_check_lock(c->heap);
   struct gc_obj *obj = gc_large_reuse(&c->large, bytes);
+  gc_check_unlock(c->heap);
   if (!obj && !may_grow(c, map_bytes)) {
     /* Under max-heap-size: a full collection, then cached mappings and
      * empty chunks give their room to the object. */
     collect_fully_once(c, &attempt);
     if (!may_grow(c, map_bytes))
       tracing_quarantine_give_way(c);
+    gc_check_lock(c->heap);
     gc_large_release_cache(&c->large);
+    gc_check_unlock(c->heap);
+    /* An empty chunk holds no thread's block (I5): only the walks may
+     * point into it. */
     for (struct chunk *chunk = c->chunks, *next;
          chunk && !may_grow(c, map_bytes); chunk = next) {
       next = chunk->next;
       if (tracing_chunk_all_free(chunk))
         tracing_free_chunk(c, chunk);
     }
-    tracing_reset_allocators(c);
+    reset_walks(c);
     if (!may_grow(c, map_bytes)) {
       trap_oom(c, bytes, "max-heap-size reached");
       return NULL;
     }
   }
-  if (!obj)
+  if (!obj) {
+    gc_check_lock(c->heap);
     obj = gc_large_map(&c->large, bytes);
+    gc_check_unlock(c->heap);
+  }
   if (!obj) {
     trap_oom(c, bytes, "the system refused the mapping");
     return NULL;
   }
   /* A reused mapping may be up to a quarter larger: all of it counts. */
-  c->used_bytes += gc_large_header(obj)->map_bytes;
+  take_bytes(c, gc_large_header(obj)->map_bytes);
   if (mapped_bytes(c) > c->peak_mapped)
     c->peak_mapped = mapped_bytes(c);
   gc_note_heap_bytes(c->heap, mapped_bytes(c));
@@ -351,12 +424,22 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
   return obj;
 }
 
-static struct gc_obj *allocate_plain(struct gc_collector *c, uint32_t type,
-                                     size_t bytes) {
+/* A block or large object, initialised; the heap lock is held if locked. */
+static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type,
+                                     size_t bytes, bool locked) {
+  struct gc_collector *c = m->c;
   assert(bytes >= 16 && bytes % 8 == 0);
-  if (bytes > LARGE_THRESHOLD)
-    return allocate_large(c, type, bytes);
-  char *p = allocate_in_blocks(c, bytes);
+  if (bytes > LARGE_THRESHOLD) {
+    if (!locked)
+      gc_heap_lock(m->handle);
+    struct gc_obj *obj = allocate_large(c, type, bytes);
+    if (!locked)
+      gc_heap_unlock(m->handle);
+    return obj;
+  }
+  char *p = locked ? allocate_in_blocks_locked(
+                         m, c->verify ? &m->verify_small : &m->small, bytes)
+                   : allocate_in_blocks(m, bytes);
   if (!p)
     return NULL;
   if (c->verify && !verify_fresh_cell(c, p, bytes))
@@ -367,27 +450,30 @@ static struct gc_obj *allocate_plain(struct gc_collector *c, uint32_t type,
   return obj;
 }
 
-/* Resources and weak references also go on their side lists (I3). The
- * room on the list is made first, so that a failure leaves nothing half
- * done. */
-static struct gc_obj *allocate_special(struct gc_collector *c, uint32_t type,
+/* Resources and weak references also go on their side lists (I3), under
+ * the heap lock, which is held throughout so that the room made on the
+ * list first is still there: a failure leaves nothing half done. */
+static struct gc_obj *allocate_special(struct gc_mutator *m, uint32_t type,
                                        size_t bytes) {
+  struct gc_collector *c = m->c;
   struct gc_obj_vector *vec = type == GC_TYPE_RESOURCE ? &c->resources
                               : type == GC_TYPE_WEAK   ? &c->weaks
                                                        : NULL;
-  if (vec && !gc_vector_reserve(vec, vec->count + 1)) {
+  gc_heap_lock(m->handle);
+  struct gc_obj *obj = NULL;
+  if (vec && !gc_vector_reserve(vec, vec->count + 1))
     trap_oom(c, bytes, "no memory to register a resource or weak reference");
-    return NULL;
-  }
-  struct gc_obj *obj = allocate_plain(c, type, bytes);
+  else
+    obj = allocate_plain(m, type, bytes, true);
   if (obj && vec)
     vec->items[vec->count++] = obj;
+  gc_heap_unlock(m->handle);
   return obj;
 }
 
-struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
+struct gc_obj *tracing_allocate_slow(struct gc_mutator *m, uint32_t type,
                                      size_t bytes) {
   if (type < GC_FIRST_USER_TYPE)
-    return allocate_special(c, type, bytes);
-  return allocate_plain(c, type, bytes);
+    return allocate_special(m, type, bytes);
+  return allocate_plain(m, type, bytes, false);
 }

@@ -266,8 +266,8 @@ bool tracing_collect_full(struct gc_collector *c) {
   return ok;
 }
 
-void tracing_collect(struct gc_collector *c) {
-  tracing_collect_full(c);
+void tracing_collect(struct gc_mutator *m) {
+  tracing_collect_full(m->c);
 }
 
 bool tracing_collect_for_allocation(struct gc_collector *c) {

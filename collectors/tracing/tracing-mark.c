@@ -110,6 +110,21 @@ static inline void scan_object(struct gc_collector *c,
 
 #define PREFETCH_DISTANCE 8 /* a power of two */
 
+/* A minor collection traces from the remembered old objects; a full one
+ * traces everything anyway. Either way the list is empty after. */
+static void take_remembered(struct gc_collector *c,
+                            struct gc_obj_vector *remembered, bool major) {
+  if (!major) {
+    for (size_t i = 0; i < remembered->count; i++) {
+      struct gc_obj *obj = remembered->items[i];
+      c->remembered_objects++;
+      c->remembered_bytes += gc_object_size(c->types, obj);
+      push(c, (uintptr_t)obj);
+    }
+  }
+  remembered->count = 0;
+}
+
 /* Marks from the roots and, in a minor collection, from the remembered old
  * objects (which the write barrier unmarked, so they are scanned again). */
 bool tracing_mark(struct gc_collector *c, bool major) {
@@ -118,15 +133,9 @@ bool tracing_mark(struct gc_collector *c, bool major) {
   c->mark_failed = false;
   c->marked_objects = c->marked_bytes = 0;
   c->remembered_objects = c->remembered_bytes = 0;
-  if (!major) {
-    for (size_t i = 0; i < c->remembered.count; i++) {
-      struct gc_obj *obj = c->remembered.items[i];
-      c->remembered_objects++;
-      c->remembered_bytes += gc_object_size(c->types, obj);
-      push(c, (uintptr_t)obj);
-    }
-  }
-  c->remembered.count = 0;
+  take_remembered(c, &c->remembered, major);
+  for (struct gc_mutator *m = c->mutators; m; m = m->next)
+    take_remembered(c, &m->remembered, major);
   gc_visit_roots(heap, visit_root, c);
   const struct gc_type_info *types = c->types->items;
   struct gc_obj *fifo[PREFETCH_DISTANCE];

@@ -11,17 +11,17 @@
  * LARGE_THRESHOLD long, so only small and medium objects fit. Resources and
  * weak references (types below GC_FIRST_USER_TYPE) take the slow path,
  * which lists them. With verify=1 the hole is always empty. */
-static struct gc_obj *tracing_allocate(struct gc_collector *c, uint32_t type,
+static struct gc_obj *tracing_allocate(struct gc_mutator *m, uint32_t type,
                                        size_t bytes) {
-  char *p = c->small.cursor;
-  if (GC_LIKELY(bytes <= (size_t)(c->small.limit - p) &&
+  char *p = m->small.cursor;
+  if (GC_LIKELY(bytes <= (size_t)(m->small.limit - p) &&
                 type >= GC_FIRST_USER_TYPE)) {
-    c->small.cursor = p + bytes;
+    m->small.cursor = p + bytes;
     struct gc_obj *obj = (struct gc_obj *)p;
     obj->type = type;
     return obj;
   }
-  return tracing_allocate_slow(c, type, bytes);
+  return tracing_allocate_slow(m, type, bytes);
 }
 
 /* ---- The write barrier ----------------------------------------------------
@@ -30,42 +30,44 @@ static struct gc_obj *tracing_allocate(struct gc_collector *c, uint32_t type,
  * reference to a young object is stored into an old one, the old object is
  * unmarked (so the next collection scans it again) and remembered (so a
  * minor collection, which does not trace from old objects, finds it). An
- * unmarked object is remembered at most once. If the remembered set cannot
- * grow, the next collection is a full one, which needs no remembered set. */
-static void remember(struct gc_collector *c, struct gc_obj *obj) {
-  obj->gc_word = 0;
-  if (GC_UNLIKELY(
-          !gc_vector_reserve(&c->remembered, c->remembered.count + 1))) {
-    c->next_major = true;
-    return;
-  }
-  c->remembered.items[c->remembered.count++] = obj;
+ * unmarked object is remembered at most once: when two threads store into
+ * it at once, the compare-and-swap lets one of them unmark and remember it
+ * (I4). If the thread's list cannot grow, the next collection is a full
+ * one, which needs no remembered set. The epoch changes only while the
+ * world is stopped. */
+static void remember(struct gc_mutator *m, struct gc_obj *obj) {
+  uint32_t old = m->c->epoch;
+  if (!__atomic_compare_exchange_n(&obj->gc_word, &old, 0, false,
+                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    return; /* another thread remembered it */
+  if (GC_UNLIKELY(!gc_vector_push(&m->remembered, obj)))
+    GC_ATOMIC_STORE(m->c->next_major, true);
 }
 
-static inline bool is_old(struct gc_collector *c, struct gc_obj *obj) {
-  return obj->gc_word == c->epoch;
+static inline bool is_old(struct gc_mutator *m, struct gc_obj *obj) {
+  return GC_ATOMIC_LOAD(obj->gc_word) == m->c->epoch;
 }
 
-static void tracing_write_ref(struct gc_collector *c, struct gc_obj *obj,
+static void tracing_write_ref(struct gc_mutator *m, struct gc_obj *obj,
                               gc_ref *slot, gc_ref v) {
   *slot = v;
-  if (GC_UNLIKELY(is_old(c, obj)) && v && !is_old(c, v))
-    remember(c, obj);
+  if (GC_UNLIKELY(is_old(m, obj)) && v && !is_old(m, v))
+    remember(m, obj);
 }
 
-static void tracing_copy_refs(struct gc_collector *c, struct gc_obj *dst_obj,
+static void tracing_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj,
                               gc_ref *dst, const gc_ref *src, size_t n) {
   memmove(dst, src, n * sizeof *dst);
-  if (GC_UNLIKELY(is_old(c, dst_obj)) && n)
-    remember(c, dst_obj);
+  if (GC_UNLIKELY(is_old(m, dst_obj)) && n)
+    remember(m, dst_obj);
 }
 
-static void tracing_fill_refs(struct gc_collector *c, struct gc_obj *obj,
+static void tracing_fill_refs(struct gc_mutator *m, struct gc_obj *obj,
                               gc_ref *dst, size_t n, gc_ref v) {
   for (size_t i = 0; i < n; i++)
     dst[i] = v;
-  if (GC_UNLIKELY(is_old(c, obj)) && v && n && !is_old(c, v))
-    remember(c, obj);
+  if (GC_UNLIKELY(is_old(m, obj)) && v && n && !is_old(m, v))
+    remember(m, obj);
 }
 
 static struct gc_collector *tracing_create(const struct gc_collector_env *env,
@@ -102,6 +104,36 @@ static struct gc_collector *tracing_create(const struct gc_collector_env *env,
   return c;
 }
 
+static struct gc_mutator *tracing_attach(struct gc_collector *c,
+                                         gc_heap *handle, char *err,
+                                         size_t errlen) {
+  struct gc_mutator *m = gc_sys_calloc(1, sizeof *m);
+  if (!m) {
+    snprintf(err, errlen, "tracing: no memory for a thread's allocator");
+    return NULL;
+  }
+  m->c = c;
+  m->handle = handle;
+  m->next = c->mutators;
+  c->mutators = m;
+  return m;
+}
+
+/* The thread's regions stay taken until the next collection (their unused
+ * rest is zero, I1); what it remembered is the heap's now (I4). */
+static void tracing_detach(struct gc_mutator *m) {
+  struct gc_collector *c = m->c;
+  for (size_t i = 0; i < m->remembered.count; i++)
+    if (!gc_vector_push(&c->remembered, m->remembered.items[i]))
+      c->next_major = true;
+  gc_vector_free(&m->remembered);
+  struct gc_mutator **link = &c->mutators;
+  while (*link != m)
+    link = &(*link)->next;
+  *link = m->next;
+  gc_sys_free(m);
+}
+
 /* Runs the destructors still pending (I3), then returns every byte. */
 static void tracing_destroy(struct gc_collector *c) {
   gc_heap *heap = c->heap;
@@ -122,6 +154,8 @@ const struct gc_collector_ops gc_tracing_collector = {
     .name = "tracing",
     .create = tracing_create,
     .destroy = tracing_destroy,
+    .attach = tracing_attach,
+    .detach = tracing_detach,
     .allocate = tracing_allocate,
     .write_ref = tracing_write_ref,
     .copy_refs = tracing_copy_refs,

@@ -15,6 +15,11 @@
  *     and objects larger than LARGE_THRESHOLD get their own mapping (the
  *     large-object space, LOS), so huge arrays are never copied or scanned
  *     for holes.
+ *   - Threads: each attached thread allocates in regions of its own
+ *     (struct gc_mutator): its current hole, medium block and block, taken
+ *     from the shared walks under the heap lock, then bumped without one.
+ *     Its write barrier keeps its own remembered list. A collection stops
+ *     the world (gc_pause_begin) and drops every thread's regions.
  *   - Marking is precise, from gc_visit_roots, with an explicit mark stack.
  *     An object's mark is its header's gc_word == the current epoch, so
  *     marks never need clearing; a full collection starts a new epoch, a
@@ -37,8 +42,13 @@
  *       every weak reference object not known dead is on c->weaks.
  *   I4. Between collections, a marked (old) object holds no reference to
  *       an unmarked (young) object: the write barrier unmarks an old object
- *       that receives one and puts it on c->remembered, which a minor
- *       collection traces from (if the set cannot grow, c->next_major).
+ *       that receives one and puts it on its thread's remembered list (or
+ *       c->remembered, once that thread detached), which a minor collection
+ *       traces from (if a list cannot grow, c->next_major). Two threads may
+ *       store into the same old object at once: the unmarking is a
+ *       compare-and-swap, so exactly one of them remembers it.
+ *   I5. A block in state BLOCK_TAKEN belongs to one thread's region until
+ *       the next collection; only that thread reads or writes its holes.
  */
 #ifndef GC_TRACING_H
 #define GC_TRACING_H
@@ -99,21 +109,34 @@ struct bump {
   char *cursor, *limit;
 };
 
-struct gc_collector {
+/* One thread's allocation regions and barrier buffer. */
+struct gc_mutator {
   /* Hot: the allocation fast path reads only these two. */
   struct bump small;
+  struct gc_collector *c;
+  gc_heap *handle;
+  struct bump medium;
+  struct bump verify_small; /* verify=1: small objects, one by one */
+  /* The block small holes come from (I5); small_line is the next line to
+   * examine in it. NULL: none. */
+  struct chunk *small_chunk;
+  uint32_t small_block, small_line;
+  /* Old objects this thread's stores unmarked (I4). */
+  struct gc_obj_vector remembered;
+  struct gc_mutator *next; /* in c->mutators */
+};
+
+struct gc_collector {
   gc_heap *heap;
   const struct gc_type_registry *types; /* read by every mark */
   const struct gc_options *options;
-
-  struct bump medium;
-  struct bump verify_small; /* verify=1: small objects, one by one */
   bool verify;
+  struct gc_mutator *mutators; /* attached threads; under the heap lock */
 
-  /* Where the allocators look for their next block. */
+  /* Where the allocators look for their next block: the shared walks,
+   * under the heap lock. */
   struct chunk *small_chunk, *medium_chunk;
   uint32_t small_block, medium_block;
-  uint32_t small_line; /* next line to examine in small_chunk/small_block */
 
   struct chunk *chunks;
   uint64_t block_bytes; /* enabled object blocks of all chunks */
@@ -133,7 +156,8 @@ struct gc_collector {
 
   /* Heap sizing, in bytes of object space (see heap_policy in
    * tracing-collect.c). */
-  uint64_t used_bytes;   /* live at the last collection + taken since */
+  uint64_t used_bytes;   /* live at the last collection + taken since;
+                            threads add their holes to it atomically */
   uint64_t target_bytes; /* collect when used_bytes would pass this */
   uint64_t min_target;   /* heap-size option or the default */
   uint64_t max_bytes;    /* max-heap-size, 0 = none */
@@ -146,7 +170,7 @@ struct gc_collector {
    * marked between collections, so it is old; a minor collection keeps the
    * epoch and traces only from the roots and the remembered set. */
   struct gc_obj_vector
-      remembered;  /* old objects written to since the last GC */
+      remembered;  /* remembered by threads that detached since */
   bool next_major; /* the next collection must be full */
   uint64_t old_objects, old_bytes; /* marked objects, for the stats */
   uint64_t remembered_objects, remembered_bytes; /* of this collection */
@@ -182,8 +206,10 @@ extern const struct gc_collector_ops gc_tracing_collector;
 bool tracing_owns_address(struct gc_collector *c, const void *addr);
 
 /* tracing-alloc.c */
-struct gc_obj *tracing_allocate_slow(struct gc_collector *c, uint32_t type,
+struct gc_obj *tracing_allocate_slow(struct gc_mutator *m, uint32_t type,
                                      size_t bytes);
+/* Drops every thread's regions and restarts the walks: the world is
+ * stopped, or every thread's mutator is gone. */
 void tracing_reset_allocators(struct gc_collector *c);
 void tracing_free_chunk(struct gc_collector *c, struct chunk *chunk);
 /* A dead large object: to the quarantine (verify=1), the reuse cache (at
@@ -199,7 +225,7 @@ bool tracing_mark(struct gc_collector *c, bool major);
 bool tracing_verify_marks(struct gc_collector *c);
 
 /* tracing-collect.c */
-void tracing_collect(struct gc_collector *c);
+void tracing_collect(struct gc_mutator *m);
 bool tracing_chunk_all_free(const struct chunk *chunk);
 /* A collection on the allocation slow path (minor unless one is due);
  * false if it could not run. */

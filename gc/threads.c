@@ -1,0 +1,364 @@
+/* threads.c — the threads of one heap: their handles, the heap lock, and
+ * stopping the world.
+ *
+ * Every thread that uses a heap holds a handle (struct gc_heap) on the
+ * heap's shared part, and is in one of three states (enum
+ * gc_thread_state), which only its own thread changes, under world_mutex.
+ *
+ * The handshake. A thread that collects holds the heap lock, so there is
+ * one at a time. gc_pause_begin makes it the stopper: it sets every other
+ * handle's safepoint_requested and waits on world_cv until none is
+ * RUNNING. A running thread sees the request at its next safepoint (each
+ * allocation, gc_collect, gc_safepoint) and parks: PARKED, then waits on
+ * world_cv until the stopper is gone. A thread in a blocking call is
+ * BLOCKING already; gc_blocking_end waits for the stopper to be gone before
+ * it is RUNNING again. gc_pause_end clears the stopper and wakes them all.
+ *
+ * Invariants:
+ *   T1. While shared->stopper is set, no other handle's thread runs heap
+ *       code: each is PARKED or BLOCKING, and leaves that state only after
+ *       the stopper is cleared (both under world_mutex).
+ *   T2. Only the holder of the heap lock stops the world, and it restarts
+ *       the world before it lets the lock go. So a thread that has just
+ *       taken the lock finds the world running, and a thread that waits for
+ *       the lock (BLOCKING meanwhile) can never hold up the holder.
+ *   T3. The list of handles changes only under both the heap lock and
+ *       world_mutex: a stopper (holding the lock) sees it fixed, and so does
+ *       anyone holding world_mutex.
+ */
+#include "heap-internal.h"
+
+#include <unistd.h>
+
+#define DEFAULT_MAX_MARKERS 8
+
+int gc_threads_init(struct gc_heap_shared *shared, char *err, size_t errlen) {
+  if (pthread_mutex_init(&shared->lock, NULL) ||
+      pthread_mutex_init(&shared->check_lock, NULL) ||
+      pthread_mutex_init(&shared->world_mutex, NULL) ||
+      pthread_cond_init(&shared->world_cv, NULL)) {
+    snprintf(err, errlen, "%s: cannot create the heap's locks",
+             shared->ops->name);
+    return -1;
+  }
+  return 0;
+}
+
+void gc_threads_free(struct gc_heap_shared *shared) {
+  pthread_cond_destroy(&shared->world_cv);
+  pthread_mutex_destroy(&shared->world_mutex);
+  pthread_mutex_destroy(&shared->check_lock);
+  pthread_mutex_destroy(&shared->lock);
+}
+
+void gc_handle_init(gc_heap *handle, struct gc_heap_shared *shared) {
+  const struct gc_collector_ops *ops = shared->ops;
+  handle->shared = shared;
+  handle->ops = ops;
+  handle->collector = shared->collector;
+  handle->allocate = ops->allocate;
+  handle->write_ref = ops->write_ref;
+  handle->barrier_mask = shared->barrier_mask;
+  handle->barrier_value = shared->barrier_value;
+  handle->types = &shared->types;
+  handle->verify = shared->verify;
+  handle->slow_checks = shared->verify;
+  handle->stress_countdown = shared->options.stress;
+  handle->max_object_bytes = shared->max_object_bytes;
+  handle->options = &shared->options;
+  handle->owner = pthread_self();
+  handle->state = GC_THREAD_RUNNING;
+}
+
+/* Appends handle to the list (the creator's stays first). Heap lock held. */
+static void link_handle(gc_heap *handle) {
+  struct gc_heap_shared *shared = handle->shared;
+  pthread_mutex_lock(&shared->world_mutex);
+  gc_heap **link = &shared->handles;
+  while (*link)
+    link = &(*link)->next;
+  *link = handle;
+  handle->next = NULL;
+  shared->nhandles++;
+  pthread_mutex_unlock(&shared->world_mutex);
+}
+
+/* Heap lock held. */
+static void unlink_handle(gc_heap *handle) {
+  struct gc_heap_shared *shared = handle->shared;
+  pthread_mutex_lock(&shared->world_mutex);
+  gc_heap **link = &shared->handles;
+  while (*link != handle)
+    link = &(*link)->next;
+  *link = handle->next;
+  shared->nhandles--;
+  shared->stats.allocated_bytes += handle->allocated_bytes;
+  shared->stats.allocated_objects += handle->allocated_objects;
+  pthread_mutex_unlock(&shared->world_mutex);
+}
+
+/* The attached handle of the calling thread; NULL if it has none. */
+static gc_heap *handle_of_this_thread(struct gc_heap_shared *shared) {
+  pthread_t self = pthread_self();
+  gc_heap *found = NULL;
+  pthread_mutex_lock(&shared->world_mutex);
+  for (gc_heap *h = shared->handles; h && !found; h = h->next)
+    if (pthread_equal(h->owner, self))
+      found = h;
+  pthread_mutex_unlock(&shared->world_mutex);
+  return found;
+}
+
+gc_heap *gc_self(gc_heap *any) {
+  if (GC_LIKELY(pthread_equal(any->owner, pthread_self())))
+    return any;
+  gc_heap *self = handle_of_this_thread(any->shared);
+  if (self)
+    return self;
+  /* A thread with no handle: a marker of the stopper's collection. */
+  gc_heap *stopper = any->shared->stopper;
+  return stopper ? stopper : any;
+}
+
+/* ---- The thread states ---------------------------------------------------
+ * Each change wakes every waiter on world_cv: the stopper counts the
+ * running threads, parked ones wait for the stopper to go. */
+
+static void set_state_locked(gc_heap *handle, enum gc_thread_state state) {
+  handle->state = (uint8_t)state;
+  pthread_cond_broadcast(&handle->shared->world_cv);
+}
+
+/* Leaves PARKED or BLOCKING once no other thread has the world stopped
+ * (T1). world_mutex held. */
+static void wait_until_running_locked(gc_heap *handle,
+                                      enum gc_thread_state waiting) {
+  struct gc_heap_shared *shared = handle->shared;
+  if (shared->stopper && shared->stopper != handle) {
+    set_state_locked(handle, waiting);
+    while (shared->stopper)
+      pthread_cond_wait(&shared->world_cv, &shared->world_mutex);
+  }
+  set_state_locked(handle, GC_THREAD_RUNNING);
+  GC_ATOMIC_STORE(handle->safepoint_requested, 0);
+}
+
+void gc_safepoint_slow(gc_heap *handle) {
+  struct gc_heap_shared *shared = handle->shared;
+  pthread_mutex_lock(&shared->world_mutex);
+  wait_until_running_locked(handle, GC_THREAD_PARKED);
+  pthread_mutex_unlock(&shared->world_mutex);
+}
+
+static void enter_blocking(gc_heap *handle) {
+  pthread_mutex_lock(&handle->shared->world_mutex);
+  set_state_locked(handle, GC_THREAD_BLOCKING);
+  pthread_mutex_unlock(&handle->shared->world_mutex);
+}
+
+static void leave_blocking(gc_heap *handle) {
+  pthread_mutex_lock(&handle->shared->world_mutex);
+  wait_until_running_locked(handle, GC_THREAD_BLOCKING);
+  pthread_mutex_unlock(&handle->shared->world_mutex);
+}
+
+/* ---- The heap lock and the world ----------------------------------------- */
+
+void gc_heap_lock(gc_heap *self) {
+  assert(!self->holds_lock && "the heap lock is not recursive");
+  struct gc_heap_shared *shared = self->shared;
+  if (pthread_mutex_trylock(&shared->lock) != 0) {
+    /* The holder may be stopping the world: wait as a blocked thread. */
+    enter_blocking(self);
+    pthread_mutex_lock(&shared->lock);
+    leave_blocking(self); /* returns at once: T2 */
+  }
+  self->holds_lock = 1;
+}
+
+void gc_heap_unlock(gc_heap *self) {
+  assert(self->holds_lock);
+  self->holds_lock = 0;
+  pthread_mutex_unlock(&self->shared->lock);
+}
+
+/* Stops every other attached thread (T1). The heap lock is held (T2). */
+static void stop_world(gc_heap *self) {
+  struct gc_heap_shared *shared = self->shared;
+  pthread_mutex_lock(&shared->world_mutex);
+  assert(!shared->stopper && "a collection inside a collection");
+  shared->stopper = self;
+  for (gc_heap *h = shared->handles; h; h = h->next)
+    if (h != self)
+      GC_ATOMIC_STORE(h->safepoint_requested, 1);
+  for (;;) {
+    bool others_running = false;
+    for (gc_heap *h = shared->handles; h; h = h->next)
+      if (h != self && h->state == GC_THREAD_RUNNING)
+        others_running = true;
+    if (!others_running)
+      break;
+    pthread_cond_wait(&shared->world_cv, &shared->world_mutex);
+  }
+  pthread_mutex_unlock(&shared->world_mutex);
+}
+
+static void restart_world(gc_heap *self) {
+  struct gc_heap_shared *shared = self->shared;
+  pthread_mutex_lock(&shared->world_mutex);
+  assert(shared->stopper == self);
+  shared->stopper = NULL;
+  for (gc_heap *h = shared->handles; h; h = h->next)
+    GC_ATOMIC_STORE(h->safepoint_requested, 0);
+  pthread_cond_broadcast(&shared->world_cv);
+  pthread_mutex_unlock(&shared->world_mutex);
+}
+
+void gc_check_lock(gc_heap *heap) {
+  pthread_mutex_lock(&heap->shared->check_lock);
+}
+
+void gc_check_unlock(gc_heap *heap) {
+  pthread_mutex_unlock(&heap->shared->check_lock);
+}
+
+void gc_stop_world(gc_heap *heap) {
+  stop_world(gc_self(heap));
+}
+
+void gc_restart_world(gc_heap *heap) {
+  restart_world(gc_self(heap));
+}
+
+uint64_t gc_pause_begin(gc_heap *heap) {
+  gc_heap *self = gc_self(heap);
+  uint64_t start = gc_now_ns();
+  stop_world(self);
+  self->shared->collecting = 1;
+  return start;
+}
+
+void gc_pause_end(gc_heap *heap, uint64_t start) {
+  gc_heap *self = gc_self(heap);
+  self->shared->collecting = 0;
+  gc_note_collection(self, start);
+  restart_world(self);
+}
+
+uint32_t gc_marker_threads(gc_heap *heap) {
+  uint64_t configured = heap->shared->options.gc_threads;
+  if (configured)
+    return (uint32_t)configured;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1)
+    return 1;
+  return cpus > DEFAULT_MAX_MARKERS ? DEFAULT_MAX_MARKERS : (uint32_t)cpus;
+}
+
+void gc_sum_allocated(gc_heap *heap, uint64_t *bytes, uint64_t *objects) {
+  struct gc_heap_shared *shared = heap->shared;
+  pthread_mutex_lock(&shared->world_mutex);
+  *bytes = shared->stats.allocated_bytes;
+  *objects = shared->stats.allocated_objects;
+  for (gc_heap *h = shared->handles; h; h = h->next) {
+    *bytes += GC_ATOMIC_LOAD(h->allocated_bytes);
+    *objects += GC_ATOMIC_LOAD(h->allocated_objects);
+  }
+  pthread_mutex_unlock(&shared->world_mutex);
+}
+
+/* ---- The public calls ---------------------------------------------------- */
+
+gc_heap *gc_thread_attach(gc_heap *any_handle, char *err, size_t errlen) {
+  if (!any_handle) {
+    snprintf(err, errlen, "gc_thread_attach: the heap is NULL");
+    return NULL;
+  }
+  struct gc_heap_shared *shared = any_handle->shared;
+  const char *name = shared->ops->name;
+  gc_heap *handle = gc_sys_calloc(1, sizeof *handle);
+  if (!handle) {
+    snprintf(err, errlen, "%s: gc_thread_attach: no memory for a handle", name);
+    return NULL;
+  }
+  gc_handle_init(handle, shared);
+  /* Not attached yet, this thread holds up no collection: a plain wait. */
+  pthread_mutex_lock(&shared->lock);
+  if (handle_of_this_thread(shared)) {
+    snprintf(err, errlen,
+             "%s: gc_thread_attach: this thread is attached to the heap "
+             "already; use its handle",
+             name);
+  } else {
+    /* The barrier filter may have changed since gc_handle_init read it;
+     * under the lock it cannot (it changes only in a collection). */
+    handle->barrier_mask = shared->barrier_mask;
+    handle->barrier_value = shared->barrier_value;
+    handle->mutator =
+        shared->ops->attach(shared->collector, handle, err, errlen);
+    if (handle->mutator)
+      link_handle(handle);
+  }
+  pthread_mutex_unlock(&shared->lock);
+  if (!handle->mutator) {
+    gc_sys_free(handle);
+    return NULL;
+  }
+  gc_roots_init(handle);
+  return handle;
+}
+
+void gc_thread_detach(gc_heap *handle) {
+  if (!handle)
+    return;
+  if (gc_api_enter(handle, NULL, "gc_thread_detach"))
+    return;
+  struct gc_heap_shared *shared = handle->shared;
+  if (handle == shared->handles) {
+    gc_trap_raise(handle, GC_TRAP_MISUSE,
+                  "gc_thread_detach: this is the handle gc_heap_new "
+                  "returned; gc_heap_free frees it with the heap");
+    return;
+  }
+  if (handle->scopes.count) {
+    gc_trap_raise(handle, GC_TRAP_MISUSE,
+                  "gc_thread_detach: %zu scopes are still open; close them "
+                  "first",
+                  handle->scopes.count);
+    return;
+  }
+  gc_raise_pending_traps(handle);
+  gc_heap_lock(handle);
+  shared->ops->detach(handle->mutator);
+  unlink_handle(handle);
+  gc_heap_unlock(handle);
+  gc_roots_free(handle);
+  gc_sys_free(handle);
+}
+
+void gc_safepoint(gc_heap *handle) {
+  GC_REQUIRE_HEAP(handle, "gc_safepoint");
+  if (gc_api_enter(handle, NULL, "gc_safepoint"))
+    return;
+  if (GC_UNLIKELY(GC_ATOMIC_LOAD(handle->safepoint_requested)))
+    gc_safepoint_slow(handle);
+}
+
+void gc_blocking_begin(gc_heap *handle) {
+  GC_REQUIRE_HEAP(handle, "gc_blocking_begin");
+  if (gc_api_enter(handle, NULL, "gc_blocking_begin"))
+    return;
+  enter_blocking(handle);
+  handle->slow_checks = 1; /* verify=1: any use until the end traps */
+}
+
+void gc_blocking_end(gc_heap *handle) {
+  GC_REQUIRE_HEAP(handle, "gc_blocking_end");
+  if (handle->state != GC_THREAD_BLOCKING) {
+    gc_trap_raise(handle, GC_TRAP_MISUSE,
+                  "gc_blocking_end without gc_blocking_begin");
+    return;
+  }
+  leave_blocking(handle);
+  handle->slow_checks = handle->verify || handle->in_destructor;
+}
