@@ -10,37 +10,46 @@
  * be pushed twice; the mark test drops the second copy.
  *
  * The stack holds object pointers, and for reference arrays longer than
- * ARRAY_SLICE a continuation of two words: the next index, then the array
- * pointer with bit 0 set. So the stack stays small for a 10-million-node
- * list (depth 1) and a 10-million-element array (one slice at a time). */
+ * ARRAY_SLICE a continuation of two words: the next index (tagged
+ * MARK_INDEX), then the array pointer (tagged MARK_CONTINUATION). So the
+ * stack stays small for a 10-million-node list (depth 1) and a
+ * 10-million-element array (one slice at a time), and a packet of work
+ * (tracing-parallel.c) can tell where a continuation starts.
+ *
+ * With gc-threads above 1, a large mark goes parallel: see
+ * tracing-parallel.c. Each marker (struct marker) has its own stack and
+ * counts; only the mark test and the line marks are shared. */
 #include "tracing.h"
 
 #define ARRAY_SLICE 1024
-#define CONTINUATION 1
+/* Objects the collecting thread marks alone before it calls helpers. */
+#define PARALLEL_AFTER 4096
+#define PREFETCH_DISTANCE 8 /* a power of two */
 
-static bool grow_mark_stack(struct gc_collector *c, size_t need) {
-  if (gc_vector_reserve(&c->mark_stack, c->mark_stack.count + need))
+static bool grow_mark_stack(struct marker *m, size_t need) {
+  if (gc_vector_reserve(m->stack, m->stack->count + need))
     return true;
-  c->mark_failed = true; /* the collection will be abandoned */
+  m->failed = true; /* the collection will be abandoned */
   return false;
 }
 
-static inline void push(struct gc_collector *c, uintptr_t entry) {
-  if (GC_UNLIKELY(c->mark_stack.count == c->mark_stack.capacity) &&
-      !grow_mark_stack(c, 1))
+static inline void push(struct marker *m, uintptr_t entry) {
+  struct mark_stack *stack = m->stack;
+  if (GC_UNLIKELY(stack->count == stack->capacity) && !grow_mark_stack(m, 1))
     return;
-  c->mark_stack.items[c->mark_stack.count++] = entry;
+  stack->items[stack->count++] = entry;
 }
 
 /* Queues a reference found in a field or a root; it is marked when it
  * comes out of the FIFO. */
-static inline void push_ref(struct gc_collector *c, struct gc_obj *obj) {
+static inline void push_ref(struct marker *m, struct gc_obj *obj) {
   if (obj)
-    push(c, (uintptr_t)obj);
+    push(m, (uintptr_t)obj);
 }
 
 static void visit_root(gc_ref *slot, void *ctx) {
-  struct gc_collector *c = ctx;
+  struct marker *m = ctx;
+  struct gc_collector *c = m->c;
   struct gc_obj *obj = *slot;
   if (GC_UNLIKELY(c->verify) && obj && !tracing_is_object(c, obj)) {
     gc_trap_raise(
@@ -49,42 +58,47 @@ static void visit_root(gc_ref *slot, void *ctx) {
         (void *)slot, (void *)obj);
     return;
   }
-  push_ref(c, obj);
+  push_ref(m, obj);
 }
 
 /* Marks every line that [obj, obj + size) touches. Block objects never
- * cross a block, so never a chunk. */
-static inline void mark_lines(struct gc_collector *c, struct gc_obj *obj,
-                              size_t size) {
+ * cross a block, so never a chunk. Markers in parallel may store the same
+ * value into one line mark: relaxed atomic stores. */
+static inline void mark_lines(struct gc_obj *obj, size_t size,
+                              uint8_t line_epoch) {
   struct chunk *chunk = chunk_of(obj);
   size_t first = line_index(obj);
   size_t last = line_index((char *)obj + size - 1);
   for (size_t l = first; l <= last; l++)
-    chunk->line_mark[l] = c->line_epoch;
+    GC_ATOMIC_STORE(chunk->line_mark[l], line_epoch);
 }
 
 /* Scans elements [from, min(from + ARRAY_SLICE, length)) of a reference
  * array, leaving a continuation for the rest. */
-static void scan_array_slice(struct gc_collector *c, struct gc_obj *arr,
+static void scan_array_slice(struct marker *m, struct gc_obj *arr,
                              uint64_t from) {
   uint64_t length = ((struct gc_array *)arr)->length;
   uint64_t to = length - from > ARRAY_SLICE ? from + ARRAY_SLICE : length;
   if (to < length) {
-    if (c->mark_stack.count + 2 > c->mark_stack.capacity &&
-        !grow_mark_stack(c, 2))
+    struct mark_stack *stack = m->stack;
+    if (stack->count + 2 > stack->capacity && !grow_mark_stack(m, 2))
       return;
-    c->mark_stack.items[c->mark_stack.count++] = (uintptr_t)to;
-    c->mark_stack.items[c->mark_stack.count++] = (uintptr_t)arr | CONTINUATION;
+    stack->items[stack->count++] = (uintptr_t)to << 2 | MARK_INDEX;
+    stack->items[stack->count++] = (uintptr_t)arr | MARK_CONTINUATION;
   }
   gc_ref *elems = gc_array_elems(arr);
   for (uint64_t i = from; i < to; i++)
-    push_ref(c, elems[i]);
+    push_ref(m, elems[i]);
 }
 
-/* Scans one popped object: its lines, then its strong references. */
-static inline void scan_object(struct gc_collector *c,
+/* Scans one popped object: its lines, then its strong references. The
+ * collector's fields it needs come as arguments: read from struct
+ * gc_collector on every object, they shared a cache line with the mark
+ * stack the collecting thread writes, and two markers ran at the speed of
+ * one. */
+static inline void scan_object(struct marker *m,
                                const struct gc_type_info *types,
-                               struct gc_obj *obj) {
+                               uint8_t line_epoch, struct gc_obj *obj) {
   const struct gc_type_info *t = &types[obj->type];
   size_t size;
   if (GC_LIKELY(t->shape == GC_SHAPE_STRUCT)) {
@@ -92,62 +106,68 @@ static inline void scan_object(struct gc_collector *c,
     gc_ref *fields = gc_obj_fields(obj);
     const uint32_t *refs = t->ref_fields;
     for (uint32_t i = 0, n = t->nrefs; i < n; i++)
-      push_ref(c, fields[refs[i]]);
+      push_ref(m, fields[refs[i]]);
   } else if (t->shape == GC_SHAPE_ARRAY) {
     uint64_t length = ((struct gc_array *)obj)->length;
     size = gc_round8(sizeof(struct gc_array) + length * gc_kind_size(t->elem));
     if (t->elem == GC_KIND_REF)
-      scan_array_slice(c, obj, 0);
+      scan_array_slice(m, obj, 0);
   } else {
     size = t->size; /* resources hold no references; weak targets are not
                        traced */
   }
   if (size <= LARGE_THRESHOLD)
-    mark_lines(c, obj, size);
-  c->marked_objects++;
-  c->marked_bytes += size;
+    mark_lines(obj, size, line_epoch);
+  m->marked_objects++;
+  m->marked_bytes += size;
 }
 
-#define PREFETCH_DISTANCE 8 /* a power of two */
-
-/* A minor collection traces from the remembered old objects; a full one
- * traces everything anyway. Either way the list is empty after. */
-static void take_remembered(struct gc_collector *c,
-                            struct gc_obj_vector *remembered, bool major) {
-  if (!major) {
-    for (size_t i = 0; i < remembered->count; i++) {
-      struct gc_obj *obj = remembered->items[i];
-      c->remembered_objects++;
-      c->remembered_bytes += gc_object_size(c->types, obj);
-      push(c, (uintptr_t)obj);
-    }
+/* Sets obj's mark; false if it was marked already (by this marker, or by
+ * another one first when they run in parallel). */
+static inline bool set_mark(struct marker *m, struct gc_obj *obj,
+                            uint32_t epoch) {
+  if (GC_LIKELY(!m->parallel)) {
+    if (obj->gc_word == epoch)
+      return false;
+    obj->gc_word = epoch;
+    return true;
   }
-  remembered->count = 0;
+  uint32_t word = GC_ATOMIC_LOAD(obj->gc_word);
+  return word != epoch &&
+         __atomic_compare_exchange_n(&obj->gc_word, &word, epoch, false,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-/* Marks from the roots and, in a minor collection, from the remembered old
- * objects (which the write barrier unmarked, so they are scanned again). */
-bool tracing_mark(struct gc_collector *c, bool major) {
-  gc_heap *heap = c->heap;
-  c->mark_stack.count = 0;
-  c->mark_failed = false;
-  c->marked_objects = c->marked_bytes = 0;
-  c->remembered_objects = c->remembered_bytes = 0;
-  take_remembered(c, &c->remembered, major);
-  for (struct gc_mutator *m = c->mutators; m; m = m->next)
-    take_remembered(c, &m->remembered, major);
-  gc_visit_roots(heap, visit_root, c);
+/* The collecting thread, marking alone, calls helpers once the mark turns
+ * out large (see tracing-parallel.c). */
+static inline bool time_for_helpers(struct marker *m, struct mark_pool *pool) {
+  return !pool && m->stack == &m->c->mark_stack &&
+         m->marked_objects >= PARALLEL_AFTER && m->stack->count > SHARE_MIN;
+}
+
+void tracing_mark_drain(struct marker *m, struct mark_pool *pool) {
+  struct gc_collector *c = m->c;
+  struct mark_stack *stack = m->stack;
   const struct gc_type_info *types = c->types->items;
+  const uint32_t epoch = c->epoch;
+  const uint8_t line_epoch = c->line_epoch;
   struct gc_obj *fifo[PREFETCH_DISTANCE];
   unsigned head = 0, queued = 0;
+  bool may_start = m->stack == &c->mark_stack && !c->helpers_tried;
   for (;;) {
+    if (GC_UNLIKELY(may_start) && time_for_helpers(m, pool)) {
+      may_start = false;
+      c->helpers_tried = true;
+      pool = c->active_pool = tracing_pool_start(c, m);
+    }
+    if (pool && stack->count > SHARE_MIN && tracing_pool_wants_work(pool))
+      tracing_pool_share(pool, m);
     /* Refill the FIFO from the stack, prefetching what goes in. */
-    while (queued < PREFETCH_DISTANCE && c->mark_stack.count) {
-      uintptr_t entry = c->mark_stack.items[--c->mark_stack.count];
-      if (entry & CONTINUATION) {
-        uint64_t from = c->mark_stack.items[--c->mark_stack.count];
-        scan_array_slice(c, (struct gc_obj *)(entry & ~(uintptr_t)CONTINUATION),
-                         from);
+    while (queued < PREFETCH_DISTANCE && stack->count) {
+      uintptr_t entry = stack->items[--stack->count];
+      if (entry & MARK_CONTINUATION) {
+        uint64_t from = stack->items[--stack->count] >> 2;
+        scan_array_slice(m, (struct gc_obj *)(entry & ~(uintptr_t)3), from);
         continue;
       }
       __builtin_prefetch((void *)entry, 1);
@@ -158,12 +178,53 @@ bool tracing_mark(struct gc_collector *c, bool major) {
     struct gc_obj *obj = fifo[head];
     head = (head + 1) % PREFETCH_DISTANCE;
     queued--;
-    if (obj->gc_word == c->epoch)
-      continue;
-    obj->gc_word = c->epoch;
-    scan_object(c, types, obj);
+    if (set_mark(m, obj, epoch))
+      scan_object(m, types, line_epoch, obj);
   }
-  return !c->mark_failed;
+}
+
+/* A minor collection traces from the remembered old objects; a full one
+ * traces everything anyway. Either way the list is empty after. */
+static void take_remembered(struct marker *m, struct gc_obj_vector *remembered,
+                            bool major) {
+  struct gc_collector *c = m->c;
+  if (!major) {
+    for (size_t i = 0; i < remembered->count; i++) {
+      struct gc_obj *obj = remembered->items[i];
+      c->remembered_objects++;
+      c->remembered_bytes += gc_object_size(c->types, obj);
+      push(m, (uintptr_t)obj);
+    }
+  }
+  remembered->count = 0;
+}
+
+/* Marks from the roots and, in a minor collection, from the remembered old
+ * objects (which the write barrier unmarked, so they are scanned again). */
+bool tracing_mark(struct gc_collector *c, bool major) {
+  struct marker first = {.c = c, .stack = &c->mark_stack};
+  c->mark_stack.count = 0;
+  c->remembered_objects = c->remembered_bytes = 0;
+  c->helpers_tried = false;
+  c->active_pool = NULL;
+  take_remembered(&first, &c->remembered, major);
+  for (struct gc_mutator *m = c->mutators; m; m = m->next)
+    take_remembered(&first, &m->remembered, major);
+  gc_visit_roots(c->heap, visit_root, &first);
+  tracing_mark_drain(&first, NULL);
+  /* Helpers started: go on with what they share until all are out. */
+  struct mark_pool *pool = c->active_pool;
+  if (pool) {
+    c->parallel_marks++;
+    while (!first.failed && tracing_pool_take(pool, &first))
+      tracing_mark_drain(&first, pool);
+    if (first.failed)
+      tracing_pool_leave(pool, &first);
+    tracing_pool_finish(pool, &first);
+  }
+  c->marked_objects = first.marked_objects;
+  c->marked_bytes = first.marked_bytes;
+  return !first.failed;
 }
 
 /* ---- verify=1 ------------------------------------------------------------ */

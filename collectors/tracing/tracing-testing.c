@@ -42,3 +42,8 @@ size_t gc_tracing_test_mapped_bytes(gc_heap *heap) {
   struct gc_collector *c = tracing_of(heap);
   return c ? mapped_bytes(c) : 0;
 }
+
+uint64_t gc_tracing_test_parallel_marks(gc_heap *heap) {
+  struct gc_collector *c = tracing_of(heap);
+  return c ? c->parallel_marks : 0;
+}

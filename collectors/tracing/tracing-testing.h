@@ -12,6 +12,7 @@
 #include <gcheap.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Calls fn(heap, ud) in every collection right after marking, before the
  * verify=1 checks and before anything is freed. fn NULL removes it. */
@@ -31,5 +32,7 @@ void gc_tracing_test_poison(gc_heap *heap, gc_ref obj);
 bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr);
 /* The current heap target and mapped bytes (for the sizing tests). */
 size_t gc_tracing_test_mapped_bytes(gc_heap *heap);
+/* How many collections marked with helper threads (gc-threads > 1). */
+uint64_t gc_tracing_test_parallel_marks(gc_heap *heap);
 
 #endif

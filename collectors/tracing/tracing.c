@@ -139,6 +139,7 @@ static void tracing_destroy(struct gc_collector *c) {
   gc_heap *heap = c->heap;
   for (size_t i = 0; i < c->resources.count; i++)
     gc_run_destructor(heap, (struct gc_resource *)c->resources.items[i]);
+  tracing_pool_free(c);
   tracing_quarantine_free(c);
   while (c->chunks)
     tracing_free_chunk(c, c->chunks);

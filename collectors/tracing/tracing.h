@@ -109,6 +109,28 @@ struct bump {
   char *cursor, *limit;
 };
 
+/* The mark stack's entries (tracing-mark.c): an object pointer, or an
+ * array continuation of two words, the index where it goes on (shifted,
+ * tagged MARK_INDEX) below the array (tagged MARK_CONTINUATION). */
+#define MARK_CONTINUATION 1
+#define MARK_INDEX 2
+struct mark_stack GC_VECTOR(uintptr_t);
+/* What a parallel mark moves between markers (tracing-parallel.c). */
+#define PACKET_ENTRIES 512
+/* A marker shares work only when its stack holds more entries than this. */
+#define SHARE_MIN 16
+
+/* One thread's marking: the collecting thread's, or a helper's. */
+struct marker {
+  struct gc_collector *c;
+  struct mark_stack *stack; /* the collector's, or own_stack */
+  struct mark_stack own_stack;
+  uint64_t marked_objects, marked_bytes;
+  bool failed;   /* the stack could not grow: the collection is void */
+  bool parallel; /* other markers run: marks by compare-and-swap */
+};
+struct mark_pool;
+
 /* One thread's allocation regions and barrier buffer. */
 struct gc_mutator {
   /* Hot: the allocation fast path reads only these two. */
@@ -150,8 +172,13 @@ struct gc_collector {
   /* Marking. */
   uint32_t epoch;     /* object mark: gc_word == epoch */
   uint8_t line_epoch; /* line mark: line_mark == line_epoch (1..255) */
-  struct mark_stack GC_VECTOR(uintptr_t) mark_stack; /* see tracing-mark.c */
-  bool mark_failed; /* the stack could not grow: the collection is void */
+  struct mark_stack mark_stack; /* the collecting thread's */
+  struct mark_pool *pool;       /* gc-threads > 1, once needed */
+  /* This collection's: whether the collecting thread asked for helpers,
+   * and the pool if they came. */
+  bool helpers_tried;
+  struct mark_pool *active_pool;
+  uint64_t parallel_marks; /* collections whose mark had helpers */
   uint64_t marked_objects, marked_bytes;
 
   /* Heap sizing, in bytes of object space (see heap_policy in
@@ -223,6 +250,28 @@ static inline uint64_t large_cache_limit(const struct gc_collector *c) {
 /* tracing-mark.c */
 bool tracing_mark(struct gc_collector *c, bool major);
 bool tracing_verify_marks(struct gc_collector *c);
+/* Marks from m's stack until it is empty, sharing work with pool (NULL:
+ * alone). */
+void tracing_mark_drain(struct marker *m, struct mark_pool *pool);
+
+/* tracing-parallel.c */
+/* Starts the helpers of a parallel mark, first being the collecting
+ * thread's marker; NULL if gc-threads is 1 or no helper can run. */
+struct mark_pool *tracing_pool_start(struct gc_collector *c,
+                                     struct marker *first);
+/* True if a marker waits for work: the time to share some. */
+bool tracing_pool_wants_work(struct mark_pool *pool);
+/* Gives a packet of m's work to the pool, if a marker waits for it. */
+void tracing_pool_share(struct mark_pool *pool, struct marker *m);
+/* Gives m a packet of work; false once every marker is out of work. */
+bool tracing_pool_take(struct mark_pool *pool, struct marker *m);
+/* m failed: it drops its work and stops counting as a marker. */
+void tracing_pool_leave(struct mark_pool *pool, struct marker *m);
+/* Waits for the helpers to leave the phase, then adds their counts and
+ * failures to first's. */
+void tracing_pool_finish(struct mark_pool *pool, struct marker *first);
+/* Stops and joins the helper threads (heap teardown). */
+void tracing_pool_free(struct gc_collector *c);
 
 /* tracing-collect.c */
 void tracing_collect(struct gc_mutator *m);

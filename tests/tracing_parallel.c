@@ -1,0 +1,109 @@
+/* tracing_parallel.c — marking on several threads (gc-threads, tracing's
+ * tracing-parallel.c) marks exactly what marking alone does.
+ *
+ * The graphs are made for races: every tree node also points into one
+ * shared array of shared nodes, so that markers meet on the same objects
+ * all the time, and a long reference array is scanned in slices whose
+ * continuations travel between markers in packets. verify=1 (the harness
+ * default) then checks, after every mark, that each marked object points
+ * only to marked ones; and the program reads every node back. */
+#include "harness.h"
+
+#include <tracing/tracing-testing.h>
+
+enum { LEFT, RIGHT, SHARED, ID };
+static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_REF,
+                                     GC_KIND_I64};
+enum { TREES = 48, DEPTH = 10, SHARED_NODES = 256 };
+
+struct graph {
+  gc_heap *heap;
+  gc_type node, refs;
+  gc_ref *dir, *shared, *level[DEPTH + 1];
+};
+
+/* A complete tree of depth d in *g->level[d] whose nodes hold id and point
+ * at shared nodes. */
+static void build_tree(struct graph *g, int d, int64_t id) {
+  gc_heap *h = g->heap;
+  *g->level[d] = gc_new_struct(h, g->node);
+  gc_set_i64(h, *g->level[d], ID, id);
+  gc_set_ref(h, *g->level[d], SHARED,
+             gc_get_ref(h, *g->shared, (size_t)(id * 7 + d) % SHARED_NODES));
+  if (d == 0)
+    return;
+  for (int side = LEFT; side <= RIGHT; side++) {
+    build_tree(g, d - 1, id);
+    gc_set_ref(h, *g->level[d], side, *g->level[d - 1]);
+  }
+}
+
+/* Nodes of the tree under node holding id, each pointing at a shared node
+ * holding its index; -1 if any is wrong. */
+static long count_tree(gc_heap *h, gc_ref node, int64_t id) {
+  if (!node)
+    return 0;
+  gc_ref shared = gc_get_ref(h, node, SHARED);
+  if (gc_get_i64(h, node, ID) != id || !shared ||
+      gc_get_i64(h, shared, ID) < 0 ||
+      gc_get_i64(h, shared, ID) >= SHARED_NODES)
+    return -1;
+  long left = count_tree(h, gc_get_ref(h, node, LEFT), id);
+  long right = count_tree(h, gc_get_ref(h, node, RIGHT), id);
+  return left < 0 || right < 0 ? -1 : 1 + left + right;
+}
+
+/* Builds the graph with garbage trees in between, collects, checks it, and
+ * returns the live bytes after a last collection. */
+static uint64_t mark_graph(const char *options, uint64_t *parallel_marks) {
+  gc_heap *heap = harness_new_heap("tracing", options);
+  struct graph g = {.heap = heap,
+                    .node = gc_type_struct(heap, "node", 4, node_kinds),
+                    .refs = gc_type_array(heap, "refs", GC_KIND_REF)};
+  gc_scope scope = gc_scope_open(heap);
+  g.dir = gc_root(heap, gc_new_array(heap, g.refs, TREES));
+  g.shared = gc_root(heap, gc_new_array(heap, g.refs, SHARED_NODES));
+  for (int d = 0; d <= DEPTH; d++)
+    g.level[d] = gc_root(heap, NULL);
+  for (int i = 0; i < SHARED_NODES; i++) {
+    gc_ref node = gc_new_struct(heap, g.node);
+    gc_set_i64(heap, node, ID, i);
+    gc_set_ref(heap, *g.shared, (size_t)i, node);
+  }
+  for (int i = 0; i < TREES; i++) {
+    build_tree(&g, DEPTH, i);
+    gc_set_ref(heap, *g.dir, (size_t)i, *g.level[DEPTH]);
+    build_tree(&g, DEPTH / 2, -1); /* garbage */
+  }
+  harness_collect(heap);
+  /* A long array of references to the trees' nodes: its slices and their
+   * continuations are split between markers. */
+  gc_ref *many = gc_root(heap, gc_new_array(heap, g.refs, 50000));
+  for (size_t i = 0; i < 50000; i++)
+    gc_set_ref(heap, *many, i, gc_get_ref(heap, *g.shared, i % SHARED_NODES));
+  harness_collect(heap);
+  harness_collect(heap);
+  for (int i = 0; i < TREES; i++)
+    CHECK_EQ(count_tree(heap, gc_get_ref(heap, *g.dir, (size_t)i), i),
+             (1 << (DEPTH + 1)) - 1);
+  for (size_t i = 0; i < 50000; i += 997)
+    CHECK_EQ(gc_get_i64(heap, gc_get_ref(heap, *many, i), ID),
+             (int64_t)(i % SHARED_NODES));
+  gc_stats stats = harness_stats(heap);
+  *parallel_marks = gc_tracing_test_parallel_marks(heap);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+  return stats.live_bytes;
+}
+
+Test(tracing_parallel, four_markers_keep_exactly_what_one_keeps) {
+  SKIP_WITHOUT_COLLECTOR("tracing");
+  uint64_t alone_marks, parallel_marks;
+  uint64_t alone = mark_graph("stress=0,gc-threads=1", &alone_marks);
+  uint64_t parallel = mark_graph("stress=0,gc-threads=4", &parallel_marks);
+  CHECK_EQ(alone_marks, 0);
+  /* The graph is large enough for helpers at each gc_collect, and at the
+   * collections its allocation triggers. */
+  CHECK(parallel_marks >= 3);
+  CHECK_EQ(parallel, alone);
+}
