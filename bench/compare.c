@@ -85,7 +85,8 @@ static int parse_workload(const char *spec, struct compare_workload *w) {
     len += (size_t)snprintf(w->label + len, sizeof w->label - len, "%s%s",
                             i ? " " : "", w->argv[i]);
   w->has_native = strcmp(w->argv[0], "gcbench") == 0 ||
-                  strcmp(w->argv[0], "binary-trees") == 0;
+                  strcmp(w->argv[0], "binary-trees") == 0 ||
+                  strcmp(w->argv[0], "mt-gcbench") == 0;
   return 0;
 }
 

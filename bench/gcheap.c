@@ -128,9 +128,12 @@ static int bench(gc_config *config, int argc, char **argv) {
   struct rusage usage_before, usage_after;
   getrusage(RUSAGE_SELF, &usage_before);
   clock_gettime(CLOCK_MONOTONIC, &start);
-  if (w->run(heap, argc, argv, &result) < 0) {
+  int status = w->run(heap, argc, argv, &result);
+  if (status < 0) {
     gc_heap_free(heap);
-    fprintf(stderr, "usage: gcheap bench %s %s\n", w->name, w->usage);
+    /* -2: the workload printed why (a thread that could not attach). */
+    if (status != WORKLOAD_REFUSED)
+      fprintf(stderr, "usage: gcheap bench %s %s\n", w->name, w->usage);
     return EXIT_USAGE;
   }
   double wall = seconds_since(&start);

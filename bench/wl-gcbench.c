@@ -118,7 +118,12 @@ int workload_gcbench(gc_heap *h, int argc, char **argv,
                                    GCBENCH_DEFAULT_DEPTH + 4,
                                    GCBENCH_DEFAULT_DEPTH, &depth) < 0)
     return -1;
-  int stretch_depth = gcbench_stretch_depth((int)depth);
+  gcbench_run(h, (int)depth, result);
+  return 0;
+}
+
+void gcbench_run(gc_heap *h, int depth, struct workload_result *result) {
+  int stretch_depth = gcbench_stretch_depth(depth);
   assert(stretch_depth <
          (int)(sizeof(((struct gcbench *)0)->node) / sizeof(gc_ref *)));
 
@@ -141,8 +146,8 @@ int workload_gcbench(gc_heap *h, int argc, char **argv,
   /* The long-lived data. */
   gc_ref *long_lived = gc_root(h, gc_new_struct(h, b.node_type));
   *b.node[depth] = *long_lived;
-  populate(&b, (int)depth);
-  clear_levels(&b, (int)depth);
+  populate(&b, depth);
+  clear_levels(&b, depth);
   gc_ref *array = gc_root(h, gc_new_array(h, array_type, GCBENCH_ARRAY_SIZE));
   for (int i = 1; i < GCBENCH_ARRAY_SIZE / 2; i++)
     gc_set_f64(h, *array, i, 1.0 / i);
@@ -150,7 +155,7 @@ int workload_gcbench(gc_heap *h, int argc, char **argv,
   for (int d = GCBENCH_MIN_TREE_DEPTH; d <= depth; d += 2)
     time_construction(&b, stretch_depth, d, result);
 
-  check_tree(&b, *long_lived, (int)depth, "long-lived", result);
+  check_tree(&b, *long_lived, depth, "long-lived", result);
   for (int i = 1; i < GCBENCH_ARRAY_SIZE / 2; i++) {
     if (gc_get_f64(h, *array, i) != 1.0 / i) {
       workload_fail(result, "array[%d] is %g, not 1/%d", i,
@@ -160,5 +165,4 @@ int workload_gcbench(gc_heap *h, int argc, char **argv,
     result->checksum++;
   }
   gc_scope_close(h, scope);
-  return 0;
 }

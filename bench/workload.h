@@ -27,14 +27,18 @@ struct workload_result {
   char message[200]; /* when !ok: what was wrong */
 };
 
+#define WORKLOAD_REFUSED (-2)
+
 struct workload {
   const char *name;
   const char *usage;     /* arguments, e.g. "[DEPTH]" */
   const char *summary;   /* one line for --help */
   const char *tiny_args; /* a size that runs in well under a second (tests) */
   /* Runs on heap with argc/argv being the workload's own arguments (argv[0]
-   * is the workload name). Returns 0, or -1 after printing a usage error to
-   * stderr. The result's ok says whether the computation was right. */
+   * is the workload name). Returns 0, -1 after printing a usage error to
+   * stderr, or WORKLOAD_REFUSED after printing why the heap cannot run it
+   * (a collector that keeps one thread per heap). The result's ok says
+   * whether the computation was right. */
   int (*run)(gc_heap *heap, int argc, char **argv,
              struct workload_result *result);
   /* Optional: called after gc_heap_free, for checks that need every
@@ -77,6 +81,22 @@ int workload_resources(gc_heap *, int, char **, struct workload_result *);
 int workload_weak(gc_heap *, int, char **, struct workload_result *);
 int workload_large_live(gc_heap *, int, char **, struct workload_result *);
 int workload_collect_often(gc_heap *, int, char **, struct workload_result *);
+int workload_mt_gcbench(gc_heap *, int, char **, struct workload_result *);
+int workload_shared_replace(gc_heap *, int, char **, struct workload_result *);
 void workload_resources_after_free(struct workload_result *);
+
+/* GCBench of the given depth on heap (wl-gcbench.c): the body of gcbench,
+ * and of each thread of mt-gcbench. Registers its own node type. */
+void gcbench_run(gc_heap *heap, int depth, struct workload_result *result);
+
+/* Runs body(handle, arg, result) on nthreads threads of heap: the calling
+ * thread (with heap) and nthreads - 1 more, each attached to heap with its
+ * own handle and result. The results are combined into result (checksums
+ * summed, the first failure kept). WORKLOAD_REFUSED after a message if a
+ * thread could not be started or attached. (workloads.c) */
+int workload_on_threads(gc_heap *heap, int nthreads,
+                        void (*body)(gc_heap *handle, void *arg,
+                                     struct workload_result *result),
+                        void *arg, struct workload_result *result);
 
 #endif

@@ -2,6 +2,7 @@
 #include "workload.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,14 @@ const struct workload gc_workloads[] = {
      "(default 2000 ticks): memory given back and taken again shows as sys "
      "time",
      "5", workload_collect_often, NULL},
+    {"mt-gcbench", "[THREADS [DEPTH]]",
+     "GCBench on THREADS threads of one heap, each with its own trees "
+     "(default 2 threads, DEPTH 16)",
+     "2,8", workload_mt_gcbench, NULL},
+    {"shared-replace", "[THREADS [ROUNDS]]",
+     "THREADS threads replace entries of one shared, old array of lists "
+     "under a lock: the write barrier under contention (default 2, 200000)",
+     "2,2000", workload_shared_replace, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -79,4 +88,66 @@ void workload_fail(struct workload_result *result, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(result->message, sizeof result->message, fmt, ap);
   va_end(ap);
+}
+
+/* ---- Threads ------------------------------------------------------------- */
+
+struct thread_run {
+  pthread_t thread;
+  gc_heap *heap; /* any handle: the thread attaches its own */
+  void (*body)(gc_heap *, void *, struct workload_result *);
+  void *arg;
+  struct workload_result result;
+  char attach_error[200];
+};
+
+static void *run_attached(void *p) {
+  struct thread_run *t = p;
+  gc_heap *mine =
+      gc_thread_attach(t->heap, t->attach_error, sizeof t->attach_error);
+  if (!mine)
+    return NULL;
+  t->body(mine, t->arg, &t->result);
+  gc_thread_detach(mine);
+  return NULL;
+}
+
+int workload_on_threads(gc_heap *heap, int nthreads,
+                        void (*body)(gc_heap *handle, void *arg,
+                                     struct workload_result *result),
+                        void *arg, struct workload_result *result) {
+  struct thread_run *runs = calloc((size_t)nthreads, sizeof *runs);
+  if (!runs) {
+    fprintf(stderr, "gcheap: no memory for %d threads\n", nthreads);
+    return WORKLOAD_REFUSED;
+  }
+  int started = 0;
+  for (int i = 1; i < nthreads; i++, started++) {
+    runs[i] = (struct thread_run){
+        .heap = heap, .body = body, .arg = arg, .result = {.ok = true}};
+    if (pthread_create(&runs[i].thread, NULL, run_attached, &runs[i])) {
+      fprintf(stderr, "gcheap: cannot start thread %d\n", i);
+      break;
+    }
+  }
+  runs[0].result.ok = true;
+  if (started == nthreads - 1)
+    body(heap, arg, &runs[0].result);
+  /* The joins wait without holding up the other threads' collections. */
+  gc_blocking_begin(heap);
+  for (int i = 1; i <= started; i++)
+    pthread_join(runs[i].thread, NULL);
+  gc_blocking_end(heap);
+  int status = started == nthreads - 1 ? 0 : WORKLOAD_REFUSED;
+  for (int i = 0; i <= started; i++) {
+    if (runs[i].attach_error[0]) {
+      fprintf(stderr, "gcheap: %s\n", runs[i].attach_error);
+      status = WORKLOAD_REFUSED;
+    }
+    result->checksum += runs[i].result.checksum;
+    if (!runs[i].result.ok)
+      workload_fail(result, "thread %d: %s", i, runs[i].result.message);
+  }
+  free(runs);
+  return status;
 }

@@ -281,19 +281,17 @@ gc_heap *gc_thread_attach(gc_heap *any_handle, char *err, size_t errlen) {
     snprintf(err, errlen, "%s: gc_thread_attach: no memory for a handle", name);
     return NULL;
   }
-  gc_handle_init(handle, shared);
-  /* Not attached yet, this thread holds up no collection: a plain wait. */
+  /* Not attached yet, this thread holds up no collection: a plain wait.
+   * Under the lock the shared values the handle copies (the barrier
+   * filter) cannot change: they change only in a collection. */
   pthread_mutex_lock(&shared->lock);
+  gc_handle_init(handle, shared);
   if (handle_of_this_thread(shared)) {
     snprintf(err, errlen,
              "%s: gc_thread_attach: this thread is attached to the heap "
              "already; use its handle",
              name);
   } else {
-    /* The barrier filter may have changed since gc_handle_init read it;
-     * under the lock it cannot (it changes only in a collection). */
-    handle->barrier_mask = shared->barrier_mask;
-    handle->barrier_value = shared->barrier_value;
     handle->mutator =
         shared->ops->attach(shared->collector, handle, err, errlen);
     if (handle->mutator)

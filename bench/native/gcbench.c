@@ -4,6 +4,7 @@
 #include "../tree-params.h"
 #include "native.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 typedef struct node {
@@ -85,18 +86,76 @@ static void time_construction(int stretch_depth, int depth,
   }
 }
 
-int native_gcbench(int argc, char **argv, struct native_result *result) {
-  int depth = GCBENCH_DEFAULT_DEPTH;
-  if (argc > 2)
+/* argv[index] as an integer in [min, max], fallback if absent; -1 if bad. */
+static int int_arg(int argc, char **argv, int index, long min, long max,
+                   long fallback, long *out) {
+  *out = fallback;
+  if (argc <= index)
+    return 0;
+  char *end;
+  long v = strtol(argv[index], &end, 10);
+  if (*end || end == argv[index] || v < min || v > max)
     return -1;
-  if (argc == 2) {
-    char *end;
-    long v = strtol(argv[1], &end, 10);
-    if (*end || end == argv[1] || v < GCBENCH_MIN_TREE_DEPTH ||
-        v > GCBENCH_DEFAULT_DEPTH + 4)
-      return -1;
-    depth = (int)v;
+  *out = v;
+  return 0;
+}
+
+static void gcbench_run(int depth, struct native_result *result);
+
+int native_gcbench(int argc, char **argv, struct native_result *result) {
+  long depth;
+  if (argc > 2 ||
+      int_arg(argc, argv, 1, GCBENCH_MIN_TREE_DEPTH, GCBENCH_DEFAULT_DEPTH + 4,
+              GCBENCH_DEFAULT_DEPTH, &depth))
+    return -1;
+  gcbench_run((int)depth, result);
+  return 0;
+}
+
+/* mt-gcbench: THREADS threads (the calling one and THREADS - 1 more), each
+ * running GCBench with its own trees, as ../wl-mt-gcbench.c. */
+struct gcbench_thread {
+  pthread_t thread;
+  int depth;
+  struct native_result result;
+};
+
+static void *gcbench_thread_main(void *arg) {
+  struct gcbench_thread *t = arg;
+  gcbench_run(t->depth, &t->result);
+  return NULL;
+}
+
+int native_mt_gcbench(int argc, char **argv, struct native_result *result) {
+  long threads, depth;
+  if (argc > 3 || int_arg(argc, argv, 1, 1, 64, 2, &threads) ||
+      int_arg(argc, argv, 2, GCBENCH_MIN_TREE_DEPTH, GCBENCH_DEFAULT_DEPTH + 4,
+              GCBENCH_DEFAULT_DEPTH, &depth))
+    return -1;
+  struct gcbench_thread *t =
+      native_check_alloc(calloc((size_t)threads, sizeof *t));
+  for (long i = 0; i < threads; i++) {
+    t[i].depth = (int)depth;
+    t[i].result.ok = true;
   }
+  for (long i = 1; i < threads; i++)
+    if (pthread_create(&t[i].thread, NULL, gcbench_thread_main, &t[i])) {
+      fprintf(stderr, "cannot start thread %ld\n", i);
+      exit(2);
+    }
+  gcbench_thread_main(&t[0]);
+  for (long i = 1; i < threads; i++)
+    pthread_join(t[i].thread, NULL);
+  for (long i = 0; i < threads; i++) {
+    result->checksum += t[i].result.checksum;
+    if (!t[i].result.ok)
+      native_fail(result, "thread %ld: %s", i, t[i].result.message);
+  }
+  free(t);
+  return 0;
+}
+
+static void gcbench_run(int depth, struct native_result *result) {
   int stretch_depth = gcbench_stretch_depth(depth);
 
   node *stretch = make_tree(stretch_depth);
@@ -123,5 +182,4 @@ int native_gcbench(int argc, char **argv, struct native_result *result) {
   }
   free_tree(long_lived);
   native_free(array);
-  return 0;
 }

@@ -4,8 +4,9 @@
  *   gcheap-native-boehm-static [--parallel-mark] ...        (static libgc)
  *   gcheap-native-malloc WORKLOAD [ARGS]                    (malloc/free)
  *
- * WORKLOAD is gcbench or binary-trees, with the arguments "gcheap bench"
- * takes; the output has the same "key: value" lines and checksum.
+ * WORKLOAD is gcbench, binary-trees or mt-gcbench, with the arguments
+ * "gcheap bench" takes; the output has the same "key: value" lines and
+ * checksum.
  *
  * Boehm starts its parallel markers only when asked (see
  * shared/design/boehm-baseline.md): --parallel-mark, or the environment
@@ -71,6 +72,7 @@ static const struct {
 } workloads[] = {
     {"gcbench", native_gcbench},
     {"binary-trees", native_binary_trees},
+    {"mt-gcbench", native_mt_gcbench},
 };
 
 int main(int argc, char **argv) {
@@ -88,7 +90,8 @@ int main(int argc, char **argv) {
         run = workloads[i].run;
   if (!run) {
     fprintf(stderr,
-            "usage: %s [--parallel-mark] gcbench [DEPTH] | binary-trees [N]\n",
+            "usage: %s [--parallel-mark] gcbench [DEPTH] | binary-trees [N] "
+            "| mt-gcbench [THREADS [DEPTH]]\n",
             argv[0]);
     return 2;
   }

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 
 #ifdef NATIVE_BOEHM
+/* Threads (mt-gcbench) are created through Boehm, which registers them
+ * and, at the first one, starts its parallel markers. */
+#define GC_THREADS 1
 #include <gc.h>
 /* Boehm returns zeroed memory for both. */
 #define native_alloc(bytes) GC_MALLOC(bytes)
@@ -44,5 +47,6 @@ void *native_check_alloc(void *ptr);
  * Return -1 on a usage error. */
 int native_gcbench(int argc, char **argv, struct native_result *result);
 int native_binary_trees(int argc, char **argv, struct native_result *result);
+int native_mt_gcbench(int argc, char **argv, struct native_result *result);
 
 #endif
