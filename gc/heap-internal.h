@@ -76,6 +76,9 @@ struct gc_heap {
    * world is stopped. */
   uint32_t barrier_mask, barrier_value;
   struct gc_type_registry *types; /* &shared->types */
+  /* shared->types.items, which never moves: one load less on every
+   * accessor than through types. */
+  const struct gc_type_info *type_items;
   /* Nonzero when the API must take its slow checks: verify is on or a
    * destructor is running. One predictable branch on the fast paths. */
   uint8_t slow_checks;
@@ -88,12 +91,20 @@ struct gc_heap {
   /* Set by a thread that stops the world: this thread parks at its next
    * safepoint. Read with relaxed loads: the world_mutex orders the rest. */
   uint8_t safepoint_requested;
+  /* Nonzero when an allocation must take gc_allocate_interrupted: a
+   * safepoint is requested, or stress=N counts allocations. One test on
+   * the allocation fast path for both. */
+  uint8_t alloc_interrupt;
   uint8_t state;      /* enum gc_thread_state, under shared->world_mutex */
   uint8_t holds_lock; /* this thread holds shared->lock */
   uint64_t stress_countdown; /* allocations until the next forced collection */
-  /* What this handle allocated (gc_get_stats sums the handles). Written by
-   * its thread only, read by others with relaxed loads. */
+  /* What this handle allocated, counted with plain adds by its thread
+   * only; published_* is a copy other threads read (relaxed atomics),
+   * refreshed whenever the thread parks, blocks or detaches, so that a
+   * collection, which runs while every other thread is parked or blocked,
+   * sums exact figures (gc_sum_allocated). */
   uint64_t allocated_bytes, allocated_objects;
+  uint64_t published_bytes, published_objects;
   struct gc_collector *collector; /* shared->collector */
   struct gc_heap_shared *shared;
 
@@ -132,7 +143,10 @@ int gc_threads_init(struct gc_heap_shared *shared, char *err, size_t errlen);
 void gc_threads_free(struct gc_heap_shared *shared);
 /* A handle's fields that copy the shared ones, and its thread. */
 void gc_handle_init(gc_heap *handle, struct gc_heap_shared *shared);
-/* The allocations of every handle, attached or gone. */
+/* The allocations of every handle, attached or gone: exact for the calling
+ * thread and for every thread parked or blocked (so, in a collection, for
+ * all); for another running thread, as of its last safepoint wait or
+ * blocking call. */
 void gc_sum_allocated(gc_heap *heap, uint64_t *bytes, uint64_t *objects);
 
 /* verify=1: traps unless ref is a live object of this heap. */
@@ -171,8 +185,10 @@ static inline int gc_api_object(gc_heap *heap, gc_ref obj, const char *fn) {
   return 0;
 }
 
-/* stress=N: the full collection due every N allocations. */
-void gc_stress_collect(gc_heap *heap);
+/* An allocation's detour (alloc_interrupt): the full collection stress=N
+ * makes due every N allocations, and the safepoint another thread asks
+ * for. */
+void gc_allocate_interrupted(gc_heap *heap);
 
 /* Calls the handler for each trap held back (see gc_trap_raise), oldest
  * first, unless the heap is still inside a collection or a destructor runs
@@ -184,14 +200,12 @@ void gc_raise_pending_traps(gc_heap *heap);
  * Inline: it is on every allocation, and its only call is the collector's. */
 static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type,
                                          size_t bytes) {
-  if (GC_UNLIKELY(heap->stress_countdown) && --heap->stress_countdown == 0)
-    gc_stress_collect(heap);
-  if (GC_UNLIKELY(GC_ATOMIC_LOAD(heap->safepoint_requested)))
-    gc_safepoint_slow(heap);
+  if (GC_UNLIKELY(GC_ATOMIC_LOAD(heap->alloc_interrupt)))
+    gc_allocate_interrupted(heap);
   struct gc_obj *obj = heap->allocate(heap->mutator, type, bytes);
   if (GC_LIKELY(obj != NULL)) {
-    GC_ATOMIC_STORE(heap->allocated_bytes, heap->allocated_bytes + bytes);
-    GC_ATOMIC_STORE(heap->allocated_objects, heap->allocated_objects + 1);
+    heap->allocated_bytes += bytes;
+    heap->allocated_objects++;
   }
   if (GC_UNLIKELY(heap->npending_traps))
     gc_raise_pending_traps(heap);

@@ -339,9 +339,13 @@ static void collect(gc_heap *heap) {
   gc_heap_unlock(heap);
 }
 
-void gc_stress_collect(gc_heap *heap) {
-  heap->stress_countdown = heap->options->stress;
-  collect(heap);
+void gc_allocate_interrupted(gc_heap *heap) {
+  if (heap->stress_countdown && --heap->stress_countdown == 0) {
+    heap->stress_countdown = heap->options->stress;
+    collect(heap);
+  }
+  if (GC_ATOMIC_LOAD(heap->safepoint_requested))
+    gc_safepoint_slow(heap);
 }
 
 void gc_collect(gc_heap *heap) {

@@ -12,8 +12,10 @@
 
 gc_ref gc_new_struct(gc_heap *heap, gc_type type) {
   /* new_struct_bytes is 0 for anything but a user struct type: one test. */
-  if (GC_LIKELY(!heap->slow_checks && type < gc_type_count(heap->types))) {
-    uint32_t bytes = heap->types->items[type].new_struct_bytes;
+  /* Below GC_MAX_TYPES the registry is mapped: an unregistered type reads
+   * a zero new_struct_bytes, so the count need not be read here. */
+  if (GC_LIKELY(!heap->slow_checks && type < GC_MAX_TYPES)) {
+    uint32_t bytes = heap->type_items[type].new_struct_bytes;
     if (GC_LIKELY(bytes != 0))
       return gc_allocate(heap, type, bytes);
   }
@@ -21,12 +23,12 @@ gc_ref gc_new_struct(gc_heap *heap, gc_type type) {
     return NULL;
   if (GC_UNLIKELY(type >= gc_type_count(heap->types) ||
                   type < GC_FIRST_USER_TYPE ||
-                  heap->types->items[type].shape != GC_SHAPE_STRUCT)) {
+                  heap->type_items[type].shape != GC_SHAPE_STRUCT)) {
     gc_trap_raise(heap, GC_TRAP_TYPE,
                   "gc_new_struct: type %u is not a struct type", type);
     return NULL;
   }
-  return gc_allocate(heap, type, heap->types->items[type].size);
+  return gc_allocate(heap, type, heap->type_items[type].size);
 }
 
 gc_ref gc_new_array(gc_heap *heap, gc_type type, size_t len) {
@@ -34,12 +36,12 @@ gc_ref gc_new_array(gc_heap *heap, gc_type type, size_t len) {
     return NULL;
   if (GC_UNLIKELY(type >= gc_type_count(heap->types) ||
                   type < GC_FIRST_USER_TYPE ||
-                  heap->types->items[type].shape != GC_SHAPE_ARRAY)) {
+                  heap->type_items[type].shape != GC_SHAPE_ARRAY)) {
     gc_trap_raise(heap, GC_TRAP_TYPE,
                   "gc_new_array: type %u is not an array type", type);
     return NULL;
   }
-  size_t elem_size = gc_kind_size(heap->types->items[type].elem);
+  size_t elem_size = gc_kind_size(heap->type_items[type].elem);
   /* Refused here, before any collector reserves address space for it. */
   if (GC_UNLIKELY(len > (heap->max_object_bytes - sizeof(struct gc_array)) /
                             elem_size)) {
@@ -71,7 +73,7 @@ static const struct gc_type_info *array_info(gc_heap *heap, gc_ref arr,
                                              const char *fn) {
   if (gc_api_object(heap, arr, fn))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(heap->types, arr);
+  const struct gc_type_info *t = &heap->type_items[arr->type];
   if (GC_UNLIKELY(t->shape != GC_SHAPE_ARRAY)) {
     gc_trap_raise(heap, GC_TRAP_TYPE, "%s: %p is a %s (%s), not an array", fn,
                   (void *)arr, gc_shape_name(t->shape), t->name);
@@ -94,7 +96,7 @@ field_address_checked(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind,
                       const char *fn) {
   if (gc_api_object(heap, obj, fn))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(heap->types, obj);
+  const struct gc_type_info *t = &heap->type_items[obj->type];
   if (t->shape == GC_SHAPE_STRUCT) {
     if (i >= t->nfields) {
       gc_trap_raise(
@@ -142,7 +144,7 @@ static inline __attribute__((always_inline)) void *
 field_address_fast(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind) {
   if (GC_UNLIKELY(heap->slow_checks) || GC_UNLIKELY(!obj))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(heap->types, obj);
+  const struct gc_type_info *t = &heap->type_items[obj->type];
   if (GC_LIKELY(i < 64 && ((t->field_masks[kind] >> i) & 1)))
     return (char *)gc_obj_fields(obj) + 8 * i;
   if (t->shape == GC_SHAPE_ARRAY && t->elem == kind &&
@@ -327,7 +329,7 @@ static struct gc_obj *builtin_object(gc_heap *heap, gc_ref obj,
                                      enum gc_shape shape, const char *fn) {
   if (gc_api_object(heap, obj, fn))
     return NULL;
-  const struct gc_type_info *t = gc_type_info_of(heap->types, obj);
+  const struct gc_type_info *t = &heap->type_items[obj->type];
   if (GC_UNLIKELY(t->shape != shape)) {
     gc_trap_raise(heap, GC_TRAP_TYPE, "%s: %p is a %s (%s), not a %s", fn,
                   (void *)obj, gc_shape_name(t->shape), t->name,

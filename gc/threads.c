@@ -61,9 +61,11 @@ void gc_handle_init(gc_heap *handle, struct gc_heap_shared *shared) {
   handle->barrier_mask = shared->barrier_mask;
   handle->barrier_value = shared->barrier_value;
   handle->types = &shared->types;
+  handle->type_items = shared->types.items;
   handle->verify = shared->verify;
   handle->slow_checks = shared->verify;
   handle->stress_countdown = shared->options.stress;
+  handle->alloc_interrupt = handle->stress_countdown != 0;
   handle->max_object_bytes = shared->max_object_bytes;
   handle->options = &shared->options;
   handle->owner = pthread_self();
@@ -120,11 +122,23 @@ gc_heap *gc_self(gc_heap *any) {
   return stopper ? stopper : any;
 }
 
+/* Asks handle's thread to park at its next safepoint, or stops asking.
+ * world_mutex held. */
+static void request_safepoint(gc_heap *handle, bool park) {
+  GC_ATOMIC_STORE(handle->safepoint_requested, park);
+  GC_ATOMIC_STORE(handle->alloc_interrupt,
+                  park || handle->options->stress != 0);
+}
+
 /* ---- The thread states ---------------------------------------------------
  * Each change wakes every waiter on world_cv: the stopper counts the
  * running threads, parked ones wait for the stopper to go. */
 
 static void set_state_locked(gc_heap *handle, enum gc_thread_state state) {
+  if (state != GC_THREAD_RUNNING) {
+    GC_ATOMIC_STORE(handle->published_bytes, handle->allocated_bytes);
+    GC_ATOMIC_STORE(handle->published_objects, handle->allocated_objects);
+  }
   handle->state = (uint8_t)state;
   pthread_cond_broadcast(&handle->shared->world_cv);
 }
@@ -140,7 +154,7 @@ static void wait_until_running_locked(gc_heap *handle,
       pthread_cond_wait(&shared->world_cv, &shared->world_mutex);
   }
   set_state_locked(handle, GC_THREAD_RUNNING);
-  GC_ATOMIC_STORE(handle->safepoint_requested, 0);
+  request_safepoint(handle, false);
 }
 
 void gc_safepoint_slow(gc_heap *handle) {
@@ -190,7 +204,7 @@ static void stop_world(gc_heap *self) {
   shared->stopper = self;
   for (gc_heap *h = shared->handles; h; h = h->next)
     if (h != self)
-      GC_ATOMIC_STORE(h->safepoint_requested, 1);
+      request_safepoint(h, true);
   for (;;) {
     bool others_running = false;
     for (gc_heap *h = shared->handles; h; h = h->next)
@@ -209,7 +223,7 @@ static void restart_world(gc_heap *self) {
   assert(shared->stopper == self);
   shared->stopper = NULL;
   for (gc_heap *h = shared->handles; h; h = h->next)
-    GC_ATOMIC_STORE(h->safepoint_requested, 0);
+    request_safepoint(h, false);
   pthread_cond_broadcast(&shared->world_cv);
   pthread_mutex_unlock(&shared->world_mutex);
 }
@@ -256,13 +270,16 @@ uint32_t gc_marker_threads(gc_heap *heap) {
 }
 
 void gc_sum_allocated(gc_heap *heap, uint64_t *bytes, uint64_t *objects) {
+  gc_heap *self = handle_of_this_thread(heap->shared);
   struct gc_heap_shared *shared = heap->shared;
   pthread_mutex_lock(&shared->world_mutex);
   *bytes = shared->stats.allocated_bytes;
   *objects = shared->stats.allocated_objects;
   for (gc_heap *h = shared->handles; h; h = h->next) {
-    *bytes += GC_ATOMIC_LOAD(h->allocated_bytes);
-    *objects += GC_ATOMIC_LOAD(h->allocated_objects);
+    *bytes +=
+        h == self ? h->allocated_bytes : GC_ATOMIC_LOAD(h->published_bytes);
+    *objects +=
+        h == self ? h->allocated_objects : GC_ATOMIC_LOAD(h->published_objects);
   }
   pthread_mutex_unlock(&shared->world_mutex);
 }

@@ -196,5 +196,5 @@ const char *gc_type_name(gc_heap *heap, gc_type type) {
                   "gc_type_name: %u is not a type of this heap", type);
     return NULL;
   }
-  return heap->types->items[type].name;
+  return heap->type_items[type].name;
 }

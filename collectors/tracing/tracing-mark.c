@@ -124,9 +124,8 @@ static inline void scan_object(struct marker *m,
 
 /* Sets obj's mark; false if it was marked already (by this marker, or by
  * another one first when they run in parallel). */
-static inline bool set_mark(struct marker *m, struct gc_obj *obj,
-                            uint32_t epoch) {
-  if (GC_LIKELY(!m->parallel)) {
+static inline bool set_mark(bool parallel, struct gc_obj *obj, uint32_t epoch) {
+  if (!parallel) {
     if (obj->gc_word == epoch)
       return false;
     obj->gc_word = epoch;
@@ -140,12 +139,18 @@ static inline bool set_mark(struct marker *m, struct gc_obj *obj,
 
 /* The collecting thread, marking alone, calls helpers once the mark turns
  * out large (see tracing-parallel.c). */
-static inline bool time_for_helpers(struct marker *m, struct mark_pool *pool) {
-  return !pool && m->stack == &m->c->mark_stack &&
-         m->marked_objects >= PARALLEL_AFTER && m->stack->count > SHARE_MIN;
+static inline bool time_for_helpers(struct marker *m) {
+  return m->marked_objects >= PARALLEL_AFTER && m->stack->count > SHARE_MIN;
 }
 
-void tracing_mark_drain(struct marker *m, struct mark_pool *pool) {
+/* Marks from m's stack until it is empty, or (alone, may_start) until
+ * the mark turns out large enough for helpers: then returns true, and the
+ * caller goes on in parallel. parallel is a constant in each caller, so
+ * that marking alone pays no test for it per object. */
+static inline __attribute__((always_inline)) bool drain(struct marker *m,
+                                                        struct mark_pool *pool,
+                                                        const bool parallel,
+                                                        bool may_start) {
   struct gc_collector *c = m->c;
   struct mark_stack *stack = m->stack;
   const struct gc_type_info *types = c->types->items;
@@ -153,15 +158,19 @@ void tracing_mark_drain(struct marker *m, struct mark_pool *pool) {
   const uint8_t line_epoch = c->line_epoch;
   struct gc_obj *fifo[PREFETCH_DISTANCE];
   unsigned head = 0, queued = 0;
-  bool may_start = m->stack == &c->mark_stack && !c->helpers_tried;
   for (;;) {
-    if (GC_UNLIKELY(may_start) && time_for_helpers(m, pool)) {
-      may_start = false;
-      c->helpers_tried = true;
-      pool = c->active_pool = tracing_pool_start(c, m);
+    if (parallel) {
+      if (stack->count > SHARE_MIN && tracing_pool_wants_work(pool))
+        tracing_pool_share(pool, m);
+    } else if (GC_UNLIKELY(may_start) && time_for_helpers(m)) {
+      /* Put back what the FIFO holds: unmarked, so nothing is lost. */
+      while (queued) {
+        push(m, (uintptr_t)fifo[head]);
+        head = (head + 1) % PREFETCH_DISTANCE;
+        queued--;
+      }
+      return true;
     }
-    if (pool && stack->count > SHARE_MIN && tracing_pool_wants_work(pool))
-      tracing_pool_share(pool, m);
     /* Refill the FIFO from the stack, prefetching what goes in. */
     while (queued < PREFETCH_DISTANCE && stack->count) {
       uintptr_t entry = stack->items[--stack->count];
@@ -174,13 +183,36 @@ void tracing_mark_drain(struct marker *m, struct mark_pool *pool) {
       fifo[(head + queued++) % PREFETCH_DISTANCE] = (struct gc_obj *)entry;
     }
     if (!queued)
-      break;
+      return false;
     struct gc_obj *obj = fifo[head];
     head = (head + 1) % PREFETCH_DISTANCE;
     queued--;
-    if (set_mark(m, obj, epoch))
+    if (set_mark(parallel, obj, epoch))
       scan_object(m, types, line_epoch, obj);
   }
+}
+
+void tracing_mark_drain(struct marker *m, struct mark_pool *pool) {
+  drain(m, pool, true, false);
+}
+
+/* The collecting thread's mark: alone, then, if it grows large and
+ * gc-threads allows, with helpers until every marker is out of work. */
+static void mark_from_stack(struct gc_collector *c, struct marker *first) {
+  if (!drain(first, NULL, false, gc_marker_threads(c->heap) > 1))
+    return;
+  struct mark_pool *pool = tracing_pool_start(c, first);
+  if (!pool) {
+    drain(first, NULL, false, false);
+    return;
+  }
+  c->parallel_marks++;
+  do
+    drain(first, pool, true, false);
+  while (!first->failed && tracing_pool_take(pool, first));
+  if (first->failed)
+    tracing_pool_leave(pool, first);
+  tracing_pool_finish(pool, first);
 }
 
 /* A minor collection traces from the remembered old objects; a full one
@@ -205,23 +237,11 @@ bool tracing_mark(struct gc_collector *c, bool major) {
   struct marker first = {.c = c, .stack = &c->mark_stack};
   c->mark_stack.count = 0;
   c->remembered_objects = c->remembered_bytes = 0;
-  c->helpers_tried = false;
-  c->active_pool = NULL;
   take_remembered(&first, &c->remembered, major);
   for (struct gc_mutator *m = c->mutators; m; m = m->next)
     take_remembered(&first, &m->remembered, major);
   gc_visit_roots(c->heap, visit_root, &first);
-  tracing_mark_drain(&first, NULL);
-  /* Helpers started: go on with what they share until all are out. */
-  struct mark_pool *pool = c->active_pool;
-  if (pool) {
-    c->parallel_marks++;
-    while (!first.failed && tracing_pool_take(pool, &first))
-      tracing_mark_drain(&first, pool);
-    if (first.failed)
-      tracing_pool_leave(pool, &first);
-    tracing_pool_finish(pool, &first);
-  }
+  mark_from_stack(c, &first);
   c->marked_objects = first.marked_objects;
   c->marked_bytes = first.marked_bytes;
   return !first.failed;

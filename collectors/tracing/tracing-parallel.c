@@ -18,7 +18,8 @@
  * While the pool runs, marks are set with a compare-and-swap so that one
  * marker scans each object, and line marks are relaxed atomic stores (two
  * markers may mark the same line with the same value). The collecting
- * thread switches to them before the helpers start.
+ * thread switches to them as it starts the pool, before it shares any
+ * work.
  *
  * Invariants:
  *   P1. pool->idle counts the markers waiting in tracing_pool_take; marking
@@ -189,7 +190,6 @@ static struct mark_pool *make_pool(struct gc_collector *c, uint32_t nhelpers) {
     struct marker *m = &pool->helpers[i];
     m->c = c;
     m->stack = &m->own_stack;
-    m->parallel = true;
     if (pthread_create(&pool->threads[i], NULL, helper_main, m))
       break;
     pool->nhelpers++;
@@ -205,7 +205,6 @@ struct mark_pool *tracing_pool_start(struct gc_collector *c,
   struct mark_pool *pool = c->pool ? c->pool : make_pool(c, markers - 1);
   if (!pool || !pool->nhelpers)
     return NULL;
-  first->parallel = true; /* before any helper marks (the lock orders it) */
   pthread_mutex_lock(&pool->lock);
   pool->nmarkers = pool->nhelpers + 1;
   pool->idle = 0;
@@ -221,7 +220,6 @@ void tracing_pool_finish(struct mark_pool *pool, struct marker *first) {
   while (pool->running)
     pthread_cond_wait(&pool->phase_cv, &pool->lock);
   pthread_mutex_unlock(&pool->lock);
-  first->parallel = false;
   for (uint32_t i = 0; i < pool->nhelpers; i++) {
     struct marker *m = &pool->helpers[i];
     first->marked_objects += m->marked_objects;

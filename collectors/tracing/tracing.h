@@ -126,8 +126,7 @@ struct marker {
   struct mark_stack *stack; /* the collector's, or own_stack */
   struct mark_stack own_stack;
   uint64_t marked_objects, marked_bytes;
-  bool failed;   /* the stack could not grow: the collection is void */
-  bool parallel; /* other markers run: marks by compare-and-swap */
+  bool failed; /* the stack could not grow: the collection is void */
 };
 struct mark_pool;
 
@@ -174,11 +173,7 @@ struct gc_collector {
   uint8_t line_epoch; /* line mark: line_mark == line_epoch (1..255) */
   struct mark_stack mark_stack; /* the collecting thread's */
   struct mark_pool *pool;       /* gc-threads > 1, once needed */
-  /* This collection's: whether the collecting thread asked for helpers,
-   * and the pool if they came. */
-  bool helpers_tried;
-  struct mark_pool *active_pool;
-  uint64_t parallel_marks; /* collections whose mark had helpers */
+  uint64_t parallel_marks;      /* collections whose mark had helpers */
   uint64_t marked_objects, marked_bytes;
 
   /* Heap sizing, in bytes of object space (see heap_policy in
