@@ -139,7 +139,7 @@ static void set_state_locked(gc_heap *handle, enum gc_thread_state state) {
     GC_ATOMIC_STORE(handle->published_bytes, handle->allocated_bytes);
     GC_ATOMIC_STORE(handle->published_objects, handle->allocated_objects);
   }
-  handle->state = (uint8_t)state;
+  GC_ATOMIC_STORE(handle->state, (uint8_t)state);
   pthread_cond_broadcast(&handle->shared->world_cv);
 }
 
@@ -196,7 +196,21 @@ void gc_heap_unlock(gc_heap *self) {
   pthread_mutex_unlock(&self->shared->lock);
 }
 
-/* Stops every other attached thread (T1). The heap lock is held (T2). */
+/* True if a thread other than self may be running heap code. */
+static bool others_running(gc_heap *self) {
+  for (gc_heap *h = self->shared->handles; h; h = h->next)
+    if (h != self && GC_ATOMIC_LOAD(h->state) == GC_THREAD_RUNNING)
+      return true;
+  return false;
+}
+
+/* How long a stopper polls the other threads' states before it sleeps on
+ * world_cv: a running thread allocates often, so it usually parks within
+ * microseconds, and a futex wake-up costs tens of them on a VM. */
+#define STOP_SPINS 4000
+
+/* Stops every other attached thread (T1). The heap lock is held (T2), so
+ * the list of handles does not change meanwhile (T3). */
 static void stop_world(gc_heap *self) {
   struct gc_heap_shared *shared = self->shared;
   pthread_mutex_lock(&shared->world_mutex);
@@ -205,15 +219,12 @@ static void stop_world(gc_heap *self) {
   for (gc_heap *h = shared->handles; h; h = h->next)
     if (h != self)
       request_safepoint(h, true);
-  for (;;) {
-    bool others_running = false;
-    for (gc_heap *h = shared->handles; h; h = h->next)
-      if (h != self && h->state == GC_THREAD_RUNNING)
-        others_running = true;
-    if (!others_running)
-      break;
+  pthread_mutex_unlock(&shared->world_mutex);
+  for (int spin = 0; spin < STOP_SPINS && others_running(self); spin++)
+    __builtin_ia32_pause();
+  pthread_mutex_lock(&shared->world_mutex);
+  while (others_running(self))
     pthread_cond_wait(&shared->world_cv, &shared->world_mutex);
-  }
   pthread_mutex_unlock(&shared->world_mutex);
 }
 
