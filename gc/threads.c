@@ -25,6 +25,13 @@
  *   T3. The list of handles changes only under both the heap lock and
  *       world_mutex: a stopper (holding the lock) sees it fixed, and so does
  *       anyone holding world_mutex.
+ *   T4. Entering or leaving a blocking call takes no lock: the thread stores
+ *       its state, then loads the stopper; the stopper stores itself, then
+ *       loads the states; all four sequentially consistent, so that at
+ *       least one side sees the other's store. A thread that sees no
+ *       stopper leaves running (the stopper then sees it running and waits
+ *       for its next safepoint); one that sees a stopper takes world_mutex
+ *       and waits as in T1.
  */
 #include "heap-internal.h"
 
@@ -111,6 +118,12 @@ static gc_heap *handle_of_this_thread(struct gc_heap_shared *shared) {
   return found;
 }
 
+/* The stopper, read without world_mutex: sequentially consistent, paired
+ * with the state changes below (T4). */
+static gc_heap *current_stopper(struct gc_heap_shared *shared) {
+  return __atomic_load_n(&shared->stopper, __ATOMIC_SEQ_CST);
+}
+
 gc_heap *gc_self(gc_heap *any) {
   if (GC_LIKELY(pthread_equal(any->owner, pthread_self())))
     return any;
@@ -118,7 +131,7 @@ gc_heap *gc_self(gc_heap *any) {
   if (self)
     return self;
   /* A thread with no handle: a marker of the stopper's collection. */
-  gc_heap *stopper = any->shared->stopper;
+  gc_heap *stopper = current_stopper(any->shared);
   return stopper ? stopper : any;
 }
 
@@ -139,7 +152,7 @@ static void set_state_locked(gc_heap *handle, enum gc_thread_state state) {
     GC_ATOMIC_STORE(handle->published_bytes, handle->allocated_bytes);
     GC_ATOMIC_STORE(handle->published_objects, handle->allocated_objects);
   }
-  GC_ATOMIC_STORE(handle->state, (uint8_t)state);
+  __atomic_store_n(&handle->state, (uint8_t)state, __ATOMIC_SEQ_CST);
   pthread_cond_broadcast(&handle->shared->world_cv);
 }
 
@@ -148,9 +161,9 @@ static void set_state_locked(gc_heap *handle, enum gc_thread_state state) {
 static void wait_until_running_locked(gc_heap *handle,
                                       enum gc_thread_state waiting) {
   struct gc_heap_shared *shared = handle->shared;
-  if (shared->stopper && shared->stopper != handle) {
+  if (current_stopper(shared) && current_stopper(shared) != handle) {
     set_state_locked(handle, waiting);
-    while (shared->stopper)
+    while (current_stopper(shared))
       pthread_cond_wait(&shared->world_cv, &shared->world_mutex);
   }
   set_state_locked(handle, GC_THREAD_RUNNING);
@@ -164,16 +177,30 @@ void gc_safepoint_slow(gc_heap *handle) {
   pthread_mutex_unlock(&shared->world_mutex);
 }
 
+/* Entering and leaving a blocking call take no lock unless a stop is in
+ * progress (an embedder's lock taken in every round of a loop is bracketed
+ * by them). */
 static void enter_blocking(gc_heap *handle) {
-  pthread_mutex_lock(&handle->shared->world_mutex);
-  set_state_locked(handle, GC_THREAD_BLOCKING);
-  pthread_mutex_unlock(&handle->shared->world_mutex);
+  GC_ATOMIC_STORE(handle->published_bytes, handle->allocated_bytes);
+  GC_ATOMIC_STORE(handle->published_objects, handle->allocated_objects);
+  __atomic_store_n(&handle->state, GC_THREAD_BLOCKING, __ATOMIC_SEQ_CST);
+  struct gc_heap_shared *shared = handle->shared;
+  if (current_stopper(shared)) { /* it may wait for this thread: wake it */
+    pthread_mutex_lock(&shared->world_mutex);
+    pthread_cond_broadcast(&shared->world_cv);
+    pthread_mutex_unlock(&shared->world_mutex);
+  }
 }
 
 static void leave_blocking(gc_heap *handle) {
-  pthread_mutex_lock(&handle->shared->world_mutex);
+  __atomic_store_n(&handle->state, GC_THREAD_RUNNING, __ATOMIC_SEQ_CST);
+  struct gc_heap_shared *shared = handle->shared;
+  if (!current_stopper(shared))
+    return;
+  /* A stop is in progress or starting: blocked again until it ends. */
+  pthread_mutex_lock(&shared->world_mutex);
   wait_until_running_locked(handle, GC_THREAD_BLOCKING);
-  pthread_mutex_unlock(&handle->shared->world_mutex);
+  pthread_mutex_unlock(&shared->world_mutex);
 }
 
 /* ---- The heap lock and the world ----------------------------------------- */
@@ -199,7 +226,8 @@ void gc_heap_unlock(gc_heap *self) {
 /* True if a thread other than self may be running heap code. */
 static bool others_running(gc_heap *self) {
   for (gc_heap *h = self->shared->handles; h; h = h->next)
-    if (h != self && GC_ATOMIC_LOAD(h->state) == GC_THREAD_RUNNING)
+    if (h != self &&
+        __atomic_load_n(&h->state, __ATOMIC_SEQ_CST) == GC_THREAD_RUNNING)
       return true;
   return false;
 }
@@ -215,7 +243,7 @@ static void stop_world(gc_heap *self) {
   struct gc_heap_shared *shared = self->shared;
   pthread_mutex_lock(&shared->world_mutex);
   assert(!shared->stopper && "a collection inside a collection");
-  shared->stopper = self;
+  __atomic_store_n(&shared->stopper, self, __ATOMIC_SEQ_CST);
   for (gc_heap *h = shared->handles; h; h = h->next)
     if (h != self)
       request_safepoint(h, true);
@@ -232,7 +260,7 @@ static void restart_world(gc_heap *self) {
   struct gc_heap_shared *shared = self->shared;
   pthread_mutex_lock(&shared->world_mutex);
   assert(shared->stopper == self);
-  shared->stopper = NULL;
+  __atomic_store_n(&shared->stopper, NULL, __ATOMIC_SEQ_CST);
   for (gc_heap *h = shared->handles; h; h = h->next)
     request_safepoint(h, false);
   pthread_cond_broadcast(&shared->world_cv);
