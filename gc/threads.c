@@ -3,7 +3,9 @@
  *
  * Every thread that uses a heap holds a handle (struct gc_heap) on the
  * heap's shared part, and is in one of three states (enum
- * gc_thread_state), which only its own thread changes, under world_mutex.
+ * gc_thread_state), which only its own thread changes: under world_mutex,
+ * except on entering and leaving a blocking call when no stop is in
+ * progress (T4).
  *
  * The handshake. A thread that collects holds the heap lock, so there is
  * one at a time. gc_pause_begin makes it the stopper: it sets every other
