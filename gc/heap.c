@@ -176,7 +176,7 @@ static gc_heap *new_heap(const struct gc_options *options,
   shared->barrier_value = ops->write_ref ? 0 : 1;
   if (gc_types_init(&shared->types)) {
     snprintf(err, errlen, "%s: no memory for the type registry", ops->name);
-    goto fail;
+    goto fail_types; /* it may hold some of its built-in types */
   }
   if (gc_threads_init(shared, err, errlen))
     goto fail_types;
