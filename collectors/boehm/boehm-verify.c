@@ -56,6 +56,20 @@ void boehm_poison_dead_locked(struct gc_collector *c) {
   c->watched.count = kept;
 }
 
+/* The registry changes under Boehm's allocation lock (other threads add
+ * resources, finalizers remove them): read it under the lock too. */
+struct resource_check {
+  struct gc_collector *c;
+  struct gc_resource *res;
+  const char *why;
+};
+
+static void *resource_check_locked(void *arg) {
+  struct resource_check *check = arg;
+  check->why = boehm_resource_check(check->c, check->res);
+  return NULL;
+}
+
 int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
                     size_t whylen) {
   /* GC_base looks the address up in Boehm's block table without reading
@@ -73,12 +87,14 @@ int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
   /* A reclaimed object holds Boehm's free-list link in its first word: its
    * type and gc_word are then a pointer's halves, which fail these checks. */
   uint32_t type = ref->type;
-  if (type == GC_TYPE_NONE || type >= c->types->count) {
+  if (type == GC_TYPE_NONE || type >= gc_type_count(c->types)) {
     snprintf(why, whylen, "bad type %u in its header (freed by Boehm?)", type);
     return -1;
   }
   if (type == GC_TYPE_RESOURCE) {
-    const char *bad = boehm_resource_check(c, (struct gc_resource *)ref);
+    struct resource_check check = {c, (struct gc_resource *)ref, NULL};
+    GC_call_with_alloc_lock(resource_check_locked, &check);
+    const char *bad = check.why;
     if (bad) {
       snprintf(why, whylen, "%s", bad);
       return -1;
