@@ -47,3 +47,12 @@ uint64_t gc_tracing_test_parallel_marks(gc_heap *heap) {
   struct gc_collector *c = tracing_of(heap);
   return c ? c->parallel_marks : 0;
 }
+
+void gc_tracing_test_collect_minor(gc_heap *heap) {
+  struct gc_collector *c = tracing_of(heap);
+  if (!c)
+    return;
+  gc_heap_lock(heap); /* as the allocation path does */
+  tracing_collect_for_allocation(c);
+  gc_heap_unlock(heap);
+}

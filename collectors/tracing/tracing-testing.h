@@ -32,6 +32,9 @@ void gc_tracing_test_poison(gc_heap *heap, gc_ref obj);
 bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr);
 /* The current heap target and mapped bytes (for the sizing tests). */
 size_t gc_tracing_test_mapped_bytes(gc_heap *heap);
+/* A collection as the allocation path runs it: minor, unless a full one
+ * is due. */
+void gc_tracing_test_collect_minor(gc_heap *heap);
 /* How many collections marked with helper threads (gc-threads > 1). */
 uint64_t gc_tracing_test_parallel_marks(gc_heap *heap);
 
