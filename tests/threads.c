@@ -617,3 +617,56 @@ COLLECTOR_TEST(threads, each_destructor_runs_once_whatever_thread_made_it) {
   for (int i = 0; i < RESOURCE_THREADS * RESOURCES_EACH; i++)
     CHECK_EQ(atomic_load(&destroyed[i]), 1);
 }
+
+/* ---- Out of memory --------------------------------------------------------
+ */
+
+/* Fills the heap from this thread until an allocation fails: the OOM trap
+ * must come to this thread's handle, and the heap must stay usable. */
+static void *fill_until_oom(void *arg) {
+  struct worker *w = arg;
+  gc_heap *mine = attach(w);
+  if (!mine)
+    return NULL;
+  gc_scope scope = gc_scope_open(mine);
+  gc_ref *list = gc_root(mine, NULL);
+  long cells = 0;
+  for (; cells < 10000000; cells++) {
+    gc_ref cell = gc_new_struct(mine, w->node);
+    if (!cell)
+      break;
+    gc_set_ref(mine, cell, 1, *list);
+    *list = cell;
+  }
+  if (cells == 10000000)
+    WORKER_FAIL(w, "10 million cells fitted in a 4M heap");
+  else if (harness_traps.pending != 1 || harness_traps.kind != GC_TRAP_OOM)
+    WORKER_FAIL(w, "no OOM trap after %ld cells", cells);
+  else if (harness_traps.heap != mine)
+    WORKER_FAIL(w, "the OOM trap went to handle %p, not this thread's %p",
+                (void *)harness_traps.heap, (void *)mine);
+  gc_scope_close(mine, scope);
+  gc_thread_detach(mine);
+  return NULL;
+}
+
+COLLECTOR_TEST(threads, out_of_memory_traps_in_the_thread_that_hit_it) {
+  gc_heap *heap = harness_new_heap(param->name, "max-heap-size=4M,stress=0");
+  SKIP_UNLESS_THREADS(heap);
+  gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
+  struct worker w = {.heap = heap, .node = node};
+  start_workers(&w, 1, fill_until_oom);
+  join_workers(heap, &w, 1);
+  EXPECT_TRAP(GC_TRAP_OOM, NULL);
+  /* The worker's list is garbage now: the heap has room again (null,
+   * which never frees, traps again, in this thread). */
+  harness_collect(heap);
+  if (harness_reclaims(param->name)) {
+    CHECK(gc_new_struct(heap, node) != NULL);
+  } else {
+    CHECK(gc_new_struct(heap, node) == NULL);
+    CHECK(harness_traps.heap == heap);
+    EXPECT_TRAP(GC_TRAP_OOM, NULL);
+  }
+  harness_free_heap(heap);
+}
