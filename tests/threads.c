@@ -58,6 +58,38 @@ static void join_workers(gc_heap *heap, struct worker *workers, int n) {
               workers[i].id, workers[i].failure);
 }
 
+/* A stage two threads pass each other through, and a flag to stop a
+ * spinning one. */
+struct handoff {
+  pthread_mutex_t lock;
+  pthread_cond_t cv;
+  int stage;
+  atomic_bool stop;
+};
+#define HANDOFF_INIT                                                           \
+  { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false }
+
+static void set_stage(struct handoff *h, int stage) {
+  pthread_mutex_lock(&h->lock);
+  h->stage = stage;
+  pthread_cond_broadcast(&h->cv);
+  pthread_mutex_unlock(&h->lock);
+}
+
+/* Waits until h reaches stage; as a blocked thread of heap if heap is not
+ * NULL (a caller that is blocked already, or not attached, passes NULL),
+ * so that the wait holds up no collection. */
+static void wait_for_stage(gc_heap *heap, struct handoff *h, int stage) {
+  if (heap)
+    gc_blocking_begin(heap);
+  pthread_mutex_lock(&h->lock);
+  while (h->stage != stage)
+    pthread_cond_wait(&h->cv, &h->lock);
+  pthread_mutex_unlock(&h->lock);
+  if (heap)
+    gc_blocking_end(heap);
+}
+
 /* The calling thread's handle, or NULL when the collector keeps one thread
  * per heap (refcount): then the refusal must be a clean error. */
 static gc_heap *attach(struct worker *w) {
@@ -169,20 +201,13 @@ COLLECTOR_TEST(threads, attach_detach_and_attach_again) {
   harness_free_heap(heap);
 }
 
+/* Stage 1: attached; stage 2: may detach. */
 static void *attach_and_wait(void *arg) {
   struct worker *w = arg;
-  struct handoff {
-    pthread_mutex_t lock;
-    pthread_cond_t cv;
-    int stage; /* 1: attached, 2: may detach */
-  } *handoff = w->shared;
+  struct handoff *handoff = w->shared;
   gc_heap *mine = attach(w);
-  pthread_mutex_lock(&handoff->lock);
-  handoff->stage = 1;
-  pthread_cond_broadcast(&handoff->cv);
-  while (handoff->stage != 2)
-    pthread_cond_wait(&handoff->cv, &handoff->lock);
-  pthread_mutex_unlock(&handoff->lock);
+  set_stage(handoff, 1);
+  wait_for_stage(mine, handoff, 2);
   gc_thread_detach(mine);
   return NULL;
 }
@@ -190,23 +215,13 @@ static void *attach_and_wait(void *arg) {
 COLLECTOR_TEST(threads, freeing_a_heap_with_a_thread_attached_traps) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
   SKIP_UNLESS_THREADS(heap);
-  struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cv;
-    int stage;
-  } handoff = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+  struct handoff handoff = HANDOFF_INIT;
   struct worker w = {.heap = heap, .shared = &handoff};
   start_workers(&w, 1, attach_and_wait);
-  pthread_mutex_lock(&handoff.lock);
-  while (handoff.stage != 1)
-    pthread_cond_wait(&handoff.cv, &handoff.lock);
-  pthread_mutex_unlock(&handoff.lock);
+  wait_for_stage(heap, &handoff, 1);
   gc_heap_free(heap); /* refused: the heap stays whole */
   EXPECT_TRAP(GC_TRAP_MISUSE, "1 other threads are still attached");
-  pthread_mutex_lock(&handoff.lock);
-  handoff.stage = 2;
-  pthread_cond_broadcast(&handoff.cv);
-  pthread_mutex_unlock(&handoff.lock);
+  set_stage(&handoff, 2);
   join_workers(heap, &w, 1);
   gc_collect(heap);
   harness_free_heap(heap);
@@ -419,18 +434,12 @@ COLLECTOR_TEST(threads, threads_replace_entries_of_a_shared_old_array) {
 /* ---- Safepoints and blocking calls ----------------------------------------
  */
 
-struct sleeper {
-  pthread_mutex_t lock;
-  pthread_cond_t cv;
-  int stage; /* 1: blocked, 2: wake up */
-  atomic_bool stop;
-};
-
-/* Roots a list, then sleeps on a condition inside gc_blocking_begin/end;
- * its list must survive the collections meanwhile. */
+/* Roots a list, then sleeps on a condition inside gc_blocking_begin/end
+ * (stage 1: blocked; stage 2: wake up); its list must survive the
+ * collections meanwhile. */
 static void *sleep_blocked(void *arg) {
   struct worker *w = arg;
-  struct sleeper *s = w->shared;
+  struct handoff *s = w->shared;
   gc_heap *mine = attach(w);
   if (!mine)
     return NULL;
@@ -438,12 +447,8 @@ static void *sleep_blocked(void *arg) {
   gc_ref *list = gc_root(mine, NULL);
   build_list(mine, w->node, list, 7, 200);
   gc_blocking_begin(mine);
-  pthread_mutex_lock(&s->lock);
-  s->stage = 1;
-  pthread_cond_broadcast(&s->cv);
-  while (s->stage != 2)
-    pthread_cond_wait(&s->cv, &s->lock);
-  pthread_mutex_unlock(&s->lock);
+  set_stage(s, 1);
+  wait_for_stage(NULL, s, 2); /* blocked already */
   gc_blocking_end(mine);
   const char *why = check_list(mine, *list, 7, 200);
   if (*why)
@@ -457,16 +462,10 @@ COLLECTOR_TEST(threads, a_blocked_thread_does_not_hold_up_collections) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
   SKIP_UNLESS_THREADS(heap);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
-  struct sleeper s = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
-                      false};
+  struct handoff s = HANDOFF_INIT;
   struct worker w = {.heap = heap, .node = node, .shared = &s};
   start_workers(&w, 1, sleep_blocked);
-  gc_blocking_begin(heap);
-  pthread_mutex_lock(&s.lock);
-  while (s.stage != 1)
-    pthread_cond_wait(&s.cv, &s.lock);
-  pthread_mutex_unlock(&s.lock);
-  gc_blocking_end(heap);
+  wait_for_stage(heap, &s, 1);
   uint64_t before = harness_stats(heap).collections;
   /* Would wait forever if a blocked thread held up a collection. */
   gc_scope scope = gc_scope_open(heap);
@@ -477,28 +476,23 @@ COLLECTOR_TEST(threads, a_blocked_thread_does_not_hold_up_collections) {
   }
   gc_scope_close(heap, scope);
   CHECK(harness_stats(heap).collections >= before + 3);
-  pthread_mutex_lock(&s.lock);
-  s.stage = 2;
-  pthread_cond_broadcast(&s.cv);
-  pthread_mutex_unlock(&s.lock);
+  set_stage(&s, 2);
   join_workers(heap, &w, 1);
   harness_free_heap(heap);
 }
 
-/* Spins without allocating, calling gc_safepoint, until told to stop. */
+/* Spins without allocating, calling gc_safepoint, until told to stop
+ * (stage 1: spinning). */
 static void *spin_at_safepoints(void *arg) {
   struct worker *w = arg;
-  struct sleeper *s = w->shared;
+  struct handoff *s = w->shared;
   gc_heap *mine = attach(w);
   if (!mine)
     return NULL;
   gc_scope scope = gc_scope_open(mine);
   gc_ref *list = gc_root(mine, NULL);
   build_list(mine, w->node, list, 11, 100);
-  pthread_mutex_lock(&s->lock);
-  s->stage = 1;
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->lock);
+  set_stage(s, 1);
   while (!atomic_load(&s->stop))
     gc_safepoint(mine);
   const char *why = check_list(mine, *list, 11, 100);
@@ -513,16 +507,10 @@ COLLECTOR_TEST(threads, a_loop_without_allocation_waits_at_its_safepoint) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
   SKIP_UNLESS_THREADS(heap);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
-  struct sleeper s = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
-                      false};
+  struct handoff s = HANDOFF_INIT;
   struct worker w = {.heap = heap, .node = node, .shared = &s};
   start_workers(&w, 1, spin_at_safepoints);
-  gc_blocking_begin(heap);
-  pthread_mutex_lock(&s.lock);
-  while (s.stage != 1)
-    pthread_cond_wait(&s.cv, &s.lock);
-  pthread_mutex_unlock(&s.lock);
-  gc_blocking_end(heap);
+  wait_for_stage(heap, &s, 1);
   uint64_t before = harness_stats(heap).collections;
   for (int i = 0; i < 5; i++)
     harness_collect(heap); /* each waits for the spinner's next safepoint */
