@@ -136,6 +136,11 @@ struct gc_heap {
 /* threads.c */
 /* Parks the calling thread while another one has the world stopped. */
 void gc_safepoint_slow(gc_heap *heap);
+/* A safepoint: parks if another thread asked to stop the world. */
+static inline void gc_poll_safepoint(gc_heap *heap) {
+  if (GC_UNLIKELY(GC_ATOMIC_LOAD(heap->safepoint_requested)))
+    gc_safepoint_slow(heap);
+}
 /* The handle of this heap that belongs to the calling thread, or any if
  * the thread has none (a marker thread of a parallel collection). */
 gc_heap *gc_self(gc_heap *any);

@@ -93,6 +93,13 @@ static struct gc_pending_trap take_pending_trap(gc_heap *heap) {
   return trap;
 }
 
+/* The heap's handler (or the default), called for heap's thread. */
+static void call_trap_handler(gc_heap *heap, gc_trap kind, const char *msg) {
+  struct gc_heap_shared *shared = heap->shared;
+  gc_trap_handler fn = shared->trap_fn ? shared->trap_fn : default_trap_handler;
+  fn(heap, kind, msg, shared->trap_ud);
+}
+
 void gc_trap_raise(gc_heap *heap, gc_trap kind, const char *fmt, ...) {
   char msg[512];
   va_list ap;
@@ -106,9 +113,7 @@ void gc_trap_raise(gc_heap *heap, gc_trap kind, const char *fmt, ...) {
     hold_back_trap(heap, kind, msg);
     return;
   }
-  struct gc_heap_shared *shared = heap->shared;
-  gc_trap_handler fn = shared->trap_fn ? shared->trap_fn : default_trap_handler;
-  fn(heap, kind, msg, shared->trap_ud);
+  call_trap_handler(heap, kind, msg);
 }
 
 void gc_raise_pending_traps(gc_heap *heap) {
@@ -116,10 +121,7 @@ void gc_raise_pending_traps(gc_heap *heap) {
    * longjmps leaves the rest for the next call. */
   while (heap->npending_traps && !traps_held_back(heap)) {
     struct gc_pending_trap trap = take_pending_trap(heap);
-    struct gc_heap_shared *shared = heap->shared;
-    gc_trap_handler fn =
-        shared->trap_fn ? shared->trap_fn : default_trap_handler;
-    fn(heap, trap.kind, trap.msg, shared->trap_ud);
+    call_trap_handler(heap, trap.kind, trap.msg);
   }
 }
 
@@ -185,7 +187,7 @@ static gc_heap *new_heap(const struct gc_options *options,
   shared->collector = ops->create(&env, err, errlen);
   if (!shared->collector)
     goto fail_threads;
-  gc_handle_init(heap, shared); /* again: the collector and its filter */
+  heap->collector = shared->collector; /* create set the barrier filter */
   heap->mutator = ops->attach(shared->collector, heap, err, errlen);
   if (!heap->mutator) {
     ops->destroy(shared->collector);
@@ -265,33 +267,37 @@ static void report_teardown_traps(const char *collector, gc_trap_handler fn,
   }
 }
 
-/* "" if heap may be freed now, else why not. */
-static const char *why_not_freeable(gc_heap *heap) {
+/* True if heap may be freed now; else false with why. */
+static bool freeable(gc_heap *heap, char *why, size_t whylen) {
   struct gc_heap_shared *shared = heap->shared;
-  if (heap->in_destructor)
-    return "called from a resource destructor";
-  if (heap != shared->handles)
-    return "not the handle gc_heap_new returned (a thread that attached "
-           "leaves with gc_thread_detach)";
+  if (heap->in_destructor) {
+    snprintf(why, whylen, "called from a resource destructor");
+    return false;
+  }
+  if (heap != shared->handles) {
+    snprintf(why, whylen,
+             "not the handle gc_heap_new returned (a thread that attached "
+             "leaves with gc_thread_detach)");
+    return false;
+  }
   pthread_mutex_lock(&shared->world_mutex);
   uint32_t others = shared->nhandles - 1;
   pthread_mutex_unlock(&shared->world_mutex);
   if (others) {
-    static char why[128];
-    snprintf(why, sizeof why,
+    snprintf(why, whylen,
              "%u other threads are still attached; each must "
              "gc_thread_detach first",
              others);
-    return why;
+    return false;
   }
-  return "";
+  return true;
 }
 
 void gc_heap_free(gc_heap *heap) {
   if (!heap)
     return;
-  const char *why = why_not_freeable(heap);
-  if (*why) {
+  char why[160];
+  if (!freeable(heap, why, sizeof why)) {
     gc_trap_raise(heap, GC_TRAP_MISUSE, "gc_heap_free: %s", why);
     return;
   }
@@ -344,16 +350,14 @@ void gc_allocate_interrupted(gc_heap *heap) {
     heap->stress_countdown = heap->options->stress;
     collect(heap);
   }
-  if (GC_ATOMIC_LOAD(heap->safepoint_requested))
-    gc_safepoint_slow(heap);
+  gc_poll_safepoint(heap);
 }
 
 void gc_collect(gc_heap *heap) {
   GC_REQUIRE_HEAP(heap, "gc_collect");
   if (gc_api_enter(heap, NULL, "gc_collect"))
     return;
-  if (GC_UNLIKELY(GC_ATOMIC_LOAD(heap->safepoint_requested)))
-    gc_safepoint_slow(heap);
+  gc_poll_safepoint(heap);
   collect(heap);
   if (GC_UNLIKELY(heap->npending_traps))
     gc_raise_pending_traps(heap);

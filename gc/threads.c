@@ -396,8 +396,7 @@ void gc_safepoint(gc_heap *handle) {
   GC_REQUIRE_HEAP(handle, "gc_safepoint");
   if (gc_api_enter(handle, NULL, "gc_safepoint"))
     return;
-  if (GC_UNLIKELY(GC_ATOMIC_LOAD(handle->safepoint_requested)))
-    gc_safepoint_slow(handle);
+  gc_poll_safepoint(handle);
 }
 
 void gc_blocking_begin(gc_heap *handle) {

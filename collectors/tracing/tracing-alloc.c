@@ -279,6 +279,12 @@ static void collect_if_due(struct gc_collector *c, struct attempt *a) {
 
 /* ---- The paths ----------------------------------------------------------- */
 
+/* Where the thread's small objects go: the fast path's hole, or with
+ * verify=1 the region it allocates from one object at a time. */
+static inline struct bump *small_region(struct gc_mutator *m) {
+  return m->c->verify ? &m->verify_small : &m->small;
+}
+
 static inline char *bump(struct bump *region, size_t bytes) {
   if (bytes > (size_t)(region->limit - region->cursor))
     return NULL;
@@ -324,7 +330,7 @@ static char *allocate_in_blocks_locked(struct gc_mutator *m, struct bump *small,
  * without the lock (I5). */
 static char *allocate_in_blocks(struct gc_mutator *m, size_t bytes) {
   struct gc_collector *c = m->c;
-  struct bump *small = c->verify ? &m->verify_small : &m->small;
+  struct bump *small = small_region(m);
   char *p = bump(small, bytes);
   if (!p && bytes > LINE_SIZE)
     p = bump(&m->medium, bytes);
@@ -437,8 +443,7 @@ static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type,
       gc_heap_unlock(m->handle);
     return obj;
   }
-  char *p = locked ? allocate_in_blocks_locked(
-                         m, c->verify ? &m->verify_small : &m->small, bytes)
+  char *p = locked ? allocate_in_blocks_locked(m, small_region(m), bytes)
                    : allocate_in_blocks(m, bytes);
   if (!p)
     return NULL;
