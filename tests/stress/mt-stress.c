@@ -134,7 +134,7 @@ static void push_node(gc_heap *h, struct thread_state *t, gc_ref *slot,
 
 /* Reads and replaces a random entry of the shared table under its lock;
  * the wait for the lock is a blocking call. */
-static void shared_step(gc_heap *h, struct thread_state *t, gc_ref *slots,
+static void shared_step(gc_heap *h, struct thread_state *t, gc_ref *const *slot,
                         struct shadow_list *shadows) {
   struct shared_state *s = t->shared;
   int k = (int)(next_random(&t->rng) % SHARED);
@@ -144,7 +144,7 @@ static void shared_step(gc_heap *h, struct thread_state *t, gc_ref *slots,
   gc_blocking_end(h);
   gc_ref current = gc_get_ref(h, *s->table, (size_t)k);
   if (check_list(h, s, current, &s->shadow[k], "shared entry") == 0) {
-    gc_set_ref(h, *s->table, (size_t)k, slots[from]);
+    gc_set_ref(h, *s->table, (size_t)k, *slot[from]);
     s->shadow[k] = shadows[from];
   }
   pthread_mutex_unlock(&s->lock);
@@ -153,9 +153,9 @@ static void shared_step(gc_heap *h, struct thread_state *t, gc_ref *slots,
 static void run_program(gc_heap *h, struct thread_state *t) {
   struct shared_state *s = t->shared;
   gc_scope scope = gc_scope_open(h);
-  gc_ref *slots = gc_root(h, NULL);
-  for (int i = 1; i < SLOTS; i++)
-    gc_root(h, NULL); /* consecutive slots of one chunk: slots[0..SLOTS) */
+  gc_ref *slot[SLOTS];
+  for (int i = 0; i < SLOTS; i++)
+    slot[i] = gc_root(h, NULL);
   gc_ref *weak_slot = gc_root(h, NULL);
   int weak_target = -1; /* the slot whose head weak_slot watches */
   int64_t weak_id = -1; /* that head's id */
@@ -183,31 +183,31 @@ static void run_program(gc_heap *h, struct thread_state *t) {
     case 3:
     case 4:
       if (shadows[i].len < MAX_LEN)
-        push_node(h, t, &slots[i], &shadows[i], next_id++,
+        push_node(h, t, slot[i], &shadows[i], next_id++,
                   next_random(&t->rng) % 8 == 0);
       break;
     case 5:
       if (shadows[i].len) {
-        slots[i] = gc_get_ref(h, slots[i], NODE_NEXT);
+        *slot[i] = gc_get_ref(h, *slot[i], NODE_NEXT);
         shadows[i].len--;
         memmove(&shadows[i].ids[0], &shadows[i].ids[1],
                 (size_t)shadows[i].len * 8);
       }
       break;
     case 6:
-      slots[j] = slots[i];
+      *slot[j] = *slot[i];
       shadows[j] = shadows[i];
       break;
     case 7:
     case 8:
-      check_list(h, s, slots[i], &shadows[i], "private list");
+      check_list(h, s, *slot[i], &shadows[i], "private list");
       break;
     case 9:
-      slots[i] = NULL;
+      *slot[i] = NULL;
       shadows[i].len = 0;
       break;
     case 10:
-      shared_step(h, t, slots, shadows);
+      shared_step(h, t, slot, shadows);
       break;
     case 11:
       if (next_random(&t->rng) % 8 == 0)
@@ -224,8 +224,8 @@ static void run_program(gc_heap *h, struct thread_state *t) {
       }
       break;
     case 13:
-      if (slots[i]) {
-        *weak_slot = gc_new_weak(h, slots[i]);
+      if (*slot[i]) {
+        *weak_slot = gc_new_weak(h, *slot[i]);
         weak_target = i;
         weak_id = shadows[i].ids[0];
       }
@@ -235,13 +235,13 @@ static void run_program(gc_heap *h, struct thread_state *t) {
        * unique per node), it is rooted: the weak reference returns it. */
       if (weak_target >= 0 && shadows[weak_target].len &&
           shadows[weak_target].ids[0] == weak_id &&
-          gc_weak_get(h, *weak_slot) != slots[weak_target])
+          gc_weak_get(h, *weak_slot) != *slot[weak_target])
         fail(s, "thread %d: a weak reference lost a rooted target", t->id);
       break;
     }
   }
   for (int i = 0; i < SLOTS; i++)
-    check_list(h, s, slots[i], &shadows[i], "private list at the end");
+    check_list(h, s, *slot[i], &shadows[i], "private list at the end");
   for (int i = 0; i < BALLAST_LISTS; i++) {
     int n = 0;
     for (gc_ref node = gc_get_ref(h, *ballast, (size_t)i); node;
