@@ -24,14 +24,16 @@
  * Separate heaps are independent (except collector=boehm, whose underlying
  * Boehm GC is process-wide).
  *
- * Every gc_heap * argument must be a heap from a successful gc_heap_new:
- * NULL is a programming error, not a trap (a trap handler belongs to a
- * heap). gc_heap_free(NULL) does nothing and gc_collector_name(NULL) says
- * "(no heap)"; the calls that set a heap up or inspect it (gc_type_struct,
- * gc_type_array, gc_set_trap_handler, gc_scope_open, gc_global,
- * gc_collect, gc_get_stats) print "gcheap: CALL: the heap is NULL ..." and
- * abort; the allocation and field calls, on every object's path, do not
- * check and crash.
+ * Every gc_heap * argument must be a handle from a successful gc_heap_new
+ * or gc_thread_attach: NULL is a programming error, not a trap (a trap
+ * handler belongs to a heap). gc_heap_free(NULL) and gc_thread_detach(NULL)
+ * do nothing, gc_collector_name(NULL) says "(no heap)" and
+ * gc_thread_attach(NULL, ...) fails with a reason in err; the calls that
+ * set a heap up or inspect it (gc_type_struct, gc_type_array,
+ * gc_set_trap_handler, gc_scope_open, gc_global, gc_collect, gc_get_stats,
+ * gc_safepoint, gc_blocking_begin, gc_blocking_end) print "gcheap: CALL:
+ * the heap is NULL ..." and abort; the allocation and field calls, on
+ * every object's path, do not check and crash.
  */
 #ifndef GCHEAP_H
 #define GCHEAP_H
