@@ -53,9 +53,14 @@ static void join_workers(gc_heap *heap, struct worker *workers, int n) {
   for (int i = 0; i < n; i++)
     pthread_join(workers[i].thread, NULL);
   gc_blocking_end(heap);
+  /* A worker that met a trap usually failed because of it: say which. */
+  char trap[600] = "";
+  if (harness_traps.total)
+    snprintf(trap, sizeof trap, " (last trap: %s: %s)",
+             gc_trap_name(harness_traps.kind), harness_traps.message);
   for (int i = 0; i < n; i++)
-    cr_assert(!workers[i].failure[0], "[%s] worker %d: %s", harness_collector,
-              workers[i].id, workers[i].failure);
+    cr_assert(!workers[i].failure[0], "[%s] worker %d: %s%s", harness_collector,
+              workers[i].id, workers[i].failure, trap);
 }
 
 /* A stage two threads pass each other through, and a flag to stop a
@@ -563,11 +568,12 @@ static void *resources_and_weaks(void *arg) {
   /* A weak reference, from a shared array, to a fresh object of this
    * thread that only this thread's scope keeps. */
   gc_ref *target = gc_root(mine, gc_new_struct(mine, w->node));
-  gc_ref weak = gc_new_weak(mine, *target);
+  /* Rooted: while this thread waits for the lock, another collects. */
+  gc_ref *weak = gc_root(mine, gc_new_weak(mine, *target));
   gc_blocking_begin(mine);
   pthread_mutex_lock(&x->lock);
   gc_blocking_end(mine);
-  gc_set_ref(mine, *x->weaks, (size_t)w->id, weak);
+  gc_set_ref(mine, *x->weaks, (size_t)w->id, *weak);
   pthread_mutex_unlock(&x->lock);
   gc_collect(mine);
   if (gc_weak_get(mine, gc_get_ref(mine, *x->weaks, (size_t)w->id)) != *target)
