@@ -23,7 +23,8 @@ long gc_poison_check(const void *start, size_t bytes) {
 }
 
 int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn) {
-  char why[160] = "";
+  char why[160];
+  why[0] = '\0'; /* only the collector's reason: no memset per call */
   if ((uintptr_t)ref & 7) {
     gc_trap_raise(heap, GC_TRAP_INVARIANT,
                   "%s: %p is not a live object of this heap: misaligned", fn,
