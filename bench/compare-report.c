@@ -6,8 +6,11 @@
  * ratio to the baseline: the median of the per-run ratios of wall time to the
  * baseline's run in the same round (runs are interleaved, so a pair saw the
  * same machine), and the same for CPU time (user+sys), which a busy machine
- * disturbs less. The baseline is native Boehm with the shared libgc, or
- * collector=boehm for workloads without a native version.
+ * disturbs less. The baseline is the strongest native Boehm that ran: inline
+ * allocation from per-thread free lists, static libgc, parallel marking
+ * (boehm-native-inline; native/native.h), else native Boehm with the shared
+ * libgc (a build without libgc.a), else collector=boehm for workloads
+ * without a native version.
  */
 #define _GNU_SOURCE
 #include "compare.h"
@@ -72,8 +75,8 @@ static int variant_index(const struct compare *c, const char *label) {
 
 /* The variant ratios are taken against, for workload w; -1 if none ran. */
 static int baseline_of(const struct compare *c, int w) {
-  const char *choices[] = {"boehm-native", "boehm"};
-  for (size_t i = 0; i < 2; i++) {
+  const char *choices[] = {"boehm-native-inline", "boehm-native", "boehm"};
+  for (size_t i = 0; i < sizeof choices / sizeof *choices; i++) {
     int v = variant_index(c, choices[i]);
     if (v < 0 || !compare_applies(c, w, v))
       continue;

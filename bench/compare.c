@@ -34,13 +34,17 @@ void compare_usage(FILE *out) {
           "compare [WORKLOAD[:ARG,...]...] [-n RUNS] [-o PREFIX] [--only "
           "LIST]\n"
           "  runs each collector, native Boehm (shared, static, parallel "
-          "marking)\n"
-          "  and malloc/free as separate processes, interleaved, RUNS times "
-          "(default %d);\n"
-          "  prints medians and the ratio to native Boehm (shared libgc), "
-          "writes\n"
-          "  PREFIX.csv (every run) and PREFIX.svg (the ratios; default "
-          "PREFIX\n"
+          "marking,\n"
+          "  inline allocation) and malloc/free as separate processes, "
+          "interleaved,\n"
+          "  RUNS times (default %d); prints medians and the ratio to the "
+          "strongest\n"
+          "  native Boehm (boehm-native-inline: static libgc, inline "
+          "allocation,\n"
+          "  parallel marking), or collector=boehm where there is no native "
+          "program;\n"
+          "  writes PREFIX.csv (every run) and PREFIX.svg (the ratios; "
+          "default PREFIX\n"
           "  gcheap-compare). LIST: variant labels separated by commas.\n"
           "  -C options (e.g. -C max-heap-size=4G) go to every collector run;\n"
           "  without max-heap-size, null (which never frees) gets an arena of\n"
@@ -144,12 +148,15 @@ static void add_variants(struct compare *c, const char *only) {
   add_variant(c, only, "boehm-native-par", path, true, true);
   snprintf(path, sizeof path, "%s/gcheap-native-boehm-static", dir);
   add_variant(c, only, "boehm-native-static", path, true, false);
+  snprintf(path, sizeof path, "%s/gcheap-native-boehm-inline", dir);
+  add_variant(c, only, "boehm-native-inline", path, true, false);
   snprintf(path, sizeof path, "%s/gcheap-native-malloc", dir);
   add_variant(c, only, "malloc", path, true, false);
 }
 
 static const char *const native_labels[] = {"boehm-native", "boehm-native-par",
-                                            "boehm-native-static", "malloc"};
+                                            "boehm-native-static",
+                                            "boehm-native-inline", "malloc"};
 
 /* 0 if every label of --only names a collector of this build or a native
  * baseline; else prints what is accepted and returns -1. */

@@ -109,7 +109,8 @@ if [ "$what" = all ] || [ "$what" = native ]; then
     "$gcheap" -C collector=null bench $w >"$tmp/out" 2>"$tmp/err" ||
       fail "gcheap bench $w on null: $(cat "$tmp/err")"
     want=$(checksum "$tmp/out")
-    for p in gcheap-native-malloc gcheap-native-boehm gcheap-native-boehm-static; do
+    for p in gcheap-native-malloc gcheap-native-boehm gcheap-native-boehm-static \
+             gcheap-native-boehm-inline; do
       [ -x "$dir/$p" ] || continue
       for flag in "" --parallel-mark; do
         [ -n "$flag" ] && [ $p = gcheap-native-malloc ] && continue

@@ -2,6 +2,8 @@
  *
  *   gcheap-native-boehm [--parallel-mark] WORKLOAD [ARGS]   (shared libgc)
  *   gcheap-native-boehm-static [--parallel-mark] ...        (static libgc)
+ *   gcheap-native-boehm-inline ...   (static libgc, inline allocation from
+ *                                     per-thread free lists, parallel marking)
  *   gcheap-native-malloc WORKLOAD [ARGS]                    (malloc/free)
  *
  * WORKLOAD is gcbench, binary-trees or mt-gcbench, with the arguments
@@ -48,6 +50,16 @@ void *native_check_alloc(void *ptr) {
   }
   return ptr;
 }
+
+#ifdef NATIVE_BOEHM_INLINE
+__thread void **native_free_lists;
+
+void **native_thread_free_lists(void) {
+  native_free_lists = native_check_alloc(
+      GC_MALLOC_UNCOLLECTABLE(GC_TINY_FREELISTS * sizeof(void *)));
+  return native_free_lists;
+}
+#endif
 
 #ifdef NATIVE_BOEHM
 /* Pause times, measured from Boehm's collection events. */
@@ -97,8 +109,15 @@ int main(int argc, char **argv) {
   }
   const char *label = NATIVE_LABEL;
 #ifdef NATIVE_BOEHM
+#ifdef NATIVE_BOEHM_INLINE
+  GC_set_all_interior_pointers(0); /* before GC_INIT: see native.h */
+  parallel_mark = false;           /* always on: no "-par" label */
+#endif
   GC_INIT();
   GC_set_on_collection_event(on_collection_event);
+#ifdef NATIVE_BOEHM_INLINE
+  GC_start_mark_threads();
+#endif
   if (parallel_mark) {
     GC_start_mark_threads();
     label = NATIVE_LABEL "-par";
