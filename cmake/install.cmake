@@ -7,7 +7,7 @@
 #   include/gcheap.h                    the public header (never the
 #                                       test-only gcheap-testing.h)
 #   lib/libgcheap.a                     static library (position independent)
-#   lib/libgcheap.so.MAJOR.MINOR.PATCH  shared library, SONAME libgcheap.so.0.2
+#   lib/libgcheap.so.MAJOR.MINOR.PATCH  shared library, SONAME libgcheap.so.0.3
 #   bin/gcheap, bin/gcheap-native-*     the program and its compare baselines
 #   lib/cmake/gcheap/                   find_package(gcheap) -> gcheap::gcheap
 #   lib/pkgconfig/gcheap.pc             pkg-config gcheap
@@ -51,8 +51,12 @@ file(STRINGS ${PROJECT_SOURCE_DIR}/gc/gcheap.h gcheap_declarations
      REGEX "[ *]gc_[a-z0-9_]+\\(")
 set(gcheap_public_functions)
 foreach(line IN LISTS gcheap_declarations)
+  # gc_inline_*: the header's static inline fast paths, not library code.
   if(line MATCHES "[ *](gc_[a-z0-9_]+)\\(")
-    list(APPEND gcheap_public_functions "${CMAKE_MATCH_1}")
+    set(name "${CMAKE_MATCH_1}")
+    if(NOT name MATCHES "^gc_inline_")
+      list(APPEND gcheap_public_functions "${name}")
+    endif()
   endif()
 endforeach()
 list(REMOVE_DUPLICATES gcheap_public_functions)

@@ -78,12 +78,6 @@ struct gc_type_info {
   uint32_t size;        /* structs, resources, weaks: bytes with header */
   gc_kind *kinds;       /* structs: kind of each field */
   uint32_t *ref_fields; /* structs: the indices of the REF fields */
-  /* The accessors' fast path (gc/objects.c): bit i of field_masks[kind] is
-   * set when struct field i (i < 64) has that kind, so one test checks the
-   * shape, the bound and the kind. Zero for every other shape. */
-  uint64_t field_masks[GC_KIND_I8 + 1];
-  /* gc_new_struct's fast path: size for a user struct type, else 0. */
-  uint32_t new_struct_bytes;
 };
 
 /* A growable array of object pointers: a stack, a buffer, a side list. */
@@ -239,6 +233,16 @@ static inline size_t gc_object_size(const struct gc_type_registry *types,
  * must not set a filter. A collector may change value at any time
  * (tracing: the mark epoch). */
 void gc_set_barrier_filter(gc_heap *heap, uint32_t mask, uint32_t value);
+
+/* The handle's bump region, which gcheap.h's inline allocation bumps
+ * (struct gc_inline_bump): a collector that allocates small objects by
+ * bumping a pointer through zeroed memory keeps that thread's region here,
+ * so that the inline path allocates from it too (tracing, null). An inline
+ * allocation writes the type word only (the collector's word stays 0) and
+ * takes no other step, so the region must hold only memory where that
+ * makes a valid object. A collector that does not publish one leaves it
+ * empty, and every allocation comes to it (refcount, boehm). */
+struct gc_inline_bump *gc_handle_bump(gc_heap *handle);
 
 /* heap's collector if ops is its table, else NULL: for a collector's test
  * hooks, which receive a gc_heap * from the test. */

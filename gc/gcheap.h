@@ -48,9 +48,9 @@ extern "C" {
 /* GC_HEAP_: Boehm GC's gc.h owns GC_VERSION_*, and a runtime may include
  * both headers. */
 #define GC_HEAP_VERSION_MAJOR 0
-#define GC_HEAP_VERSION_MINOR 2
+#define GC_HEAP_VERSION_MINOR 3
 #define GC_HEAP_VERSION_PATCH 0
-#define GC_HEAP_VERSION_STRING "0.2.0"
+#define GC_HEAP_VERSION_STRING "0.3.0"
 
 typedef struct gc_config gc_config;
 typedef struct gc_heap gc_heap;
@@ -232,6 +232,232 @@ typedef void (*gc_trap_handler)(gc_heap *heap, gc_trap trap, const char *msg,
 void gc_set_trap_handler(gc_heap *heap, gc_trap_handler fn, void *ud);
 /* "oom", "null", "bounds", "type", "misuse" or "invariant". */
 const char *gc_trap_name(gc_trap trap);
+
+/* ---- Inline fast paths ---------------------------------------------------
+ *
+ * Allocation (gc_new_struct, gc_new_array), the field and element accessors
+ * (gc_get_*, gc_set_*) and gc_array_len are static inline functions here,
+ * named gc_inline_*, that the public names call through function-like
+ * macros. Each makes one test on data the heap publishes at the start of
+ * the handle (struct gc_heap_inline) and, when the test fails, calls the
+ * library's out-of-line function of the same name, which makes every check
+ * and traps. So an inline call does exactly what the out-of-line one does:
+ * a NULL object, an index out of range or a field of another kind always
+ * takes the out-of-line call. verify=1, stress=N and a running destructor
+ * send every call there (slow); no collector's name appears here.
+ *
+ * Define GCHEAP_NO_INLINE before including this header to call only the
+ * out-of-line functions (the stable ABI: a program built so does not depend
+ * on the layout below). (gc_get_ref)(h, o, i), in parentheses, and &gc_get_ref
+ * are the out-of-line function in either case.
+ *
+ * The layout below is versioned: gc_heap_new and gc_thread_attach, as
+ * macros here, pass GCHEAP_INLINE_LAYOUT, and a library with another layout
+ * refuses to make a heap (an error in err) rather than let inline code read
+ * the wrong fields. docs/guide.md ("Inline fast paths") gives the sequences
+ * a JIT emits. */
+#define GCHEAP_INLINE_LAYOUT 1
+
+/* An object: a 32-bit type word, a 32-bit word of the collector's, then
+ * the 8-byte fields of a struct; an array has its 64-bit length after the
+ * header, then the elements (8 bytes each, 1 for GC_KIND_I8). */
+#define GCHEAP_INLINE_FIELDS_OFFSET 8
+#define GCHEAP_INLINE_ARRAY_LENGTH_OFFSET 8
+#define GCHEAP_INLINE_ARRAY_ELEMS_OFFSET 16
+/* Type numbers at or above this take the out-of-line call. */
+#define GCHEAP_INLINE_MAX_TYPES 65536u
+/* Arrays longer than this are allocated out of line. */
+#define GCHEAP_INLINE_MAX_ARRAY_LENGTH (UINT32_C(1) << 24)
+
+/* What the fast paths know of a type, 64 bytes per type number. */
+struct gc_inline_type {
+  /* Bit i of field_masks[kind]: struct field i (i < 64) has that kind. */
+  uint64_t field_masks[4];
+  /* A struct type of the program: its size in bytes, header included; 0
+   * for every other type. */
+  uint32_t new_struct_bytes;
+  /* An array type of the program: its element kind + 1; else 0. */
+  uint8_t array_elem;
+  uint8_t reserved[27];
+};
+
+/* A bump region: [cursor, limit) is zeroed memory in which an object of
+ * any type of the program is made by writing its type word. */
+struct gc_inline_bump {
+  char *cursor, *limit;
+};
+
+/* The start of every handle. bump is the region the collector publishes:
+ * cursor == limit when it has no room, limit NULL when the collector
+ * publishes none (or has no region at the moment). */
+struct gc_heap_inline {
+  uint32_t layout;         /* GCHEAP_INLINE_LAYOUT of the library */
+  uint8_t slow;            /* nonzero: every call goes out of line */
+  uint8_t alloc_interrupt; /* nonzero: allocations go out of line (stress,
+                              a collection waiting); written by other
+                              threads: read it with a relaxed atomic load */
+  uint8_t reserved[2];
+  /* gc_set_ref stores inline unless (gc_word & mask) == value. */
+  uint32_t barrier_mask, barrier_value;
+  const struct gc_inline_type *types; /* indexed by type number */
+  struct gc_inline_bump bump;
+  /* What this thread allocated; an inline allocation adds to both. */
+  uint64_t allocated_bytes, allocated_objects;
+};
+
+/* Stores v into *slot, REF field or element of obj, through the heap's
+ * write barrier: the out-of-line half of an inline gc_set_ref whose checks
+ * passed and whose barrier filter asked for the barrier. Nothing is
+ * checked here. */
+void gc_write_barrier(gc_heap *heap, gc_ref obj, gc_ref *slot, gc_ref v);
+
+gc_heap *gc_heap_new_for_layout(const gc_config *config, uint32_t layout,
+                                char *err, size_t errlen);
+gc_heap *gc_thread_attach_for_layout(gc_heap *any_handle, uint32_t layout,
+                                     char *err, size_t errlen);
+
+#if !defined(GCHEAP_NO_INLINE) && defined(__GNUC__)
+
+#define GCHEAP_INLINE static inline __attribute__((always_inline))
+#define GCHEAP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GCHEAP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* The address of field or element i of obj if it has that kind, else NULL
+ * (obj NULL, a slow handle, out of range, another kind or shape). */
+GCHEAP_INLINE void *gc_inline_field(gc_heap *heap, gc_ref obj, size_t i,
+                                    gc_kind kind) {
+  const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
+  if (GCHEAP_UNLIKELY(h->slow) || GCHEAP_UNLIKELY(!obj))
+    return NULL;
+  char *o = (char *)obj;
+  const struct gc_inline_type *t = &h->types[*(const uint32_t *)o];
+  if (GCHEAP_LIKELY(i < 64 && ((t->field_masks[kind] >> i) & 1)))
+    return o + GCHEAP_INLINE_FIELDS_OFFSET + 8 * i;
+  if (t->array_elem == (uint8_t)(kind + 1) &&
+      i < *(const uint64_t *)(o + GCHEAP_INLINE_ARRAY_LENGTH_OFFSET))
+    return o + GCHEAP_INLINE_ARRAY_ELEMS_OFFSET +
+           i * (kind == GC_KIND_I8 ? 1 : 8);
+  return NULL;
+}
+
+/* bytes from the handle's bump region, holding type; NULL if it has no
+ * room (or allocation must go out of line). */
+GCHEAP_INLINE gc_ref gc_inline_bump(gc_heap *heap, gc_type type, size_t bytes) {
+  struct gc_heap_inline *h = (struct gc_heap_inline *)heap;
+  char *p = h->bump.cursor;
+  if (GCHEAP_UNLIKELY(__atomic_load_n(&h->alloc_interrupt, __ATOMIC_RELAXED)) ||
+      GCHEAP_UNLIKELY(bytes > (size_t)(h->bump.limit - p)))
+    return NULL;
+  h->bump.cursor = p + bytes;
+  *(uint32_t *)p = type;
+  h->allocated_bytes += bytes;
+  h->allocated_objects++;
+  return (gc_ref)p;
+}
+
+/* A collector that publishes no bump region leaves limit NULL: its
+ * allocations go out of line after one test. */
+GCHEAP_INLINE gc_ref gc_inline_new_struct(gc_heap *heap, gc_type type) {
+  const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
+  if (GCHEAP_LIKELY(h->bump.limit != NULL && !h->slow &&
+                    type < GCHEAP_INLINE_MAX_TYPES)) {
+    uint32_t bytes = h->types[type].new_struct_bytes;
+    gc_ref obj = bytes ? gc_inline_bump(heap, type, bytes) : NULL;
+    if (GCHEAP_LIKELY(obj != NULL))
+      return obj;
+  }
+  return (gc_new_struct)(heap, type);
+}
+
+GCHEAP_INLINE gc_ref gc_inline_new_array(gc_heap *heap, gc_type type,
+                                         size_t len) {
+  const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
+  if (GCHEAP_LIKELY(h->bump.limit != NULL && !h->slow &&
+                    type < GCHEAP_INLINE_MAX_TYPES &&
+                    len <= GCHEAP_INLINE_MAX_ARRAY_LENGTH)) {
+    uint8_t elem = h->types[type].array_elem;
+    size_t bytes = (GCHEAP_INLINE_ARRAY_ELEMS_OFFSET +
+                    len * (elem == GC_KIND_I8 + 1 ? 1 : 8) + 7) &
+                   ~(size_t)7;
+    gc_ref obj = elem ? gc_inline_bump(heap, type, bytes) : NULL;
+    if (GCHEAP_LIKELY(obj != NULL)) {
+      *(uint64_t *)((char *)obj + GCHEAP_INLINE_ARRAY_LENGTH_OFFSET) = len;
+      return obj;
+    }
+  }
+  return (gc_new_array)(heap, type, len);
+}
+
+GCHEAP_INLINE size_t gc_inline_array_len(gc_heap *heap, gc_ref arr) {
+  const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
+  if (GCHEAP_LIKELY(!h->slow && arr) &&
+      GCHEAP_LIKELY(h->types[*(const uint32_t *)arr].array_elem))
+    return (size_t) * (const uint64_t *)((const char *)arr +
+                                         GCHEAP_INLINE_ARRAY_LENGTH_OFFSET);
+  return (gc_array_len)(heap, arr);
+}
+
+GCHEAP_INLINE gc_ref gc_inline_get_ref(gc_heap *heap, gc_ref obj, size_t i) {
+  gc_ref *slot = (gc_ref *)gc_inline_field(heap, obj, i, GC_KIND_REF);
+  return GCHEAP_LIKELY(slot != NULL) ? *slot : (gc_get_ref)(heap, obj, i);
+}
+
+/* A store the barrier filter lets through is a plain store; any other goes
+ * out of line, to the collector's barrier. */
+GCHEAP_INLINE void gc_inline_set_ref(gc_heap *heap, gc_ref obj, size_t i,
+                                     gc_ref v) {
+  const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
+  gc_ref *slot = (gc_ref *)gc_inline_field(heap, obj, i, GC_KIND_REF);
+  if (GCHEAP_UNLIKELY(slot == NULL))
+    (gc_set_ref)(heap, obj, i, v);
+  else if (GCHEAP_LIKELY(
+               (__atomic_load_n((uint32_t *)obj + 1, __ATOMIC_RELAXED) &
+                h->barrier_mask) != h->barrier_value))
+    *slot = v;
+  else
+    gc_write_barrier(heap, obj, slot, v);
+}
+
+#define GCHEAP_INLINE_SCALAR(suffix, ctype, kind)                              \
+  GCHEAP_INLINE ctype gc_inline_get_##suffix(gc_heap *heap, gc_ref obj,        \
+                                             size_t i) {                       \
+    ctype *field = (ctype *)gc_inline_field(heap, obj, i, kind);               \
+    return GCHEAP_LIKELY(field != NULL) ? *field                               \
+                                        : (gc_get_##suffix)(heap, obj, i);     \
+  }                                                                            \
+  GCHEAP_INLINE void gc_inline_set_##suffix(gc_heap *heap, gc_ref obj,         \
+                                            size_t i, ctype v) {               \
+    ctype *field = (ctype *)gc_inline_field(heap, obj, i, kind);               \
+    if (GCHEAP_LIKELY(field != NULL))                                          \
+      *field = v;                                                              \
+    else                                                                       \
+      (gc_set_##suffix)(heap, obj, i, v);                                      \
+  }
+GCHEAP_INLINE_SCALAR(i64, int64_t, GC_KIND_I64)
+GCHEAP_INLINE_SCALAR(f64, double, GC_KIND_F64)
+GCHEAP_INLINE_SCALAR(i8, uint8_t, GC_KIND_I8)
+#undef GCHEAP_INLINE_SCALAR
+
+/* The public names call the inline functions. (The library defines the
+ * out-of-line functions as "gc_ref (gc_get_ref)(...)", which these
+ * function-like macros leave alone.) */
+#define gc_heap_new(config, err, errlen)                                       \
+  gc_heap_new_for_layout(config, GCHEAP_INLINE_LAYOUT, err, errlen)
+#define gc_thread_attach(any_handle, err, errlen)                              \
+  gc_thread_attach_for_layout(any_handle, GCHEAP_INLINE_LAYOUT, err, errlen)
+#define gc_new_struct(heap, type) gc_inline_new_struct(heap, type)
+#define gc_new_array(heap, type, len) gc_inline_new_array(heap, type, len)
+#define gc_array_len(heap, arr) gc_inline_array_len(heap, arr)
+#define gc_get_ref(heap, obj, i) gc_inline_get_ref(heap, obj, i)
+#define gc_set_ref(heap, obj, i, v) gc_inline_set_ref(heap, obj, i, v)
+#define gc_get_i64(heap, obj, i) gc_inline_get_i64(heap, obj, i)
+#define gc_set_i64(heap, obj, i, v) gc_inline_set_i64(heap, obj, i, v)
+#define gc_get_f64(heap, obj, i) gc_inline_get_f64(heap, obj, i)
+#define gc_set_f64(heap, obj, i, v) gc_inline_set_f64(heap, obj, i, v)
+#define gc_get_i8(heap, obj, i) gc_inline_get_i8(heap, obj, i)
+#define gc_set_i8(heap, obj, i, v) gc_inline_set_i8(heap, obj, i, v)
+
+#endif /* !GCHEAP_NO_INLINE */
 
 #ifdef __cplusplus
 }

@@ -38,6 +38,9 @@ struct gc_heap_shared {
   const struct gc_collector_ops *ops;
   struct gc_collector *collector;
   struct gc_type_registry types;
+  /* gcheap.h's table of what the fast paths know of each type, indexed
+   * like types (types.c). */
+  struct gc_inline_type *inline_types;
   struct gc_options options;
   uint64_t max_object_bytes;
   uint32_t barrier_mask, barrier_value; /* gc_set_barrier_filter's */
@@ -61,27 +64,31 @@ struct gc_heap_shared {
 };
 
 struct gc_heap {
-  /* Hot fields first: read on every API call. allocate and write_ref are
+  /* First, at a documented place: what gcheap.h's inline fast paths read
+   * (layout GCHEAP_INLINE_LAYOUT). inl.slow is nonzero when the API must
+   * take its slow checks: verify is on or a destructor is running (one
+   * predictable branch on the fast paths). inl.barrier_mask/value are the
+   * barrier's filter (gc_set_barrier_filter): gc_set_ref calls write_ref
+   * only when (obj->gc_word & barrier_mask) == barrier_value; a copy of the
+   * shared one, changed only while the world is stopped. inl.alloc_interrupt
+   * is nonzero when an allocation must take gc_allocate_interrupted: a
+   * safepoint is requested, or stress=N counts allocations. inl.bump is the
+   * region a collector publishes (gc_handle_bump). inl.allocated_* count
+   * what this handle allocated, with plain adds by its thread only. */
+  struct gc_heap_inline inl;
+  /* Hot fields next: read on every API call. allocate and write_ref are
    * ops->allocate and ops->write_ref, copied here to save a load on the two
-   * commonest calls. write_ref may be NULL: the barrier filter below then
-   * never sends a store to it. */
+   * commonest calls. write_ref may be NULL: the barrier filter then never
+   * sends a store to it. */
   const struct gc_collector_ops *ops;
   struct gc_mutator *mutator; /* this thread's part of the collector */
   struct gc_obj *(*allocate)(struct gc_mutator *m, uint32_t type, size_t bytes);
   void (*write_ref)(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
                     gc_ref v);
-  /* The barrier's filter (gc_set_barrier_filter): gc_set_ref calls write_ref
-   * only when (obj->gc_word & barrier_mask) == barrier_value, and stores
-   * directly otherwise. A copy of the shared one, changed only while the
-   * world is stopped. */
-  uint32_t barrier_mask, barrier_value;
   struct gc_type_registry *types; /* &shared->types */
   /* shared->types.items, which never moves: one load less on every
    * accessor than through types. */
   const struct gc_type_info *type_items;
-  /* Nonzero when the API must take its slow checks: verify is on or a
-   * destructor is running. One predictable branch on the fast paths. */
-  uint8_t slow_checks;
   uint8_t verify;
   uint8_t in_destructor;
   /* Traps held back (gc_trap_raise) until the call that made them can
@@ -91,19 +98,13 @@ struct gc_heap {
   /* Set by a thread that stops the world: this thread parks at its next
    * safepoint. Read with relaxed loads: the world_mutex orders the rest. */
   uint8_t safepoint_requested;
-  /* Nonzero when an allocation must take gc_allocate_interrupted: a
-   * safepoint is requested, or stress=N counts allocations. One test on
-   * the allocation fast path for both. */
-  uint8_t alloc_interrupt;
   uint8_t state;      /* enum gc_thread_state, under shared->world_mutex */
   uint8_t holds_lock; /* this thread holds shared->lock */
   uint64_t stress_countdown; /* allocations until the next forced collection */
-  /* What this handle allocated, counted with plain adds by its thread
-   * only; published_* is a copy other threads read (relaxed atomics),
+  /* A copy of inl.allocated_* other threads read (relaxed atomics),
    * refreshed whenever the thread parks, blocks or detaches, so that a
    * collection, which runs while every other thread is parked or blocked,
    * sums exact figures (gc_sum_allocated). */
-  uint64_t allocated_bytes, allocated_objects;
   uint64_t published_bytes, published_objects;
   struct gc_collector *collector; /* shared->collector */
   struct gc_heap_shared *shared;
@@ -174,14 +175,14 @@ __attribute__((noreturn, cold)) void gc_null_heap(const char *fn);
 /* Entry check for a call that takes no object (or one that may be NULL). */
 static inline int gc_api_enter(gc_heap *heap, gc_ref maybe_null,
                                const char *fn) {
-  if (GC_UNLIKELY(heap->slow_checks))
+  if (GC_UNLIKELY(heap->inl.slow))
     return gc_api_slow_check(heap, maybe_null, fn);
   return 0;
 }
 
 /* Entry check for an object that must not be NULL. */
 static inline int gc_api_object(gc_heap *heap, gc_ref obj, const char *fn) {
-  if (GC_UNLIKELY(heap->slow_checks) && gc_api_slow_check(heap, obj, fn))
+  if (GC_UNLIKELY(heap->inl.slow) && gc_api_slow_check(heap, obj, fn))
     return -1;
   if (GC_UNLIKELY(!obj)) {
     gc_trap_raise(heap, GC_TRAP_NULL, "%s: null object", fn);
@@ -205,12 +206,12 @@ void gc_raise_pending_traps(gc_heap *heap);
  * Inline: it is on every allocation, and its only call is the collector's. */
 static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type,
                                          size_t bytes) {
-  if (GC_UNLIKELY(GC_ATOMIC_LOAD(heap->alloc_interrupt)))
+  if (GC_UNLIKELY(GC_ATOMIC_LOAD(heap->inl.alloc_interrupt)))
     gc_allocate_interrupted(heap);
   struct gc_obj *obj = heap->allocate(heap->mutator, type, bytes);
   if (GC_LIKELY(obj != NULL)) {
-    heap->allocated_bytes += bytes;
-    heap->allocated_objects++;
+    heap->inl.allocated_bytes += bytes;
+    heap->inl.allocated_objects++;
   }
   if (GC_UNLIKELY(heap->npending_traps))
     gc_raise_pending_traps(heap);
@@ -223,9 +224,14 @@ void gc_roots_init(gc_heap *heap);
 void gc_roots_free(gc_heap *heap);
 void gc_globals_free(gc_heap *heap);
 
+/* heap.c: 0 if a program built against gcheap.h's inline layout can use
+ * this library, else -1 with the reason in err. */
+int gc_check_inline_layout(uint32_t layout, const char *fn, char *err,
+                           size_t errlen);
+
 /* types.c */
-int gc_types_init(struct gc_type_registry *types);
-void gc_types_free(struct gc_type_registry *types);
+int gc_types_init(struct gc_heap_shared *shared);
+void gc_types_free(struct gc_heap_shared *shared);
 const char *gc_shape_name(enum gc_shape shape);
 const char *gc_kind_name(gc_kind kind); /* "unknown" if not a kind */
 

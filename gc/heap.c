@@ -176,7 +176,7 @@ static gc_heap *new_heap(const struct gc_options *options,
    * narrow it. */
   shared->barrier_mask = 0;
   shared->barrier_value = ops->write_ref ? 0 : 1;
-  if (gc_types_init(&shared->types)) {
+  if (gc_types_init(shared)) {
     snprintf(err, errlen, "%s: no memory for the type registry", ops->name);
     goto fail_types; /* it may hold some of its built-in types */
   }
@@ -199,14 +199,14 @@ static gc_heap *new_heap(const struct gc_options *options,
 fail_threads:
   gc_threads_free(shared);
 fail_types:
-  gc_types_free(&shared->types);
+  gc_types_free(shared);
 fail:
   gc_sys_free(heap);
   gc_sys_free(shared);
   return NULL;
 }
 
-gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
+gc_heap *(gc_heap_new)(const gc_config *config, char *err, size_t errlen) {
   struct gc_options options;
   if (config)
     options = *gc_config_options(config);
@@ -235,6 +235,30 @@ gc_heap *gc_heap_new(const gc_config *config, char *err, size_t errlen) {
   if (heap)
     gc_roots_init(heap);
   return heap;
+}
+
+int gc_check_inline_layout(uint32_t layout, const char *fn, char *err,
+                           size_t errlen) {
+  if (layout == GCHEAP_INLINE_LAYOUT)
+    return 0;
+  snprintf(err, errlen,
+           "%s: this program was built against gcheap.h's inline layout %u, "
+           "and this library (%s) has layout %u: rebuild the program with "
+           "this library's gcheap.h, or with -DGCHEAP_NO_INLINE",
+           fn, (unsigned)layout, GC_HEAP_VERSION_STRING,
+           (unsigned)GCHEAP_INLINE_LAYOUT);
+  return -1;
+}
+
+gc_heap *gc_heap_new_for_layout(const gc_config *config, uint32_t layout,
+                                char *err, size_t errlen) {
+  if (gc_check_inline_layout(layout, "gc_heap_new", err, errlen))
+    return NULL;
+  return (gc_heap_new)(config, err, errlen);
+}
+
+struct gc_inline_bump *gc_handle_bump(gc_heap *handle) {
+  return &handle->inl.bump;
 }
 
 static void print_stats(gc_heap *heap) {
@@ -326,7 +350,7 @@ void gc_heap_free(gc_heap *heap) {
   const char *collector = heap->ops->name;
   gc_trap_handler fn = shared->trap_fn;
   void *ud = shared->trap_ud;
-  gc_types_free(&shared->types);
+  gc_types_free(shared);
   gc_threads_free(shared);
   gc_sys_free(shared);
   gc_sys_free(heap);
@@ -401,11 +425,11 @@ void gc_set_barrier_filter(gc_heap *heap, uint32_t mask, uint32_t value) {
   shared->barrier_value = value;
   /* Called by create (one handle, maybe not listed yet) or with the world
    * stopped: no handle's thread reads its copy meanwhile. */
-  heap->barrier_mask = mask;
-  heap->barrier_value = value;
+  heap->inl.barrier_mask = mask;
+  heap->inl.barrier_value = value;
   for (gc_heap *h = shared->handles; h; h = h->next) {
-    h->barrier_mask = mask;
-    h->barrier_value = value;
+    h->inl.barrier_mask = mask;
+    h->inl.barrier_value = value;
   }
 }
 
@@ -454,10 +478,10 @@ void gc_run_destructor(gc_heap *heap, struct gc_resource *res) {
   if (!res->destroy)
     return;
   heap->in_destructor = 1;
-  heap->slow_checks = 1;
+  heap->inl.slow = 1;
   destructors_running++;
   res->destroy(res->ptr, res->ud);
   destructors_running--;
   heap->in_destructor = 0;
-  heap->slow_checks = heap->verify;
+  heap->inl.slow = heap->verify;
 }

@@ -5,17 +5,44 @@
  * has the shape the call needs; the index is in range; the field has the
  * kind the call reads or writes. A failed check traps and the call does
  * nothing. The common case takes an inline fast path that makes the same
- * checks in one test per type (field_address_fast) and falls into the
+ * checks in one test per type (gc_inline_field) and falls into the
  * checked path for anything else. Reference stores go through the
  * collector's barrier when its filter asks for it (store_ref). */
 #include "heap-internal.h"
 
-gc_ref gc_new_struct(gc_heap *heap, gc_type type) {
-  /* new_struct_bytes is 0 for anything but a user struct type: one test. */
-  /* Below GC_MAX_TYPES the registry is mapped: an unregistered type reads
-   * a zero new_struct_bytes, so the count need not be read here. */
-  if (GC_LIKELY(!heap->slow_checks && type < GC_MAX_TYPES)) {
-    uint32_t bytes = heap->type_items[type].new_struct_bytes;
+#include <stddef.h>
+
+/* The layout gcheap.h's inline fast paths assume (GCHEAP_INLINE_LAYOUT). */
+_Static_assert(offsetof(struct gc_heap, inl) == 0, "inl starts the handle");
+_Static_assert(offsetof(struct gc_obj, type) == 0 &&
+                   offsetof(struct gc_obj, gc_word) == 4 &&
+                   sizeof(struct gc_obj) == GCHEAP_INLINE_FIELDS_OFFSET,
+               "object header");
+_Static_assert(offsetof(struct gc_array, length) ==
+                       GCHEAP_INLINE_ARRAY_LENGTH_OFFSET &&
+                   sizeof(struct gc_array) == GCHEAP_INLINE_ARRAY_ELEMS_OFFSET,
+               "array header");
+_Static_assert(sizeof(struct gc_inline_type) == 64 &&
+                   offsetof(struct gc_inline_type, new_struct_bytes) == 32 &&
+                   offsetof(struct gc_inline_type, array_elem) == 36,
+               "inline type entry (docs/guide.md, section 10)");
+_Static_assert(offsetof(struct gc_heap_inline, slow) == 4 &&
+                   offsetof(struct gc_heap_inline, alloc_interrupt) == 5 &&
+                   offsetof(struct gc_heap_inline, barrier_mask) == 8 &&
+                   offsetof(struct gc_heap_inline, types) == 16 &&
+                   offsetof(struct gc_heap_inline, bump) == 24 &&
+                   offsetof(struct gc_heap_inline, allocated_bytes) == 40,
+               "the handle's inline part (docs/guide.md, section 10)");
+_Static_assert(GC_MAX_TYPES == GCHEAP_INLINE_MAX_TYPES, "type numbers");
+
+/* gcheap.h's inline allocation fell through: a region to refill, a
+ * detour (stress, a safepoint), a collector without a published region, a
+ * check to make. The common case still skips the checks. */
+gc_ref(gc_new_struct)(gc_heap *heap, gc_type type) {
+  /* Below GC_MAX_TYPES the inline table is mapped: an unregistered type
+   * reads a zero new_struct_bytes, so the count need not be read here. */
+  if (GC_LIKELY(!heap->inl.slow && type < GC_MAX_TYPES)) {
+    uint32_t bytes = heap->inl.types[type].new_struct_bytes;
     if (GC_LIKELY(bytes != 0))
       return gc_allocate(heap, type, bytes);
   }
@@ -31,7 +58,7 @@ gc_ref gc_new_struct(gc_heap *heap, gc_type type) {
   return gc_allocate(heap, type, heap->type_items[type].size);
 }
 
-gc_ref gc_new_array(gc_heap *heap, gc_type type, size_t len) {
+gc_ref(gc_new_array)(gc_heap *heap, gc_type type, size_t len) {
   if (gc_api_enter(heap, NULL, "gc_new_array"))
     return NULL;
   if (GC_UNLIKELY(type >= gc_type_count(heap->types) ||
@@ -82,7 +109,7 @@ static const struct gc_type_info *array_info(gc_heap *heap, gc_ref arr,
   return t;
 }
 
-size_t gc_array_len(gc_heap *heap, gc_ref arr) {
+size_t(gc_array_len)(gc_heap *heap, gc_ref arr) {
   if (!array_info(heap, arr, "gc_array_len"))
     return 0;
   return ((struct gc_array *)arr)->length;
@@ -134,35 +161,22 @@ field_address_checked(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind,
   return NULL;
 }
 
-/* The accessors' fast path: the address of field or element i of obj when
- * every check passes at once, else NULL (and the caller takes the slow path,
- * which checks again and traps). No side effect and no call, so an accessor
- * that takes it needs no stack frame: the accessors were a third of GCBench's
- * instructions when the trap paths shared their frame. The kind is a
- * constant in every caller. */
-static inline __attribute__((always_inline)) void *
-field_address_fast(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind) {
-  if (GC_UNLIKELY(heap->slow_checks) || GC_UNLIKELY(!obj))
-    return NULL;
-  const struct gc_type_info *t = &heap->type_items[obj->type];
-  if (GC_LIKELY(i < 64 && ((t->field_masks[kind] >> i) & 1)))
-    return (char *)gc_obj_fields(obj) + 8 * i;
-  if (t->shape == GC_SHAPE_ARRAY && t->elem == kind &&
-      i < ((struct gc_array *)obj)->length)
-    return (char *)gc_array_elems(obj) + i * gc_kind_size(kind);
-  return NULL;
-}
-
+/* The accessors' fast path is gcheap.h's gc_inline_field: the address of
+ * field or element i of obj when every check passes at once, else NULL (and
+ * the caller takes the slow path, which checks again and traps). No side
+ * effect and no call, so an accessor that takes it needs no stack frame:
+ * the accessors were a third of GCBench's instructions when the trap paths
+ * shared their frame. The kind is a constant in every caller. */
 static inline __attribute__((always_inline)) void *
 field_address(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind,
               const char *fn) {
-  void *field = field_address_fast(heap, obj, i, kind);
+  void *field = gc_inline_field(heap, obj, i, kind);
   return GC_LIKELY(field != NULL)
              ? field
              : field_address_checked(heap, obj, i, kind, fn);
 }
 
-gc_ref gc_get_ref(gc_heap *heap, gc_ref obj, size_t i) {
+gc_ref(gc_get_ref)(gc_heap *heap, gc_ref obj, size_t i) {
   gc_ref *slot = field_address(heap, obj, i, GC_KIND_REF, "gc_get_ref");
   return slot ? *slot : NULL;
 }
@@ -171,26 +185,35 @@ gc_ref gc_get_ref(gc_heap *heap, gc_ref obj, size_t i) {
  * filter says the store into obj needs it, else a plain store. */
 static inline __attribute__((always_inline)) void
 store_ref(gc_heap *heap, gc_ref obj, gc_ref *slot, gc_ref v) {
-  if ((GC_ATOMIC_LOAD(obj->gc_word) & heap->barrier_mask) !=
-      heap->barrier_value)
+  if ((GC_ATOMIC_LOAD(obj->gc_word) & heap->inl.barrier_mask) !=
+      heap->inl.barrier_value)
     *slot = v;
   else
     heap->write_ref(heap->mutator, obj, slot, v);
 }
 
+/* A collector without a barrier has a filter that never asks for it; a
+ * caller that comes here anyway gets the plain store. */
+void gc_write_barrier(gc_heap *heap, gc_ref obj, gc_ref *slot, gc_ref v) {
+  if (heap->write_ref)
+    heap->write_ref(heap->mutator, obj, slot, v);
+  else
+    *slot = v;
+}
+
 static __attribute__((noinline, cold)) void
 set_ref_checked(gc_heap *heap, gc_ref obj, size_t i, gc_ref v) {
   gc_ref *slot = field_address_checked(heap, obj, i, GC_KIND_REF, "gc_set_ref");
-  if (!slot || (GC_UNLIKELY(heap->slow_checks) && v &&
+  if (!slot || (GC_UNLIKELY(heap->inl.slow) && v &&
                 gc_api_slow_check(heap, v, "gc_set_ref")))
     return;
   store_ref(heap, obj, slot, v);
 }
 
-void gc_set_ref(gc_heap *heap, gc_ref obj, size_t i, gc_ref v) {
+void(gc_set_ref)(gc_heap *heap, gc_ref obj, size_t i, gc_ref v) {
   /* Both branches end in a tail call: no frame on the fast path. The fast
-   * path implies slow_checks is off, so v needs no check. */
-  gc_ref *slot = field_address_fast(heap, obj, i, GC_KIND_REF);
+   * path implies inl.slow is off, so v needs no check. */
+  gc_ref *slot = gc_inline_field(heap, obj, i, GC_KIND_REF);
   if (GC_UNLIKELY(!slot)) {
     set_ref_checked(heap, obj, i, v);
     return;
@@ -199,11 +222,11 @@ void gc_set_ref(gc_heap *heap, gc_ref obj, size_t i, gc_ref v) {
 }
 
 #define SCALAR_ACCESSORS(suffix, ctype, kind)                                  \
-  ctype gc_get_##suffix(gc_heap *heap, gc_ref obj, size_t i) {                 \
+  ctype(gc_get_##suffix)(gc_heap * heap, gc_ref obj, size_t i) {               \
     ctype *field = field_address(heap, obj, i, kind, "gc_get_" #suffix);       \
     return field ? *field : 0;                                                 \
   }                                                                            \
-  void gc_set_##suffix(gc_heap *heap, gc_ref obj, size_t i, ctype v) {         \
+  void(gc_set_##suffix)(gc_heap * heap, gc_ref obj, size_t i, ctype v) {       \
     ctype *field = field_address(heap, obj, i, kind, "gc_set_" #suffix);       \
     if (field)                                                                 \
       *field = v;                                                              \
@@ -276,7 +299,7 @@ static void *fill_start(gc_heap *heap, gc_ref arr, size_t i, size_t n,
 void gc_array_fill_ref(gc_heap *heap, gc_ref arr, size_t i, size_t n,
                        gc_ref v) {
   gc_ref *start = fill_start(heap, arr, i, n, GC_KIND_REF, "gc_array_fill_ref");
-  if (!start || (GC_UNLIKELY(heap->slow_checks) && v &&
+  if (!start || (GC_UNLIKELY(heap->inl.slow) && v &&
                  gc_api_slow_check(heap, v, "gc_array_fill_ref")))
     return;
   if (heap->ops->fill_refs)

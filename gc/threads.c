@@ -67,14 +67,16 @@ void gc_handle_init(gc_heap *handle, struct gc_heap_shared *shared) {
   handle->collector = shared->collector;
   handle->allocate = ops->allocate;
   handle->write_ref = ops->write_ref;
-  handle->barrier_mask = shared->barrier_mask;
-  handle->barrier_value = shared->barrier_value;
+  handle->inl.layout = GCHEAP_INLINE_LAYOUT;
+  handle->inl.types = shared->inline_types;
+  handle->inl.barrier_mask = shared->barrier_mask;
+  handle->inl.barrier_value = shared->barrier_value;
   handle->types = &shared->types;
   handle->type_items = shared->types.items;
   handle->verify = shared->verify;
-  handle->slow_checks = shared->verify;
+  handle->inl.slow = shared->verify;
   handle->stress_countdown = shared->options.stress;
-  handle->alloc_interrupt = handle->stress_countdown != 0;
+  handle->inl.alloc_interrupt = handle->stress_countdown != 0;
   handle->max_object_bytes = shared->max_object_bytes;
   handle->options = &shared->options;
   handle->owner = pthread_self();
@@ -103,8 +105,8 @@ static void unlink_handle(gc_heap *handle) {
     link = &(*link)->next;
   *link = handle->next;
   shared->nhandles--;
-  shared->stats.allocated_bytes += handle->allocated_bytes;
-  shared->stats.allocated_objects += handle->allocated_objects;
+  shared->stats.allocated_bytes += handle->inl.allocated_bytes;
+  shared->stats.allocated_objects += handle->inl.allocated_objects;
   pthread_mutex_unlock(&shared->world_mutex);
 }
 
@@ -141,7 +143,7 @@ gc_heap *gc_self(gc_heap *any) {
  * world_mutex held. */
 static void request_safepoint(gc_heap *handle, bool park) {
   GC_ATOMIC_STORE(handle->safepoint_requested, park);
-  GC_ATOMIC_STORE(handle->alloc_interrupt,
+  GC_ATOMIC_STORE(handle->inl.alloc_interrupt,
                   park || handle->options->stress != 0);
 }
 
@@ -151,8 +153,8 @@ static void request_safepoint(gc_heap *handle, bool park) {
 
 static void set_state_locked(gc_heap *handle, enum gc_thread_state state) {
   if (state != GC_THREAD_RUNNING) {
-    GC_ATOMIC_STORE(handle->published_bytes, handle->allocated_bytes);
-    GC_ATOMIC_STORE(handle->published_objects, handle->allocated_objects);
+    GC_ATOMIC_STORE(handle->published_bytes, handle->inl.allocated_bytes);
+    GC_ATOMIC_STORE(handle->published_objects, handle->inl.allocated_objects);
   }
   __atomic_store_n(&handle->state, (uint8_t)state, __ATOMIC_SEQ_CST);
   pthread_cond_broadcast(&handle->shared->world_cv);
@@ -183,8 +185,8 @@ void gc_safepoint_slow(gc_heap *handle) {
  * progress (an embedder's lock taken in every round of a loop is bracketed
  * by them). */
 static void enter_blocking(gc_heap *handle) {
-  GC_ATOMIC_STORE(handle->published_bytes, handle->allocated_bytes);
-  GC_ATOMIC_STORE(handle->published_objects, handle->allocated_objects);
+  GC_ATOMIC_STORE(handle->published_bytes, handle->inl.allocated_bytes);
+  GC_ATOMIC_STORE(handle->published_objects, handle->inl.allocated_objects);
   __atomic_store_n(&handle->state, GC_THREAD_BLOCKING, __ATOMIC_SEQ_CST);
   struct gc_heap_shared *shared = handle->shared;
   if (current_stopper(shared)) { /* it may wait for this thread: wake it */
@@ -318,16 +320,16 @@ void gc_sum_allocated(gc_heap *heap, uint64_t *bytes, uint64_t *objects) {
   *objects = shared->stats.allocated_objects;
   for (gc_heap *h = shared->handles; h; h = h->next) {
     *bytes +=
-        h == self ? h->allocated_bytes : GC_ATOMIC_LOAD(h->published_bytes);
-    *objects +=
-        h == self ? h->allocated_objects : GC_ATOMIC_LOAD(h->published_objects);
+        h == self ? h->inl.allocated_bytes : GC_ATOMIC_LOAD(h->published_bytes);
+    *objects += h == self ? h->inl.allocated_objects
+                          : GC_ATOMIC_LOAD(h->published_objects);
   }
   pthread_mutex_unlock(&shared->world_mutex);
 }
 
 /* ---- The public calls ---------------------------------------------------- */
 
-gc_heap *gc_thread_attach(gc_heap *any_handle, char *err, size_t errlen) {
+gc_heap *(gc_thread_attach)(gc_heap *any_handle, char *err, size_t errlen) {
   if (!any_handle) {
     snprintf(err, errlen, "gc_thread_attach: the heap is NULL");
     return NULL;
@@ -362,6 +364,13 @@ gc_heap *gc_thread_attach(gc_heap *any_handle, char *err, size_t errlen) {
   }
   gc_roots_init(handle);
   return handle;
+}
+
+gc_heap *gc_thread_attach_for_layout(gc_heap *any_handle, uint32_t layout,
+                                     char *err, size_t errlen) {
+  if (gc_check_inline_layout(layout, "gc_thread_attach", err, errlen))
+    return NULL;
+  return (gc_thread_attach)(any_handle, err, errlen);
 }
 
 void gc_thread_detach(gc_heap *handle) {
@@ -404,7 +413,7 @@ void gc_blocking_begin(gc_heap *handle) {
   if (gc_api_enter(handle, NULL, "gc_blocking_begin"))
     return;
   enter_blocking(handle);
-  handle->slow_checks = 1; /* verify=1: any use until the end traps */
+  handle->inl.slow = 1; /* verify=1: any use until the end traps */
 }
 
 void gc_blocking_end(gc_heap *handle) {
@@ -415,5 +424,5 @@ void gc_blocking_end(gc_heap *handle) {
     return;
   }
   leave_blocking(handle);
-  handle->slow_checks = handle->verify || handle->in_destructor;
+  handle->inl.slow = handle->verify || handle->in_destructor;
 }

@@ -58,13 +58,22 @@ static gc_type add_type(struct gc_type_registry *types,
   return (gc_type)index;
 }
 
-/* add_type for the API, under the heap lock: out of memory, or a full
- * registry, is a trap (raised without the lock: a handler may longjmp). */
-static gc_type register_type(gc_heap *heap, struct gc_type_info info) {
+/* add_type for the API, under the heap lock, with the type's entry in the
+ * inline table (gcheap.h's fast paths) written before the count publishes
+ * the type: out of memory, or a full registry, is a trap (raised without
+ * the lock: a handler may longjmp). */
+static gc_type register_type(gc_heap *heap, struct gc_type_info info,
+                             struct gc_inline_type fast) {
   const char *name = info.name;
+  struct gc_inline_type *inline_types = heap->shared->inline_types;
   gc_heap_lock(heap);
-  bool full = heap->types->count == heap->types->capacity;
+  uint32_t index = heap->types->count;
+  bool full = index == heap->types->capacity;
+  if (!full)
+    inline_types[index] = fast;
   gc_type type = add_type(heap->types, info);
+  if (type == GC_TYPE_NONE && !full)
+    inline_types[index] = (struct gc_inline_type){0};
   gc_heap_unlock(heap);
   if (type == GC_TYPE_NONE && full)
     gc_trap_raise(heap, GC_TRAP_OOM,
@@ -75,9 +84,15 @@ static gc_type register_type(gc_heap *heap, struct gc_type_info info) {
   return type;
 }
 
-int gc_types_init(struct gc_type_registry *types) {
+/* The registry and the inline table, both reserved whole, so that neither
+ * ever moves and threads read them without a lock. The built-in types
+ * keep zero inline entries: they always take the out-of-line calls. */
+int gc_types_init(struct gc_heap_shared *shared) {
+  struct gc_type_registry *types = &shared->types;
+  shared->inline_types =
+      gc_sys_map(GC_MAX_TYPES * sizeof *shared->inline_types);
   types->items = gc_sys_map(GC_MAX_TYPES * sizeof *types->items);
-  if (!types->items)
+  if (!types->items || !shared->inline_types)
     return -1;
   types->capacity = GC_MAX_TYPES;
   /* Index 0 is GC_TYPE_NONE: never a valid object type. */
@@ -97,7 +112,12 @@ int gc_types_init(struct gc_type_registry *types) {
   return 0;
 }
 
-void gc_types_free(struct gc_type_registry *types) {
+void gc_types_free(struct gc_heap_shared *shared) {
+  struct gc_type_registry *types = &shared->types;
+  if (shared->inline_types)
+    gc_sys_unmap(shared->inline_types,
+                 GC_MAX_TYPES * sizeof *shared->inline_types);
+  shared->inline_types = NULL;
   if (!types->items)
     return;
   for (uint32_t i = 0; i < types->count; i++) {
@@ -158,15 +178,15 @@ gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
                               .size = (uint32_t)(size < 16 ? 16 : size),
                               .kinds = kinds,
                               .ref_fields = ref_fields};
-  info.new_struct_bytes = info.size;
+  struct gc_inline_type fast = {.new_struct_bytes = info.size};
   for (size_t i = 0, r = 0; i < nfields; i++) {
     kinds[i] = fields[i];
     if (fields[i] == GC_KIND_REF)
       ref_fields[r++] = (uint32_t)i;
     if (i < 64)
-      info.field_masks[fields[i]] |= UINT64_C(1) << i;
+      fast.field_masks[fields[i]] |= UINT64_C(1) << i;
   }
-  return register_type(heap, info);
+  return register_type(heap, info, fast);
 }
 
 gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem) {
@@ -185,7 +205,8 @@ gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem) {
   }
   struct gc_type_info info = {
       .name = (char *)name, .shape = GC_SHAPE_ARRAY, .elem = elem};
-  return register_type(heap, info);
+  struct gc_inline_type fast = {.array_elem = (uint8_t)(elem + 1)};
+  return register_type(heap, info, fast);
 }
 
 const char *gc_type_name(gc_heap *heap, gc_type type) {

@@ -29,7 +29,9 @@ struct region {
 };
 
 struct gc_mutator {
-  char *cursor, *limit; /* the thread's region: hot, first */
+  /* The thread's region: the handle's own (gc_handle_bump), so that
+   * gcheap.h's inline allocation bumps it too. */
+  struct gc_inline_bump *bump;
   struct gc_collector *c;
   gc_heap *handle;
   size_t region; /* its index in c->regions */
@@ -137,6 +139,7 @@ static struct gc_mutator *null_attach(struct gc_collector *c, gc_heap *handle,
   }
   m->c = c;
   m->handle = handle;
+  m->bump = gc_handle_bump(handle);
   m->region = SIZE_MAX; /* none yet */
   return m;
 }
@@ -144,9 +147,9 @@ static struct gc_mutator *null_attach(struct gc_collector *c, gc_heap *handle,
 /* The region's used end, final once the thread moves on. Heap lock held. */
 static void retire_region(struct gc_mutator *m) {
   if (m->region != SIZE_MAX)
-    m->c->regions.items[m->region].used = m->cursor;
+    m->c->regions.items[m->region].used = m->bump->cursor;
   m->region = SIZE_MAX;
-  m->cursor = m->limit = NULL;
+  m->bump->cursor = m->bump->limit = NULL;
 }
 
 static void null_detach(struct gc_mutator *m) {
@@ -199,8 +202,8 @@ static char *new_region(struct gc_mutator *m, size_t bytes) {
     retire_region(m);
     m->region = c->regions.count;
     c->regions.items[c->regions.count++] = (struct region){start, start};
-    m->cursor = start;
-    m->limit = start + region_bytes;
+    m->bump->cursor = start;
+    m->bump->limit = start + region_bytes;
   }
   if (start)
     gc_note_heap_bytes(c->heap, (uint64_t)(GC_ATOMIC_LOAD(c->next) - c->arena));
@@ -216,7 +219,7 @@ null_allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
   if (start && bytes > REGION_BYTES / 4)
     return place(c, start, type);
   if (start) {
-    m->cursor += bytes;
+    m->bump->cursor += bytes;
     return place(c, start, type);
   }
   char arena[32], used[32];
@@ -234,10 +237,10 @@ null_allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
 /* The fast path: fresh mmap memory is already zero, and nothing is reused. */
 static struct gc_obj *null_allocate(struct gc_mutator *m, uint32_t type,
                                     size_t bytes) {
-  if (GC_UNLIKELY(bytes > (size_t)(m->limit - m->cursor)))
+  if (GC_UNLIKELY(bytes > (size_t)(m->bump->limit - m->bump->cursor)))
     return null_allocate_slow(m, type, bytes);
-  char *p = m->cursor;
-  m->cursor = p + bytes;
+  char *p = m->bump->cursor;
+  m->bump->cursor = p + bytes;
   return place(m->c, p, type);
 }
 

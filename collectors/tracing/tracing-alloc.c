@@ -1,13 +1,14 @@
 /* tracing-alloc.c — where objects go: holes of free lines, medium blocks, the
  * large-object space, and the chunks they all come from.
  *
- * The fast path (tracing.c) bumps m->small.cursor inside the thread's
- * current hole. Everything else is here, out of line: finding the next
- * hole, the medium and large paths, verify=1 allocation, heap growth, the
- * decision to collect, and the large-object cache. Order when space runs
- * out: collect (if the heap has reached its target), then grow (if
- * max-heap-size allows), then a full collection (once: a minor one does not
- * reclaim old objects that died), then GC_TRAP_OOM.
+ * The fast path (tracing.c, and gcheap.h's inline one) bumps
+ * m->small->cursor inside the thread's current hole. Everything else is
+ * here, out of line: finding the next hole, the medium and large paths,
+ * verify=1 allocation, heap growth, the decision to collect, and the
+ * large-object cache. Order when space runs out: collect (if the heap has
+ * reached its target), then grow (if max-heap-size allows), then a full
+ * collection (once: a minor one does not reclaim old objects that died), then
+ * GC_TRAP_OOM.
  *
  * Threads: the next hole in the thread's own block and its medium block
  * need no lock (I5); everything that takes a block, grows the heap or
@@ -78,8 +79,8 @@ static void reset_walks(struct gc_collector *c) {
 void tracing_reset_allocators(struct gc_collector *c) {
   reset_walks(c);
   for (struct gc_mutator *m = c->mutators; m; m = m->next) {
-    m->small.cursor = m->small.limit = NULL;
-    m->medium = m->verify_small = m->small;
+    m->small->cursor = m->small->limit = NULL;
+    m->medium = m->verify_small = *m->small;
     m->small_chunk = NULL;
   }
 }
@@ -138,7 +139,7 @@ static void prepare_region(struct gc_collector *c, char *start, char *end,
 
 /* Makes the next hole of the thread's block its small region. False when
  * the block has no more. Needs no lock: the block is the thread's (I5). */
-static bool hole_in_block(struct gc_mutator *m, struct bump *region) {
+static bool hole_in_block(struct gc_mutator *m, struct gc_inline_bump *region) {
   struct gc_collector *c = m->c;
   struct chunk *chunk = m->small_chunk;
   if (!chunk)
@@ -169,7 +170,7 @@ static bool hole_in_block(struct gc_mutator *m, struct bump *region) {
 /* Finds the next hole for small objects: in the thread's block, else in
  * the next block of the small walk, which it takes. False when the walk
  * is at its end. Heap lock held. */
-static bool next_hole(struct gc_mutator *m, struct bump *region) {
+static bool next_hole(struct gc_mutator *m, struct gc_inline_bump *region) {
   struct gc_collector *c = m->c;
   while (!hole_in_block(m, region)) {
     if (!walk_take_block(c, &c->small_chunk, &c->small_block, true))
@@ -203,7 +204,7 @@ static bool next_medium_block(struct gc_mutator *m) {
  * and every medium object grew the heap by a block until the next
  * collection: 37 MB of heap for 1 MB live. The holes skipped on the way
  * count as taken, so the next collection comes sooner instead. */
-static bool medium_in_hole(struct gc_mutator *m, struct bump *small,
+static bool medium_in_hole(struct gc_mutator *m, struct gc_inline_bump *small,
                            size_t bytes) {
   while (next_hole(m, small))
     if (bytes <= (size_t)(small->limit - small->cursor))
@@ -281,11 +282,11 @@ static void collect_if_due(struct gc_collector *c, struct attempt *a) {
 
 /* Where the thread's small objects go: the fast path's hole, or with
  * verify=1 the region it allocates from one object at a time. */
-static inline struct bump *small_region(struct gc_mutator *m) {
-  return m->c->verify ? &m->verify_small : &m->small;
+static inline struct gc_inline_bump *small_region(struct gc_mutator *m) {
+  return m->c->verify ? &m->verify_small : m->small;
 }
 
-static inline char *bump(struct bump *region, size_t bytes) {
+static inline char *bump(struct gc_inline_bump *region, size_t bytes) {
   if (bytes > (size_t)(region->limit - region->cursor))
     return NULL;
   char *p = region->cursor;
@@ -295,7 +296,8 @@ static inline char *bump(struct bump *region, size_t bytes) {
 
 /* allocate_in_blocks with the heap lock held: a new hole or block, a
  * collection, or a larger heap. */
-static char *allocate_in_blocks_locked(struct gc_mutator *m, struct bump *small,
+static char *allocate_in_blocks_locked(struct gc_mutator *m,
+                                       struct gc_inline_bump *small,
                                        size_t bytes) {
   struct gc_collector *c = m->c;
   struct attempt attempt = {false, false};
@@ -330,7 +332,7 @@ static char *allocate_in_blocks_locked(struct gc_mutator *m, struct bump *small,
  * without the lock (I5). */
 static char *allocate_in_blocks(struct gc_mutator *m, size_t bytes) {
   struct gc_collector *c = m->c;
-  struct bump *small = small_region(m);
+  struct gc_inline_bump *small = small_region(m);
   char *p = bump(small, bytes);
   if (!p && bytes > LINE_SIZE)
     p = bump(&m->medium, bytes);

@@ -13,10 +13,10 @@
  * which lists them. With verify=1 the hole is always empty. */
 static struct gc_obj *tracing_allocate(struct gc_mutator *m, uint32_t type,
                                        size_t bytes) {
-  char *p = m->small.cursor;
-  if (GC_LIKELY(bytes <= (size_t)(m->small.limit - p) &&
+  char *p = m->small->cursor;
+  if (GC_LIKELY(bytes <= (size_t)(m->small->limit - p) &&
                 type >= GC_FIRST_USER_TYPE)) {
-    m->small.cursor = p + bytes;
+    m->small->cursor = p + bytes;
     struct gc_obj *obj = (struct gc_obj *)p;
     obj->type = type;
     return obj;
@@ -114,6 +114,7 @@ static struct gc_mutator *tracing_attach(struct gc_collector *c,
   }
   m->c = c;
   m->handle = handle;
+  m->small = gc_handle_bump(handle);
   m->next = c->mutators;
   c->mutators = m;
   return m;

@@ -104,11 +104,6 @@ struct chunk {
 #define USABLE_CHUNK_BYTES                                                     \
   ((BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK) * BLOCK_SIZE)
 
-/* A bump-allocation region [cursor, limit). */
-struct bump {
-  char *cursor, *limit;
-};
-
 /* The mark stack's entries (tracing-mark.c): an object pointer, or an
  * array continuation of two words, the index where it goes on (shifted,
  * tagged MARK_INDEX) below the array (tagged MARK_CONTINUATION). */
@@ -132,12 +127,13 @@ struct mark_pool;
 
 /* One thread's allocation regions and barrier buffer. */
 struct gc_mutator {
-  /* Hot: the allocation fast path reads only these two. */
-  struct bump small;
+  /* The small-object region: the handle's own (gc_handle_bump), so that
+   * gcheap.h's inline allocation bumps it too. */
+  struct gc_inline_bump *small;
   struct gc_collector *c;
   gc_heap *handle;
-  struct bump medium;
-  struct bump verify_small; /* verify=1: small objects, one by one */
+  struct gc_inline_bump medium;
+  struct gc_inline_bump verify_small; /* verify=1: small objects, one by one */
   /* The block small holes come from (I5); small_line is the next line to
    * examine in it. NULL: none. */
   struct chunk *small_chunk;

@@ -1,0 +1,145 @@
+/* inline_fast_paths.c — gcheap.h's inline fast paths (gc_inline_*): the
+ * layout check, the bump region each collector publishes, and agreement
+ * with the out-of-line functions, called in parentheses. The rest of the
+ * suite covers them too: every test is built inline (and the conformance
+ * tests again with GCHEAP_NO_INLINE, tests/CMakeLists.txt), and the
+ * ACCESSOR_TESTs run with verify=0, where the inline paths are taken. */
+#include "harness.h"
+
+#include <stdio.h>
+
+#ifdef GCHEAP_NO_INLINE
+#error "this test checks the inline fast paths"
+#endif
+
+static const gc_kind mixed_kinds[] = {GC_KIND_REF, GC_KIND_I64, GC_KIND_F64};
+
+/* A heap whose calls take the inline paths: verify and stress off,
+ * whatever GCHEAP_OPTIONS says. */
+static gc_heap *fast_heap(const char *collector) {
+  return harness_new_heap(collector, "verify=0,stress=0");
+}
+
+Test(inline_fast_paths, a_program_built_for_another_layout_gets_no_heap) {
+  char err[256] = "";
+  gc_heap *heap =
+      gc_heap_new_for_layout(NULL, GCHEAP_INLINE_LAYOUT + 1, err, sizeof err);
+  cr_assert_null(heap);
+  cr_assert(strstr(err, "inline layout") && strstr(err, "GCHEAP_NO_INLINE"),
+            "reason: %s", err);
+  heap = gc_heap_new(NULL, err, sizeof err); /* this header's layout */
+  cr_assert_not_null(heap, "%s", err);
+  err[0] = '\0';
+  cr_assert_null(gc_thread_attach_for_layout(heap, 0, err, sizeof err));
+  cr_assert(strstr(err, "gc_thread_attach") && strstr(err, "layout 0"),
+            "reason: %s", err);
+  gc_heap_free(heap);
+}
+
+/* tracing and null make small objects in the handle's bump region, so the
+ * inline allocation takes them there; refcount and boehm publish none. */
+COLLECTOR_TEST(inline_fast_paths, allocation_bumps_the_published_region) {
+  gc_heap *heap = fast_heap(param->name);
+  gc_type pair = gc_type_struct(heap, "pair", 3, mixed_kinds);
+  const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
+  CHECK_EQ(h->layout, GCHEAP_INLINE_LAYOUT);
+  bool publishes =
+      strcmp(param->name, "tracing") == 0 || strcmp(param->name, "null") == 0;
+  uint64_t objects = h->allocated_objects;
+  int bumped = 0;
+  for (int i = 0; i < 1000; i++) {
+    char *before = h->bump.cursor;
+    gc_ref obj = gc_new_struct(heap, pair);
+    cr_assert_not_null(obj);
+    bumped += (char *)obj == before && h->bump.cursor == before + 32;
+  }
+  CHECK_EQ(h->allocated_objects, objects + 1000);
+  if (publishes)
+    CHECK(bumped >= 900); /* a new region now and then is out of line */
+  else
+    CHECK_EQ(bumped, 0);
+  harness_free_heap(heap);
+}
+
+/* Fields written by one path read back the same by the other, and the
+ * barrier filter's out-of-line stores land too. */
+COLLECTOR_TEST(inline_fast_paths, inline_and_out_of_line_calls_agree) {
+  gc_heap *heap = fast_heap(param->name);
+  gc_type pair = gc_type_struct(heap, "pair", 3, mixed_kinds);
+  gc_type refs = gc_type_array(heap, "refs", GC_KIND_REF);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, refs, 10));
+  gc_ref *raw = gc_root(heap, (gc_new_array)(heap, bytes, 13));
+  CHECK_EQ(gc_array_len(heap, *arr), 10);
+  CHECK_EQ((gc_array_len)(heap, *raw), 13);
+  CHECK_EQ(gc_array_len(heap, *raw), 13);
+  for (size_t i = 0; i < 10; i++) {
+    gc_ref obj =
+        i % 2 ? gc_new_struct(heap, pair) : (gc_new_struct)(heap, pair);
+    gc_set_i64(heap, obj, 1, (int64_t)i * 7);
+    (gc_set_f64)(heap, obj, 2, (double)i / 2);
+    if (i % 2)
+      gc_set_ref(heap, *arr, i, obj);
+    else
+      (gc_set_ref)(heap, *arr, i, obj);
+    gc_set_i8(heap, *raw, i, (uint8_t)(200 + i));
+  }
+  gc_collect(heap); /* the array is old now: stores into it meet the barrier */
+  for (size_t i = 0; i < 10; i++) {
+    gc_ref obj = gc_get_ref(heap, *arr, i);
+    CHECK(obj == (gc_get_ref)(heap, *arr, i));
+    CHECK_EQ((gc_get_i64)(heap, obj, 1), (int64_t)i * 7);
+    CHECK_EQ(gc_get_i64(heap, obj, 1), (int64_t)i * 7);
+    CHECK(gc_get_f64(heap, obj, 2) == (double)i / 2);
+    CHECK_EQ((gc_get_i8)(heap, *raw, i), 200 + i);
+    /* Young into old: only the barrier keeps it (tracing's remembered set,
+     * refcount's count), through the collections the garbage below makes
+     * (no gc_collect: a full collection would find it anyway). */
+    gc_ref young = gc_new_struct(heap, pair);
+    gc_set_i64(heap, young, 1, 1000 + (int64_t)i);
+    gc_set_ref(heap, *arr, i, young);
+  }
+  for (int i = 0; i < 400000; i++) /* 12 MiB: past every first budget */
+    gc_set_i64(heap, gc_new_struct(heap, pair), 1, -1);
+  for (size_t i = 0; i < 10; i++)
+    CHECK_EQ(gc_get_i64(heap, gc_get_ref(heap, *arr, i), 1), 1000 + (int64_t)i);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+/* What the inline test refuses goes out of line and traps as it would
+ * there: a NULL object, an index out of range, another kind, a built-in
+ * type, an array type given to gc_new_struct and the reverse. */
+COLLECTOR_TEST(inline_fast_paths, what_the_inline_test_refuses_traps) {
+  gc_heap *heap = fast_heap(param->name);
+  gc_type pair = gc_type_struct(heap, "pair", 3, mixed_kinds);
+  gc_type refs = gc_type_array(heap, "refs", GC_KIND_REF);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *obj = gc_root(heap, gc_new_struct(heap, pair));
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, refs, 2));
+  CHECK_EQ(gc_get_i64(heap, NULL, 0), 0);
+  EXPECT_TRAP(GC_TRAP_NULL, "gc_get_i64");
+  CHECK_EQ(gc_get_i64(heap, *obj, 3), 0);
+  EXPECT_TRAP(GC_TRAP_BOUNDS, "out of bounds");
+  CHECK(gc_get_f64(heap, *obj, 1) == 0);
+  EXPECT_TRAP(GC_TRAP_TYPE, "not f64");
+  gc_set_ref(heap, *arr, 2, *obj);
+  EXPECT_TRAP(GC_TRAP_BOUNDS, "out of bounds");
+  gc_set_i64(heap, *arr, 0, 1);
+  EXPECT_TRAP(GC_TRAP_TYPE, "not i64");
+  CHECK_EQ(gc_array_len(heap, *obj), 0);
+  EXPECT_TRAP(GC_TRAP_TYPE, "not an array");
+  CHECK_EQ(gc_array_len(heap, NULL), 0);
+  EXPECT_TRAP(GC_TRAP_NULL, "gc_array_len");
+  CHECK(gc_new_struct(heap, refs) == NULL);
+  EXPECT_TRAP(GC_TRAP_TYPE, "not a struct type");
+  CHECK(gc_new_array(heap, pair, 1) == NULL);
+  EXPECT_TRAP(GC_TRAP_TYPE, "not an array type");
+  CHECK(gc_new_struct(heap, 1) == NULL); /* the built-in resource type */
+  EXPECT_TRAP(GC_TRAP_TYPE, "not a struct type");
+  CHECK(gc_new_struct(heap, 999) == NULL); /* not registered */
+  EXPECT_TRAP(GC_TRAP_TYPE, "not a struct type");
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
