@@ -24,15 +24,67 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Inline or out of line: every input runs once more on the first collector
+ * with fuzz_out_of_line set (fuzz_main.c), where the calls below go to
+ * the out-of-line functions, as in a program built with GCHEAP_NO_INLINE;
+ * that run must log what the inline one did. */
+extern bool fuzz_out_of_line;
+#ifndef GCHEAP_NO_INLINE
+#define FUZZ_EITHER(inline_call, out_of_line_call)                             \
+  (fuzz_out_of_line ? (out_of_line_call) : (inline_call))
+#undef gc_new_struct
+#define gc_new_struct(h, t)                                                    \
+  FUZZ_EITHER(gc_inline_new_struct(h, t), (gc_new_struct)(h, t))
+#undef gc_new_array
+#define gc_new_array(h, t, n)                                                  \
+  FUZZ_EITHER(gc_inline_new_array(h, t, n), (gc_new_array)(h, t, n))
+#undef gc_array_len
+#define gc_array_len(h, a)                                                     \
+  FUZZ_EITHER(gc_inline_array_len(h, a), (gc_array_len)(h, a))
+#undef gc_get_ref
+#define gc_get_ref(h, o, i)                                                    \
+  FUZZ_EITHER(gc_inline_get_ref(h, o, i), (gc_get_ref)(h, o, i))
+#undef gc_get_i64
+#define gc_get_i64(h, o, i)                                                    \
+  FUZZ_EITHER(gc_inline_get_i64(h, o, i), (gc_get_i64)(h, o, i))
+#undef gc_get_f64
+#define gc_get_f64(h, o, i)                                                    \
+  FUZZ_EITHER(gc_inline_get_f64(h, o, i), (gc_get_f64)(h, o, i))
+#undef gc_get_i8
+#define gc_get_i8(h, o, i)                                                     \
+  FUZZ_EITHER(gc_inline_get_i8(h, o, i), (gc_get_i8)(h, o, i))
+/* The setters return nothing: statements. */
+#define FUZZ_EITHER_STMT(inline_call, out_of_line_call)                        \
+  do {                                                                         \
+    if (fuzz_out_of_line)                                                      \
+      out_of_line_call;                                                        \
+    else                                                                       \
+      inline_call;                                                             \
+  } while (0)
+#undef gc_set_ref
+#define gc_set_ref(h, o, i, v)                                                 \
+  FUZZ_EITHER_STMT(gc_inline_set_ref(h, o, i, v), (gc_set_ref)(h, o, i, v))
+#undef gc_set_i64
+#define gc_set_i64(h, o, i, v)                                                 \
+  FUZZ_EITHER_STMT(gc_inline_set_i64(h, o, i, v), (gc_set_i64)(h, o, i, v))
+#undef gc_set_f64
+#define gc_set_f64(h, o, i, v)                                                 \
+  FUZZ_EITHER_STMT(gc_inline_set_f64(h, o, i, v), (gc_set_f64)(h, o, i, v))
+#undef gc_set_i8
+#define gc_set_i8(h, o, i, v)                                                  \
+  FUZZ_EITHER_STMT(gc_inline_set_i8(h, o, i, v), (gc_set_i8)(h, o, i, v))
+#endif
+
 /* Bounds that keep one execution short and every collector below its heap
  * limit (the null collector never frees, so garbage counts too). */
-#define FUZZ_MAX_SLOTS 192      /* root slots (scopes and globals) */
-#define FUZZ_MAX_DEPTH 12       /* nested scopes */
-#define FUZZ_MAX_RESOURCES 512  /* resources per run */
-#define FUZZ_MAX_OBJECTS 2500   /* objects allocated per run */
-#define FUZZ_MAX_BYTES (8 << 20) /* bytes allocated per run: past the
-                                    * tracing collector's 2 MiB headroom */
-#define FUZZ_MAX_LOG 64         /* digests recorded per run */
+#define FUZZ_MAX_SLOTS 192     /* root slots (scopes and globals) */
+#define FUZZ_MAX_DEPTH 12      /* nested scopes */
+#define FUZZ_MAX_RESOURCES 512 /* resources per run */
+#define FUZZ_MAX_OBJECTS 2500  /* objects allocated per run */
+#define FUZZ_MAX_BYTES                                                         \
+  (8 << 20)             /* bytes allocated per run: past the                   \
+                         * tracing collector's 2 MiB headroom */
+#define FUZZ_MAX_LOG 64 /* digests recorded per run */
 /* Explicit collections per run (more are skipped): each is followed by a
  * digest that reads every reachable field through the API, and with
  * verify=1 a collection checks the whole heap. */
@@ -50,7 +102,13 @@ extern const struct fuzz_struct_desc fuzz_structs[FUZZ_NSTRUCTS];
 extern const gc_kind fuzz_array_kinds[FUZZ_NARRAYS];
 
 /* What an object is, as the harness sees it. */
-enum fuzz_shape { FUZZ_NONE, FUZZ_STRUCT, FUZZ_ARRAY, FUZZ_RESOURCE, FUZZ_WEAK };
+enum fuzz_shape {
+  FUZZ_NONE,
+  FUZZ_STRUCT,
+  FUZZ_ARRAY,
+  FUZZ_RESOURCE,
+  FUZZ_WEAK
+};
 struct fuzz_obj_info {
   enum fuzz_shape shape;
   int index;      /* structs: index in fuzz_structs; arrays: in array kinds */
@@ -109,7 +167,7 @@ struct fuzz_state {
   int expect_trap;
   int traps_seen;
 
-  uint32_t op; /* index of the operation running, for messages */
+  uint32_t op;          /* index of the operation running, for messages */
   uint32_t collections; /* explicit ones so far */
   struct fuzz_log log;
 };
@@ -146,7 +204,7 @@ size_t fuzz_array_bytes(gc_kind elem, size_t len);
 struct fuzz_graph_summary {
   uint64_t digest;
   uint32_t objects;
-  uint64_t bytes; /* as gcheap accounts them: the sum of object sizes */
+  uint64_t bytes;         /* as gcheap accounts them: the sum of object sizes */
   uint64_t weak_dangling; /* weak refs to unreachable, uncleared targets */
   /* reachable_resource[i]: resource i is reachable. */
   uint8_t reachable_resource[FUZZ_MAX_RESOURCES];
@@ -156,7 +214,6 @@ struct fuzz_graph_summary {
 void fuzz_graph(struct fuzz_state *s, struct fuzz_graph_summary *out);
 /* True if target is strongly reachable from the root slots. */
 bool fuzz_reachable(struct fuzz_state *s, gc_ref target);
-
 
 /* ---- Shared by fuzz_program.c (the run) and fuzz_ops.c (the operations) */
 

@@ -2,9 +2,11 @@
  *
  * The program in the input runs once per collector of the build (the names
  * come from gc_collector_names(), so a new collector joins by being compiled
- * in). The first collector's log of graph digests is the reference; every
- * other collector must log the same digests at the same operations. At exit
- * the time spent in each collector is printed.
+ * in), and once more on the first collector with every accessor and
+ * allocation called out of line (fuzz_out_of_line, fuzz.h) instead of
+ * through gcheap.h's inline fast paths. The first collector's log of graph
+ * digests is the reference; every other run must log the same digests at
+ * the same operations. At exit the time spent in each run is printed.
  *
  * GCHEAP_FUZZ_COLLECTORS=a,b restricts the run to those collectors (for
  * bisecting a failure); GCHEAP_FUZZ_TRACE=1 prints every operation.
@@ -21,9 +23,12 @@ void fuzz_boehm_init(void);
 
 #define MAX_COLLECTORS 8
 
+bool fuzz_out_of_line;
+
 static char names[MAX_COLLECTORS][32];
 static int ncollectors;
-static double seconds[MAX_COLLECTORS];
+/* One more run than collectors: the first collector, out of line. */
+static double seconds[MAX_COLLECTORS + 1];
 static unsigned long executions;
 
 static double now(void) {
@@ -33,11 +38,12 @@ static double now(void) {
 }
 
 static void print_totals(void) {
-  fprintf(stderr, "gcheap-fuzz: %lu executions on each of %d collectors:",
-          executions, ncollectors);
+  fprintf(stderr,
+          "gcheap-fuzz: %lu executions on each of %d collectors:", executions,
+          ncollectors);
   for (int i = 0; i < ncollectors; i++)
-    fprintf(stderr, " %s %.1f s%s", names[i], seconds[i],
-            i + 1 < ncollectors ? "," : "\n");
+    fprintf(stderr, " %s %.1f s,", names[i], seconds[i]);
+  fprintf(stderr, " %s out of line %.1f s\n", names[0], seconds[ncollectors]);
 }
 
 static bool wanted(const char *name) {
@@ -94,10 +100,15 @@ static const char *differs(const struct fuzz_log *ref,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static struct fuzz_state reference, state;
   executions++;
-  for (int i = 0; i < ncollectors; i++) {
+  for (int i = 0; i <= ncollectors; i++) {
     struct fuzz_state *s = i == 0 ? &reference : &state;
+    /* The last run: the first collector again, out of line. */
+    const char *name = names[i < ncollectors ? i : 0];
+    fuzz_out_of_line = i == ncollectors;
     double start = now();
-    if (fuzz_run(s, names[i], data, size))
+    int failed = fuzz_run(s, name, data, size);
+    fuzz_out_of_line = false;
+    if (failed)
       abort();
     seconds[i] += now() - start;
     if (i == 0)
@@ -105,8 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint32_t at;
     const char *why = differs(&reference.log, &s->log, &at);
     if (why) {
-      fprintf(stderr, "gcheap-fuzz: %s and %s disagree: %s at log entry %u",
-              names[0], names[i], why, at);
+      fprintf(stderr, "gcheap-fuzz: %s and %s%s disagree: %s at log entry %u",
+              names[0], name, i == ncollectors ? " out of line" : "", why, at);
       if (at < reference.log.n && at < s->log.n) {
         const struct fuzz_log_entry *r = &reference.log.entries[at],
                                     *e = &s->log.entries[at];
@@ -114,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 " (%s: op %u, %u objects, digest %016llx; %s: op %u, %u "
                 "objects, digest %016llx)",
                 names[0], r->op, r->objects, (unsigned long long)r->digest,
-                names[i], e->op, e->objects, (unsigned long long)e->digest);
+                name, e->op, e->objects, (unsigned long long)e->digest);
       }
       fputc('\n', stderr);
       abort();
