@@ -176,16 +176,21 @@ allocate_after_collecting(struct gc_mutator *m, const struct gc_type_info *t,
  * passes with one comparison; another one only if Boehm knows it. Out of
  * line, before anything else: the allocation path keeps its shape (a
  * conservative scan is sensitive to which words a frame leaves behind). */
-static __attribute__((noinline)) bool unknown_thread(struct gc_mutator *m,
-                                                     const char *fn) {
-  if (GC_LIKELY(pthread_equal(pthread_self(), m->owner)) ||
-      GC_thread_is_registered())
+static __attribute__((noinline)) bool unknown_thread_slow(struct gc_mutator *m,
+                                                          const char *fn) {
+  if (GC_thread_is_registered())
     return false;
   gc_trap_raise(m->handle, GC_TRAP_MISUSE,
                 "%s from a thread Boehm GC does not know: each thread uses "
                 "the handle gc_heap_new or gc_thread_attach gave it",
                 fn);
   return true;
+}
+
+/* The owner's test inline: every allocation makes it. */
+static inline bool unknown_thread(struct gc_mutator *m, const char *fn) {
+  return GC_UNLIKELY(!pthread_equal(pthread_self(), m->owner)) &&
+         unknown_thread_slow(m, fn);
 }
 
 static struct gc_obj *boehm_allocate(struct gc_mutator *m, uint32_t type,
