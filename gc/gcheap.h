@@ -236,15 +236,15 @@ const char *gc_trap_name(gc_trap trap);
 /* ---- Inline fast paths ---------------------------------------------------
  *
  * Allocation (gc_new_struct, gc_new_array), the field and element accessors
- * (gc_get_*, gc_set_*) and gc_array_len are static inline functions here,
- * named gc_inline_*, that the public names call through function-like
- * macros. Each makes one test on data the heap publishes at the start of
- * the handle (struct gc_heap_inline) and, when the test fails, calls the
- * library's out-of-line function of the same name, which makes every check
- * and traps. So an inline call does exactly what the out-of-line one does:
- * a NULL object, an index out of range or a field of another kind always
- * takes the out-of-line call. verify=1, stress=N and a running destructor
- * send every call there (slow); no collector's name appears here.
+ * (gc_get_*, gc_set_*), gc_array_len and gc_safepoint are static inline
+ * functions here, named gc_inline_*, that the public names call through
+ * function-like macros. Each makes one test on data the heap publishes at
+ * the start of the handle (struct gc_heap_inline) and, when the test fails,
+ * calls the library's out-of-line function of the same name, which makes
+ * every check and traps. So an inline call does exactly what the out-of-line
+ * one does: a NULL object, an index out of range or a field of another kind
+ * always takes the out-of-line call. verify=1, stress=N and a running
+ * destructor send every call there (slow); no collector's name appears here.
  *
  * Define GCHEAP_NO_INLINE before including this header to call only the
  * out-of-line functions (the stable ABI: a program built so does not depend
@@ -397,6 +397,17 @@ GCHEAP_INLINE size_t gc_inline_array_len(gc_heap *heap, gc_ref arr) {
   return (gc_array_len)(heap, arr);
 }
 
+/* The poll a loop that does not allocate makes: out of line only when
+ * another thread waits to collect (or stress, verify or a destructor make
+ * every call go there), and for a NULL heap, which aborts there with a
+ * message as documented above. */
+GCHEAP_INLINE void gc_inline_safepoint(gc_heap *heap) {
+  const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
+  if (GCHEAP_UNLIKELY(!h) || GCHEAP_UNLIKELY(h->slow) ||
+      GCHEAP_UNLIKELY(__atomic_load_n(&h->alloc_interrupt, __ATOMIC_RELAXED)))
+    (gc_safepoint)(heap);
+}
+
 GCHEAP_INLINE gc_ref gc_inline_get_ref(gc_heap *heap, gc_ref obj, size_t i) {
   gc_ref *slot = (gc_ref *)gc_inline_field(heap, obj, i, GC_KIND_REF);
   return GCHEAP_LIKELY(slot != NULL) ? *slot : (gc_get_ref)(heap, obj, i);
@@ -445,6 +456,7 @@ GCHEAP_INLINE_SCALAR(i8, uint8_t, GC_KIND_I8)
   gc_heap_new_for_layout(config, GCHEAP_INLINE_LAYOUT, err, errlen)
 #define gc_thread_attach(any_handle, err, errlen)                              \
   gc_thread_attach_for_layout(any_handle, GCHEAP_INLINE_LAYOUT, err, errlen)
+#define gc_safepoint(heap) gc_inline_safepoint(heap)
 #define gc_new_struct(heap, type) gc_inline_new_struct(heap, type)
 #define gc_new_array(heap, type, len) gc_inline_new_array(heap, type, len)
 #define gc_array_len(heap, arr) gc_inline_array_len(heap, arr)

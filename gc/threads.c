@@ -401,7 +401,7 @@ void gc_thread_detach(gc_heap *handle) {
   gc_sys_free(handle);
 }
 
-void gc_safepoint(gc_heap *handle) {
+void(gc_safepoint)(gc_heap *handle) {
   GC_REQUIRE_HEAP(handle, "gc_safepoint");
   if (gc_api_enter(handle, NULL, "gc_safepoint"))
     return;

@@ -183,11 +183,16 @@ enum null_call {
   NULL_GLOBAL,
   NULL_COLLECT,
   NULL_GET_STATS,
+  NULL_SAFEPOINT, /* inline in gcheap.h: it must still reach the message */
+  NULL_BLOCKING_BEGIN,
+  NULL_BLOCKING_END,
   NULL_CALLS
 };
 static const char *const null_call_names[] = {
-    "gc_type_struct", "gc_type_array", "gc_set_trap_handler", "gc_scope_open",
-    "gc_global",      "gc_collect",    "gc_get_stats"};
+    "gc_type_struct", "gc_type_array", "gc_set_trap_handler",
+    "gc_scope_open",  "gc_global",     "gc_collect",
+    "gc_get_stats",   "gc_safepoint",  "gc_blocking_begin",
+    "gc_blocking_end"};
 
 static void call_with_null_heap(enum null_call call) {
   const gc_kind kinds[] = {GC_KIND_I64};
@@ -214,12 +219,22 @@ static void call_with_null_heap(enum null_call call) {
   case NULL_GET_STATS:
     gc_get_stats(NULL, &stats);
     break;
+  case NULL_SAFEPOINT:
+    gc_safepoint(NULL);
+    break;
+  case NULL_BLOCKING_BEGIN:
+    gc_blocking_begin(NULL);
+    break;
+  case NULL_BLOCKING_END:
+    gc_blocking_end(NULL);
+    break;
   case NULL_CALLS:
     break;
   }
 }
 
-/* The calls that set a heap up abort with a message naming the call (a
+/* The calls that set a heap up, and the thread calls (gc_safepoint is
+ * inline in gcheap.h), abort with a message naming the call (a
  * SIGSEGV before); gc_heap_free(NULL) and gc_collector_name(NULL) are
  * fine. */
 Test(traps, null_heap_aborts_with_a_message_in_setup_calls) {
