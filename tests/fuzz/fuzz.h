@@ -24,9 +24,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Inline or out of line: every input runs once more on the first collector
- * with fuzz_out_of_line set (fuzz_main.c), where the calls below go to
- * the out-of-line functions, as in a program built with GCHEAP_NO_INLINE;
+/* Inline or out of line: one input in four runs once more on the first
+ * collector with fuzz_out_of_line set (fuzz_main.c), where the calls below go
+ * to the out-of-line functions, as in a program built with GCHEAP_NO_INLINE;
  * that run must log what the inline one did. */
 extern bool fuzz_out_of_line;
 #ifndef GCHEAP_NO_INLINE
