@@ -107,6 +107,25 @@ static void forget_dead_objects(struct gc_collector *c) {
       }
 }
 
+/* How many of a block's line marks equal epoch, eight at a time: a byte of
+ * x is zero exactly where the mark is epoch, and the expression below sets
+ * the top bit of exactly those bytes (no carry crosses a byte). The sweep
+ * reads every line mark of the heap at each collection. */
+static uint32_t count_marked_lines(const uint8_t *marks, uint8_t epoch) {
+  const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+  const uint64_t spread = UINT64_C(0x0101010101010101) * epoch;
+  uint32_t count = 0;
+  for (size_t i = 0; i < LINES_PER_BLOCK; i += 8) {
+    uint64_t word;
+    memcpy(&word, marks + i, sizeof word);
+    uint64_t x = word ^ spread;
+    uint64_t zero_bytes = ~(((x & low7) + low7) | x | low7) >> 7;
+    /* One bit per byte: the multiplication sums them into the top byte. */
+    count += (uint32_t)((zero_bytes * UINT64_C(0x0101010101010101)) >> 56);
+  }
+  return count;
+}
+
 /* Sets each block's state from its line marks and (verify=1) the lines its
  * quarantine holds, after quarantining the lines that died now. Returns
  * the bytes of marked lines. */
@@ -122,12 +141,14 @@ static uint64_t sweep_blocks(struct gc_collector *c) {
         chunk->block_state[b] = BLOCK_FREE;
         continue;
       }
-      uint32_t live = 0, held = 0;
-      for (size_t l = (size_t)b * LINES_PER_BLOCK;
-           l < (size_t)(b + 1) * LINES_PER_BLOCK; l++) {
-        live += chunk->line_mark[l] == c->line_epoch;
-        held += line_held(c, chunk, l);
-      }
+      size_t first = (size_t)b * LINES_PER_BLOCK;
+      uint32_t live =
+          count_marked_lines(&chunk->line_mark[first], c->line_epoch);
+      uint32_t held = live;
+      if (c->verify) /* and the quarantined lines */
+        for (size_t l = first; l < first + LINES_PER_BLOCK; l++)
+          held +=
+              chunk->line_mark[l] != c->line_epoch && line_held(c, chunk, l);
       chunk->block_state[b] = held == 0                 ? BLOCK_FREE
                               : held == LINES_PER_BLOCK ? BLOCK_FULL
                                                         : BLOCK_RECYCLABLE;
