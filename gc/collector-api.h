@@ -234,15 +234,20 @@ static inline size_t gc_object_size(const struct gc_type_registry *types,
  * (tracing: the mark epoch). */
 void gc_set_barrier_filter(gc_heap *heap, uint32_t mask, uint32_t value);
 
-/* The handle's bump region, which gcheap.h's inline allocation bumps
- * (struct gc_inline_bump): a collector that allocates small objects by
- * bumping a pointer through zeroed memory keeps that thread's region here,
- * so that the inline path allocates from it too (tracing, null). An inline
- * allocation writes the type word only (the collector's word stays 0) and
- * takes no other step, so the region must hold only memory where that
- * makes a valid object. A collector that does not publish one leaves it
- * empty, and every allocation comes to it (refcount, boehm). */
-struct gc_inline_bump *gc_handle_bump(gc_heap *handle);
+/* The public part of a handle (gcheap.h's struct gc_heap_inline), where a
+ * collector publishes how its thread allocates, so that gcheap.h's inline
+ * allocation takes the same memory without a call. A collector writes only
+ * these fields of it, each a way to allocate (gcheap.h says which rules the
+ * inline path keeps):
+ *   - bump: one region of zeroed memory, where an object is made by
+ *     writing its type word (tracing's current hole, null's region);
+ *   - cells, cell_budget, cell_gc_word: a run of free cells per small size
+ *     class, the bytes the thread may still allocate before the collector
+ *     wants a word, and the collector's word of a new object (refcount's
+ *     size classes and allocation budget).
+ * A collector that publishes neither leaves them zero, and every
+ * allocation comes to it (boehm). */
+struct gc_heap_inline *gc_handle_inline(gc_heap *handle);
 
 /* heap's collector if ops is its table, else NULL: for a collector's test
  * hooks, which receive a gc_heap * from the test. */

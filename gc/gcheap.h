@@ -287,9 +287,20 @@ struct gc_inline_bump {
   char *cursor, *limit;
 };
 
-/* The start of every handle. bump is the region the collector publishes:
- * cursor == limit when it has no room, limit NULL when the collector
- * publishes none (or has no region at the moment). */
+/* Size classes of the cell table, 16 to 128 bytes by 8. */
+#define GCHEAP_INLINE_CELL_CLASSES 15
+#define GCHEAP_INLINE_CELL_MAX_BYTES 128
+
+/* The start of every handle. A collector publishes one of two ways to
+ * allocate inline, or none:
+ *   - bump: one region; cursor == limit when it has no room, limit NULL
+ *     when the collector publishes none (or has no region at the moment);
+ *   - cells: a run of free cells per size class, cells[k] for objects of
+ *     exactly 16 + 8k bytes, taken from it while cell_budget (what the
+ *     thread may still allocate before the collector wants a word) covers
+ *     them. A cell is not zeroed: the inline path writes every word, the
+ *     collector's word as cell_gc_word. cell_budget is 0 when the collector
+ *     publishes no cells. */
 struct gc_heap_inline {
   uint32_t layout;         /* GCHEAP_INLINE_LAYOUT of the library */
   uint8_t slow;            /* nonzero: every call goes out of line */
@@ -303,6 +314,10 @@ struct gc_heap_inline {
   struct gc_inline_bump bump;
   /* What this thread allocated; an inline allocation adds to both. */
   uint64_t allocated_bytes, allocated_objects;
+  struct gc_inline_bump cells[GCHEAP_INLINE_CELL_CLASSES];
+  int64_t cell_budget;
+  uint32_t cell_gc_word;
+  uint32_t reserved2;
 };
 
 /* Stores v into *slot, REF field or element of obj, through the heap's
@@ -340,29 +355,50 @@ GCHEAP_INLINE void *gc_inline_field(gc_heap *heap, gc_ref obj, size_t i,
   return NULL;
 }
 
-/* bytes from the handle's bump region, holding type; NULL if it has no
- * room (or allocation must go out of line). */
-GCHEAP_INLINE gc_ref gc_inline_bump(gc_heap *heap, gc_type type, size_t bytes) {
+/* bytes for an object of type, from what the handle publishes (the bump
+ * region, else the cell table); NULL if that has no room, or allocation
+ * must go out of line. */
+GCHEAP_INLINE gc_ref gc_inline_allocate(gc_heap *heap, gc_type type,
+                                        size_t bytes) {
   struct gc_heap_inline *h = (struct gc_heap_inline *)heap;
-  char *p = h->bump.cursor;
-  if (GCHEAP_UNLIKELY(__atomic_load_n(&h->alloc_interrupt, __ATOMIC_RELAXED)) ||
-      GCHEAP_UNLIKELY(bytes > (size_t)(h->bump.limit - p)))
+  if (GCHEAP_UNLIKELY(__atomic_load_n(&h->alloc_interrupt, __ATOMIC_RELAXED)))
     return NULL;
-  h->bump.cursor = p + bytes;
-  *(uint32_t *)p = type;
+  char *p;
+  if (h->bump.limit) {
+    p = h->bump.cursor;
+    if (GCHEAP_UNLIKELY(bytes > (size_t)(h->bump.limit - p)))
+      return NULL;
+    h->bump.cursor = p + bytes;
+    *(uint32_t *)p = type; /* the rest is zero */
+  } else {
+    if (bytes > GCHEAP_INLINE_CELL_MAX_BYTES || h->cell_budget < (int64_t)bytes)
+      return NULL;
+    struct gc_inline_bump *run = &h->cells[bytes / 8 - 2];
+    p = run->cursor;
+    if (GCHEAP_UNLIKELY(p >= run->limit))
+      return NULL;
+    run->cursor = p + bytes;
+    h->cell_budget -= (int64_t)bytes;
+    ((uint32_t *)p)[0] = type;
+    ((uint32_t *)p)[1] = h->cell_gc_word;
+    /* At most 15 words: plain stores. (The empty asm keeps the compiler
+     * from making the loop a "rep stos", whose start-up costs more than
+     * the stores; refcount's own fast path does the same.) */
+    for (size_t w = 1; w < bytes / 8; w++) {
+      ((uint64_t *)p)[w] = 0;
+      __asm__("" : "+r"(w));
+    }
+  }
   h->allocated_bytes += bytes;
   h->allocated_objects++;
   return (gc_ref)p;
 }
 
-/* A collector that publishes no bump region leaves limit NULL: its
- * allocations go out of line after one test. */
 GCHEAP_INLINE gc_ref gc_inline_new_struct(gc_heap *heap, gc_type type) {
   const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
-  if (GCHEAP_LIKELY(h->bump.limit != NULL && !h->slow &&
-                    type < GCHEAP_INLINE_MAX_TYPES)) {
+  if (GCHEAP_LIKELY(!h->slow && type < GCHEAP_INLINE_MAX_TYPES)) {
     uint32_t bytes = h->types[type].new_struct_bytes;
-    gc_ref obj = bytes ? gc_inline_bump(heap, type, bytes) : NULL;
+    gc_ref obj = bytes ? gc_inline_allocate(heap, type, bytes) : NULL;
     if (GCHEAP_LIKELY(obj != NULL))
       return obj;
   }
@@ -372,14 +408,13 @@ GCHEAP_INLINE gc_ref gc_inline_new_struct(gc_heap *heap, gc_type type) {
 GCHEAP_INLINE gc_ref gc_inline_new_array(gc_heap *heap, gc_type type,
                                          size_t len) {
   const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
-  if (GCHEAP_LIKELY(h->bump.limit != NULL && !h->slow &&
-                    type < GCHEAP_INLINE_MAX_TYPES &&
+  if (GCHEAP_LIKELY(!h->slow && type < GCHEAP_INLINE_MAX_TYPES &&
                     len <= GCHEAP_INLINE_MAX_ARRAY_LENGTH)) {
     uint8_t elem = h->types[type].array_elem;
     size_t bytes = (GCHEAP_INLINE_ARRAY_ELEMS_OFFSET +
                     len * (elem == GC_KIND_I8 + 1 ? 1 : 8) + 7) &
                    ~(size_t)7;
-    gc_ref obj = elem ? gc_inline_bump(heap, type, bytes) : NULL;
+    gc_ref obj = elem ? gc_inline_allocate(heap, type, bytes) : NULL;
     if (GCHEAP_LIKELY(obj != NULL)) {
       *(uint64_t *)((char *)obj + GCHEAP_INLINE_ARRAY_LENGTH_OFFSET) = len;
       return obj;

@@ -72,9 +72,10 @@ struct gc_heap {
    * only when (obj->gc_word & barrier_mask) == barrier_value; a copy of the
    * shared one, changed only while the world is stopped. inl.alloc_interrupt
    * is nonzero when an allocation must take gc_allocate_interrupted: a
-   * safepoint is requested, or stress=N counts allocations. inl.bump is the
-   * region a collector publishes (gc_handle_bump). inl.allocated_* count
-   * what this handle allocated, with plain adds by its thread only. */
+   * safepoint is requested, or stress=N counts allocations. inl.bump and
+   * inl.cells are the region or cell table a collector publishes
+   * (gc_handle_inline). inl.allocated_* count what this handle allocated,
+   * with plain adds by its thread only. */
   struct gc_heap_inline inl;
   /* Hot fields next: read on every API call. allocate and write_ref are
    * ops->allocate and ops->write_ref, copied here to save a load on the two

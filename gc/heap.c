@@ -257,8 +257,8 @@ gc_heap *gc_heap_new_for_layout(const gc_config *config, uint32_t layout,
   return (gc_heap_new)(config, err, errlen);
 }
 
-struct gc_inline_bump *gc_handle_bump(gc_heap *handle) {
-  return &handle->inl.bump;
+struct gc_heap_inline *gc_handle_inline(gc_heap *handle) {
+  return &handle->inl;
 }
 
 static void print_stats(gc_heap *heap) {

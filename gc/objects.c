@@ -31,7 +31,10 @@ _Static_assert(offsetof(struct gc_heap_inline, slow) == 4 &&
                    offsetof(struct gc_heap_inline, barrier_mask) == 8 &&
                    offsetof(struct gc_heap_inline, types) == 16 &&
                    offsetof(struct gc_heap_inline, bump) == 24 &&
-                   offsetof(struct gc_heap_inline, allocated_bytes) == 40,
+                   offsetof(struct gc_heap_inline, allocated_bytes) == 40 &&
+                   offsetof(struct gc_heap_inline, cells) == 56 &&
+                   offsetof(struct gc_heap_inline, cell_budget) == 296 &&
+                   offsetof(struct gc_heap_inline, cell_gc_word) == 304,
                "the handle's inline part (docs/guide.md, section 10)");
 _Static_assert(GC_MAX_TYPES == GCHEAP_INLINE_MAX_TYPES, "type numbers");
 

@@ -36,28 +36,36 @@ Test(inline_fast_paths, a_program_built_for_another_layout_gets_no_heap) {
   gc_heap_free(heap);
 }
 
-/* tracing and null make small objects in the handle's bump region, so the
- * inline allocation takes them there; refcount and boehm publish none. */
-COLLECTOR_TEST(inline_fast_paths, allocation_bumps_the_published_region) {
+/* tracing and null make small objects in the handle's bump region and
+ * refcount in its cell table, so the inline allocation takes them there;
+ * boehm publishes neither. */
+COLLECTOR_TEST(inline_fast_paths, allocation_takes_the_published_memory) {
   gc_heap *heap = fast_heap(param->name);
-  gc_type pair = gc_type_struct(heap, "pair", 3, mixed_kinds);
+  gc_type pair = gc_type_struct(heap, "pair", 3, mixed_kinds); /* 32 bytes */
   const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
   CHECK_EQ(h->layout, GCHEAP_INLINE_LAYOUT);
-  bool publishes =
+  bool bump =
       strcmp(param->name, "tracing") == 0 || strcmp(param->name, "null") == 0;
+  bool cells = strcmp(param->name, "refcount") == 0;
+  const struct gc_inline_bump *run = &h->cells[32 / 8 - 2];
   uint64_t objects = h->allocated_objects;
-  int bumped = 0;
+  int bumped = 0, celled = 0;
   for (int i = 0; i < 1000; i++) {
-    char *before = h->bump.cursor;
+    char *before = h->bump.cursor, *cell = run->cursor;
+    int64_t budget = h->cell_budget;
     gc_ref obj = gc_new_struct(heap, pair);
     cr_assert_not_null(obj);
     bumped += (char *)obj == before && h->bump.cursor == before + 32;
+    celled += (char *)obj == cell && run->cursor == cell + 32 &&
+              h->cell_budget == budget - 32;
+    /* What the inline path wrote is an object like any other. */
+    CHECK_EQ(gc_get_i64(heap, obj, 1), 0);
+    CHECK(gc_get_ref(heap, obj, 0) == NULL);
   }
   CHECK_EQ(h->allocated_objects, objects + 1000);
-  if (publishes)
-    CHECK(bumped >= 900); /* a new region now and then is out of line */
-  else
-    CHECK_EQ(bumped, 0);
+  /* A new region or run now and then is out of line. */
+  CHECK(bump ? bumped >= 900 : bumped == 0);
+  CHECK(cells ? celled >= 900 : celled == 0);
   harness_free_heap(heap);
 }
 
@@ -100,8 +108,16 @@ COLLECTOR_TEST(inline_fast_paths, inline_and_out_of_line_calls_agree) {
     gc_set_i64(heap, young, 1, 1000 + (int64_t)i);
     gc_set_ref(heap, *arr, i, young);
   }
-  for (int i = 0; i < 400000; i++) /* 12 MiB: past every first budget */
-    gc_set_i64(heap, gc_new_struct(heap, pair), 1, -1);
+  /* 12 MiB of garbage: past every first budget, so cells and lines that
+   * held -1 come back; each new object must read zero all the same. */
+  int dirty = 0;
+  for (int i = 0; i < 400000; i++) {
+    gc_ref junk = gc_new_struct(heap, pair);
+    dirty += gc_get_i64(heap, junk, 1) != 0 || gc_get_ref(heap, junk, 0);
+    gc_set_i64(heap, junk, 1, -1);
+    gc_set_ref(heap, junk, 0, junk);
+  }
+  CHECK_EQ(dirty, 0);
   for (size_t i = 0; i < 10; i++)
     CHECK_EQ(gc_get_i64(heap, gc_get_ref(heap, *arr, i), 1), 1000 + (int64_t)i);
   gc_scope_close(heap, scope);

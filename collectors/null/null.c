@@ -29,7 +29,7 @@ struct region {
 };
 
 struct gc_mutator {
-  /* The thread's region: the handle's own (gc_handle_bump), so that
+  /* The thread's region: the handle's own (gc_handle_inline), so that
    * gcheap.h's inline allocation bumps it too. */
   struct gc_inline_bump *bump;
   struct gc_collector *c;
@@ -139,7 +139,7 @@ static struct gc_mutator *null_attach(struct gc_collector *c, gc_heap *handle,
   }
   m->c = c;
   m->handle = handle;
-  m->bump = gc_handle_bump(handle);
+  m->bump = &gc_handle_inline(handle)->bump;
   m->region = SIZE_MAX; /* none yet */
   return m;
 }

@@ -4,8 +4,10 @@
  * per block, carved from 4 MiB system mappings (chunks, huge-page aligned
  * and hinted: map_chunk) so that a cell's block is its address rounded down. A
  * block's header keeps a bitmap of its free cells. Each class allocates by
- * bumping a cursor through a run of consecutive free cells (inline,
- * refcount.c); when the run ends, the next run of the current block is claimed,
+ * bumping a cursor through a run of consecutive free cells (refcount.c, and
+ * for classes up to 128 bytes gcheap.h's inline path too: their runs and the
+ * allocation budget are the handle's published cell table, rc_alloc_init);
+ * when the run ends, the next run of the current block is claimed,
  * then the next block with free cells. Freeing sets the cell's bit and lists
  * its block if need be. Allocating in address order, not in the random order in
  * which reference counting frees, keeps objects made together close together: a
@@ -41,9 +43,19 @@ bool rc_over_limit(struct gc_collector *c, size_t more) {
   return max && rc_heap_bytes(c) + more > max;
 }
 
+/* The small classes' runs and the budget are the handle's, published for
+ * gcheap.h's inline allocation (one thread per heap: the creator's). */
 void rc_alloc_init(struct gc_collector *c) {
-  for (unsigned k = 0; k < RC_NCLASSES; k++)
-    c->classes[k].cell_bytes = rc_class_bytes(k);
+  struct gc_heap_inline *published = gc_handle_inline(c->heap);
+  for (unsigned k = 0; k < RC_NCLASSES; k++) {
+    struct rc_class *cls = &c->classes[k];
+    cls->cell_bytes = rc_class_bytes(k);
+    cls->run = cls->cell_bytes <= GCHEAP_INLINE_CELL_MAX_BYTES
+                   ? &published->cells[k]
+                   : &cls->own_run;
+  }
+  published->cell_gc_word = RC_YOUNG;
+  c->budget = &published->cell_budget;
 }
 
 /* A fresh block for size_class, all free, on the class's partial list; -1
@@ -195,8 +207,8 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
     block->idle = RC_BLOCK_IN_USE;
     block->scan = end;
     char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
-    k->cursor = cells + (size_t)start * k->cell_bytes;
-    k->limit = cells + (size_t)end * k->cell_bytes;
+    k->run->cursor = cells + (size_t)start * k->cell_bytes;
+    k->run->limit = cells + (size_t)end * k->cell_bytes;
     return true;
   }
 }
@@ -206,10 +218,10 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
 static struct gc_obj *take_cell(struct gc_collector *c, unsigned size_class) {
   struct rc_class *k = &c->classes[size_class];
   for (;;) {
-    if (k->cursor >= k->limit && !claim_run(c, k))
+    if (k->run->cursor >= k->run->limit && !claim_run(c, k))
       return NULL;
-    struct gc_obj *cell = (struct gc_obj *)k->cursor;
-    k->cursor += k->cell_bytes;
+    struct gc_obj *cell = (struct gc_obj *)k->run->cursor;
+    k->run->cursor += k->cell_bytes;
     if (!c->verify)
       return cell;
     /* verify=1 hands out one cell at a time: a fresh one has no poison to
@@ -308,19 +320,19 @@ void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
 void rc_alloc_retire_runs(struct gc_collector *c) {
   for (unsigned i = 0; i < RC_NCLASSES; i++) {
     struct rc_class *k = &c->classes[i];
-    if (k->cursor >= k->limit) {
-      k->cursor = k->limit = NULL;
+    if (k->run->cursor >= k->run->limit) {
+      k->run->cursor = k->run->limit = NULL;
       continue;
     }
-    struct rc_block *block = rc_block_of(k->cursor);
-    uint32_t start = rc_cell_index(block, k->cursor);
-    uint32_t end = rc_cell_index(block, k->limit - 1) + 1;
+    struct rc_block *block = rc_block_of(k->run->cursor);
+    uint32_t start = rc_cell_index(block, k->run->cursor);
+    uint32_t end = rc_cell_index(block, k->run->limit - 1) + 1;
     unclaim_cells(block, start, end);
     block->free_cells += end - start;
     /* The next run of this block starts where this one stopped. */
     if (block == k->current && block->scan > start)
       block->scan = start;
-    k->cursor = k->limit = NULL;
+    k->run->cursor = k->run->limit = NULL;
   }
 }
 

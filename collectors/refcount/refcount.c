@@ -128,12 +128,12 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
     return;
   if (!gc_vector_push(&c->candidates, obj)) {
     c->candidates_overflowed = true;
-    c->budget = 0;
+    *c->budget = 0;
     return;
   }
   obj->gc_word |= RC_BUFFERED;
   if (GC_UNLIKELY(c->candidates.count >= c->candidate_limit))
-    c->budget = 0;
+    *c->budget = 0;
 }
 
 /* ---- Barriers ------------------------------------------------------------ */
@@ -375,7 +375,7 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   gc_heap *heap = c->heap;
   c->in_collection = true;
   uint64_t start = gc_pause_begin(heap);
-  c->bytes_since_cycles += (uint64_t)(c->budget_reset - c->budget);
+  c->bytes_since_cycles += (uint64_t)(c->budget_reset - *c->budget);
   rc_large_collection_point_begins(c);
   rc_alloc_retire_runs(c);
   gc_visit_roots(heap, mark_rooted, NULL);
@@ -401,12 +401,12 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
     gc_note_live(heap, c->live_objects, c->live_bytes);
   }
   gc_visit_roots(heap, clear_rooted, NULL);
-  c->budget = c->budget_reset;
+  *c->budget = c->budget_reset;
   /* The promotion search or the drain made cycles due: the next
    * allocation starts a collection point with a complete drain and trial
    * deletion. */
   if (!cycles_ran && cycles_due(c))
-    c->budget = 0;
+    *c->budget = 0;
   if (c->verify)
     rc_quarantine_trim(c);
   gc_note_heap_bytes(heap, rc_heap_bytes(c));
@@ -463,17 +463,17 @@ init_header(struct gc_obj *obj, uint32_t type) {
 static __attribute__((noinline)) struct gc_obj *
 allocate_slow(struct gc_collector *c, uint32_t type, size_t bytes) {
   size_t cell_bytes = type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
-  c->budget -= (int64_t)cell_bytes;
-  if (c->budget < 0)
+  *c->budget -= (int64_t)cell_bytes;
+  if (*c->budget < 0)
     rc_collection_point(c, false);
   if (type < GC_FIRST_USER_TYPE && reserve_builtin(c, type))
     return NULL;
   struct rc_class *k =
       cell_bytes < RC_LARGE_MIN ? &c->classes[rc_size_class(cell_bytes)] : NULL;
   struct gc_obj *obj;
-  if (k && k->cursor < k->limit) {
-    obj = (struct gc_obj *)k->cursor;
-    k->cursor += k->cell_bytes;
+  if (k && k->run->cursor < k->run->limit) {
+    obj = (struct gc_obj *)k->run->cursor;
+    k->run->cursor += k->cell_bytes;
   } else {
     obj = rc_allocate_slow(c, type, cell_bytes);
     if (!obj)
@@ -503,12 +503,12 @@ static struct gc_obj *rc_allocate(struct gc_mutator *m, uint32_t type,
   /* Larger objects are zeroed by memset, in allocate_slow, so that this
    * path calls nothing and saves no register. */
   if (GC_LIKELY(bytes <= RC_INLINE_BYTES && type >= GC_FIRST_USER_TYPE &&
-                c->budget >= (int64_t)bytes)) {
+                *c->budget >= (int64_t)bytes)) {
     struct rc_class *k = &c->classes[rc_size_class(bytes)];
-    if (GC_LIKELY(k->cursor < k->limit)) {
-      struct gc_obj *obj = (struct gc_obj *)k->cursor;
-      k->cursor += k->cell_bytes;
-      c->budget -= (int64_t)bytes;
+    if (GC_LIKELY(k->run->cursor < k->run->limit)) {
+      struct gc_obj *obj = (struct gc_obj *)k->run->cursor;
+      k->run->cursor += k->cell_bytes;
+      *c->budget -= (int64_t)bytes;
       zero_words((uint64_t *)obj + 1, bytes / 8 - 1);
       init_header(obj, type);
       return obj;
@@ -570,7 +570,7 @@ static struct gc_collector *rc_create(const struct gc_collector_env *env,
   uint64_t budget = options->heap_size / 4;
   c->budget_reset = budget > (uint64_t)RC_DEFAULT_BUDGET ? (int64_t)budget
                                                          : RC_DEFAULT_BUDGET;
-  c->budget = c->budget_reset;
+  *c->budget = c->budget_reset;
   return c;
 }
 

@@ -145,9 +145,13 @@ static inline struct rc_block *rc_block_of(const void *cell) {
 }
 
 /* Where one size class allocates: a run of free cells [cursor, limit) in
- * its current block, then the free runs of its partial blocks. */
+ * its current block, then the free runs of its partial blocks. The run of
+ * a class up to GCHEAP_INLINE_CELL_MAX_BYTES is the handle's published one
+ * (gcheap.h's cell table), so that the inline allocation takes its cells
+ * too; a larger class keeps its run in own_run. */
 struct rc_class {
-  char *cursor, *limit;
+  struct gc_inline_bump *run;
+  struct gc_inline_bump own_run;
   size_t cell_bytes;
   struct rc_block *current;
   struct rc_block *partial;
@@ -195,8 +199,10 @@ struct gc_collector {
   const struct gc_type_registry *types;
   struct rc_class classes[RC_NCLASSES];
 
-  /* Allocation bytes left before the next collection point. */
-  int64_t budget;
+  /* Allocation bytes left before the next collection point: the handle's
+   * published cell_budget, which gcheap.h's inline allocation takes from
+   * too. */
+  int64_t *budget;
   int64_t budget_reset; /* the budget each collection point starts */
   /* The stored count value that means "see the overflow table". */
   uint32_t count_limit;

@@ -114,7 +114,7 @@ static struct gc_mutator *tracing_attach(struct gc_collector *c,
   }
   m->c = c;
   m->handle = handle;
-  m->small = gc_handle_bump(handle);
+  m->small = &gc_handle_inline(handle)->bump;
   m->next = c->mutators;
   c->mutators = m;
   return m;

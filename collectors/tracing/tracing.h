@@ -127,7 +127,7 @@ struct mark_pool;
 
 /* One thread's allocation regions and barrier buffer. */
 struct gc_mutator {
-  /* The small-object region: the handle's own (gc_handle_bump), so that
+  /* The small-object region: the handle's own (gc_handle_inline), so that
    * gcheap.h's inline allocation bumps it too. */
   struct gc_inline_bump *small;
   struct gc_collector *c;
