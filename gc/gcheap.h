@@ -448,20 +448,26 @@ GCHEAP_INLINE gc_ref gc_inline_get_ref(gc_heap *heap, gc_ref obj, size_t i) {
   return GCHEAP_LIKELY(slot != NULL) ? *slot : (gc_get_ref)(heap, obj, i);
 }
 
-/* A store the barrier filter lets through is a plain store; any other goes
- * out of line, to the collector's barrier. */
-GCHEAP_INLINE void gc_inline_set_ref(gc_heap *heap, gc_ref obj, size_t i,
-                                     gc_ref v) {
+/* v into *slot, a checked REF field of obj: a store the barrier filter
+ * lets through is a plain store; any other goes out of line, to the
+ * collector's barrier. (The library's gc_set_ref stores through this too.) */
+GCHEAP_INLINE void gc_inline_store_ref(gc_heap *heap, gc_ref obj, gc_ref *slot,
+                                       gc_ref v) {
   const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
-  gc_ref *slot = (gc_ref *)gc_inline_field(heap, obj, i, GC_KIND_REF);
-  if (GCHEAP_UNLIKELY(slot == NULL))
-    (gc_set_ref)(heap, obj, i, v);
-  else if (GCHEAP_LIKELY(
-               (__atomic_load_n((uint32_t *)obj + 1, __ATOMIC_RELAXED) &
-                h->barrier_mask) != h->barrier_value))
+  if (GCHEAP_LIKELY((__atomic_load_n((uint32_t *)obj + 1, __ATOMIC_RELAXED) &
+                     h->barrier_mask) != h->barrier_value))
     *slot = v;
   else
     gc_write_barrier(heap, obj, slot, v);
+}
+
+GCHEAP_INLINE void gc_inline_set_ref(gc_heap *heap, gc_ref obj, size_t i,
+                                     gc_ref v) {
+  gc_ref *slot = (gc_ref *)gc_inline_field(heap, obj, i, GC_KIND_REF);
+  if (GCHEAP_UNLIKELY(slot == NULL))
+    (gc_set_ref)(heap, obj, i, v);
+  else
+    gc_inline_store_ref(heap, obj, slot, v);
 }
 
 #define GCHEAP_INLINE_SCALAR(suffix, ctype, kind)                              \

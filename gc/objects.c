@@ -7,7 +7,8 @@
  * nothing. The common case takes an inline fast path that makes the same
  * checks in one test per type (gc_inline_field) and falls into the
  * checked path for anything else. Reference stores go through the
- * collector's barrier when its filter asks for it (store_ref). */
+ * collector's barrier when its filter asks for it (gcheap.h's
+ * gc_inline_store_ref). */
 #include "heap-internal.h"
 
 #include <stddef.h>
@@ -184,17 +185,6 @@ gc_ref(gc_get_ref)(gc_heap *heap, gc_ref obj, size_t i) {
   return slot ? *slot : NULL;
 }
 
-/* The store after the checks: through the collector's barrier when its
- * filter says the store into obj needs it, else a plain store. */
-static inline __attribute__((always_inline)) void
-store_ref(gc_heap *heap, gc_ref obj, gc_ref *slot, gc_ref v) {
-  if ((GC_ATOMIC_LOAD(obj->gc_word) & heap->inl.barrier_mask) !=
-      heap->inl.barrier_value)
-    *slot = v;
-  else
-    heap->write_ref(heap->mutator, obj, slot, v);
-}
-
 /* A collector without a barrier has a filter that never asks for it; a
  * caller that comes here anyway gets the plain store. */
 void gc_write_barrier(gc_heap *heap, gc_ref obj, gc_ref *slot, gc_ref v) {
@@ -210,7 +200,7 @@ set_ref_checked(gc_heap *heap, gc_ref obj, size_t i, gc_ref v) {
   if (!slot || (GC_UNLIKELY(heap->inl.slow) && v &&
                 gc_api_slow_check(heap, v, "gc_set_ref")))
     return;
-  store_ref(heap, obj, slot, v);
+  gc_inline_store_ref(heap, obj, slot, v);
 }
 
 void(gc_set_ref)(gc_heap *heap, gc_ref obj, size_t i, gc_ref v) {
@@ -221,7 +211,7 @@ void(gc_set_ref)(gc_heap *heap, gc_ref obj, size_t i, gc_ref v) {
     set_ref_checked(heap, obj, i, v);
     return;
   }
-  store_ref(heap, obj, slot, v);
+  gc_inline_store_ref(heap, obj, slot, v);
 }
 
 #define SCALAR_ACCESSORS(suffix, ctype, kind)                                  \
