@@ -94,17 +94,19 @@ static void finalize(struct gc_collector *c) {
   }
 }
 
+static bool forget_if_dead(struct gc_collector *c, struct chunk *chunk,
+                           size_t granule, void *ctx) {
+  (void)ctx;
+  struct gc_obj *obj = (struct gc_obj *)((char *)chunk + granule * 8);
+  if (obj->gc_word != c->epoch)
+    gc_bit_clear(chunk->object_start, granule);
+  return true;
+}
+
 /* verify=1: dead objects lose their start bit, so check_ref rejects them.
  * Runs before the sweep poisons and quarantines their lines. */
 static void forget_dead_objects(struct gc_collector *c) {
-  for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next)
-    for (size_t w = 0; w < GRANULES_PER_CHUNK / 64; w++)
-      for (uint64_t bits = chunk->object_start[w]; bits; bits &= bits - 1) {
-        size_t granule = w * 64 + (size_t)__builtin_ctzll(bits);
-        struct gc_obj *obj = (struct gc_obj *)((char *)chunk + granule * 8);
-        if (obj->gc_word != c->epoch)
-          gc_bit_clear(chunk->object_start, granule);
-      }
+  tracing_for_each_started_object(c, forget_if_dead, NULL);
 }
 
 /* How many of a block's line marks equal epoch, eight at a time: a byte of

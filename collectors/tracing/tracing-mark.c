@@ -289,17 +289,16 @@ static bool verify_marked_object(struct gc_collector *c, struct gc_obj *obj) {
  * object points to a marked, live object. Walks the object-start bitmaps
  * and the large objects. False (after a trap) if the invariant is broken:
  * the collection must then free nothing. */
+static bool verify_if_marked(struct gc_collector *c, struct chunk *chunk,
+                             size_t granule, void *ctx) {
+  (void)ctx;
+  struct gc_obj *obj = (struct gc_obj *)((char *)chunk + granule * 8);
+  return obj->gc_word != c->epoch || verify_marked_object(c, obj);
+}
+
 bool tracing_verify_marks(struct gc_collector *c) {
-  for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next) {
-    for (size_t w = 0; w < GRANULES_PER_CHUNK / 64; w++) {
-      for (uint64_t bits = chunk->object_start[w]; bits; bits &= bits - 1) {
-        size_t granule = w * 64 + (size_t)__builtin_ctzll(bits);
-        struct gc_obj *obj = (struct gc_obj *)((char *)chunk + granule * 8);
-        if (obj->gc_word == c->epoch && !verify_marked_object(c, obj))
-          return false;
-      }
-    }
-  }
+  if (!tracing_for_each_started_object(c, verify_if_marked, NULL))
+    return false;
   for (struct gc_large_object *l = c->large.live; l; l = l->next) {
     struct gc_obj *obj = gc_large_object(l);
     if (obj->gc_word == c->epoch && !verify_marked_object(c, obj))

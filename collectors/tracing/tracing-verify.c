@@ -56,6 +56,29 @@ int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,
   return -1;
 }
 
+/* Pristine blocks never held an object (block_pristine is cleared when an
+ * allocator first takes a block and never set again), so their start bits
+ * are all zero: skipping them makes a collection of a small heap cost what
+ * the heap holds, not the 2 MiB its first chunk spans. A collection at
+ * every allocation (stress=1) runs this twice each time. */
+bool tracing_for_each_started_object(struct gc_collector *c,
+                                     tracing_object_visitor visit, void *ctx) {
+  enum { WORDS_PER_BLOCK = BLOCK_SIZE / 8 / 64 };
+  for (struct chunk *chunk = c->chunks; chunk; chunk = chunk->next)
+    for (uint32_t b = FIRST_OBJECT_BLOCK; b < BLOCKS_PER_CHUNK; b++) {
+      if (chunk->block_state[b] == BLOCK_UNUSED || chunk->block_pristine[b])
+        continue;
+      for (size_t w = (size_t)b * WORDS_PER_BLOCK;
+           w < (size_t)(b + 1) * WORDS_PER_BLOCK; w++)
+        for (uint64_t bits = chunk->object_start[w]; bits; bits &= bits - 1) {
+          size_t granule = w * 64 + (size_t)__builtin_ctzll(bits);
+          if (!visit(c, chunk, granule, ctx))
+            return false;
+        }
+    }
+  return true;
+}
+
 bool tracing_owns_address(struct gc_collector *c, const void *addr) {
   return find_chunk(c, addr) || gc_large_find(&c->large, addr, false);
 }

@@ -300,5 +300,13 @@ void tracing_quarantine_free(struct gc_collector *c);
 int tracing_check_ref(struct gc_collector *c, gc_ref ref, char *why,
                       size_t whylen);
 bool tracing_is_object(struct gc_collector *c, const void *addr);
+/* verify=1: calls visit for every object of the blocks whose start bit is
+ * set (granule: its index in chunk), in address order; stops and returns
+ * false as soon as visit does. visit may clear the object's own bit. */
+typedef bool (*tracing_object_visitor)(struct gc_collector *c,
+                                       struct chunk *chunk, size_t granule,
+                                       void *ctx);
+bool tracing_for_each_started_object(struct gc_collector *c,
+                                     tracing_object_visitor visit, void *ctx);
 
 #endif

@@ -5,10 +5,11 @@
 # build: every execution runs the input on each collector in turn, so the
 # slower collectors take more of the time (the fuzzer prints each one's).
 # Exits non-zero on any failure and prints the number of executions. One
-# process, one core.
+# fuzzing process per core.
 #
 # Environment: GCHEAP_FUZZ_BUILD (build directory, default
 # /tmp/gcheap-fuzz-build); new crash inputs are written there too.
+# GCHEAP_FUZZ_WORKERS: fuzzing processes (default: the online CPUs).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 per_collector=${1:-15}
@@ -45,25 +46,43 @@ if ls "$here"/regress/* >/dev/null 2>&1; then
   done
 fi
 
-# Then fuzz: the seed corpus is read-only; new inputs go to the build dir.
+# Then fuzz: one libFuzzer process per core (GCHEAP_FUZZ_WORKERS), each
+# with its own seed, for the same wall time. They share the output corpus
+# (libFuzzer reloads it every second, so each picks up what the others
+# found); the seed corpus is read-only. Separate processes rather than
+# libFuzzer's -fork/-jobs modes, so that each prints its own totals here.
 total=$((per_collector * ncollectors))
-echo "run.sh: fuzzing for ${total} s in all: every input runs on each of" \
-  "$ncollectors collectors in turn, so each gets a share by its own speed" \
-  "(the per-collector seconds are printed at the end)"
-status=0
-# One process, no -jobs/-fork: libFuzzer's parallel modes would fork workers.
-"$fuzzer" -max_total_time="$total" -print_final_stats=1 \
-  -artifact_prefix="$build/artifacts/" -max_len=2048 -timeout=60 \
-  -rss_limit_mb=4096 "$build/corpus" "$here/corpus" \
-  >"$build/fuzz.log" 2>&1 || status=$?
-grep -E '^gcheap-fuzz:|stat::number_of_executed_units|ERROR|SUMMARY' \
-  "$build/fuzz.log" | tail -20
-if [ "$status" -ne 0 ]; then
-  failed=1
-  echo "run.sh: FAIL (exit $status): crash input in $build/artifacts/;" \
-    "log: $build/fuzz.log"
-  ls "$build/artifacts/"
-fi
+workers=${GCHEAP_FUZZ_WORKERS:-$(nproc)}
+echo "run.sh: fuzzing for ${total} s on $workers worker(s): every input runs" \
+  "on each of $ncollectors collectors in turn, so each gets a share by its own" \
+  "speed (the per-collector seconds are printed at the end)"
+pids=""
+for worker in $(seq 1 "$workers"); do
+  "$fuzzer" -seed="$worker" -max_total_time="$total" -print_final_stats=1 \
+    -artifact_prefix="$build/artifacts/" -max_len=2048 -timeout=60 \
+    -rss_limit_mb=4096 "$build/corpus" "$here/corpus" \
+    >"$build/fuzz-$worker.log" 2>&1 &
+  pids="$pids $!"
+done
+worker=0
+executions=0
+for pid in $pids; do
+  worker=$((worker + 1))
+  status=0
+  wait "$pid" || status=$?
+  log="$build/fuzz-$worker.log"
+  grep -E '^gcheap-fuzz:|ERROR|SUMMARY' "$log" | tail -20 |
+    sed "s/^/worker $worker: /"
+  n=$(sed -n 's/^stat::number_of_executed_units: //p' "$log")
+  executions=$((executions + ${n:-0}))
+  if [ "$status" -ne 0 ]; then
+    failed=1
+    echo "run.sh: FAIL (worker $worker, exit $status): crash input in" \
+      "$build/artifacts/; log: $log"
+    ls "$build/artifacts/"
+  fi
+done
+echo "run.sh: $executions executions in all, each on every collector"
 if [ "$failed" -ne 0 ]; then
   echo "run.sh: FAIL"
   exit 1
