@@ -48,16 +48,15 @@ static int compare_doubles(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The median of n values (sorted in place); -1 when n is 0. */
-static double median(double *values, int n) {
+double compare_median(double *values, int n) {
   if (n == 0)
     return -1;
   qsort(values, (size_t)n, sizeof *values, compare_doubles);
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-static const struct compare_run *find_run(const struct compare *c, int w, int v,
-                                          int index) {
+const struct compare_run *compare_find_run(const struct compare *c, int w,
+                                           int v, int index) {
   for (int i = 0; i < c->nrecords; i++) {
     const struct compare_run *r = &c->records[i];
     if (r->workload == w && r->variant == v && r->index == index)
@@ -81,7 +80,7 @@ static int baseline_of(const struct compare *c, int w) {
     if (v < 0 || !compare_applies(c, w, v))
       continue;
     for (int r = 0; r < c->runs; r++) {
-      const struct compare_run *run = find_run(c, w, v, r);
+      const struct compare_run *run = compare_find_run(c, w, v, r);
       if (run && run->status == RUN_OK)
         return v;
     }
@@ -103,7 +102,7 @@ static struct summary summarise(const struct compare *c, int w, int v,
       pause[c->runs], ratio[c->runs], cpu_ratio[c->runs];
   int nratio = 0, ngcs = 0, npause = 0;
   for (int r = 0; r < c->runs; r++) {
-    const struct compare_run *run = find_run(c, w, v, r);
+    const struct compare_run *run = compare_find_run(c, w, v, r);
     if (!run)
       continue;
     if (run->status != RUN_OK) {
@@ -121,7 +120,7 @@ static struct summary summarise(const struct compare *c, int w, int v,
     if (run->pause_max_ms >= 0)
       pause[npause++] = run->pause_max_ms;
     const struct compare_run *base =
-        baseline >= 0 ? find_run(c, w, baseline, r) : NULL;
+        baseline >= 0 ? compare_find_run(c, w, baseline, r) : NULL;
     if (base && base->status == RUN_OK && base->wall_s > 0 &&
         base->user_s + base->sys_s > 0) {
       cpu_ratio[nratio] =
@@ -129,14 +128,14 @@ static struct summary summarise(const struct compare *c, int w, int v,
       ratio[nratio++] = run->wall_s / base->wall_s;
     }
   }
-  s.wall = median(wall, s.ok_runs);
-  s.user = median(user, s.ok_runs);
-  s.sys = median(sys, s.ok_runs);
-  s.rss_mib = median(rss, s.ok_runs);
-  s.collections = median(gcs, ngcs);
-  s.pause_ms = median(pause, npause);
-  s.ratio = median(ratio, nratio);
-  s.cpu_ratio = median(cpu_ratio, nratio);
+  s.wall = compare_median(wall, s.ok_runs);
+  s.user = compare_median(user, s.ok_runs);
+  s.sys = compare_median(sys, s.ok_runs);
+  s.rss_mib = compare_median(rss, s.ok_runs);
+  s.collections = compare_median(gcs, ngcs);
+  s.pause_ms = compare_median(pause, npause);
+  s.ratio = compare_median(ratio, nratio);
+  s.cpu_ratio = compare_median(cpu_ratio, nratio);
   return s;
 }
 
@@ -251,8 +250,8 @@ static bool paired_spread(const struct compare *c, int w, int v, int b,
   double values[c->runs];
   int n = 0;
   for (int r = 0; r < c->runs; r++) {
-    const struct compare_run *run = find_run(c, w, v, r);
-    const struct compare_run *base = find_run(c, w, b, r);
+    const struct compare_run *run = compare_find_run(c, w, v, r);
+    const struct compare_run *base = compare_find_run(c, w, b, r);
     if (!run || !base || run->status != RUN_OK || base->status != RUN_OK)
       continue;
     double x = rss ? (double)run->max_rss_kib : run->wall_s;
@@ -262,7 +261,7 @@ static bool paired_spread(const struct compare *c, int w, int v, int b,
   }
   if (n == 0)
     return false;
-  out[0] = median(values, n); /* sorts */
+  out[0] = compare_median(values, n); /* sorts */
   out[1] = values[0];
   out[2] = values[n - 1];
   return true;
@@ -372,7 +371,10 @@ static void write_chart(const struct compare *c) {
           "unset multiplot\n",
           svg, c->runs, ndrawn - 1, dat, ndrawn - 1, dat);
   fclose(f);
+  compare_gnuplot(gp, svg, dat);
+}
 
+void compare_gnuplot(const char *gp, const char *svg, const char *dat) {
   pid_t pid = fork();
   if (pid == 0) {
     execlp("gnuplot", "gnuplot", gp, (char *)NULL);
@@ -383,9 +385,9 @@ static void write_chart(const struct compare *c) {
       WEXITSTATUS(status) == 0)
     printf("chart: %s\n", svg);
   else
-    printf("chart: not drawn (gnuplot failed or is not installed; data in "
+    printf("chart: %s not drawn (gnuplot failed or is not installed; data in "
            "%s)\n",
-           dat);
+           svg, dat);
 }
 
 int compare_report(struct compare *c) {
@@ -393,6 +395,10 @@ int compare_report(struct compare *c) {
   write_csv(c);
   fflush(stdout);
   write_chart(c);
+  if (c->scale.on) {
+    fflush(stdout);
+    compare_scale_chart(c);
+  }
   if (failures)
     printf("%d variant(s) failed: see above\n", failures);
   return failures ? 1 : 0;

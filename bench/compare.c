@@ -31,8 +31,9 @@ enum { DEFAULT_RUNS = 3 };
 
 void compare_usage(FILE *out) {
   fprintf(out,
-          "compare [WORKLOAD[:ARG,...]...] [-n RUNS] [-o PREFIX] [--only "
-          "LIST]\n"
+          "compare [WORKLOAD[:ARG,...]... | --scale RANGE] [-n RUNS] [-o "
+          "PREFIX]\n"
+          "        [--only LIST]\n"
           "  runs each collector, native Boehm (shared, static, parallel "
           "marking,\n"
           "  inline allocation) and malloc/free as separate processes, "
@@ -49,6 +50,15 @@ void compare_usage(FILE *out) {
           "  -C options (e.g. -C max-heap-size=4G) go to every collector run;\n"
           "  without max-heap-size, null (which never frees) gets an arena of\n"
           "  half this machine's memory.\n"
+          "  --scale RANGE (WORKLOAD:[ARG,...,]LO..HI[/STEP|/xFACTOR]) instead "
+          "of\n  workloads:"
+          " the workload at every value of its last argument from LO to\n  HI,"
+          " adding STEP (default 1) or multiplying by FACTOR, e.g.\n"
+          "  --scale binary-trees:16..22 or --scale large-live:16..64/x2; also "
+          "draws\n"
+          "  PREFIX-scale.svg: wall time, peak RSS and longest pause against "
+          "that\n"
+          "  argument, one line per variant (data in PREFIX-scale.dat).\n"
           "  Default workloads:",
           DEFAULT_RUNS);
   for (size_t i = 0; i < sizeof default_workloads / sizeof *default_workloads;
@@ -59,8 +69,7 @@ void compare_usage(FILE *out) {
 
 /* ---- Setting up ---------------------------------------------------------- */
 
-/* "binary-trees:16" or "binary-trees 16" (or ',' between arguments). */
-static int parse_workload(const char *spec, struct compare_workload *w) {
+int compare_parse_workload(const char *spec, struct compare_workload *w) {
   char *copy = strdup(spec);
   if (!copy)
     return -1;
@@ -392,15 +401,26 @@ int compare_main(int noptions, char **options, int argc, char **argv) {
 static int run_compare(struct compare *c, int noptions, char **options,
                        int argc, char **argv) {
   const char *only = NULL;
+  int named = 0; /* workloads given as arguments, not by --scale */
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
+    if (strcmp(arg, "--scale") == 0 &&
+        (i + 1 == argc || argv[i + 1][0] == '-' || c->scale.on)) {
+      fprintf(stderr, "gcheap compare: --scale %s: %s\n",
+              c->scale.on ? "is given once" : "needs a range",
+              COMPARE_SCALE_SYNTAX);
+      return 2;
+    }
     if ((strcmp(arg, "-n") == 0 || strcmp(arg, "-o") == 0 ||
          strcmp(arg, "--only") == 0) &&
         i + 1 == argc) {
       fprintf(stderr, "gcheap compare: %s needs a value\n", arg);
       return 2;
     }
-    if (strcmp(arg, "-n") == 0) {
+    if (strcmp(arg, "--scale") == 0) {
+      if (compare_scale_parse(c, argv[++i]) < 0)
+        return 2;
+    } else if (strcmp(arg, "-n") == 0) {
       char *end;
       long runs = strtol(argv[++i], &end, 10);
       if (*end || runs < 1 || runs > 1000) {
@@ -420,15 +440,23 @@ static int run_compare(struct compare *c, int noptions, char **options,
       fprintf(stderr, "gcheap compare: at most %d workloads\n",
               COMPARE_MAX_WORKLOADS);
       return 2;
-    } else if (parse_workload(arg, &c->workloads[c->nworkloads++]) < 0) {
+    } else if (compare_parse_workload(arg, &c->workloads[c->nworkloads++]) <
+               0) {
       return 2;
+    } else {
+      named++;
     }
+  }
+  if (c->scale.on && named) {
+    fprintf(stderr, "gcheap compare: --scale takes the place of the "
+                    "workloads: give one or the other\n");
+    return 2;
   }
   if (c->nworkloads == 0)
     for (size_t i = 0; i < sizeof default_workloads / sizeof *default_workloads;
          i++)
-      if (parse_workload(default_workloads[i], &c->workloads[c->nworkloads++]) <
-          0)
+      if (compare_parse_workload(default_workloads[i],
+                                 &c->workloads[c->nworkloads++]) < 0)
         return 2;
   if (check_only(only) < 0)
     return 2;

@@ -1,7 +1,8 @@
 /* compare.h — "gcheap compare": every collector against native Boehm.
  *
  * compare.c runs the programs (each run a separate process, interleaved),
- * compare-report.c turns the runs into the table, the CSV and the chart. */
+ * compare-report.c turns the runs into the table, the CSV and the chart,
+ * compare-scale.c expands --scale's range and draws the chart against size. */
 #ifndef GCHEAP_BENCH_COMPARE_H
 #define GCHEAP_BENCH_COMPARE_H
 
@@ -30,6 +31,22 @@ struct compare_workload {
   char *argv[COMPARE_MAX_ARGS + 1]; /* name, args, NULL */
   char *storage;                    /* what argv points into (owned) */
   bool has_native;                  /* the native baselines implement it */
+  long scale_value;                 /* --scale: the argument the range sets */
+};
+
+/* What --scale accepts, for its usage and its errors. */
+#define COMPARE_SCALE_SYNTAX                                                   \
+  "WORKLOAD:[ARG,...,]LO..HI[/STEP|/xFACTOR] (e.g. binary-trees:16..22, "      \
+  "large-live:16..64/x2)"
+
+/* "--scale WORKLOAD:[ARG,...,]LO..HI[/STEP|/xFACTOR]": the workload at every
+ * value of its last given argument from LO to HI, adding STEP (default 1)
+ * or multiplying by FACTOR. */
+struct compare_scale {
+  bool on;
+  char spec[96];     /* as given, for the chart's title */
+  char arg_name[32]; /* the range's argument, from the workload's usage */
+  bool factor;       /* the sizes are LO, LO*FACTOR, ...: a log x axis */
 };
 
 /* A program to compare: a collector run by gcheap, or a native baseline. */
@@ -70,10 +87,14 @@ struct compare {
   int nvariants;
   int runs;
   const char *prefix; /* PREFIX.csv, PREFIX.dat, PREFIX.gp, PREFIX.svg */
+  struct compare_scale scale;
   struct compare_run *records;
   int nrecords;
 };
 
+/* Parses "binary-trees:16" (or ' ' or ',' between arguments) into w; prints
+ * what is accepted and returns -1 on an unknown workload. */
+int compare_parse_workload(const char *spec, struct compare_workload *w);
 /* Does this variant run this workload? */
 bool compare_applies(const struct compare *c, int workload, int variant);
 /* Prints the tables; writes the CSV and the chart. Returns 0 when every run
@@ -81,5 +102,19 @@ bool compare_applies(const struct compare *c, int workload, int variant);
 int compare_report(struct compare *c);
 const char *compare_status_name(const struct compare_run *run, char *buf,
                                 size_t buflen);
+const struct compare_run *compare_find_run(const struct compare *c, int w,
+                                           int v, int index);
+/* The median of n values (sorted in place); -1 when n is 0. */
+double compare_median(double *values, int n);
+/* Runs gnuplot on the script gp and prints where the chart svg is, or that
+ * it was not drawn and that its data is in dat. */
+void compare_gnuplot(const char *gp, const char *svg, const char *dat);
+
+/* Adds the workloads of a --scale spec to c and sets c->scale; prints a
+ * one-line error naming what is accepted and returns -1 on bad input. */
+int compare_scale_parse(struct compare *c, const char *spec);
+/* PREFIX-scale.dat and, with gnuplot, PREFIX-scale.svg: wall time, peak RSS
+ * and longest pause of every variant against the range's argument. */
+void compare_scale_chart(const struct compare *c);
 
 #endif

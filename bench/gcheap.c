@@ -2,6 +2,7 @@
  *
  *   gcheap [-C key=value]... bench WORKLOAD [ARGS]
  *   gcheap [-C key=value]... compare [WORKLOAD[:ARGS]...] [-n RUNS] [-o PREFIX]
+ *   gcheap [-C key=value]... compare --scale WORKLOAD:LO..HI [-n RUNS] [...]
  *   gcheap --help | --version
  *
  * "bench" runs one workload on the configured collector and prints its
@@ -33,6 +34,8 @@ static void usage(FILE *out) {
           "usage: gcheap [-C key=value]... bench WORKLOAD [ARGS]\n"
           "       gcheap [-C key=value]... compare [WORKLOAD[:ARGS]...] [-n "
           "RUNS] [-o PREFIX]\n"
+          "       gcheap [-C key=value]... compare --scale WORKLOAD:LO..HI [-n "
+          "RUNS] [...]\n"
           "       gcheap --help | --version\n");
 }
 
