@@ -6,7 +6,9 @@
 #   errors:    a bogus collector exits 2 naming the accepted ones; the null
 #              collector out of arena ends with a clean OOM message, status 3
 #   native:    the native baselines print the same checksums as gcheap
-#   compare:   "gcheap compare" runs, writes its CSV and reports success
+#   compare:   "gcheap compare" runs, writes its CSV and reports success;
+#              "compare --scale" runs every size and writes its chart's data,
+#              and refuses bad ranges with status 2 and one line
 set -u
 gcheap=$1
 what=${2:-all}
@@ -136,6 +138,44 @@ if [ "$what" = all ] || [ "$what" = compare ]; then
   else
     fail "compare exited $?: $(tail -n 5 "$tmp/out") $(tail -n 3 "$tmp/err")"
   fi
+  # binary-trees below 6 is binary-trees 6: 6..8 are three different sizes.
+  before=$failures
+  if "$gcheap" compare --scale binary-trees:6..8 -n 1 --only tracing,malloc \
+      -o "$tmp/scale" >"$tmp/out" 2>"$tmp/err"; then
+    for n in 6 7 8; do
+      for v in tracing malloc; do
+        grep -q "^binary-trees $n,$v,1,ok," "$tmp/scale.csv" 2>/dev/null ||
+          fail "compare --scale: the CSV has no ok run of binary-trees $n on $v"
+      done
+    done
+    points=$(grep -c '^[6-8] ' "$tmp/scale-scale.dat" 2>/dev/null)
+    [ "${points:-0}" -eq 6 ] ||
+      fail "compare --scale: the chart's data has ${points:-no} rows, not 3 sizes x 2 variants"
+    if command -v gnuplot >/dev/null && [ ! -s "$tmp/scale-scale.svg" ]; then
+      fail "compare --scale drew no chart: $(grep chart "$tmp/out")"
+    fi
+    [ $failures -eq "$before" ] && echo "ok: compare --scale ($points points)"
+  else
+    fail "compare --scale exited $?: $(tail -n 3 "$tmp/out") $(tail -n 3 "$tmp/err")"
+  fi
+  # Each is refused before anything runs: status 2, and one line that says
+  # what is accepted (the syntax, or the workloads).
+  for bad in "" binary-trees binary-trees:8..6 binary-trees:6..x \
+             binary-trees:1..100 mt-gcbench:2,8,6..8 nosuch:6..8 \
+             "binary-trees:6..8 gcbench:6"; do
+    # shellcheck disable=SC2086 # the last case is two arguments
+    "$gcheap" compare --scale $bad -o "$tmp/bad" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    if [ $status -ne 2 ]; then
+      fail "compare --scale '$bad' exited $status, not 2"
+    elif [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+      fail "compare --scale '$bad': not one line: $(cat "$tmp/err")"
+    elif ! grep -q -e 'LO\.\.HI' -e 'accepted: ' -e 'one or the other' "$tmp/err"; then
+      fail "compare --scale '$bad' does not say what is accepted: $(cat "$tmp/err")"
+    else
+      echo "ok: compare --scale '$bad': $(cat "$tmp/err")"
+    fi
+  done
   # The main job (scripts/demo.sh) runs the default workloads at full size on
   # every variant: none of them may end in a trap or anything but "ok" there
   # (null, which never frees, must get an arena they fit). compare exits 0
