@@ -452,3 +452,35 @@ Test(tracing_heap, scattered_survivors_do_not_grow_the_heap) {
   gc_scope_close(heap, scope);
   harness_free_heap(heap);
 }
+
+/* The heap policy's room (tracing-sizing.c): the square root of live bytes
+ * times the ratio of allocation rate to collection speed, between a floor
+ * and the old fixed rule's live + 2 MiB; the fixed rule until both rates
+ * are measured. */
+Test(tracing_heap, room_grows_with_the_square_root_of_live_data) {
+  const uint64_t MiB = 1u << 20;
+  /* Not measured yet: the fixed rule. */
+  cr_assert_eq(gc_tracing_test_room(100 * MiB, 0, 3e9), 102 * MiB);
+  cr_assert_eq(gc_tracing_test_room(100 * MiB, 3e9, 0), 102 * MiB);
+  /* Four times the live data, twice the room, at the same rates. */
+  uint64_t room = gc_tracing_test_room(256 * MiB, 1e9, 1e9);
+  uint64_t room4 = gc_tracing_test_room(1024 * MiB, 1e9, 1e9);
+  cr_assert(room > 256 * MiB / 8 && room < 256 * MiB + 2 * MiB,
+            "room %llu for 256 MiB live is at a bound",
+            (unsigned long long)room);
+  cr_assert(room4 >= 2 * room - 1 && room4 <= 2 * room + 1,
+            "room %llu for 1 GiB live, %llu for 256 MiB: not twice",
+            (unsigned long long)room4, (unsigned long long)room);
+  /* A quarter the collection speed, or four times the allocation rate:
+   * twice the room. */
+  uint64_t slower = gc_tracing_test_room(256 * MiB, 1e9, 0.25e9);
+  uint64_t faster = gc_tracing_test_room(256 * MiB, 4e9, 1e9);
+  cr_assert(slower >= 2 * room - 1 && slower <= 2 * room + 1);
+  cr_assert_eq(slower, faster);
+  /* Never more than the fixed rule: small heaps keep it. */
+  cr_assert_eq(gc_tracing_test_room(4 * MiB, 1e9, 1e9), 6 * MiB);
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e12, 1e9), 258 * MiB);
+  /* Never less than an eighth of live, nor 1 MiB. */
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e3, 1e12), 32 * MiB);
+  cr_assert_eq(gc_tracing_test_room(2 * MiB, 1e3, 1e12), 1 * MiB);
+}

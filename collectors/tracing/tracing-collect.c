@@ -19,21 +19,14 @@
  *   6. size:      the heap policy sets the next target; free chunks go back
  *                 to the system when the heap is well below its peak.
  *
- * Heap policy: after a collection, live = bytes of marked lines + live large
- * objects. The next collection comes when the space taken since then brings
- * the total to the target. A full collection sets target = max(min_target,
- * live * GROWTH_FACTOR + HEADROOM), never above max-heap-size; a minor one
- * keeps it, and when old objects (live or floating garbage) fill
- * MINOR_LIMIT of it the next collection is full. The heap grows (new
- * chunks) only when the existing blocks cannot hold the target. The factor
- * 2 + 2 MiB was chosen by measurement (README.md): 2.5 was no faster with
- * generations and passed Boehm's peak RSS on binary-trees. */
+ * Heap policy (tracing-sizing.c): after a collection, live = bytes of
+ * marked lines + live large objects. The next collection comes when the
+ * space taken since then brings the total to the target, which a full
+ * collection sets to live + a room that grows with the square root of live
+ * (MemBalancer); a minor one keeps it, and asks for a full one when old
+ * objects have taken half the room. The heap grows (new chunks) only when
+ * the existing blocks cannot hold the target. */
 #include "tracing.h"
-
-#define GROWTH_FACTOR 2
-#define HEADROOM (UINT64_C(2) << 20)
-#define MINOR_LIMIT_NUM 3
-#define MINOR_LIMIT_DEN 4
 
 static void begin_epochs(struct gc_collector *c) {
   if (++c->epoch == 0)
@@ -203,35 +196,6 @@ bool tracing_chunk_all_free(const struct chunk *chunk) {
   return true;
 }
 
-/* After a full collection, sets the next target; after a minor one, keeps
- * it, and asks for a full collection next when old objects (live or not)
- * fill MINOR_LIMIT of it. Then returns wholly free chunks to the system
- * while the heap is over 1.5x the target (the live data shrank well below
- * the peak). */
-static void size_heap(struct gc_collector *c, uint64_t live, bool major) {
-  c->used_bytes = live;
-  if (major) {
-    uint64_t target = live * GROWTH_FACTOR + HEADROOM;
-    if (target < c->min_target)
-      target = c->min_target;
-    if (c->max_bytes && target > c->max_bytes)
-      target = c->max_bytes;
-    c->target_bytes = target;
-  }
-  if (live >= c->target_bytes / MINOR_LIMIT_DEN * MINOR_LIMIT_NUM)
-    c->next_major = true;
-  uint64_t target = c->target_bytes;
-  uint64_t keep = target + target / 2;
-  for (struct chunk *chunk = c->chunks, *next; chunk; chunk = next) {
-    next = chunk->next;
-    if (mapped_bytes(c) <= keep)
-      break;
-    if (tracing_chunk_all_free(chunk))
-      tracing_free_chunk(c, chunk);
-  }
-  gc_note_heap_bytes(c->heap, mapped_bytes(c));
-}
-
 static bool collect(struct gc_collector *c, bool major) {
   if (c->collecting)
     return false;
@@ -239,6 +203,7 @@ static bool collect(struct gc_collector *c, bool major) {
   major = major || c->next_major;
   c->next_major = false;
   uint64_t start = gc_pause_begin(c->heap);
+  tracing_sizing_collection_begins(c, start);
   tracing_reset_allocators(c);
   if (major)
     begin_epochs(c);
@@ -268,7 +233,8 @@ static bool collect(struct gc_collector *c, bool major) {
      * dead large objects too. */
     uint64_t live = sweep_large(c);
     live += sweep_blocks(c);
-    size_heap(c, live, major);
+    uint64_t end = gc_now_ns();
+    tracing_size_heap(c, live, major, end - start, end);
   }
   tracing_reset_allocators(c);
   gc_pause_end(c->heap, start);

@@ -43,6 +43,11 @@ size_t gc_tracing_test_mapped_bytes(gc_heap *heap) {
   return c ? mapped_bytes(c) : 0;
 }
 
+uint64_t gc_tracing_test_room(uint64_t live, double allocation_rate,
+                              double collection_speed) {
+  return tracing_sizing_room(live, allocation_rate, collection_speed);
+}
+
 uint64_t gc_tracing_test_parallel_marks(gc_heap *heap) {
   struct gc_collector *c = tracing_of(heap);
   return c ? c->parallel_marks : 0;

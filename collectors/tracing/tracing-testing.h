@@ -35,6 +35,10 @@ size_t gc_tracing_test_mapped_bytes(gc_heap *heap);
 /* A collection as the allocation path runs it: minor, unless a full one
  * is due. */
 void gc_tracing_test_collect_minor(gc_heap *heap);
+/* The room over live bytes that a full collection gives the heap at these
+ * rates in bytes per second (tracing-sizing.c; 0 = not measured yet). */
+uint64_t gc_tracing_test_room(uint64_t live, double allocation_rate,
+                              double collection_speed);
 /* How many collections marked with helper threads (gc-threads > 1). */
 uint64_t gc_tracing_test_parallel_marks(gc_heap *heap);
 

@@ -174,11 +174,19 @@ struct gc_collector {
 
   /* Heap sizing, in bytes of object space (see heap_policy in
    * tracing-collect.c). */
-  uint64_t used_bytes;   /* live at the last collection + taken since;
-                            threads add their holes to it atomically */
-  uint64_t target_bytes; /* collect when used_bytes would pass this */
-  uint64_t min_target;   /* heap-size option or the default */
-  uint64_t max_bytes;    /* max-heap-size, 0 = none */
+  uint64_t used_bytes;         /* live at the last collection + taken since;
+                                  threads add their holes to it atomically */
+  uint64_t target_bytes;       /* collect when used_bytes would pass this */
+  struct heap_sizing {         /* tracing-sizing.c */
+    double allocation_rate;    /* bytes per second of mutator time */
+    double collection_speed;   /* live bytes per second of a full pause */
+    uint64_t room;             /* the target's room over the live data */
+    uint64_t live_after_major; /* L: what the last full collection kept */
+    uint64_t used_after;       /* used_bytes as the last collection left it */
+    uint64_t last_end_ns;      /* when it ended */
+  } sizing;
+  uint64_t min_target; /* heap-size option or the default */
+  uint64_t max_bytes;  /* max-heap-size, 0 = none */
   uint64_t peak_mapped;
   bool collecting;
 
@@ -237,6 +245,16 @@ void tracing_retire_large(struct gc_collector *c, struct gc_obj *obj);
 static inline uint64_t large_cache_limit(const struct gc_collector *c) {
   return c->target_bytes / 2;
 }
+
+/* tracing-sizing.c: the heap policy. */
+void tracing_sizing_collection_begins(struct gc_collector *c,
+                                      uint64_t start_ns);
+void tracing_size_heap(struct gc_collector *c, uint64_t live, bool major,
+                       uint64_t pause_ns, uint64_t end_ns);
+/* The room a full collection that kept live bytes gives the heap, at these
+ * rates (bytes per second; 0: not measured yet). */
+uint64_t tracing_sizing_room(uint64_t live, double allocation_rate,
+                             double collection_speed);
 
 /* tracing-mark.c */
 bool tracing_mark(struct gc_collector *c, bool major);
