@@ -66,10 +66,14 @@ static gc_ref make_tree(struct gcbench *b, int depth) {
   return node;
 }
 
-/* Nodes reachable from node; makes no allocation, so plain refs are safe. */
+/* Nodes reachable from node; makes no allocation, so plain refs are safe
+ * (the tree is rooted by the caller, and no collector moves objects). The
+ * walk polls gc_safepoint: without it, a collection another thread asks for
+ * waits until this walk ends (a depth-16 tree: 131,071 nodes). */
 static uint64_t count_nodes(gc_heap *h, gc_ref node) {
   uint64_t n = 0;
   while (node) {
+    gc_safepoint(h);
     n += 1 + count_nodes(h, gc_get_ref(h, node, NODE_LEFT));
     node = gc_get_ref(h, node, NODE_RIGHT);
   }
