@@ -31,6 +31,9 @@ struct gcbench {
   gc_ref *node[GCBENCH_DEFAULT_DEPTH + 8];
   gc_ref *left[GCBENCH_DEFAULT_DEPTH + 8];
   gc_ref *right[GCBENCH_DEFAULT_DEPTH + 8];
+  /* The tree check_tree walks: the walk polls safepoints, where another
+   * thread may collect. */
+  gc_ref *checked;
 };
 
 /* Gives the node in *b->node[depth] a complete subtree of the given depth. */
@@ -66,10 +69,11 @@ static gc_ref make_tree(struct gcbench *b, int depth) {
   return node;
 }
 
-/* Nodes reachable from node; makes no allocation, so plain refs are safe
- * (the tree is rooted by the caller, and no collector moves objects). The
- * walk polls gc_safepoint: without it, a collection another thread asks for
- * waits until this walk ends (a depth-16 tree: 131,071 nodes). */
+/* Nodes reachable from node. It polls gc_safepoint: without it, a
+ * collection another thread asks for waits until the walk ends (a depth-16
+ * tree: 131,071 nodes). A collection there may free what no root holds, so
+ * the tree must be rooted (check_tree); its nodes, reached through it, stay
+ * valid as plain refs since no collector moves objects. */
 static uint64_t count_nodes(gc_heap *h, gc_ref node) {
   uint64_t n = 0;
   while (node) {
@@ -82,7 +86,9 @@ static uint64_t count_nodes(gc_heap *h, gc_ref node) {
 
 static void check_tree(struct gcbench *b, gc_ref tree, int depth,
                        const char *what, struct workload_result *result) {
-  uint64_t n = count_nodes(b->heap, tree);
+  *b->checked = tree;
+  uint64_t n = count_nodes(b->heap, *b->checked);
+  *b->checked = NULL;
   if (n != tree_size(depth))
     workload_fail(result, "%s tree of depth %d has %llu nodes, not %llu", what,
                   depth, (unsigned long long)n,
@@ -137,6 +143,7 @@ void gcbench_run(gc_heap *h, int depth, struct workload_result *result) {
   gc_type array_type = gc_type_array(h, "gcbench-doubles", GC_KIND_F64);
 
   gc_scope scope = gc_scope_open(h);
+  b.checked = gc_root(h, NULL);
   for (int level = 0; level <= stretch_depth; level++) {
     b.node[level] = gc_root(h, NULL);
     b.left[level] = gc_root(h, NULL);
