@@ -484,3 +484,40 @@ Test(tracing_heap, room_grows_with_the_square_root_of_live_data) {
   cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e3, 1e12), 32 * MiB);
   cr_assert_eq(gc_tracing_test_room(2 * MiB, 1e3, 1e12), 1 * MiB);
 }
+
+/* Collections during garbage churn over a live list of about 4 MiB, once
+ * the heap policy's rates are fixed (allocation rate, collection speed). */
+static uint64_t collections_with_rates(double allocation_rate,
+                                       double collection_speed) {
+  gc_heap *heap = harness_new_heap("tracing", "verify=0,stress=0");
+  gc_type node = list_type(heap);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *list = gc_root(heap, NULL);
+  const long live_nodes = (4l << 20) / 24;
+  build_list(heap, node, list, live_nodes);
+  gc_tracing_test_set_rates(heap, allocation_rate, collection_speed);
+  gc_collect(heap); /* a full collection: the target from these rates */
+  uint64_t before = harness_stats(heap).collections;
+  for (long i = 0; i < (64l << 20) / 24; i++)
+    gc_new_struct(heap, node); /* garbage at once */
+  uint64_t collections = harness_stats(heap).collections - before;
+  long n = 0;
+  for (gc_ref p = *list; p; p = gc_get_ref(heap, p, 0))
+    cr_assert_eq(gc_get_i64(heap, p, 1), live_nodes - 1 - n++);
+  cr_assert_eq(n, live_nodes);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+  return collections;
+}
+
+/* The room the policy computes is the room the heap gets: a small one
+ * (slow allocation, fast collection: the floor, 1 MiB) collects several
+ * times as often as the largest (fast allocation: the fixed rule's live +
+ * 2 MiB), and the live list survives every collection either way. */
+Test(tracing_heap, the_heap_collects_when_its_room_is_taken) {
+  uint64_t tight = collections_with_rates(1e3, 1e12);
+  uint64_t roomy = collections_with_rates(1e12, 1e3);
+  cr_assert(roomy >= 5 && tight >= 3 * roomy,
+            "%llu collections with the smallest room, %llu with the largest",
+            (unsigned long long)tight, (unsigned long long)roomy);
+}

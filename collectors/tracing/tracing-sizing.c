@@ -62,6 +62,8 @@ void tracing_sizing_collection_begins(struct gc_collector *c,
                                       uint64_t start_ns) {
   struct heap_sizing *z = &c->sizing;
   uint64_t used = GC_ATOMIC_LOAD(c->used_bytes);
+  if (z->frozen)
+    return;
   if (z->last_end_ns && start_ns > z->last_end_ns && used > z->used_after) {
     double seconds = (double)(start_ns - z->last_end_ns) / 1e9;
     z->allocation_rate = moving_average(
@@ -91,7 +93,7 @@ void tracing_size_heap(struct gc_collector *c, uint64_t live, bool major,
   struct heap_sizing *z = &c->sizing;
   c->used_bytes = live;
   if (major) {
-    if (pause_ns > 0 && live > 0)
+    if (pause_ns > 0 && live > 0 && !z->frozen)
       z->collection_speed = moving_average(
           z->collection_speed, (double)live / ((double)pause_ns / 1e9));
     z->room =

@@ -48,6 +48,16 @@ uint64_t gc_tracing_test_room(uint64_t live, double allocation_rate,
   return tracing_sizing_room(live, allocation_rate, collection_speed);
 }
 
+void gc_tracing_test_set_rates(gc_heap *heap, double allocation_rate,
+                               double collection_speed) {
+  struct gc_collector *c = tracing_of(heap);
+  if (!c)
+    return;
+  c->sizing.allocation_rate = allocation_rate;
+  c->sizing.collection_speed = collection_speed;
+  c->sizing.frozen = true;
+}
+
 uint64_t gc_tracing_test_parallel_marks(gc_heap *heap) {
   struct gc_collector *c = tracing_of(heap);
   return c ? c->parallel_marks : 0;

@@ -39,6 +39,10 @@ void gc_tracing_test_collect_minor(gc_heap *heap);
  * rates in bytes per second (tracing-sizing.c; 0 = not measured yet). */
 uint64_t gc_tracing_test_room(uint64_t live, double allocation_rate,
                               double collection_speed);
+/* Sets the heap policy's measured rates (bytes per second) and stops it
+ * measuring them, so that the room it gives is known. */
+void gc_tracing_test_set_rates(gc_heap *heap, double allocation_rate,
+                               double collection_speed);
 /* How many collections marked with helper threads (gc-threads > 1). */
 uint64_t gc_tracing_test_parallel_marks(gc_heap *heap);
 

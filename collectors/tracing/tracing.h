@@ -184,6 +184,7 @@ struct gc_collector {
     uint64_t live_after_major; /* L: what the last full collection kept */
     uint64_t used_after;       /* used_bytes as the last collection left it */
     uint64_t last_end_ns;      /* when it ended */
+    bool frozen; /* tests: the rates are gc_tracing_test_set_rates's */
   } sizing;
   uint64_t min_target; /* heap-size option or the default */
   uint64_t max_bytes;  /* max-heap-size, 0 = none */
