@@ -172,8 +172,7 @@ struct gc_collector {
   uint64_t parallel_marks;      /* collections whose mark had helpers */
   uint64_t marked_objects, marked_bytes;
 
-  /* Heap sizing, in bytes of object space (see heap_policy in
-   * tracing-collect.c). */
+  /* Heap sizing, in bytes of object space (the policy: tracing-sizing.c). */
   uint64_t used_bytes;         /* live at the last collection + taken since;
                                   threads add their holes to it atomically */
   uint64_t target_bytes;       /* collect when used_bytes would pass this */
