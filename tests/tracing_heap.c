@@ -459,12 +459,13 @@ Test(tracing_heap, scattered_survivors_do_not_grow_the_heap) {
  * are measured. */
 Test(tracing_heap, room_grows_with_the_square_root_of_live_data) {
   const uint64_t MiB = 1u << 20;
+  const double K = 64.0 * MiB; /* heap-expansiveness's default */
   /* Not measured yet: the fixed rule. */
-  cr_assert_eq(gc_tracing_test_room(100 * MiB, 0, 3e9), 102 * MiB);
-  cr_assert_eq(gc_tracing_test_room(100 * MiB, 3e9, 0), 102 * MiB);
+  cr_assert_eq(gc_tracing_test_room(100 * MiB, 0, 3e9, K), 102 * MiB);
+  cr_assert_eq(gc_tracing_test_room(100 * MiB, 3e9, 0, K), 102 * MiB);
   /* Four times the live data, twice the room, at the same rates. */
-  uint64_t room = gc_tracing_test_room(256 * MiB, 1e9, 1e9);
-  uint64_t room4 = gc_tracing_test_room(1024 * MiB, 1e9, 1e9);
+  uint64_t room = gc_tracing_test_room(256 * MiB, 1e9, 1e9, K);
+  uint64_t room4 = gc_tracing_test_room(1024 * MiB, 1e9, 1e9, K);
   cr_assert(room > 256 * MiB / 8 && room < 256 * MiB + 2 * MiB,
             "room %llu for 256 MiB live is at a bound",
             (unsigned long long)room);
@@ -473,23 +474,29 @@ Test(tracing_heap, room_grows_with_the_square_root_of_live_data) {
             (unsigned long long)room4, (unsigned long long)room);
   /* A quarter the collection speed, or four times the allocation rate:
    * twice the room. */
-  uint64_t slower = gc_tracing_test_room(256 * MiB, 1e9, 0.25e9);
-  uint64_t faster = gc_tracing_test_room(256 * MiB, 4e9, 1e9);
+  uint64_t slower = gc_tracing_test_room(256 * MiB, 1e9, 0.25e9, K);
+  uint64_t faster = gc_tracing_test_room(256 * MiB, 4e9, 1e9, K);
   cr_assert(slower >= 2 * room - 1 && slower <= 2 * room + 1);
   cr_assert_eq(slower, faster);
   /* Never more than the fixed rule: small heaps keep it. */
-  cr_assert_eq(gc_tracing_test_room(4 * MiB, 1e9, 1e9), 6 * MiB);
-  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e12, 1e9), 258 * MiB);
+  cr_assert_eq(gc_tracing_test_room(4 * MiB, 1e9, 1e9, K), 6 * MiB);
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e12, 1e9, K), 258 * MiB);
   /* Never less than an eighth of live, nor 1 MiB. */
-  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e3, 1e12), 32 * MiB);
-  cr_assert_eq(gc_tracing_test_room(2 * MiB, 1e3, 1e12), 1 * MiB);
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e3, 1e12, K), 32 * MiB);
+  cr_assert_eq(gc_tracing_test_room(2 * MiB, 1e3, 1e12, K), 1 * MiB);
+  /* heap-expansiveness: four times the constant, twice the room; 0, the
+   * fixed rule whatever the rates. */
+  cr_assert(gc_tracing_test_room(256 * MiB, 1e9, 1e9, 4 * K) >= 2 * room - 1 &&
+            gc_tracing_test_room(256 * MiB, 1e9, 1e9, 4 * K) <= 2 * room + 1);
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e3, 1e12, 0), 258 * MiB);
 }
 
 /* Collections during garbage churn over a live list of about 4 MiB, once
  * the heap policy's rates are fixed (allocation rate, collection speed). */
-static uint64_t collections_with_rates(double allocation_rate,
+static uint64_t collections_with_rates(const char *options,
+                                       double allocation_rate,
                                        double collection_speed) {
-  gc_heap *heap = harness_new_heap("tracing", "verify=0,stress=0");
+  gc_heap *heap = harness_new_heap("tracing", options);
   gc_type node = list_type(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *list = gc_root(heap, NULL);
@@ -513,11 +520,20 @@ static uint64_t collections_with_rates(double allocation_rate,
 /* The room the policy computes is the room the heap gets: a small one
  * (slow allocation, fast collection: the floor, 1 MiB) collects several
  * times as often as the largest (fast allocation: the fixed rule's live +
- * 2 MiB), and the live list survives every collection either way. */
+ * 2 MiB), heap-expansiveness=0 keeps the largest whatever the rates, and
+ * the live list survives every collection. */
 Test(tracing_heap, the_heap_collects_when_its_room_is_taken) {
-  uint64_t tight = collections_with_rates(1e3, 1e12);
-  uint64_t roomy = collections_with_rates(1e12, 1e3);
+  const char *options = "verify=0,stress=0";
+  uint64_t tight = collections_with_rates(options, 1e3, 1e12);
+  uint64_t roomy = collections_with_rates(options, 1e12, 1e3);
   cr_assert(roomy >= 5 && tight >= 3 * roomy,
             "%llu collections with the smallest room, %llu with the largest",
             (unsigned long long)tight, (unsigned long long)roomy);
+  /* heap-expansiveness=0: the fixed rule's room, whatever the rates. */
+  uint64_t fixed = collections_with_rates(
+      "verify=0,stress=0,heap-expansiveness=0", 1e3, 1e12);
+  cr_assert(fixed + 2 >= roomy && fixed <= roomy + 2,
+            "%llu collections with heap-expansiveness=0, %llu with the "
+            "largest room",
+            (unsigned long long)fixed, (unsigned long long)roomy);
 }

@@ -5,13 +5,14 @@
  * (Kirisame, Shenoy and Panchekha, "Optimal heap limits for reducing browser
  * memory use", 2022):
  *
- *     E = sqrt(ROOM_CONSTANT * L * g / s)
+ *     E = sqrt(K * L * g / s)
  *
  *   g  the mutator's allocation rate: bytes taken per second of mutator time;
  *   s  the speed of a full collection: live bytes traced per second of its
  *      pause;
- *   ROOM_CONSTANT  bytes: how much memory one unit of collection time is
- *      worth (chosen by measurement, README.md).
+ *   K  bytes: how much memory one unit of collection time is worth, the
+ *      option heap-expansiveness (default 64 MiB, chosen by measurement,
+ *      README.md; 0 keeps the fixed rule below).
  *
  * Why: a full collection costs about L / s and comes once every E / g
  * seconds, so collecting takes a share (L / s) / (E / g) of the time while
@@ -48,7 +49,6 @@
 
 #define FIXED_HEADROOM (UINT64_C(2) << 20)
 #define MIN_ROOM (UINT64_C(1) << 20)
-#define ROOM_CONSTANT (64.0 * (1 << 20))
 /* Weight of the newest interval in the moving averages. */
 #define RATE_WEIGHT 0.5
 
@@ -72,12 +72,12 @@ void tracing_sizing_collection_begins(struct gc_collector *c,
 }
 
 uint64_t tracing_sizing_room(uint64_t live, double allocation_rate,
-                             double collection_speed) {
+                             double collection_speed, double expansiveness) {
   uint64_t fixed = live + FIXED_HEADROOM;
-  if (allocation_rate <= 0 || collection_speed <= 0)
+  if (allocation_rate <= 0 || collection_speed <= 0 || expansiveness <= 0)
     return fixed;
   double room =
-      sqrt(ROOM_CONSTANT * (double)live * allocation_rate / collection_speed);
+      sqrt(expansiveness * (double)live * allocation_rate / collection_speed);
   uint64_t least = live / 8 > MIN_ROOM ? live / 8 : MIN_ROOM;
   if (room < (double)least)
     return least;
@@ -96,8 +96,8 @@ void tracing_size_heap(struct gc_collector *c, uint64_t live, bool major,
     if (pause_ns > 0 && live > 0 && !z->frozen)
       z->collection_speed = moving_average(
           z->collection_speed, (double)live / ((double)pause_ns / 1e9));
-    z->room =
-        tracing_sizing_room(live, z->allocation_rate, z->collection_speed);
+    z->room = tracing_sizing_room(live, z->allocation_rate, z->collection_speed,
+                                  (double)c->options->heap_expansiveness);
     z->live_after_major = live;
     uint64_t target = live + z->room;
     if (target < c->min_target)

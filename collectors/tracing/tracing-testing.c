@@ -44,8 +44,9 @@ size_t gc_tracing_test_mapped_bytes(gc_heap *heap) {
 }
 
 uint64_t gc_tracing_test_room(uint64_t live, double allocation_rate,
-                              double collection_speed) {
-  return tracing_sizing_room(live, allocation_rate, collection_speed);
+                              double collection_speed, double expansiveness) {
+  return tracing_sizing_room(live, allocation_rate, collection_speed,
+                             expansiveness);
 }
 
 void gc_tracing_test_set_rates(gc_heap *heap, double allocation_rate,
