@@ -55,6 +55,15 @@ double compare_median(double *values, int n) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
+bool compare_spread(double *values, int n, double out[3]) {
+  if (n == 0)
+    return false;
+  out[0] = compare_median(values, n); /* sorts */
+  out[1] = values[0];
+  out[2] = values[n - 1];
+  return true;
+}
+
 const struct compare_run *compare_find_run(const struct compare *c, int w,
                                            int v, int index) {
   for (int i = 0; i < c->nrecords; i++) {
@@ -259,12 +268,7 @@ static bool paired_spread(const struct compare *c, int w, int v, int b,
     if (y > 0)
       values[n++] = x / y;
   }
-  if (n == 0)
-    return false;
-  out[0] = compare_median(values, n); /* sorts */
-  out[1] = values[0];
-  out[2] = values[n - 1];
-  return true;
+  return compare_spread(values, n, out);
 }
 
 /* Writes PREFIX.dat: a row per workload, labelled with its baseline; for

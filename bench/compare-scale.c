@@ -189,12 +189,7 @@ static bool spread(const struct compare *c, int w, int v, enum measure m,
     if (x > 0)
       values[n++] = x;
   }
-  if (n == 0)
-    return false;
-  out[0] = compare_median(values, n); /* sorts */
-  out[1] = values[0];
-  out[2] = values[n - 1];
-  return true;
+  return compare_spread(values, n, out);
 }
 
 /* Which variants have a point in panel m, and how many. */

@@ -106,6 +106,9 @@ const struct compare_run *compare_find_run(const struct compare *c, int w,
                                            int v, int index);
 /* The median of n values (sorted in place); -1 when n is 0. */
 double compare_median(double *values, int n);
+/* The median, smallest and largest of n values (sorted in place) in
+ * out[0..2]; false when n is 0. */
+bool compare_spread(double *values, int n, double out[3]);
 /* Runs gnuplot on the script gp and prints where the chart svg is, or that
  * it was not drawn and that its data is in dat. */
 void compare_gnuplot(const char *gp, const char *svg, const char *dat);
