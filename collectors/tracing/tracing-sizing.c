@@ -61,9 +61,9 @@ static double moving_average(double average, double sample) {
 void tracing_sizing_collection_begins(struct gc_collector *c,
                                       uint64_t start_ns) {
   struct heap_sizing *z = &c->sizing;
-  uint64_t used = GC_ATOMIC_LOAD(c->used_bytes);
   if (z->frozen)
     return;
+  uint64_t used = GC_ATOMIC_LOAD(c->used_bytes);
   if (z->last_end_ns && start_ns > z->last_end_ns && used > z->used_after) {
     double seconds = (double)(start_ns - z->last_end_ns) / 1e9;
     z->allocation_rate = moving_average(
@@ -87,7 +87,8 @@ uint64_t tracing_sizing_room(uint64_t live, double allocation_rate,
 }
 
 /* After a collection that left live bytes in use (marked lines and live
- * large objects) and took pause_ns (marking to sweep). */
+ * large objects) and took pause_ns (from the pause's start, stopping the
+ * other threads included, to the end of the sweep). */
 void tracing_size_heap(struct gc_collector *c, uint64_t live, bool major,
                        uint64_t pause_ns, uint64_t end_ns) {
   struct heap_sizing *z = &c->sizing;
@@ -96,10 +97,11 @@ void tracing_size_heap(struct gc_collector *c, uint64_t live, bool major,
     if (pause_ns > 0 && live > 0 && !z->frozen)
       z->collection_speed = moving_average(
           z->collection_speed, (double)live / ((double)pause_ns / 1e9));
-    z->room = tracing_sizing_room(live, z->allocation_rate, z->collection_speed,
-                                  (double)c->options->heap_expansiveness);
+    uint64_t room =
+        tracing_sizing_room(live, z->allocation_rate, z->collection_speed,
+                            (double)c->options->heap_expansiveness);
     z->live_after_major = live;
-    uint64_t target = live + z->room;
+    uint64_t target = live + room;
     if (target < c->min_target)
       target = c->min_target;
     if (c->max_bytes && target > c->max_bytes)

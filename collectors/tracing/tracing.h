@@ -179,7 +179,6 @@ struct gc_collector {
   struct heap_sizing {         /* tracing-sizing.c */
     double allocation_rate;    /* bytes per second of mutator time */
     double collection_speed;   /* live bytes per second of a full pause */
-    uint64_t room;             /* the target's room over the live data */
     uint64_t live_after_major; /* L: what the last full collection kept */
     uint64_t used_after;       /* used_bytes as the last collection left it */
     uint64_t last_end_ns;      /* when it ended */
