@@ -52,8 +52,9 @@ if ls "$here"/regress/* >/dev/null 2>&1; then
   done
 fi
 
-# Then fuzz: one libFuzzer process per core (GCHEAP_FUZZ_WORKERS), each
-# with its own seed, for the same wall time. They share the output corpus
+# Then fuzz: one libFuzzer process per core (GCHEAP_FUZZ_WORKERS), for the
+# same wall time, each with libFuzzer's own random seed (it mixes in the
+# process id, so no two workers, and no two CI runs, take the same path). They share the output corpus
 # (libFuzzer reloads it every second, so each picks up what the others
 # found); the seed corpus is read-only. Separate processes rather than
 # libFuzzer's -fork/-jobs modes, so that each prints its own totals here.
@@ -64,7 +65,7 @@ echo "run.sh: fuzzing for ${total} s on $workers worker(s): every input runs" \
   "speed (the per-collector seconds are printed at the end)"
 pids=""
 for worker in $(seq 1 "$workers"); do
-  "$fuzzer" -seed="$worker" -max_total_time="$total" -print_final_stats=1 \
+  "$fuzzer" -max_total_time="$total" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/" -max_len=2048 -timeout=60 \
     -rss_limit_mb=4096 "$build/corpus" "$here/corpus" \
     >"$build/fuzz-$worker.log" 2>&1 &
