@@ -241,12 +241,14 @@ void gc_set_barrier_filter(gc_heap *heap, uint32_t mask, uint32_t value);
  * inline path keeps):
  *   - bump: one region of zeroed memory, where an object is made by
  *     writing its type word (tracing's current hole, null's region);
- *   - cells, cell_budget, cell_gc_word: a run of free cells per small size
- *     class, the bytes the thread may still allocate before the collector
- *     wants a word, and the collector's word of a new object (refcount's
- *     size classes and allocation budget).
+ *   - cells, cell_lists, cell_budget, cell_gc_word: free cells per small
+ *     size class, as a run (refcount's size classes) or a list linked
+ *     through the cells' first word (boehm's GC_malloc_many batches, of
+ *     objects Boehm scans: row 0), the bytes the thread may still allocate
+ *     before the collector wants a word, and the collector's word of a new
+ *     object.
  * A collector that publishes neither leaves them zero, and every
- * allocation comes to it (boehm). */
+ * allocation comes to it. */
 struct gc_heap_inline *gc_handle_inline(gc_heap *handle);
 
 /* heap's collector if ops is its table, else NULL: for a collector's test

@@ -256,7 +256,7 @@ const char *gc_trap_name(gc_trap trap);
  * refuses to make a heap (an error in err) rather than let inline code read
  * the wrong fields. docs/guide.md ("Inline fast paths") gives the sequences
  * a JIT emits. */
-#define GCHEAP_INLINE_LAYOUT 1
+#define GCHEAP_INLINE_LAYOUT 2
 
 /* An object: a 32-bit type word, a 32-bit word of the collector's, then
  * the 8-byte fields of a struct; an array has its 64-bit length after the
@@ -278,7 +278,10 @@ struct gc_inline_type {
   uint32_t new_struct_bytes;
   /* An array type of the program: its element kind + 1; else 0. */
   uint8_t array_elem;
-  uint8_t reserved[27];
+  /* 1 when an object of the type holds no reference (a struct without REF
+   * fields, an array of scalars): the row of cell_lists it is taken from. */
+  uint8_t no_refs;
+  uint8_t reserved[26];
 };
 
 /* A bump region: [cursor, limit) is zeroed memory in which an object of
@@ -295,12 +298,15 @@ struct gc_inline_bump {
  * allocate inline, or none:
  *   - bump: one region; cursor == limit when it has no room, limit NULL
  *     when the collector publishes none (or has no region at the moment);
- *   - cells: a run of free cells per size class, cells[k] for objects of
- *     exactly 16 + 8k bytes, taken from it while cell_budget (what the
- *     thread may still allocate before the collector wants a word) covers
- *     them. A cell is not zeroed: the inline path writes every word, the
- *     collector's word as cell_gc_word. cell_budget is 0 when the collector
- *     publishes no cells. */
+ *   - cells: free cells per size class k, for objects of exactly 16 + 8k
+ *     bytes, taken while cell_budget (what the thread may still allocate
+ *     before the collector wants a word) covers them: first from the run
+ *     cells[k], then from the list cell_lists[no_refs][k] (each free cell
+ *     holds the address of the next in its first word; no_refs is the
+ *     type's, so that a collector can keep objects it must scan apart from
+ *     the others). A cell is not zeroed: the inline path writes every word,
+ *     the collector's word as cell_gc_word. cell_budget is 0 when the
+ *     collector publishes no cells. */
 struct gc_heap_inline {
   uint32_t layout;         /* GCHEAP_INLINE_LAYOUT of the library */
   uint8_t slow;            /* nonzero: every call goes out of line */
@@ -318,6 +324,7 @@ struct gc_heap_inline {
   int64_t cell_budget;
   uint32_t cell_gc_word;
   uint32_t reserved2;
+  void *cell_lists[2][GCHEAP_INLINE_CELL_CLASSES];
 };
 
 /* Stores v into *slot, REF field or element of obj, through the heap's
@@ -373,11 +380,18 @@ GCHEAP_INLINE gc_ref gc_inline_allocate(gc_heap *heap, gc_type type,
   } else {
     if (bytes > GCHEAP_INLINE_CELL_MAX_BYTES || h->cell_budget < (int64_t)bytes)
       return NULL;
-    struct gc_inline_bump *run = &h->cells[bytes / 8 - 2];
+    size_t k = bytes / 8 - 2;
+    struct gc_inline_bump *run = &h->cells[k];
     p = run->cursor;
-    if (GCHEAP_UNLIKELY(p >= run->limit))
-      return NULL;
-    run->cursor = p + bytes;
+    if (GCHEAP_LIKELY(p < run->limit)) {
+      run->cursor = p + bytes;
+    } else {
+      void **list = &h->cell_lists[h->types[type].no_refs][k];
+      p = (char *)*list;
+      if (GCHEAP_UNLIKELY(p == NULL))
+        return NULL;
+      *list = *(void **)p;
+    }
     h->cell_budget -= (int64_t)bytes;
     ((uint32_t *)p)[0] = type;
     ((uint32_t *)p)[1] = h->cell_gc_word;

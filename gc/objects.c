@@ -25,7 +25,8 @@ _Static_assert(offsetof(struct gc_array, length) ==
                "array header");
 _Static_assert(sizeof(struct gc_inline_type) == 64 &&
                    offsetof(struct gc_inline_type, new_struct_bytes) == 32 &&
-                   offsetof(struct gc_inline_type, array_elem) == 36,
+                   offsetof(struct gc_inline_type, array_elem) == 36 &&
+                   offsetof(struct gc_inline_type, no_refs) == 37,
                "inline type entry (docs/guide.md, section 10)");
 _Static_assert(offsetof(struct gc_heap_inline, slow) == 4 &&
                    offsetof(struct gc_heap_inline, alloc_interrupt) == 5 &&
@@ -35,7 +36,9 @@ _Static_assert(offsetof(struct gc_heap_inline, slow) == 4 &&
                    offsetof(struct gc_heap_inline, allocated_bytes) == 40 &&
                    offsetof(struct gc_heap_inline, cells) == 56 &&
                    offsetof(struct gc_heap_inline, cell_budget) == 296 &&
-                   offsetof(struct gc_heap_inline, cell_gc_word) == 304,
+                   offsetof(struct gc_heap_inline, cell_gc_word) == 304 &&
+                   offsetof(struct gc_heap_inline, cell_lists) == 312 &&
+                   sizeof(struct gc_heap_inline) == 552,
                "the handle's inline part (docs/guide.md, section 10)");
 _Static_assert(GC_MAX_TYPES == GCHEAP_INLINE_MAX_TYPES, "type numbers");
 

@@ -178,7 +178,8 @@ gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
                               .size = (uint32_t)(size < 16 ? 16 : size),
                               .kinds = kinds,
                               .ref_fields = ref_fields};
-  struct gc_inline_type fast = {.new_struct_bytes = info.size};
+  struct gc_inline_type fast = {.new_struct_bytes = info.size,
+                                .no_refs = nrefs == 0};
   for (size_t i = 0, r = 0; i < nfields; i++) {
     kinds[i] = fields[i];
     if (fields[i] == GC_KIND_REF)
@@ -205,7 +206,8 @@ gc_type gc_type_array(gc_heap *heap, const char *name, gc_kind elem) {
   }
   struct gc_type_info info = {
       .name = (char *)name, .shape = GC_SHAPE_ARRAY, .elem = elem};
-  struct gc_inline_type fast = {.array_elem = (uint8_t)(elem + 1)};
+  struct gc_inline_type fast = {.array_elem = (uint8_t)(elem + 1),
+                                .no_refs = elem != GC_KIND_REF};
   return register_type(heap, info, fast);
 }
 

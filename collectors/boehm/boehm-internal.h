@@ -84,6 +84,11 @@ struct gc_mutator {
    * when a thread it does not know collects. */
   pthread_t owner;
   bool registered; /* attach registered the thread with Boehm */
+  /* The handle's published free lists of scanned cells (cell_lists[0]),
+   * one per size class up to 128 bytes, filled from Boehm's
+   * GC_malloc_many: gcheap.h pops them inline, as Boehm's own
+   * thread-local allocation does (boehm.c, "Allocation"). */
+  void **lists;
 };
 
 /* ---- boehm-process.c ----------------------------------------------------- */

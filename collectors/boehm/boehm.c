@@ -70,6 +70,27 @@ static struct gc_collector *boehm_create(const struct gc_collector_env *env,
   return c;
 }
 
+/* Small objects that Boehm scans come from free lists in the handle, which
+ * gcheap.h's inline allocation pops without a call (cell_lists[0]; cells
+ * whose type holds no reference stay out of line, row 1 empty). Each list
+ * is one GC_malloc_many batch, about a block's free cells, linked
+ * through their first word; an empty one sends the allocation here, which
+ * takes the next batch. The lists are a root area of the heap: a
+ * collection marks the head from it and the rest through the links, so no
+ * cell on a list is reclaimed and handed out again. (An object-free list
+ * could not be kept that way: Boehm does not scan its cells, links
+ * included.) The thread may allocate without limit between batches, as far
+ * as the handle says (cell_budget): Boehm counts a batch as allocated when
+ * it hands it out, and collects then if it wants. */
+static bool publish_free_lists(struct gc_mutator *m) {
+  struct gc_heap_inline *published = gc_handle_inline(m->handle);
+  m->lists = published->cell_lists[0];
+  published->cell_budget = INT64_MAX;
+  published->cell_gc_word = m->c->tag;
+  return boehm_area_add(m->c, m->lists,
+                        GCHEAP_INLINE_CELL_CLASSES * sizeof *m->lists);
+}
+
 static struct gc_mutator *boehm_attach(struct gc_collector *c, gc_heap *handle,
                                        char *err, size_t errlen) {
   struct gc_mutator *m = gc_sys_calloc(1, sizeof *m);
@@ -80,6 +101,11 @@ static struct gc_mutator *boehm_attach(struct gc_collector *c, gc_heap *handle,
   m->c = c;
   m->handle = handle;
   m->owner = pthread_self();
+  if (!publish_free_lists(m)) {
+    snprintf(err, errlen, "boehm: no memory for a thread");
+    gc_sys_free(m);
+    return NULL;
+  }
   if (!GC_thread_is_registered()) {
     struct GC_stack_base base;
     if (GC_get_stack_base(&base) != GC_SUCCESS ||
@@ -94,6 +120,9 @@ static struct gc_mutator *boehm_attach(struct gc_collector *c, gc_heap *handle,
 }
 
 static void boehm_detach(struct gc_mutator *m) {
+  bool was_an_area = boehm_area_remove(m->c, m->lists);
+  assert(was_an_area);
+  (void)was_an_area;
   if (m->registered)
     GC_unregister_my_thread();
   gc_sys_free(m);
@@ -139,7 +168,24 @@ static inline bool holds_refs(const struct gc_type_info *t) {
   return true;
 }
 
-static inline void *boehm_malloc(const struct gc_type_info *t, size_t bytes) {
+/* The next cell of the free list for bytes, taken from Boehm when the list
+ * is empty; NULL if Boehm has none. */
+static inline void *pop_free_list(struct gc_mutator *m, size_t bytes) {
+  void **list = &m->lists[bytes / 8 - 2];
+  if (!*list)
+    *list = GC_malloc_many(bytes); /* rounds bytes up as GC_MALLOC does */
+  void *cell = *list;
+  if (cell) {
+    *list = *(void **)cell;
+    *(void **)cell = NULL; /* the rest Boehm cleared */
+  }
+  return cell;
+}
+
+static inline void *boehm_malloc(struct gc_mutator *m,
+                                 const struct gc_type_info *t, size_t bytes) {
+  if (holds_refs(t) && bytes <= GCHEAP_INLINE_CELL_MAX_BYTES)
+    return pop_free_list(m, bytes);
   if (holds_refs(t))
     return GC_MALLOC(bytes); /* zeroed by Boehm */
   void *mem = GC_MALLOC_ATOMIC(bytes);
@@ -157,7 +203,7 @@ allocate_after_collecting(struct gc_mutator *m, const struct gc_type_info *t,
   struct gc_collector *c = m->c;
   GC_gcollect();
   boehm_run_destructors_stopped(m, false);
-  void *mem = boehm_malloc(t, bytes);
+  void *mem = boehm_malloc(m, t, bytes);
   if (mem)
     return mem;
   char limit[32], heap[32];
@@ -204,7 +250,7 @@ static struct gc_obj *boehm_allocate(struct gc_mutator *m, uint32_t type,
     boehm_run_destructors_stopped(m, false);
   struct gc_collector *c = m->c;
   const struct gc_type_info *t = &c->types->items[type];
-  struct gc_obj *obj = boehm_malloc(t, bytes);
+  struct gc_obj *obj = boehm_malloc(m, t, bytes);
   if (GC_UNLIKELY(!obj)) {
     obj = allocate_after_collecting(m, t, bytes);
     if (!obj)
