@@ -20,13 +20,13 @@
  *    still counted, promotes what it reaches (counting its fields now) and
  *    frees the rest in bulk from the blocks' young bitmaps (refcount-young.c).
  *    Then it drains the ZCT: an entry whose count is still zero and that no
- *    root holds is freed. A freed object's children go on a queue and are
+ *    root holds is freed. A freed object's children go on a stack and are
  *    decremented from it, freed in turn when they reach zero: no C stack,
  *    and time in proportion to the garbage only. An allocation's collection
- *    point stops after budget / 8 objects (bounded pauses); the queues keep
- *    the rest. The promotion search makes a candidate of every cycle among
- *    promoted objects (only roots may hold it); ZCT entries that gained a
- *    count become candidates.
+ *    point stops after budget / 8 objects (bounded pauses); the ZCT and
+ *    the stack keep the rest. The promotion search makes a candidate of
+ *    every cycle among promoted objects (only roots may hold it); ZCT
+ *    entries that gained a count become candidates.
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (refcount-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them.
@@ -255,7 +255,7 @@ static void queue_if_zero(struct gc_collector *c, struct gc_obj *obj,
 
 /* A reference held by a freed object goes away during drain_zct, where it
  * is known which objects root slots hold: a zero count that is not waiting
- * in the ZCT frees the object at once (its own children join the queue). */
+ * in the ZCT frees the object at once (its own children join the stack). */
 static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
   uint32_t w = obj->gc_word;
   if (GC_UNLIKELY((w & RC_COUNT_MASK) == c->count_limit) ||
@@ -308,9 +308,9 @@ static void return_dead_ring(struct gc_obj_vector *dead,
 }
 
 /* Frees every ZCT entry whose count is zero (with full false, stops after
- * about budget / 8 objects; the queues keep the rest) and that no root slot
- * holds, and everything that frees in turn; rooted zero-count entries stay for
- * the next collection point.
+ * about budget / 8 objects; the ZCT and the stack keep the rest) and that no
+ * root slot holds, and everything that frees in turn; rooted zero-count entries
+ * stay for the next collection point.
  *
  * An entry whose count is nonzero leaves the table and becomes a candidate
  * root of a garbage cycle: root slots are not counted, so when the roots
