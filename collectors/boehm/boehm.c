@@ -184,10 +184,10 @@ static inline void *pop_free_list(struct gc_mutator *m, size_t bytes) {
 
 static inline void *boehm_malloc(struct gc_mutator *m,
                                  const struct gc_type_info *t, size_t bytes) {
-  if (holds_refs(t) && bytes <= GCHEAP_INLINE_CELL_MAX_BYTES)
-    return pop_free_list(m, bytes);
   if (holds_refs(t))
-    return GC_MALLOC(bytes); /* zeroed by Boehm */
+    return bytes <= GCHEAP_INLINE_CELL_MAX_BYTES
+               ? pop_free_list(m, bytes)
+               : GC_MALLOC(bytes); /* zeroed by Boehm */
   void *mem = GC_MALLOC_ATOMIC(bytes);
   if (mem)
     memset(mem, 0, bytes); /* Boehm does not clear atomic objects */
