@@ -176,9 +176,10 @@ struct gc_collector_ops {
   int (*check_ref)(struct gc_collector *c, gc_ref ref, char *why,
                    size_t whylen);
   /* Optional hooks for collectors that keep weak references their own way
-   * (NULL: the plain field accesses). */
-  void (*weak_init)(struct gc_collector *c, struct gc_weak *weak,
-                    gc_ref target);
+   * (NULL: the plain field accesses). weak_init runs on the thread that
+   * allocated weak, with weak and target roots (it may take the heap
+   * lock, and so let a collection run meanwhile). */
+  void (*weak_init)(struct gc_mutator *m, struct gc_weak *weak, gc_ref target);
   gc_ref (*weak_get)(struct gc_collector *c, struct gc_weak *weak);
   /* Optional, for a collector that scans root areas whole instead of
    * visiting the roots (Boehm's conservative marker): told of every memory

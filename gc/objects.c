@@ -381,24 +381,27 @@ gc_ref gc_new_weak(gc_heap *heap, gc_ref target) {
     return NULL;
   /* The target must survive the allocation, which may collect: the caller
    * need not have rooted it (gc_new_weak(h, gc_new_struct(...)) is fine).
-   * A trap during it is held back until the pin is gone, so that a handler
-   * that longjmps cannot leave it behind. */
-  assert(heap->npinned < sizeof heap->pinned / sizeof heap->pinned[0]);
-  uint32_t pin = heap->npinned++;
+   * Both stay pinned through weak_init, which may wait for the heap lock.
+   * A trap meanwhile is held back until the pins are gone, so that a
+   * handler that longjmps cannot leave them behind. */
+  assert(heap->npinned + 2 <= sizeof heap->pinned / sizeof heap->pinned[0]);
+  uint32_t pin = heap->npinned;
+  heap->npinned += 2;
   heap->pinned[pin] = target;
   heap->deferring_traps++;
   struct gc_weak *weak =
       (struct gc_weak *)gc_allocate(heap, GC_TYPE_WEAK, sizeof(struct gc_weak));
-  heap->deferring_traps--;
-  target = heap->pinned[pin];
-  heap->pinned[pin] = NULL;
-  heap->npinned--;
+  heap->pinned[pin + 1] = weak ? &weak->header : NULL;
   if (weak) {
     if (heap->ops->weak_init)
-      heap->ops->weak_init(heap->collector, weak, target);
+      heap->ops->weak_init(heap->mutator, weak, heap->pinned[pin]);
     else
-      weak->target = target;
+      weak->target = heap->pinned[pin];
   }
+  heap->deferring_traps--;
+  weak = (struct gc_weak *)heap->pinned[pin + 1];
+  heap->pinned[pin] = heap->pinned[pin + 1] = NULL;
+  heap->npinned -= 2;
   if (GC_UNLIKELY(heap->npending_traps))
     gc_raise_pending_traps(heap);
   return weak ? &weak->header : NULL;

@@ -5,10 +5,7 @@
  *
  * Worker threads never call Criterion's assertions (they may only fail the
  * test from its own thread): each records what went wrong in its struct
- * worker, which the test checks after joining it.
- *
- * collector=refcount keeps one thread per heap in this version: there the
- * tests check that gc_thread_attach refuses a second thread cleanly. */
+ * worker, which the test checks after joining it. */
 #include "harness.h"
 
 #include <pthread.h>
@@ -95,42 +92,15 @@ static void wait_for_stage(gc_heap *heap, struct handoff *h, int stage) {
     gc_blocking_end(heap);
 }
 
-/* The calling thread's handle, or NULL when the collector keeps one thread
- * per heap (refcount): then the refusal must be a clean error. */
+/* The calling thread's handle; NULL, with the failure recorded, if the
+ * collector refused it. */
 static gc_heap *attach(struct worker *w) {
   char err[256] = "";
   gc_heap *mine = gc_thread_attach(w->heap, err, sizeof err);
-  if (!mine && !strstr(err, "one thread per heap"))
+  if (!mine)
     WORKER_FAIL(w, "gc_thread_attach failed: %s", err);
   return mine;
 }
-
-static void *try_attach(void *arg) {
-  struct worker *w = arg;
-  gc_heap *mine = attach(w);
-  *(bool *)w->shared = mine != NULL;
-  if (mine)
-    gc_thread_detach(mine);
-  return NULL;
-}
-
-/* True if this collector shares a heap between threads: tries once. */
-static bool collector_has_threads(gc_heap *heap) {
-  bool attached = false;
-  struct worker probe = {.heap = heap, .shared = &attached};
-  start_workers(&probe, 1, try_attach);
-  join_workers(heap, &probe, 1);
-  return attached;
-}
-
-#define SKIP_UNLESS_THREADS(heap)                                              \
-  do {                                                                         \
-    if (!collector_has_threads(heap)) {                                        \
-      CHECK(strcmp(param->name, "refcount") == 0);                             \
-      harness_free_heap(heap);                                                 \
-      return;                                                                  \
-    }                                                                          \
-  } while (0)
 
 /* A list of n nodes holding first, first + 1, ..., rooted in *slot. */
 static void build_list(gc_heap *h, gc_type node, gc_ref *slot, int64_t first,
@@ -187,7 +157,6 @@ static void *attach_twice(void *arg) {
 
 COLLECTOR_TEST(threads, attach_detach_and_attach_again) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
-  SKIP_UNLESS_THREADS(heap);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
   enum { N = 3 };
   gc_ref *globals[2 * N] = {0};
@@ -219,7 +188,6 @@ static void *attach_and_wait(void *arg) {
 
 COLLECTOR_TEST(threads, freeing_a_heap_with_a_thread_attached_traps) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
-  SKIP_UNLESS_THREADS(heap);
   struct handoff handoff = HANDOFF_INIT;
   struct worker w = {.heap = heap, .shared = &handoff};
   start_workers(&w, 1, attach_and_wait);
@@ -283,7 +251,6 @@ static void *misuse_own_handle(void *arg) {
 
 COLLECTOR_TEST(threads, misuse_of_a_handle_traps_and_leaves_it_usable) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
-  SKIP_UNLESS_THREADS(heap);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
   struct trap_log log = {0};
   struct worker w = {.heap = heap, .node = node, .shared = &log};
@@ -327,7 +294,6 @@ static void *build_private_lists(void *arg) {
 static void run_private_lists(const struct collector_param *param,
                               int nthreads) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
-  SKIP_UNLESS_THREADS(heap);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
   struct worker workers[8];
   /* Fewer nodes under stress=1, where every allocation collects. */
@@ -408,7 +374,6 @@ static void *replace_shared_entries(void *arg) {
 
 COLLECTOR_TEST(threads, threads_replace_entries_of_a_shared_old_array) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
-  SKIP_UNLESS_THREADS(heap);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
   gc_type array = gc_type_array(heap, "lists", GC_KIND_REF);
   struct shared_table t = {PTHREAD_MUTEX_INITIALIZER, NULL, 64};
@@ -465,7 +430,6 @@ static void *sleep_blocked(void *arg) {
 
 COLLECTOR_TEST(threads, a_blocked_thread_does_not_hold_up_collections) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
-  SKIP_UNLESS_THREADS(heap);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
   struct handoff s = HANDOFF_INIT;
   struct worker w = {.heap = heap, .node = node, .shared = &s};
@@ -510,7 +474,6 @@ static void *spin_at_safepoints(void *arg) {
 
 COLLECTOR_TEST(threads, a_loop_without_allocation_waits_at_its_safepoint) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
-  SKIP_UNLESS_THREADS(heap);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
   struct handoff s = HANDOFF_INIT;
   struct worker w = {.heap = heap, .node = node, .shared = &s};
@@ -585,7 +548,6 @@ static void *resources_and_weaks(void *arg) {
 
 COLLECTOR_TEST(threads, each_destructor_runs_once_whatever_thread_made_it) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
-  SKIP_UNLESS_THREADS(heap);
   for (int i = 0; i < RESOURCE_THREADS * RESOURCES_EACH; i++)
     atomic_store(&destroyed[i], 0);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
@@ -646,7 +608,6 @@ static void *fill_until_oom(void *arg) {
 
 COLLECTOR_TEST(threads, out_of_memory_traps_in_the_thread_that_hit_it) {
   gc_heap *heap = harness_new_heap(param->name, "max-heap-size=4M,stress=0");
-  SKIP_UNLESS_THREADS(heap);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
   struct worker w = {.heap = heap, .node = node};
   start_workers(&w, 1, fill_until_oom);

@@ -165,8 +165,9 @@ void boehm_resources_destroy(struct gc_collector *c) {
 
 /* ---- Weak references ----------------------------------------------------- */
 
-void boehm_weak_init(struct gc_collector *c, struct gc_weak *weak,
+void boehm_weak_init(struct gc_mutator *m, struct gc_weak *weak,
                      gc_ref target) {
+  struct gc_collector *c = m->c;
   weak->target = target;
   if (!target)
     return;

@@ -145,8 +145,7 @@ void boehm_resources_destroy(struct gc_collector *c);
 const char *boehm_resource_check(struct gc_collector *c,
                                  struct gc_resource *res);
 
-void boehm_weak_init(struct gc_collector *c, struct gc_weak *weak,
-                     gc_ref target);
+void boehm_weak_init(struct gc_mutator *m, struct gc_weak *weak, gc_ref target);
 gc_ref boehm_weak_get(struct gc_collector *c, struct gc_weak *weak);
 
 #endif /* GC_BOEHM_INTERNAL_H */

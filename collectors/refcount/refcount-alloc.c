@@ -43,19 +43,40 @@ bool rc_over_limit(struct gc_collector *c, size_t more) {
   return max && rc_heap_bytes(c) + more > max;
 }
 
-/* The small classes' runs and the budget are the handle's, published for
- * gcheap.h's inline allocation (one thread per heap: the creator's). */
 void rc_alloc_init(struct gc_collector *c) {
-  struct gc_heap_inline *published = gc_handle_inline(c->heap);
+  for (unsigned k = 0; k < RC_NCLASSES; k++)
+    c->classes[k].cell_bytes = rc_class_bytes(k);
+}
+
+/* The small classes' runs and the budget are the thread's handle's,
+ * published for gcheap.h's inline allocation. */
+void rc_alloc_init_mutator(struct gc_mutator *m) {
+  struct gc_heap_inline *published = gc_handle_inline(m->handle);
   for (unsigned k = 0; k < RC_NCLASSES; k++) {
-    struct rc_class *cls = &c->classes[k];
-    cls->cell_bytes = rc_class_bytes(k);
-    cls->run = cls->cell_bytes <= GCHEAP_INLINE_CELL_MAX_BYTES
-                   ? &published->cells[k]
-                   : &cls->own_run;
+    struct rc_allocator *a = &m->alloc[k];
+    a->run = m->c->classes[k].cell_bytes <= GCHEAP_INLINE_CELL_MAX_BYTES
+                 ? &published->cells[k]
+                 : &a->own_run;
+    a->run->cursor = a->run->limit = NULL;
+    a->current = NULL;
   }
   published->cell_gc_word = RC_YOUNG;
-  c->budget = &published->cell_budget;
+  m->budget = &published->cell_budget;
+  *m->budget = 0;
+}
+
+/* With verify=1, another thread may run check_ref at any time (under the
+ * check lock), reading the free bits, the block headers, the chunks and
+ * the large objects' table: the allocation path changes them under the
+ * same lock. Without verify there is no reader. */
+static void checking_begins(struct gc_collector *c) {
+  if (c->verify)
+    gc_check_lock(c->heap);
+}
+
+static void checking_ends(struct gc_collector *c) {
+  if (c->verify)
+    gc_check_unlock(c->heap);
 }
 
 /* A fresh block for size_class, all free, on the class's partial list; -1
@@ -163,18 +184,23 @@ static void unclaim_cells(struct rc_block *block, uint32_t start,
   }
 }
 
-/* Claims the next run of free cells of the class as its bump region
- * [cursor, limit); false if no block of the class has a free cell. */
-static bool claim_run(struct gc_collector *c, struct rc_class *k) {
+/* Claims the next run of free cells of the class as the thread's bump
+ * region [cursor, limit); false if no block of the class has a free cell.
+ * Heap lock held: the partial lists, the young lists and the statistics
+ * are shared. */
+static bool claim_run(struct gc_mutator *m, unsigned size_class) {
+  struct gc_collector *c = m->c;
+  struct rc_class *k = &c->classes[size_class];
+  struct rc_allocator *a = &m->alloc[size_class];
   for (;;) {
-    struct rc_block *block = k->current;
+    struct rc_block *block = a->current;
     if (!block) {
       block = k->partial;
       if (!block)
         return false;
       k->partial = block->next_partial;
       block->scan = 0;
-      k->current = block;
+      a->current = block;
     }
     /* verify=1 takes one cell at a time, the lowest free one: a freed cell
      * is soon reused, so a write after free is soon caught. */
@@ -186,7 +212,7 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
         continue;
       }
       block->listed = 0;
-      k->current = NULL;
+      a->current = NULL;
       continue;
     }
     uint32_t end = c->verify ? start + 1 : run_end(block, start);
@@ -195,7 +221,9 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
      * itself never needs memory. */
     if (rc_young_reserve(c, end - start))
       return false;
+    checking_begins(c);
     claim_cells(block, start, end);
+    checking_ends(c);
     if (!block->young_listed) {
       block->young_listed = 1;
       block->next_young = c->young_blocks;
@@ -207,21 +235,23 @@ static bool claim_run(struct gc_collector *c, struct rc_class *k) {
     block->idle = RC_BLOCK_IN_USE;
     block->scan = end;
     char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
-    k->run->cursor = cells + (size_t)start * k->cell_bytes;
-    k->run->limit = cells + (size_t)end * k->cell_bytes;
+    a->run->cursor = cells + (size_t)start * k->cell_bytes;
+    a->run->limit = cells + (size_t)end * k->cell_bytes;
     return true;
   }
 }
 
 /* The next cell of the class's bump region (claiming a run if need be),
  * its poison checked with verify=1; NULL if the class has no free cell. */
-static struct gc_obj *take_cell(struct gc_collector *c, unsigned size_class) {
+static struct gc_obj *take_cell(struct gc_mutator *m, unsigned size_class) {
+  struct gc_collector *c = m->c;
   struct rc_class *k = &c->classes[size_class];
+  struct gc_inline_bump *run = m->alloc[size_class].run;
   for (;;) {
-    if (k->run->cursor >= k->run->limit && !claim_run(c, k))
+    if (run->cursor >= run->limit && !claim_run(m, size_class))
       return NULL;
-    struct gc_obj *cell = (struct gc_obj *)k->run->cursor;
-    k->run->cursor += k->cell_bytes;
+    struct gc_obj *cell = (struct gc_obj *)run->cursor;
+    run->cursor += k->cell_bytes;
     if (!c->verify)
       return cell;
     /* verify=1 hands out one cell at a time: a fresh one has no poison to
@@ -246,22 +276,30 @@ static struct gc_obj *take_cell(struct gc_collector *c, unsigned size_class) {
 /* The slow half of allocation: the free list of the class is empty, verify
  * is on, or the object is large. Returns an unzeroed cell whose header the
  * caller sets; NULL after a trap. */
-struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
+struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type,
                                 size_t cell_bytes) {
+  struct gc_collector *c = m->c;
   bool large = cell_bytes >= RC_LARGE_MIN;
   unsigned size_class = large ? 0 : rc_size_class(cell_bytes);
   /* First the free list, then a new block, then a full collection (ZCT and
    * cycles) and both again, then out of memory. */
   for (int attempt = 0; attempt < 3; attempt++) {
+    /* verify=1: other threads' check_ref reads the chunks, the block
+     * headers and the large objects' table while these change. */
     if (large) {
+      checking_begins(c);
       struct gc_obj *obj = rc_large_allocate(c, cell_bytes);
+      checking_ends(c);
       if (obj)
         return obj;
     } else {
-      struct gc_obj *obj = take_cell(c, size_class);
+      struct gc_obj *obj = take_cell(m, size_class);
       if (obj)
         return obj;
-      if (add_block(c, size_class) == 0 && (obj = take_cell(c, size_class)))
+      checking_begins(c);
+      int added = add_block(c, size_class);
+      checking_ends(c);
+      if (added == 0 && (obj = take_cell(m, size_class)))
         return obj;
     }
     if (attempt == 0 && !c->in_collection)
@@ -317,22 +355,48 @@ void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
   rc_large_release(c, obj);
 }
 
-void rc_alloc_retire_runs(struct gc_collector *c) {
+static void retire_mutator_runs(struct gc_mutator *m) {
   for (unsigned i = 0; i < RC_NCLASSES; i++) {
-    struct rc_class *k = &c->classes[i];
-    if (k->run->cursor >= k->run->limit) {
-      k->run->cursor = k->run->limit = NULL;
+    struct rc_allocator *a = &m->alloc[i];
+    struct gc_inline_bump *run = a->run;
+    if (run->cursor >= run->limit) {
+      run->cursor = run->limit = NULL;
       continue;
     }
-    struct rc_block *block = rc_block_of(k->run->cursor);
-    uint32_t start = rc_cell_index(block, k->run->cursor);
-    uint32_t end = rc_cell_index(block, k->run->limit - 1) + 1;
+    struct rc_block *block = rc_block_of(run->cursor);
+    uint32_t start = rc_cell_index(block, run->cursor);
+    uint32_t end = rc_cell_index(block, run->limit - 1) + 1;
     unclaim_cells(block, start, end);
     block->free_cells += end - start;
     /* The next run of this block starts where this one stopped. */
-    if (block == k->current && block->scan > start)
+    if (block == a->current && block->scan > start)
       block->scan = start;
-    k->run->cursor = k->run->limit = NULL;
+    run->cursor = run->limit = NULL;
+  }
+}
+
+void rc_alloc_retire_runs(struct gc_collector *c) {
+  for (struct gc_mutator *m = c->mutators; m; m = m->next)
+    retire_mutator_runs(m);
+}
+
+void rc_alloc_detach(struct gc_mutator *m) {
+  struct gc_collector *c = m->c;
+  checking_begins(c);
+  retire_mutator_runs(m);
+  checking_ends(c);
+  for (unsigned i = 0; i < RC_NCLASSES; i++) {
+    struct rc_block *block = m->alloc[i].current;
+    m->alloc[i].current = NULL;
+    if (!block)
+      continue;
+    /* listed stays set while the block is on the partial list. */
+    if (block->free_cells) {
+      block->next_partial = c->classes[i].partial;
+      c->classes[i].partial = block;
+    } else {
+      block->listed = 0;
+    }
   }
 }
 

@@ -27,7 +27,9 @@ int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen) {
     return -1;
   }
   bool large = rc_table_find(&c->large_objects, ref) != NULL;
-  if ((!large && !rc_cell_allocated(ref)) || (ref->gc_word & RC_ZOMBIE)) {
+  /* Atomic: another thread may be setting LOGGED or HAS_WEAK in it. */
+  if ((!large && !rc_cell_allocated(ref)) ||
+      (GC_ATOMIC_LOAD(ref->gc_word) & RC_ZOMBIE)) {
     const struct rc_block *block = rc_block_of(ref);
     uint32_t i = rc_cell_index(block, ref);
     bool held =

@@ -9,30 +9,36 @@
  */
 #include "refcount.h"
 
-void rc_weak_init(struct gc_collector *c, struct gc_weak *weak, gc_ref target) {
+/* Under the heap lock: the lists and the table are shared, and another
+ * thread may be logging the target (the HAS_WEAK bit is set atomically). */
+void rc_weak_init(struct gc_mutator *m, struct gc_weak *weak, gc_ref target) {
+  struct gc_collector *c = m->c;
   struct rc_weak *w = (struct rc_weak *)weak;
+  gc_heap_lock(m->handle);
+  assert(c->weak_inits_pending > 0);
+  c->weak_inits_pending--;
   w->next = w->prev = NULL;
   weak->target = NULL;
-  if (!target)
-    return;
-  /* rc_allocate reserved room for this entry: it cannot fail. */
-  uint64_t *head = rc_table_upsert(&c->weak_heads, target);
-  assert(head);
-  if (!head)
-    return;
-  w->next = (struct rc_weak *)(uintptr_t)*head;
-  if (w->next)
-    w->next->prev = w;
-  *head = (uintptr_t)w;
-  weak->target = target;
-  /* A young target that dies young is not visited by the sweep unless it
-   * is listed (rc_allocate reserved the room). */
-  if ((target->gc_word & (RC_YOUNG | RC_HAS_WEAK)) == RC_YOUNG) {
-    struct gc_obj_vector *targets = &c->young_weak_targets;
-    assert(targets->count < targets->capacity);
-    targets->items[targets->count++] = target;
+  if (target) {
+    /* The allocation reserved room for this entry: it cannot fail. */
+    uint64_t *head = rc_table_upsert(&c->weak_heads, target);
+    assert(head);
+    w->next = (struct rc_weak *)(uintptr_t)*head;
+    if (w->next)
+      w->next->prev = w;
+    *head = (uintptr_t)w;
+    weak->target = target;
+    /* A young target that dies young is not visited by the sweep unless
+     * it is listed (the allocation reserved the room). */
+    uint32_t word = GC_ATOMIC_LOAD(target->gc_word);
+    if ((word & (RC_YOUNG | RC_HAS_WEAK)) == RC_YOUNG) {
+      struct gc_obj_vector *targets = &c->young_weak_targets;
+      assert(targets->count < targets->capacity);
+      targets->items[targets->count++] = target;
+    }
+    __atomic_fetch_or(&target->gc_word, RC_HAS_WEAK, __ATOMIC_RELAXED);
   }
-  target->gc_word |= RC_HAS_WEAK;
+  gc_heap_unlock(m->handle);
 }
 
 void rc_unlink_weak(struct gc_collector *c, struct rc_weak *w) {

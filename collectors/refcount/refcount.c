@@ -10,10 +10,12 @@
  *    an old object increments the new value's count (listing a young value
  *    as remembered), then decrements the old value's (increment first, so
  *    an object stored over itself never passes through zero — the Wasmtime
- *    self-copy bug). Root slots are not counted (Deutsch–Bobrow): the
- *    mutator writes them freely. An old object whose count falls to zero
- *    goes into the zero count table (ZCT); one that falls to nonzero
- *    becomes a candidate root of a garbage cycle (Bacon–Rajan's "purple").
+ *    self-copy bug). With several threads attached, stores are logged
+ *    instead and counted at the next collection point (refcount-log.c).
+ *    Root slots are not counted (Deutsch–Bobrow): the mutator writes them
+ *    freely. An old object whose count falls to zero goes into the zero
+ *    count table (ZCT); one that falls to nonzero becomes a candidate root
+ *    of a garbage cycle (Bacon–Rajan's "purple").
  * 3. A collection point (an allocation budget spent, gc_collect, heap
  *    teardown with verify=1) flags every object a root slot holds, then
  *    traces the young objects from the roots and from the remembered ones
@@ -128,21 +130,34 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
     return;
   if (!gc_vector_push(&c->candidates, obj)) {
     c->candidates_overflowed = true;
-    *c->budget = 0;
+    rc_request_collection_point(c);
     return;
   }
   obj->gc_word |= RC_BUFFERED;
   if (GC_UNLIKELY(c->candidates.count >= c->candidate_limit))
-    *c->budget = 0;
+    rc_request_collection_point(c);
 }
 
-/* ---- Barriers ------------------------------------------------------------ */
+/* ---- Barriers ------------------------------------------------------------
+ *
+ * One thread: a store into an old object counts at once. Several threads:
+ * the first store into an old object since the last collection point logs
+ * the object (refcount-log.c), and every store after it is plain; the
+ * collection point counts the difference. A young object's fields are not
+ * counted (refcount-young.c): a plain store either way. c->logging changes
+ * only with the world stopped, so a barrier never sees it change. */
 
-/* A young object's fields are not counted (refcount-young.c): a plain store. */
 static void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
                          gc_ref v) {
-  struct gc_collector *c = rc_collector_of(m);
-  if (obj->gc_word & RC_YOUNG) {
+  struct gc_collector *c = m->c;
+  uint32_t w = GC_ATOMIC_LOAD(obj->gc_word);
+  if (w & RC_YOUNG) {
+    *slot = v;
+    return;
+  }
+  if (c->logging) {
+    if (!(w & RC_LOGGED))
+      rc_log_object(m, obj);
     *slot = v;
     return;
   }
@@ -154,14 +169,18 @@ static void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
     rc_decrement(c, old);
 }
 
-/* dst[k] = src[k] for k < n, with memmove semantics. The loop runs in the
- * direction that reads every source before it is overwritten, and each step
- * increments the new value before decrementing the old one, so an element
- * copied onto itself (dst == src) never has a transient zero count. */
+/* dst[k] = src[k] for k < n, with memmove semantics. Counting at once, the
+ * loop runs in the direction that reads every source before it is
+ * overwritten, and each step increments the new value before decrementing
+ * the old one, so an element copied onto itself (dst == src) never has a
+ * transient zero count. */
 static void rc_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj,
                          gc_ref *dst, const gc_ref *src, size_t n) {
-  struct gc_collector *c = rc_collector_of(m);
-  if (dst_obj->gc_word & RC_YOUNG) {
+  struct gc_collector *c = m->c;
+  uint32_t w = GC_ATOMIC_LOAD(dst_obj->gc_word);
+  if ((w & RC_YOUNG) || c->logging) {
+    if (!(w & (RC_YOUNG | RC_LOGGED)) && n)
+      rc_log_object(m, dst_obj);
     memmove(dst, src, n * sizeof *dst);
     return;
   }
@@ -187,7 +206,10 @@ static void rc_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj,
 
 static void rc_fill_refs(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
                          size_t n, gc_ref v) {
-  if (obj->gc_word & RC_YOUNG) {
+  uint32_t w = GC_ATOMIC_LOAD(obj->gc_word);
+  if ((w & RC_YOUNG) || m->c->logging) {
+    if (!(w & (RC_YOUNG | RC_LOGGED)) && n)
+      rc_log_object(m, obj);
     for (size_t k = 0; k < n; k++)
       dst[k] = v;
     return;
@@ -406,9 +428,12 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   gc_heap *heap = c->heap;
   c->in_collection = true;
   uint64_t start = gc_pause_begin(heap);
-  c->bytes_since_cycles += (uint64_t)(c->budget_reset - *c->budget);
+  c->bytes_since_cycles += rc_budget_spent(c);
   rc_large_collection_point_begins(c);
   rc_alloc_retire_runs(c);
+  /* Counts are complete once the threads' logs are in. */
+  rc_apply_logs(c);
+  rc_stop_logging_if_alone(c);
   gc_visit_roots(heap, mark_rooted, NULL);
   bool cycles_ran = false;
   /* A heap that fails verification is not collected: freeing on wrong
@@ -432,12 +457,12 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
     gc_note_live(heap, c->live_objects, c->live_bytes);
   }
   gc_visit_roots(heap, clear_rooted, NULL);
-  *c->budget = c->budget_reset;
-  /* The promotion search or the drain made cycles due: the next
-   * allocation starts a collection point with a complete drain and trial
-   * deletion. */
-  if (!cycles_ran && cycles_due(c))
-    *c->budget = 0;
+  /* Each thread takes its next budget at its next allocation. The
+   * promotion search or the drain made cycles due: the next allocation
+   * starts a collection point with a complete drain and trial deletion. */
+  rc_request_collection_point(c);
+  if (cycles_ran || !cycles_due(c))
+    c->budget_left = c->budget_reset;
   if (c->verify)
     rc_quarantine_trim(c);
   gc_note_heap_bytes(heap, rc_heap_bytes(c));
@@ -468,10 +493,13 @@ static int reserve_builtin(struct gc_collector *c, uint32_t type) {
   if (type == GC_TYPE_RESOURCE &&
       gc_vector_reserve(&c->young_resources, c->young_resources.count + 1))
     return 0;
-  if (type == GC_TYPE_WEAK && rc_table_reserve(&c->weak_heads, 1) == 0 &&
+  /* A weak reference's target is linked by weak_init after the heap lock
+   * was let go: room for every weak reference not linked yet. */
+  size_t pending = c->weak_inits_pending + 1;
+  if (type == GC_TYPE_WEAK && rc_table_reserve(&c->weak_heads, pending) == 0 &&
       gc_vector_reserve(&c->young_weaks, c->young_weaks.count + 1) &&
       gc_vector_reserve(&c->young_weak_targets,
-                        c->young_weak_targets.count + 1))
+                        c->young_weak_targets.count + pending))
     return 0;
   if (type != GC_TYPE_RESOURCE && type != GC_TYPE_WEAK)
     return 0;
@@ -489,24 +517,31 @@ init_header(struct gc_obj *obj, uint32_t type) {
   obj->gc_word = RC_YOUNG;
 }
 
-/* Everything but a bump: a collection point due, a class out of cells, a
- * large object, verify=1, a resource or a weak reference. */
-static __attribute__((noinline)) struct gc_obj *
-allocate_slow(struct gc_collector *c, uint32_t type, size_t bytes) {
+/* Everything but a bump, with the heap lock held: a budget to take or a
+ * collection point due, a class out of cells, a large object, verify=1, a
+ * resource or a weak reference. */
+static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type,
+                                      size_t bytes) {
+  struct gc_collector *c = m->c;
   size_t cell_bytes = type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
-  *c->budget -= (int64_t)cell_bytes;
-  if (*c->budget < 0)
+  *m->budget -= (int64_t)cell_bytes;
+  if (*m->budget < 0)
+    rc_take_budget(m);
+  if (*m->budget < 0) {
     rc_collection_point(c, false);
+    rc_take_budget(m);
+  }
   if (type < GC_FIRST_USER_TYPE && reserve_builtin(c, type))
     return NULL;
-  struct rc_class *k =
-      cell_bytes < RC_LARGE_MIN ? &c->classes[rc_size_class(cell_bytes)] : NULL;
+  struct gc_inline_bump *run = cell_bytes < RC_LARGE_MIN
+                                   ? m->alloc[rc_size_class(cell_bytes)].run
+                                   : NULL;
   struct gc_obj *obj;
-  if (k && k->run->cursor < k->run->limit) {
-    obj = (struct gc_obj *)k->run->cursor;
-    k->run->cursor += k->cell_bytes;
+  if (run && run->cursor < run->limit) {
+    obj = (struct gc_obj *)run->cursor;
+    run->cursor += c->classes[rc_size_class(cell_bytes)].cell_bytes;
   } else {
-    obj = rc_allocate_slow(c, type, cell_bytes);
+    obj = rc_allocate_slow(m, type, cell_bytes);
     if (!obj)
       return NULL;
   }
@@ -521,8 +556,17 @@ allocate_slow(struct gc_collector *c, uint32_t type, size_t bytes) {
     c->young_resources.items[c->young_resources.count++] = obj;
   } else if (type == GC_TYPE_WEAK) {
     c->young_weaks.items[c->young_weaks.count++] = obj;
+    c->weak_inits_pending++;
   }
   return obj; /* reserve_builtin made room in the lists */
+}
+
+static __attribute__((noinline)) struct gc_obj *
+allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
+  gc_heap_lock(m->handle);
+  struct gc_obj *obj = allocate_locked(m, type, bytes);
+  gc_heap_unlock(m->handle);
+  return obj;
 }
 
 /* The fast path, a leaf: bump the class's cursor. (With verify=1 the
@@ -530,22 +574,22 @@ allocate_slow(struct gc_collector *c, uint32_t type, size_t bytes) {
  * there, to check its poison.) */
 static struct gc_obj *rc_allocate(struct gc_mutator *m, uint32_t type,
                                   size_t bytes) {
-  struct gc_collector *c = rc_collector_of(m);
   /* Larger objects are zeroed by memset, in allocate_slow, so that this
    * path calls nothing and saves no register. */
   if (GC_LIKELY(bytes <= RC_INLINE_BYTES && type >= GC_FIRST_USER_TYPE &&
-                *c->budget >= (int64_t)bytes)) {
-    struct rc_class *k = &c->classes[rc_size_class(bytes)];
-    if (GC_LIKELY(k->run->cursor < k->run->limit)) {
-      struct gc_obj *obj = (struct gc_obj *)k->run->cursor;
-      k->run->cursor += k->cell_bytes;
-      *c->budget -= (int64_t)bytes;
+                *m->budget >= (int64_t)bytes)) {
+    unsigned size_class = rc_size_class(bytes);
+    struct gc_inline_bump *run = m->alloc[size_class].run;
+    if (GC_LIKELY(run->cursor < run->limit)) {
+      struct gc_obj *obj = (struct gc_obj *)run->cursor;
+      run->cursor += m->c->classes[size_class].cell_bytes;
+      *m->budget -= (int64_t)bytes;
       zero_words((uint64_t *)obj + 1, bytes / 8 - 1);
       init_header(obj, type);
       return obj;
     }
   }
-  return allocate_slow(c, type, bytes);
+  return allocate_slow(m, type, bytes);
 }
 
 /* Stacks that a burst grew (a 2-million-object list dying at once leaves a
@@ -562,7 +606,7 @@ static void trim_stacks(struct gc_collector *c) {
 /* gc_collect: a full collection point, after which the pages of wholly
  * free blocks and of grown stacks go back to the system. */
 static void rc_collect(struct gc_mutator *m) {
-  struct gc_collector *c = rc_collector_of(m);
+  struct gc_collector *c = m->c;
   rc_collection_point(c, true);
   if (!c->in_collection) {
     rc_alloc_release_empty_blocks(c);
@@ -601,7 +645,7 @@ static struct gc_collector *rc_create(const struct gc_collector_env *env,
   uint64_t budget = options->heap_size / 4;
   c->budget_reset = budget > (uint64_t)RC_DEFAULT_BUDGET ? (int64_t)budget
                                                          : RC_DEFAULT_BUDGET;
-  *c->budget = c->budget_reset;
+  c->budget_left = c->budget_reset;
   return c;
 }
 
@@ -631,28 +675,9 @@ static void rc_destroy(struct gc_collector *c) {
   gc_vector_free(&c->candidates);
   gc_vector_free(&c->dead_children);
   gc_vector_free(&c->work);
+  gc_vector_free(&c->orphan_log);
   rc_young_free(c);
   gc_sys_free(c);
-}
-
-/* One thread per heap, for now: the counts are kept by plain stores and
- * the young lists are the heap's. The thread's mutator is the collector
- * itself. */
-static struct gc_mutator *rc_attach(struct gc_collector *c, gc_heap *handle,
-                                    char *err, size_t errlen) {
-  (void)handle;
-  if (c->attached) {
-    snprintf(err, errlen,
-             "refcount: one thread per heap in this version; a second "
-             "thread needs collector=tracing, null or boehm");
-    return NULL;
-  }
-  c->attached = true;
-  return (struct gc_mutator *)c;
-}
-
-static void rc_detach(struct gc_mutator *m) {
-  rc_collector_of(m)->attached = false;
 }
 
 const struct gc_collector_ops gc_refcount_collector = {

@@ -11,6 +11,8 @@
  *   refcount-large.c       large objects, in gc/'s large-object space
  *   refcount-weak.c        weak references: per-target lists
  *   refcount-cycles.c      trial deletion over the candidate buffer
+ *   refcount-threads.c     each thread's part, budgets, logging on and off
+ *   refcount-log.c         several threads: stores logged, counted later
  *   refcount-verify.c      verify=1: counts recomputed from scratch
  *   refcount-quarantine.c  verify=1: freed cells kept from reuse a while
  *   refcount-table.c       an open-addressing pointer map for side tables
@@ -18,7 +20,8 @@
  *
  * Invariant (between collection points, verify=1 checks it): the count of
  * every live object, young or old, equals the number of fields of *old*
- * objects that refer to it; young objects' fields are not counted. Root
+ * objects that refer to it, with each LOGGED object's fields taken as its
+ * log holds them (refcount-log.c); young objects' fields are not counted. Root
  * slots are not counted; an old object whose count is zero is in the zero
  * count table (ZCT), where the next collection point frees it unless a root
  * slot holds it. Right after a collection point every object is old, so
@@ -34,8 +37,11 @@
 
 /* ---- The gc_word of every object ----------------------------------------
  *
- *   bits  0..21  the count; the value count_limit means "the count is in the
+ *   bits  0..20  the count; the value count_limit means "the count is in the
  *                overflow table" (exact, 64-bit), so counts never wrap
+ *   bit  21      LOGGED: with several threads, a store into this old object
+ *                since the last collection point copied its fields into a
+ *                thread's log first (rc_log_object); later stores are plain
  *   bit  22      YOUNG: allocated since the last collection point, not yet
  *                promoted; its own fields are not counted (refcount-young.c)
  *   bit  23      REMEMBERED: young, and listed in c->remembered because a
@@ -52,8 +58,9 @@
  *                (the documented fallback; it needs 2^22 references to one
  *                object and a failed malloc)
  */
-#define RC_COUNT_BITS 22
+#define RC_COUNT_BITS 21
 #define RC_COUNT_MASK ((UINT32_C(1) << RC_COUNT_BITS) - 1)
+#define RC_LOGGED (UINT32_C(1) << 21)
 #define RC_YOUNG (UINT32_C(1) << 22)
 #define RC_REMEMBERED (UINT32_C(1) << 23)
 #define RC_COLOR_SHIFT 24
@@ -144,17 +151,23 @@ static inline struct rc_block *rc_block_of(const void *cell) {
                              ~(uintptr_t)(RC_BLOCK_BYTES - 1));
 }
 
-/* Where one size class allocates: a run of free cells [cursor, limit) in
- * its current block, then the free runs of its partial blocks. The run of
- * a class up to GCHEAP_INLINE_CELL_MAX_BYTES is the handle's published one
+/* A size class: its blocks with free cells, shared by the threads (under
+ * the heap lock). */
+struct rc_class {
+  size_t cell_bytes;
+  struct rc_block *partial;
+};
+
+/* Where one thread allocates in one size class: a run of free cells
+ * [cursor, limit) in its current block, which no other thread takes runs
+ * from, then the next block of the class's partial list. The run of a
+ * class up to GCHEAP_INLINE_CELL_MAX_BYTES is the handle's published one
  * (gcheap.h's cell table), so that the inline allocation takes its cells
  * too; a larger class keeps its run in own_run. */
-struct rc_class {
+struct rc_allocator {
   struct gc_inline_bump *run;
   struct gc_inline_bump own_run;
-  size_t cell_bytes;
   struct rc_block *current;
-  struct rc_block *partial;
 };
 
 struct rc_chunk {
@@ -192,18 +205,48 @@ void rc_table_clear(struct rc_table *t); /* keeps the memory */
 
 /* ---- The collector ------------------------------------------------------- */
 
+/* One attached thread's part of the collector. Its allocators and budget
+ * are its own; everything else it reaches under the heap lock. */
+struct gc_mutator {
+  struct gc_collector *c;
+  gc_heap *handle;
+  struct rc_allocator alloc[RC_NCLASSES];
+  /* Bytes the thread may allocate before it asks the heap for more: the
+   * handle's published cell_budget, which gcheap.h's inline allocation
+   * takes from too. */
+  int64_t *budget;
+  /* With several threads: the old objects this thread logged since the
+   * last collection point, each followed by the values of its reference
+   * fields before the first store (rc_log_object). */
+  struct gc_obj_vector log;
+  struct gc_mutator *next; /* in c->mutators */
+};
+
 struct gc_collector {
   gc_heap *heap;
-  bool attached; /* the one thread's mutator is this collector */
   const struct gc_options *options;
   const struct gc_type_registry *types;
   struct rc_class classes[RC_NCLASSES];
+  /* The attached threads, under the heap lock. */
+  struct gc_mutator *mutators;
+  uint32_t nmutators;
+  /* Stores into old objects are logged, not counted at once: set while
+   * several threads are attached, and changed only with the world stopped
+   * (rc_attach, rc_collection_point). */
+  bool logging;
+  /* A thread's log could not grow: the store went ahead unlogged, and the
+   * next collection point recounts every object (rc_recount_all). */
+  bool log_overflowed;
+  /* Logs of threads that detached since the last collection point. */
+  struct gc_obj_vector orphan_log;
 
-  /* Allocation bytes left before the next collection point: the handle's
-   * published cell_budget, which gcheap.h's inline allocation takes from
-   * too. */
-  int64_t *budget;
-  int64_t budget_reset; /* the budget each collection point starts */
+  /* Allocation bytes the heap may still hand to its threads' budgets
+   * before the next collection point (under the heap lock). */
+  int64_t budget_left;
+  int64_t budget_reset; /* the allocation between collection points */
+  /* Weak references allocated whose weak_init has not run yet: their
+   * room in the weak side tables is reserved. */
+  size_t weak_inits_pending;
   /* The stored count value that means "see the overflow table". */
   uint32_t count_limit;
   bool verify;
@@ -358,17 +401,26 @@ void rc_alloc_free_all(struct gc_collector *c);
  * since the last gc_collect, while the resident heap is well over its
  * target (they stay mapped, and read as zero). */
 void rc_alloc_release_empty_blocks(struct gc_collector *c);
-/* Gives back the unused rest of every class's bump run, so that every
- * claimed cell holds an object (the heap walks and the sweep rely on it). */
+/* Gives back the unused rest of every thread's bump runs, so that every
+ * claimed cell holds an object (the heap walks and the sweep rely on it).
+ * World stopped (or one thread). */
 void rc_alloc_retire_runs(struct gc_collector *c);
+/* m's thread detaches (heap lock held): its runs go back, its current
+ * blocks to their classes' partial lists. */
+void rc_alloc_detach(struct gc_mutator *m);
 /* Frees every cell still marked young (dead: the trace did not reach it),
  * a bitmap word at a time; returns how many. */
 uint64_t rc_alloc_sweep_young(struct gc_collector *c);
 /* Clears obj's young bit: the trace promoted it. */
 void rc_alloc_promote_cell(struct gc_collector *c, struct gc_obj *obj);
-struct gc_obj *rc_allocate_slow(struct gc_collector *c, uint32_t type,
+/* A cell from m's allocators, a new block or a large mapping, after a full
+ * collection if need be; heap lock held. NULL after an OOM trap. */
+struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type,
                                 size_t cell_bytes);
+/* The size classes' cell sizes, once per heap. */
 void rc_alloc_init(struct gc_collector *c);
+/* A new thread's allocators: its runs are its handle's published ones. */
+void rc_alloc_init_mutator(struct gc_mutator *m);
 /* Size classes: every 8 bytes from 16 to 128, then four per doubling up to
  * 8192 (at most 25% internal waste). bytes: a multiple of 8, < RC_LARGE_MIN.*/
 static inline unsigned rc_size_class(size_t bytes) {
@@ -448,7 +500,7 @@ int rc_find_cell(struct gc_collector *c, const void *p, char *why,
 
 /* refcount-weak.c */
 /* gc/'s weak_init: links weak into target's list. */
-void rc_weak_init(struct gc_collector *c, struct gc_weak *weak, gc_ref target);
+void rc_weak_init(struct gc_mutator *m, struct gc_weak *weak, gc_ref target);
 /* Unlinks a weak reference from its target's list; clears every weak
  * reference to target (which is dying). */
 void rc_unlink_weak(struct gc_collector *c, struct rc_weak *w);
@@ -510,9 +562,31 @@ void rc_quarantine_free(struct gc_collector *c);
 int rc_verify_heap(struct gc_collector *c, const char *when);
 int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen);
 
-/* The one mutator of a refcount heap is its collector (rc_attach). */
-static inline struct gc_collector *rc_collector_of(struct gc_mutator *m) {
-  return (struct gc_collector *)m;
-}
+/* refcount-threads.c */
+/* Asks for a collection point at the next allocation of any thread: with
+ * the world stopped, or from the only thread. */
+void rc_request_collection_point(struct gc_collector *c);
+/* Heap lock held: m's thread takes a slice of what the heap may still
+ * allocate before the next collection point; its budget stays negative if
+ * nothing is left. */
+void rc_take_budget(struct gc_mutator *m);
+/* What the threads allocated since the last collection point (world
+ * stopped). */
+uint64_t rc_budget_spent(struct gc_collector *c);
+/* At a collection point, logs applied: with one thread left, stores count
+ * at once again. */
+void rc_stop_logging_if_alone(struct gc_collector *c);
+struct gc_mutator *rc_attach(struct gc_collector *c, gc_heap *handle, char *err,
+                             size_t errlen);
+void rc_detach(struct gc_mutator *m);
+
+/* refcount-log.c: stores into old objects with several threads */
+/* The first store into old obj since the last collection point, from m's
+ * thread: copies obj's reference fields into m's log and sets LOGGED. */
+void rc_log_object(struct gc_mutator *m, struct gc_obj *obj);
+/* At a collection point, world stopped: every logged object's fields are
+ * counted, its logged values uncounted (increments first), and LOGGED
+ * cleared; or, after a log overflowed, every count is recomputed. */
+void rc_apply_logs(struct gc_collector *c);
 
 #endif /* GC_REFCOUNT_H */

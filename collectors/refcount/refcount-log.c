@@ -1,0 +1,157 @@
+/* refcount-log.c — counting the stores of several threads: Levanoni–Petrank
+ * coalescing, as LXR does it.
+ *
+ * With one thread, a store into an old object counts at once (refcount.c).
+ * With several, two threads storing into the same object would race on
+ * the counts of its old and new values, and a lock or an atomic add per
+ * store would serialise them. Instead, between collection points no count
+ * changes: the first store into an old object since the last collection
+ * point *logs* it — the thread copies the object's reference fields into
+ * its own log, then sets LOGGED in the header with a compare-and-swap — and
+ * every later store into it, by any thread, is a plain store (the barrier
+ * filter is YOUNG | LOGGED, so gcheap.h makes those inline). At the
+ * collection point, with the world stopped, each logged object's current
+ * fields are incremented and its logged values decremented: its count
+ * changes are exactly those of going from the fields it had at the last
+ * collection point to the fields it has now, whatever the interleaving of
+ * the stores in between, and values stored and overwritten in between are
+ * never counted at all.
+ *
+ * Invariants:
+ *   L1. No thread stores into an old object that is not LOGGED: the
+ *       barrier logs it first (or, when the log cannot grow, marks the
+ *       heap for a recount, L3). So a log's copy is the object's fields as
+ *       of the last collection point.
+ *   L2. Of two threads logging one object, the one whose compare-and-swap
+ *       sets LOGGED keeps its copy; the other drops its own. A copy is
+ *       complete before LOGGED is set, and no thread stores before it sees
+ *       LOGGED or sets it, so the kept copy holds no value of this epoch.
+ *   L3. A log that cannot grow does not fail the store: LOGGED is set
+ *       without a copy and log_overflowed tells the next collection point
+ *       to recompute every count from the heap instead (rc_recount_all).
+ *   L4. All increments are applied before any decrement, so an object
+ *       stored over itself never passes through zero on the way.
+ */
+#include "refcount.h"
+
+/* The reference fields of obj, as GC_FOR_EACH_REF_SLOT visits them. */
+static size_t ref_slots(const struct gc_type_registry *types,
+                        struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(types, obj);
+  if (t->shape == GC_SHAPE_STRUCT)
+    return t->nrefs;
+  if (t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF)
+    return ((struct gc_array *)obj)->length;
+  return 0;
+}
+
+void rc_log_object(struct gc_mutator *m, struct gc_obj *obj) {
+  struct gc_collector *c = m->c;
+  struct gc_obj_vector *log = &m->log;
+  size_t start = log->count, n = ref_slots(c->types, obj);
+  bool copied = gc_vector_reserve(log, start + 1 + n);
+  if (copied) {
+    struct gc_obj **entry = &log->items[start];
+    *entry++ = obj;
+    GC_FOR_EACH_REF_SLOT(c->types, obj, slot, *entry++ = *slot);
+  }
+  uint32_t w = GC_ATOMIC_LOAD(obj->gc_word);
+  do {
+    if (w & RC_LOGGED)
+      return; /* another thread logged it first: its copy counts (L2) */
+  } while (!__atomic_compare_exchange_n(&obj->gc_word, &w, w | RC_LOGGED, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  if (copied)
+    log->count = start + 1 + n;
+  else
+    GC_ATOMIC_STORE(c->log_overflowed, true); /* L3 */
+}
+
+/* Increments the current fields of every object in log. */
+static void count_new_values(struct gc_collector *c,
+                             const struct gc_obj_vector *log) {
+  for (size_t i = 0; i < log->count;) {
+    struct gc_obj *obj = log->items[i];
+    GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
+      if (*slot)
+        rc_increment_stored(c, *slot);
+    });
+    i += 1 + ref_slots(c->types, obj);
+  }
+}
+
+/* Decrements every logged value of log, clears LOGGED and empties it. */
+static void uncount_old_values(struct gc_collector *c,
+                               struct gc_obj_vector *log) {
+  for (size_t i = 0; i < log->count;) {
+    struct gc_obj *obj = log->items[i];
+    size_t n = ref_slots(c->types, obj);
+    for (size_t k = 1; k <= n; k++)
+      if (log->items[i + k])
+        rc_decrement(c, log->items[i + k]);
+    obj->gc_word &= ~RC_LOGGED;
+    i += 1 + n;
+  }
+  log->count = 0;
+}
+
+/* ---- The recount (L3) ---------------------------------------------------- */
+
+static void reset_count(struct gc_collector *c, struct gc_obj *obj, void *ctx) {
+  uint32_t w = obj->gc_word & ~RC_LOGGED;
+  if (!(w & (RC_ZOMBIE | RC_STICKY))) {
+    if ((w & RC_COUNT_MASK) == c->count_limit)
+      rc_table_remove(&c->overflow_counts, obj);
+    w &= ~RC_COUNT_MASK;
+  }
+  obj->gc_word = w;
+}
+
+static void count_fields(struct gc_collector *c, struct gc_obj *obj,
+                         void *ctx) {
+  if (obj->gc_word & (RC_ZOMBIE | RC_YOUNG))
+    return;
+  GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
+    if (*slot)
+      rc_increment_stored(c, *slot);
+  });
+}
+
+/* Any object may have lost a reference that no decrement reported: a zero
+ * count goes to the ZCT, and any other may close a garbage cycle. */
+static void requeue(struct gc_collector *c, struct gc_obj *obj, void *ctx) {
+  uint32_t w = obj->gc_word;
+  if (w & (RC_ZOMBIE | RC_YOUNG | RC_STICKY))
+    return;
+  if (rc_count(c, obj) == 0) {
+    if (!(w & RC_IN_ZCT))
+      rc_became_zero(c, obj);
+  } else {
+    rc_became_candidate(c, obj);
+  }
+}
+
+/* Every count recomputed from the fields of old objects, as verify=1
+ * does: the slow way back to exact counts when a log was lost. */
+static void rc_recount_all(struct gc_collector *c) {
+  rc_for_each_object(c, reset_count, NULL);
+  rc_for_each_object(c, count_fields, NULL);
+  rc_for_each_object(c, requeue, NULL);
+}
+
+void rc_apply_logs(struct gc_collector *c) {
+  if (c->log_overflowed) {
+    for (struct gc_mutator *m = c->mutators; m; m = m->next)
+      m->log.count = 0;
+    c->orphan_log.count = 0;
+    rc_recount_all(c);
+    c->log_overflowed = false;
+    return;
+  }
+  for (struct gc_mutator *m = c->mutators; m; m = m->next)
+    count_new_values(c, &m->log);
+  count_new_values(c, &c->orphan_log);
+  for (struct gc_mutator *m = c->mutators; m; m = m->next)
+    uncount_old_values(c, &m->log);
+  uncount_old_values(c, &c->orphan_log);
+}
