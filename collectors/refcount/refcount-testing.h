@@ -29,7 +29,7 @@ size_t gc_refcount_test_candidates(gc_heap *heap);
  * show it would catch it. */
 void gc_refcount_test_decrement_first(gc_heap *heap, bool on);
 /* Lowers the stored count at which counts move to the overflow table (at
- * least 2; default 2^22 - 1, RC_COUNT_MASK). Call before any allocation. */
+ * least 2; default 2^21 - 1, RC_COUNT_MASK). Call before any allocation. */
 void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit);
 /* True if obj's count is held in the overflow table. */
 bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj);

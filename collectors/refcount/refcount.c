@@ -147,6 +147,17 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
  * counted (refcount-young.c): a plain store either way. c->logging changes
  * only with the world stopped, so a barrier never sees it change. */
 
+/* *slot = v inside an old object, counted at once (one thread). */
+static inline void store_counted(struct gc_collector *c, gc_ref *slot,
+                                 gc_ref v) {
+  gc_ref old = *slot;
+  if (v)
+    rc_increment_stored(c, v);
+  *slot = v;
+  if (old)
+    rc_decrement(c, old);
+}
+
 static void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
                          gc_ref v) {
   struct gc_collector *c = m->c;
@@ -161,12 +172,7 @@ static void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
     *slot = v;
     return;
   }
-  gc_ref old = *slot;
-  if (v)
-    rc_increment_stored(c, v);
-  *slot = v;
-  if (old)
-    rc_decrement(c, old);
+  store_counted(c, slot, v);
 }
 
 /* dst[k] = src[k] for k < n, with memmove semantics. Counting at once, the
@@ -215,7 +221,7 @@ static void rc_fill_refs(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
     return;
   }
   for (size_t k = 0; k < n; k++)
-    rc_write_ref(m, obj, &dst[k], v);
+    store_counted(m->c, &dst[k], v);
 }
 
 /* ---- Freeing ------------------------------------------------------------- */
@@ -563,6 +569,21 @@ static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type,
 
 static __attribute__((noinline)) struct gc_obj *
 allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
+  /* An object too big to zero inline, from the thread's own run: no lock
+   * needed. */
+  if (type >= GC_FIRST_USER_TYPE && bytes < RC_LARGE_MIN &&
+      *m->budget >= (int64_t)bytes) {
+    unsigned size_class = rc_size_class(bytes);
+    struct gc_inline_bump *run = m->alloc[size_class].run;
+    if (run->cursor < run->limit) {
+      struct gc_obj *obj = (struct gc_obj *)run->cursor;
+      run->cursor += m->c->classes[size_class].cell_bytes;
+      *m->budget -= (int64_t)bytes;
+      memset(obj + 1, 0, bytes - sizeof *obj);
+      init_header(obj, type);
+      return obj;
+    }
+  }
   gc_heap_lock(m->handle);
   struct gc_obj *obj = allocate_locked(m, type, bytes);
   gc_heap_unlock(m->handle);

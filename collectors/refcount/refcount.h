@@ -55,7 +55,7 @@
  *                buffer's filter releases the cell
  *   bit  31      STICKY: the overflow table could not grow; the count field
  *                stays at count_limit, frozen, and the object is immortal
- *                (the documented fallback; it needs 2^22 references to one
+ *                (the documented fallback; it needs 2^21 references to one
  *                object and a failed malloc)
  */
 #define RC_COUNT_BITS 21
