@@ -468,7 +468,7 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
    * starts a collection point with a complete drain and trial deletion. */
   rc_request_collection_point(c);
   if (cycles_ran || !cycles_due(c))
-    c->budget_left = c->budget_reset;
+    rc_reset_budget(c);
   if (c->verify)
     rc_quarantine_trim(c);
   gc_note_heap_bytes(heap, rc_heap_bytes(c));
@@ -666,7 +666,7 @@ static struct gc_collector *rc_create(const struct gc_collector_env *env,
   uint64_t budget = options->heap_size / 4;
   c->budget_reset = budget > (uint64_t)RC_DEFAULT_BUDGET ? (int64_t)budget
                                                          : RC_DEFAULT_BUDGET;
-  c->budget_left = c->budget_reset;
+  rc_reset_budget(c);
   return c;
 }
 

@@ -243,7 +243,8 @@ struct gc_collector {
   /* Allocation bytes the heap may still hand to its threads' budgets
    * before the next collection point (under the heap lock). */
   int64_t budget_left;
-  int64_t budget_reset; /* the allocation between collection points */
+  int64_t budget_reset; /* per thread: the allocation between points */
+  int64_t budget_total; /* budget_left as the last collection point set it */
   /* Weak references allocated whose weak_init has not run yet: their
    * room in the weak side tables is reserved. */
   size_t weak_inits_pending;
@@ -566,6 +567,9 @@ int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen);
 /* Asks for a collection point at the next allocation of any thread: with
  * the world stopped, or from the only thread. */
 void rc_request_collection_point(struct gc_collector *c);
+/* What the threads may allocate until the next collection point:
+ * budget_reset per attached thread. */
+void rc_reset_budget(struct gc_collector *c);
 /* Heap lock held: m's thread takes a slice of what the heap may still
  * allocate before the next collection point; its budget stays negative if
  * nothing is left. */
