@@ -198,20 +198,72 @@ Test(refcount_threads, a_log_that_cannot_grow_recounts_the_heap) {
   harness_free_heap(heap);
 }
 
+/* A large reference array is logged by cards of 128 elements: a store
+ * into one element copies its card, not the array, and a copy copies the
+ * cards its destination spans; the collection point counts exactly those
+ * (verify=1 recomputes every count). */
+Test(refcount_threads, large_arrays_are_logged_by_cards) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  enum { N = 100000, CARD = 128 };
+  gc_ref *array = gc_global(heap, gc_new_array(heap, t.refs, N));
+  gc_collect(heap);
+  uint64_t empty = live_bytes(heap);
+  for (int i = 0; i < N; i++) {
+    gc_ref e = gc_new_struct(heap, t.pair);
+    gc_set_i64(heap, e, VALUE, i);
+    gc_set_ref(heap, *array, (size_t)i, e);
+  }
+  gc_collect(heap);
+  uint64_t before = live_bytes(heap), pair_bytes = (before - empty) / N;
+  struct guest g;
+  guest_arrive(&g, heap);
+  gc_ref *fresh = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *array, 50000, *fresh);
+  cr_assert_eq(gc_refcount_test_log_words(heap), 2 + CARD,
+               "one store logged %zu words", gc_refcount_test_log_words(heap));
+  gc_set_ref(heap, *array, 50001, *fresh); /* the same card: logged */
+  cr_assert_eq(gc_refcount_test_log_words(heap), 2 + CARD);
+  /* Elements 300..699 from 0..399: cards 2 to 5. */
+  gc_array_copy(heap, *array, 300, *array, 0, 400);
+  cr_assert_eq(gc_refcount_test_log_words(heap), 5 * (2 + CARD));
+  gc_collect(heap);
+  cr_assert_eq(gc_refcount_test_log_words(heap), 0);
+  cr_assert_eq(gc_refcount_test_count(heap, *fresh), 2);
+  for (int i = 0; i < 700; i++) {
+    gc_ref e = gc_get_ref(heap, *array, (size_t)i);
+    int64_t expected = i < 300 ? i : i - 300;
+    cr_assert_eq(gc_get_i64(heap, e, VALUE), expected);
+    cr_assert_eq(gc_refcount_test_count(heap, e), expected < 300 ? 2 : 1);
+  }
+  /* Elements 400..699 and 50000..50001 lost their only reference; one
+   * pair is new. */
+  cr_assert_eq(live_bytes(heap), before - 301 * pair_bytes);
+  guest_leave(&g, heap);
+  harness_free_heap(heap);
+}
+
 /* Two threads store into one old array, each into its own elements, in
  * rounds that start for both at once, with a collection point between
- * rounds: in each round both race to log the array first (copying its 2048
- * elements takes a few microseconds), and the loser's copy must be
- * dropped, not applied a second time (verify=1 recomputes every count at
- * each collection point; applying both copies uncounts the old elements
- * twice). stress=0: a collection at every allocation would end each epoch
- * after one store, and there would be no race. */
-enum { RACE_ELEMENTS = 2048, RACE_ROUNDS = 300 };
+ * rounds: in each round both race to log the array (512 elements, copied
+ * whole) or each of its cards (16384 elements, a large array: 128 per
+ * card) first,
+ * and the loser's copy must be dropped, not applied a second time
+ * (verify=1 recomputes every count at each collection point; applying
+ * both copies uncounts the old elements twice). stress=0: a collection at
+ * every allocation would end each epoch after one store, and there would
+ * be no race. */
+enum { RACE_ROUNDS = 300 };
 
 struct race {
   gc_heap *heap;
   gc_type pair;
   gc_ref *array; /* a global */
+  int elements;
+  /* Each racer stores into elements first, first + stride, ...: with one
+   * element per card, the thread behind skips the logged cards at once
+   * and then races the other for each next card. */
+  int stride;
   atomic_int round, finished;
 };
 
@@ -231,7 +283,7 @@ static void *racer_main(void *arg) {
   for (int round = 0; round < RACE_ROUNDS; round++) {
     while (atomic_load(&race->round) < round)
       gc_safepoint(h);
-    for (int i = r->first; i < RACE_ELEMENTS; i += 2) {
+    for (int i = r->first; i < race->elements; i += race->stride) {
       gc_ref node = gc_new_struct(h, race->pair);
       gc_set_i64(h, node, VALUE, round * 10000 + i);
       gc_set_ref(h, *race->array, (size_t)i, node);
@@ -242,11 +294,15 @@ static void *racer_main(void *arg) {
   return NULL;
 }
 
-Test(refcount_threads, racing_first_stores_log_an_object_once) {
+static void race_to_log(int elements) {
   struct types t;
   gc_heap *heap = new_heap("stress=0", &t);
-  struct race race = {.heap = heap, .pair = t.pair, .round = -1};
-  race.array = gc_global(heap, gc_new_array(heap, t.refs, RACE_ELEMENTS));
+  struct race race = {.heap = heap,
+                      .pair = t.pair,
+                      .elements = elements,
+                      .stride = elements >= 1024 ? 128 : 2,
+                      .round = -1};
+  race.array = gc_global(heap, gc_new_array(heap, t.refs, (size_t)elements));
   gc_collect(heap);
   struct racer racers[2];
   for (int k = 0; k < 2; k++) {
@@ -272,11 +328,23 @@ Test(refcount_threads, racing_first_stores_log_an_object_once) {
   for (int k = 0; k < 2; k++)
     cr_assert(!racers[k].failure[0], "%s", racers[k].failure);
   gc_collect(heap);
-  for (int i = 0; i < RACE_ELEMENTS; i++) {
+  for (int i = 0; i < elements; i++) {
     gc_ref e = gc_get_ref(heap, *race.array, (size_t)i);
+    if (i % race.stride >= 2) {
+      cr_assert_null(e);
+      continue;
+    }
     cr_assert_not_null(e);
     cr_assert_eq(gc_get_i64(heap, e, VALUE), (RACE_ROUNDS - 1) * 10000 + i);
     cr_assert_eq(gc_refcount_test_count(heap, e), 1);
   }
   harness_free_heap(heap);
+}
+
+Test(refcount_threads, racing_first_stores_log_an_object_once) {
+  race_to_log(512);
+}
+
+Test(refcount_threads, racing_first_stores_log_a_card_once) {
+  race_to_log(16384);
 }

@@ -31,6 +31,15 @@
  *       to recompute every count from the heap instead (rc_recount_all).
  *   L4. All increments are applied before any decrement, so an object
  *       stored over itself never passes through zero on the way.
+ *
+ * A large reference array (rc_has_cards) is logged the same way a card of
+ * RC_CARD_ELEMENTS elements at a time, its card bit in place of LOGGED
+ * (L1 and L2 hold per card); it is never LOGGED itself, so every store
+ * into it comes here to find its card's bit.
+ *
+ * A log is a sequence of entries: an object followed by the values of its
+ * reference fields, or, for a card, the array's address with bit 0 set,
+ * the card's index, then the card's values.
  */
 #include "refcount.h"
 
@@ -45,7 +54,45 @@ static size_t ref_slots(const struct gc_type_registry *types,
   return 0;
 }
 
-void rc_log_object(struct gc_mutator *m, struct gc_obj *obj) {
+#define CARD_TAG ((uintptr_t)1)
+
+/* The elements of card of array obj: [*first, *first + return value). */
+static size_t card_span(struct gc_obj *obj, uint64_t card, uint64_t *first) {
+  uint64_t length = ((struct gc_array *)obj)->length;
+  *first = card * RC_CARD_ELEMENTS;
+  uint64_t n = length - *first;
+  return n < RC_CARD_ELEMENTS ? (size_t)n : RC_CARD_ELEMENTS;
+}
+
+static void log_card(struct gc_mutator *m, struct gc_obj *obj, uint64_t card) {
+  struct gc_collector *c = m->c;
+  uint64_t *word = &rc_card_bits(c->types, obj)[card / 64];
+  uint64_t bit = UINT64_C(1) << (card % 64);
+  uint64_t bits = GC_ATOMIC_LOAD(*word);
+  if (bits & bit)
+    return;
+  struct gc_obj_vector *log = &m->log;
+  uint64_t first;
+  size_t start = log->count, n = card_span(obj, card, &first);
+  bool copied = gc_vector_reserve(log, start + 2 + n);
+  if (copied) {
+    log->items[start] = (struct gc_obj *)((uintptr_t)obj | CARD_TAG);
+    log->items[start + 1] = (struct gc_obj *)(uintptr_t)card;
+    memcpy(&log->items[start + 2], (gc_ref *)gc_array_elems(obj) + first,
+           n * sizeof(gc_ref));
+  }
+  do {
+    if (bits & bit)
+      return; /* another thread logged the card first (L2) */
+  } while (!__atomic_compare_exchange_n(word, &bits, bits | bit, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  if (copied)
+    log->count = start + 2 + n;
+  else
+    GC_ATOMIC_STORE(c->log_overflowed, true); /* L3 */
+}
+
+static void log_object(struct gc_mutator *m, struct gc_obj *obj) {
   struct gc_collector *c = m->c;
   struct gc_obj_vector *log = &m->log;
   size_t start = log->count, n = ref_slots(c->types, obj);
@@ -67,11 +114,35 @@ void rc_log_object(struct gc_mutator *m, struct gc_obj *obj) {
     GC_ATOMIC_STORE(c->log_overflowed, true); /* L3 */
 }
 
-/* Increments the current fields of every object in log. */
+void rc_log_slots(struct gc_mutator *m, struct gc_obj *obj, gc_ref *first,
+                  size_t n) {
+  if (!rc_has_cards(m->c->types, obj)) {
+    log_object(m, obj);
+    return;
+  }
+  uint64_t index = (uint64_t)(first - (gc_ref *)gc_array_elems(obj));
+  uint64_t last = index + n - 1;
+  for (uint64_t card = index / RC_CARD_ELEMENTS;
+       card <= last / RC_CARD_ELEMENTS; card++)
+    log_card(m, obj, card);
+}
+
+/* Increments the current fields of every object or card in log. */
 static void count_new_values(struct gc_collector *c,
                              const struct gc_obj_vector *log) {
   for (size_t i = 0; i < log->count;) {
     struct gc_obj *obj = log->items[i];
+    if ((uintptr_t)obj & CARD_TAG) {
+      obj = (struct gc_obj *)((uintptr_t)obj & ~CARD_TAG);
+      uint64_t first;
+      size_t n = card_span(obj, (uintptr_t)log->items[i + 1], &first);
+      gc_ref *elems = (gc_ref *)gc_array_elems(obj) + first;
+      for (size_t k = 0; k < n; k++)
+        if (elems[k])
+          rc_increment_stored(c, elems[k]);
+      i += 2 + n;
+      continue;
+    }
     GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
       if (*slot)
         rc_increment_stored(c, *slot);
@@ -80,17 +151,27 @@ static void count_new_values(struct gc_collector *c,
   }
 }
 
-/* Decrements every logged value of log, clears LOGGED and empties it. */
+/* Decrements every logged value of log, clears LOGGED and the card bits,
+ * and empties it. */
 static void uncount_old_values(struct gc_collector *c,
                                struct gc_obj_vector *log) {
   for (size_t i = 0; i < log->count;) {
     struct gc_obj *obj = log->items[i];
-    size_t n = ref_slots(c->types, obj);
-    for (size_t k = 1; k <= n; k++)
-      if (log->items[i + k])
-        rc_decrement(c, log->items[i + k]);
-    obj->gc_word &= ~RC_LOGGED;
-    i += 1 + n;
+    size_t values = i + 1, n;
+    if ((uintptr_t)obj & CARD_TAG) {
+      obj = (struct gc_obj *)((uintptr_t)obj & ~CARD_TAG);
+      uint64_t first, card = (uintptr_t)log->items[i + 1];
+      n = card_span(obj, card, &first);
+      rc_card_bits(c->types, obj)[card / 64] &= ~(UINT64_C(1) << (card % 64));
+      values++;
+    } else {
+      n = ref_slots(c->types, obj);
+      obj->gc_word &= ~RC_LOGGED;
+    }
+    for (size_t k = 0; k < n; k++)
+      if (log->items[values + k])
+        rc_decrement(c, log->items[values + k]);
+    i = values + n;
   }
   log->count = 0;
 }
@@ -98,6 +179,9 @@ static void uncount_old_values(struct gc_collector *c,
 /* ---- The recount (L3) ---------------------------------------------------- */
 
 static void reset_count(struct gc_collector *c, struct gc_obj *obj, void *ctx) {
+  if (!(obj->gc_word & RC_ZOMBIE) && rc_has_cards(c->types, obj))
+    memset(rc_card_bits(c->types, obj), 0,
+           rc_card_bytes(((struct gc_array *)obj)->length));
   uint32_t w = obj->gc_word & ~RC_LOGGED;
   if (!(w & (RC_ZOMBIE | RC_STICKY))) {
     if ((w & RC_COUNT_MASK) == c->count_limit)

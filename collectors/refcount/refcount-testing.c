@@ -23,6 +23,15 @@ void gc_refcount_test_set_count(gc_heap *heap, gc_ref obj, uint32_t count) {
     obj->gc_word = (obj->gc_word & ~RC_COUNT_MASK) | count;
 }
 
+size_t gc_refcount_test_log_words(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  struct gc_heap_inline *published = gc_handle_inline(heap);
+  for (struct gc_mutator *m = c ? c->mutators : NULL; m; m = m->next)
+    if (gc_handle_inline(m->handle) == published)
+      return m->log.count;
+  return 0;
+}
+
 uint64_t gc_refcount_test_blocks_released(gc_heap *heap) {
   struct gc_collector *c = refcount_of(heap, __func__);
   return c ? c->blocks_released : 0;

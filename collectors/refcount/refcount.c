@@ -168,7 +168,7 @@ static void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
   }
   if (c->logging) {
     if (!(w & RC_LOGGED))
-      rc_log_object(m, obj);
+      rc_log_slots(m, obj, slot, 1);
     *slot = v;
     return;
   }
@@ -186,7 +186,7 @@ static void rc_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj,
   uint32_t w = GC_ATOMIC_LOAD(dst_obj->gc_word);
   if ((w & RC_YOUNG) || c->logging) {
     if (!(w & (RC_YOUNG | RC_LOGGED)) && n)
-      rc_log_object(m, dst_obj);
+      rc_log_slots(m, dst_obj, dst, n);
     memmove(dst, src, n * sizeof *dst);
     return;
   }
@@ -215,7 +215,7 @@ static void rc_fill_refs(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
   uint32_t w = GC_ATOMIC_LOAD(obj->gc_word);
   if ((w & RC_YOUNG) || m->c->logging) {
     if (!(w & (RC_YOUNG | RC_LOGGED)) && n)
-      rc_log_object(m, obj);
+      rc_log_slots(m, obj, dst, n);
     for (size_t k = 0; k < n; k++)
       dst[k] = v;
     return;
@@ -539,6 +539,13 @@ static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type,
   }
   if (type < GC_FIRST_USER_TYPE && reserve_builtin(c, type))
     return NULL;
+  /* A large reference array's card bits follow it (zeroed with it). */
+  size_t card_bytes = 0;
+  const struct gc_type_info *info = &c->types->items[type];
+  if (cell_bytes >= RC_LARGE_MIN && info->shape == GC_SHAPE_ARRAY &&
+      info->elem == GC_KIND_REF)
+    card_bytes =
+        rc_card_bytes((cell_bytes - sizeof(struct gc_array)) / sizeof(gc_ref));
   struct gc_inline_bump *run = cell_bytes < RC_LARGE_MIN
                                    ? m->alloc[rc_size_class(cell_bytes)].run
                                    : NULL;
@@ -547,7 +554,7 @@ static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type,
     obj = (struct gc_obj *)run->cursor;
     run->cursor += c->classes[rc_size_class(cell_bytes)].cell_bytes;
   } else {
-    obj = rc_allocate_slow(m, type, cell_bytes);
+    obj = rc_allocate_slow(m, type, cell_bytes + card_bytes);
     if (!obj)
       return NULL;
   }

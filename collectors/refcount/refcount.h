@@ -585,9 +585,35 @@ struct gc_mutator *rc_attach(struct gc_collector *c, gc_heap *handle, char *err,
 void rc_detach(struct gc_mutator *m);
 
 /* refcount-log.c: stores into old objects with several threads */
-/* The first store into old obj since the last collection point, from m's
- * thread: copies obj's reference fields into m's log and sets LOGGED. */
-void rc_log_object(struct gc_mutator *m, struct gc_obj *obj);
+/* Before the first store into slots [first, first + n) of old obj since the
+ * last collection point, from m's thread: copies obj's reference fields
+ * into m's log and sets LOGGED; for a large reference array, only the
+ * cards the slots lie in, each marked in the array's card bits. */
+void rc_log_slots(struct gc_mutator *m, struct gc_obj *obj, gc_ref *first,
+                  size_t n);
+
+/* A reference array of RC_LARGE_MIN bytes or more is logged by cards of
+ * RC_CARD_ELEMENTS elements, not whole: a store into one element of a
+ * million-element array would otherwise copy all of it, and count two
+ * million values at the collection point. Its card bits (one per card, set
+ * while the card is logged) follow its elements in its mapping; it is
+ * never LOGGED, so every store into it comes to the barrier. */
+#define RC_CARD_ELEMENTS 128
+static inline bool rc_has_cards(const struct gc_type_registry *types,
+                                struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(types, obj);
+  return t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF &&
+         gc_object_size(types, obj) >= RC_LARGE_MIN;
+}
+/* Bytes of card bits for an array of length elements (whole words). */
+static inline size_t rc_card_bytes(uint64_t length) {
+  uint64_t cards = (length + RC_CARD_ELEMENTS - 1) / RC_CARD_ELEMENTS;
+  return (size_t)((cards + 63) / 64 * 8);
+}
+static inline uint64_t *rc_card_bits(const struct gc_type_registry *types,
+                                     struct gc_obj *obj) {
+  return (uint64_t *)((char *)obj + gc_object_size(types, obj));
+}
 /* At a collection point, world stopped: every logged object's fields are
  * counted, its logged values uncounted (increments first), and LOGGED
  * cleared; or, after a log overflowed, every count is recomputed. */
