@@ -42,6 +42,10 @@
 #endif
 
 enum { SLOTS = 8, MAX_LEN = 24, SHARED = 16, MAX_THREADS = 16 };
+/* A second shared table, large enough that refcount logs it by cards
+ * (1023 elements or more): each entry is the shared table's entry
+ * SHARED_LARGE_COPY apart, so that it is checked against the same shadow. */
+enum { SHARED_LARGE = 4096, SHARED_LARGE_COPY = SHARED_LARGE / SHARED };
 /* Each thread's ballast: enough live objects for tracing to mark on
  * several threads (gc-threads) at every collection. */
 enum { BALLAST_LISTS = 64, BALLAST_NODES = 40 };
@@ -56,6 +60,7 @@ struct shadow_list {
 struct shared_state {
   pthread_mutex_t lock;
   gc_ref *table; /* a global array of SHARED lists */
+  gc_ref *large; /* a global array of SHARED_LARGE lists, see above */
   struct shadow_list shadow[SHARED];
   gc_type node, lists;
   atomic_long resources_made, resources_destroyed;
@@ -146,6 +151,7 @@ static void shared_step(gc_heap *h, struct thread_state *t, gc_ref *const *slot,
   gc_ref current = gc_get_ref(h, *s->table, (size_t)k);
   if (check_list(h, s, current, &s->shadow[k], "shared entry") == 0) {
     gc_set_ref(h, *s->table, (size_t)k, *slot[from]);
+    gc_set_ref(h, *s->large, (size_t)k * SHARED_LARGE_COPY, *slot[from]);
     s->shadow[k] = shadows[from];
   }
   pthread_mutex_unlock(&s->lock);
@@ -296,6 +302,7 @@ static int run_collector(const char *collector, int verify, uint64_t seed,
   s.node = gc_type_struct(heap, "node", 3, node_kinds);
   s.lists = gc_type_array(heap, "lists", GC_KIND_REF);
   s.table = gc_global(heap, gc_new_array(heap, s.lists, SHARED));
+  s.large = gc_global(heap, gc_new_array(heap, s.lists, SHARED_LARGE));
   gc_collect(heap); /* the table is old from here on */
   struct thread_state threads[MAX_THREADS];
   for (int i = 0; i < nthreads; i++)
@@ -315,6 +322,10 @@ static int run_collector(const char *collector, int verify, uint64_t seed,
     if (threads[i].attach_error[0])
       fail(&s, "attach: %s", threads[i].attach_error);
   gc_collect(heap);
+  for (int k = 0; k < SHARED; k++)
+    check_list(heap, &s,
+               gc_get_ref(heap, *s.large, (size_t)k * SHARED_LARGE_COPY),
+               &s.shadow[k], "large shared entry at the end");
   for (int k = 0; k < SHARED; k++)
     check_list(heap, &s, gc_get_ref(heap, *s.table, (size_t)k), &s.shadow[k],
                "shared entry at the end");
