@@ -1,5 +1,5 @@
 /* refcount_threads.c — counting the stores of several threads
- * (refcount-log.c): while a second thread is attached, the first store into
+ * (refcount-stores.c): while a second thread is attached, the first store into
  * an old object since the last collection point logs the object, and the
  * collection point counts the difference; with one thread again, stores
  * count at once. These tests check the switch both ways, the counts after

@@ -36,7 +36,7 @@ bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj);
 /* How many times gc_collect gave a block's pages back to the system, and
  * the bytes of the heap that are resident (rc_heap_bytes less those pages). */
 uint64_t gc_refcount_test_blocks_released(gc_heap *heap);
-/* The length (in words) of the log of heap's thread (refcount-log.c):
+/* The length (in words) of the log of heap's thread (refcount-stores.c):
  * what its stores since the last collection point copied. */
 size_t gc_refcount_test_log_words(gc_heap *heap);
 uint64_t gc_refcount_test_resident_bytes(gc_heap *heap);

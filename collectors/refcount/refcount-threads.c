@@ -1,7 +1,7 @@
 /* refcount-threads.c — the threads of a refcount heap: each attached
  * thread's part of the collector (its allocators, its allocation budget,
  * its log), and the switch between counting stores at once (one thread)
- * and logging them (several, refcount-log.c).
+ * and logging them (several, refcount-stores.c).
  *
  * What a thread owns needs no lock: its runs of cells and its current block
  * per size class (refcount-alloc.c), its budget, its log. Everything else —

@@ -6,12 +6,12 @@
  *
  * 1. Allocation bumps through a run of free cells (refcount-alloc.c). A new
  *    object is *young*: nothing counts its fields, and it is in no table.
- * 2. Barriers. A store into a young object is a plain store. A store into
- *    an old object increments the new value's count (listing a young value
- *    as remembered), then decrements the old value's (increment first, so
- *    an object stored over itself never passes through zero — the Wasmtime
+ * 2. Barriers (refcount-stores.c). A store into a young object is a plain
+ * store. A store into an old object increments the new value's count (listing a
+ * young value as remembered), then decrements the old value's (increment first,
+ * so an object stored over itself never passes through zero — the Wasmtime
  *    self-copy bug). With several threads attached, stores are logged
- *    instead and counted at the next collection point (refcount-log.c).
+ *    instead and counted at the next collection point (refcount-stores.c).
  *    Root slots are not counted (Deutsch–Bobrow): the mutator writes them
  *    freely. An old object whose count falls to zero goes into the zero
  *    count table (ZCT); one that falls to nonzero becomes a candidate root
@@ -136,92 +136,6 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
   obj->gc_word |= RC_BUFFERED;
   if (GC_UNLIKELY(c->candidates.count >= c->candidate_limit))
     rc_request_collection_point(c);
-}
-
-/* ---- Barriers ------------------------------------------------------------
- *
- * One thread: a store into an old object counts at once. Several threads:
- * the first store into an old object since the last collection point logs
- * the object (refcount-log.c), and every store after it is plain; the
- * collection point counts the difference. A young object's fields are not
- * counted (refcount-young.c): a plain store either way. c->logging changes
- * only with the world stopped, so a barrier never sees it change. */
-
-/* *slot = v inside an old object, counted at once (one thread). */
-static inline void store_counted(struct gc_collector *c, gc_ref *slot,
-                                 gc_ref v) {
-  gc_ref old = *slot;
-  if (v)
-    rc_increment_stored(c, v);
-  *slot = v;
-  if (old)
-    rc_decrement(c, old);
-}
-
-static void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
-                         gc_ref v) {
-  struct gc_collector *c = m->c;
-  uint32_t w = GC_ATOMIC_LOAD(obj->gc_word);
-  if (w & RC_YOUNG) {
-    *slot = v;
-    return;
-  }
-  if (c->logging) {
-    if (!(w & RC_LOGGED))
-      rc_log_slots(m, obj, slot, 1);
-    *slot = v;
-    return;
-  }
-  store_counted(c, slot, v);
-}
-
-/* dst[k] = src[k] for k < n, with memmove semantics. Counting at once, the
- * loop runs in the direction that reads every source before it is
- * overwritten, and each step increments the new value before decrementing
- * the old one, so an element copied onto itself (dst == src) never has a
- * transient zero count. */
-static void rc_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj,
-                         gc_ref *dst, const gc_ref *src, size_t n) {
-  struct gc_collector *c = m->c;
-  uint32_t w = GC_ATOMIC_LOAD(dst_obj->gc_word);
-  if ((w & RC_YOUNG) || c->logging) {
-    if (!(w & (RC_YOUNG | RC_LOGGED)) && n)
-      rc_log_slots(m, dst_obj, dst, n);
-    memmove(dst, src, n * sizeof *dst);
-    return;
-  }
-#ifdef GCHEAP_TESTING
-  /* The Wasmtime bug (old value first), for the test that it is caught. */
-  bool decrement_first = GC_UNLIKELY(c->test_decrement_first);
-#else
-  const bool decrement_first = false;
-#endif
-  bool forward = dst <= src;
-  for (size_t step = 0; step < n; step++) {
-    size_t k = forward ? step : n - 1 - step;
-    gc_ref v = src[k], old = dst[k];
-    if (decrement_first && old)
-      rc_decrement(c, old);
-    if (v)
-      rc_increment_stored(c, v);
-    dst[k] = v;
-    if (!decrement_first && old)
-      rc_decrement(c, old);
-  }
-}
-
-static void rc_fill_refs(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
-                         size_t n, gc_ref v) {
-  uint32_t w = GC_ATOMIC_LOAD(obj->gc_word);
-  if ((w & RC_YOUNG) || m->c->logging) {
-    if (!(w & (RC_YOUNG | RC_LOGGED)) && n)
-      rc_log_slots(m, obj, dst, n);
-    for (size_t k = 0; k < n; k++)
-      dst[k] = v;
-    return;
-  }
-  for (size_t k = 0; k < n; k++)
-    store_counted(m->c, &dst[k], v);
 }
 
 /* ---- Freeing ------------------------------------------------------------- */

@@ -12,7 +12,7 @@
  *   refcount-weak.c        weak references: per-target lists
  *   refcount-cycles.c      trial deletion over the candidate buffer
  *   refcount-threads.c     each thread's part, budgets, logging on and off
- *   refcount-log.c         several threads: stores logged, counted later
+ *   refcount-stores.c      the barriers; with several threads, stores logged
  *   refcount-verify.c      verify=1: counts recomputed from scratch
  *   refcount-quarantine.c  verify=1: freed cells kept from reuse a while
  *   refcount-table.c       an open-addressing pointer map for side tables
@@ -21,8 +21,8 @@
  * Invariant (between collection points, verify=1 checks it): the count of
  * every live object, young or old, equals the number of fields of *old*
  * objects that refer to it, with each LOGGED object's fields taken as its
- * log holds them (refcount-log.c); young objects' fields are not counted. Root
- * slots are not counted; an old object whose count is zero is in the zero
+ * log holds them (refcount-stores.c); young objects' fields are not counted.
+ * Root slots are not counted; an old object whose count is zero is in the zero
  * count table (ZCT), where the next collection point frees it unless a root
  * slot holds it. Right after a collection point every object is old, so
  * every count is then the number of heap references to the object.
@@ -584,7 +584,13 @@ struct gc_mutator *rc_attach(struct gc_collector *c, gc_heap *handle, char *err,
                              size_t errlen);
 void rc_detach(struct gc_mutator *m);
 
-/* refcount-log.c: stores into old objects with several threads */
+/* refcount-stores.c: the barriers (gc/'s write_ref, copy_refs, fill_refs) */
+void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
+                  gc_ref v);
+void rc_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj, gc_ref *dst,
+                  const gc_ref *src, size_t n);
+void rc_fill_refs(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
+                  size_t n, gc_ref v);
 /* Before the first store into slots [first, first + n) of old obj since the
  * last collection point, from m's thread: copies obj's reference fields
  * into m's log and sets LOGGED; for a large reference array, only the

@@ -1,7 +1,7 @@
-/* refcount-log.c — counting the stores of several threads: Levanoni–Petrank
- * coalescing, as LXR does it.
+/* refcount-stores.c — the write barriers, and counting the stores of several
+ * threads: Levanoni–Petrank coalescing, as LXR does it.
  *
- * With one thread, a store into an old object counts at once (refcount.c).
+ * With one thread, a store into an old object counts at once (below).
  * With several, two threads storing into the same object would race on
  * the counts of its old and new values, and a lock or an atomic add per
  * store would serialise them. Instead, between collection points no count
@@ -42,6 +42,94 @@
  * the card's index, then the card's values.
  */
 #include "refcount.h"
+
+/* ---- Barriers ------------------------------------------------------------
+ *
+ * One thread: a store into an old object counts at once. Several threads:
+ * the first store into an old object since the last collection point logs
+ * the object (below), and every store after it is plain; the
+ * collection point counts the difference. A young object's fields are not
+ * counted (refcount-young.c): a plain store either way. c->logging changes
+ * only with the world stopped, so a barrier never sees it change. */
+
+/* *slot = v inside an old object, counted at once (one thread). */
+static inline void store_counted(struct gc_collector *c, gc_ref *slot,
+                                 gc_ref v) {
+  gc_ref old = *slot;
+  if (v)
+    rc_increment_stored(c, v);
+  *slot = v;
+  if (old)
+    rc_decrement(c, old);
+}
+
+void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
+                  gc_ref v) {
+  struct gc_collector *c = m->c;
+  uint32_t w = GC_ATOMIC_LOAD(obj->gc_word);
+  if (w & RC_YOUNG) {
+    *slot = v;
+    return;
+  }
+  if (c->logging) {
+    if (!(w & RC_LOGGED))
+      rc_log_slots(m, obj, slot, 1);
+    *slot = v;
+    return;
+  }
+  store_counted(c, slot, v);
+}
+
+/* dst[k] = src[k] for k < n, with memmove semantics. Counting at once, the
+ * loop runs in the direction that reads every source before it is
+ * overwritten, and each step increments the new value before decrementing
+ * the old one, so an element copied onto itself (dst == src) never has a
+ * transient zero count. */
+void rc_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj, gc_ref *dst,
+                  const gc_ref *src, size_t n) {
+  struct gc_collector *c = m->c;
+  uint32_t w = GC_ATOMIC_LOAD(dst_obj->gc_word);
+  if ((w & RC_YOUNG) || c->logging) {
+    if (!(w & (RC_YOUNG | RC_LOGGED)) && n)
+      rc_log_slots(m, dst_obj, dst, n);
+    memmove(dst, src, n * sizeof *dst);
+    return;
+  }
+#ifdef GCHEAP_TESTING
+  /* The Wasmtime bug (old value first), for the test that it is caught. */
+  bool decrement_first = GC_UNLIKELY(c->test_decrement_first);
+#else
+  const bool decrement_first = false;
+#endif
+  bool forward = dst <= src;
+  for (size_t step = 0; step < n; step++) {
+    size_t k = forward ? step : n - 1 - step;
+    gc_ref v = src[k], old = dst[k];
+    if (decrement_first && old)
+      rc_decrement(c, old);
+    if (v)
+      rc_increment_stored(c, v);
+    dst[k] = v;
+    if (!decrement_first && old)
+      rc_decrement(c, old);
+  }
+}
+
+void rc_fill_refs(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
+                  size_t n, gc_ref v) {
+  uint32_t w = GC_ATOMIC_LOAD(obj->gc_word);
+  if ((w & RC_YOUNG) || m->c->logging) {
+    if (!(w & (RC_YOUNG | RC_LOGGED)) && n)
+      rc_log_slots(m, obj, dst, n);
+    for (size_t k = 0; k < n; k++)
+      dst[k] = v;
+    return;
+  }
+  for (size_t k = 0; k < n; k++)
+    store_counted(m->c, &dst[k], v);
+}
+
+/* ---- Logging ------------------------------------------------------------- */
 
 /* The reference fields of obj, as GC_FOR_EACH_REF_SLOT visits them. */
 static size_t ref_slots(const struct gc_type_registry *types,
