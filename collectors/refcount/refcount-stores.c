@@ -131,17 +131,6 @@ void rc_fill_refs(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
 
 /* ---- Logging ------------------------------------------------------------- */
 
-/* The reference fields of obj, as GC_FOR_EACH_REF_SLOT visits them. */
-static size_t ref_slots(const struct gc_type_registry *types,
-                        struct gc_obj *obj) {
-  const struct gc_type_info *t = gc_type_info_of(types, obj);
-  if (t->shape == GC_SHAPE_STRUCT)
-    return t->nrefs;
-  if (t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF)
-    return ((struct gc_array *)obj)->length;
-  return 0;
-}
-
 #define CARD_TAG ((uintptr_t)1)
 
 /* The elements of card of array obj: [*first, *first + return value). */
@@ -183,7 +172,7 @@ static void log_card(struct gc_mutator *m, struct gc_obj *obj, uint64_t card) {
 static void log_object(struct gc_mutator *m, struct gc_obj *obj) {
   struct gc_collector *c = m->c;
   struct gc_obj_vector *log = &m->log;
-  size_t start = log->count, n = ref_slots(c->types, obj);
+  size_t start = log->count, n = rc_ref_slot_count(c->types, obj);
   bool copied = gc_vector_reserve(log, start + 1 + n);
   if (copied) {
     struct gc_obj **entry = &log->items[start];
@@ -235,7 +224,7 @@ static void count_new_values(struct gc_collector *c,
       if (*slot)
         rc_increment_stored(c, *slot);
     });
-    i += 1 + ref_slots(c->types, obj);
+    i += 1 + rc_ref_slot_count(c->types, obj);
   }
 }
 
@@ -253,7 +242,7 @@ static void uncount_old_values(struct gc_collector *c,
       rc_card_bits(c->types, obj)[card / 64] &= ~(UINT64_C(1) << (card % 64));
       values++;
     } else {
-      n = ref_slots(c->types, obj);
+      n = rc_ref_slot_count(c->types, obj);
       obj->gc_word &= ~RC_LOGGED;
     }
     for (size_t k = 0; k < n; k++)

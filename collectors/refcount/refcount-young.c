@@ -56,16 +56,6 @@ int rc_young_reserve(struct gc_collector *c, size_t cells) {
   return 0;
 }
 
-static size_t ref_slot_count(const struct gc_type_registry *types,
-                             struct gc_obj *obj) {
-  const struct gc_type_info *t = gc_type_info_of(types, obj);
-  if (t->shape == GC_SHAPE_STRUCT)
-    return t->nrefs;
-  if (t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF)
-    return ((struct gc_array *)obj)->length;
-  return 0;
-}
-
 static struct gc_obj *ref_slot(const struct gc_type_registry *types,
                                struct gc_obj *obj, size_t i) {
   const struct gc_type_info *t = gc_type_info_of(types, obj);
@@ -85,7 +75,7 @@ static void promote(struct gc_collector *c, struct gc_obj *obj) {
   c->live_bytes += bytes;
   if (rc_cell_bytes(c->types, obj) < RC_LARGE_MIN)
     rc_alloc_promote_cell(c, obj);
-  if (!ref_slot_count(c->types, obj)) {
+  if (!rc_ref_slot_count(c->types, obj)) {
     obj->gc_word = w;
     return;
   }
@@ -115,7 +105,7 @@ static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
   while (path->count) {
     struct gc_obj *parent = path->items[path->count - 1];
     size_t i = (size_t)(uintptr_t)next->items[next->count - 1];
-    if (i == ref_slot_count(c->types, parent)) {
+    if (i == rc_ref_slot_count(c->types, parent)) {
       if (rc_color(parent) == RC_GRAY)
         rc_set_color(parent, RC_BLACK);
       path->count--;

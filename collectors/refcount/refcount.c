@@ -437,6 +437,18 @@ init_header(struct gc_obj *obj, uint32_t type) {
   obj->gc_word = RC_YOUNG;
 }
 
+/* The next cell of the thread's run of size_class, unzeroed; NULL if the
+ * run is used up. */
+static inline __attribute__((always_inline)) struct gc_obj *
+take_from_run(struct gc_mutator *m, unsigned size_class) {
+  struct gc_inline_bump *run = m->alloc[size_class].run;
+  if (GC_UNLIKELY(run->cursor >= run->limit))
+    return NULL;
+  struct gc_obj *obj = (struct gc_obj *)run->cursor;
+  run->cursor += m->c->classes[size_class].cell_bytes;
+  return obj;
+}
+
 /* Everything but a bump, with the heap lock held: a budget to take or a
  * collection point due, a class out of cells, a large object, verify=1, a
  * resource or a weak reference. */
@@ -455,23 +467,14 @@ static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type,
     return NULL;
   /* A large reference array's card bits follow it (zeroed with it). */
   size_t card_bytes = 0;
-  const struct gc_type_info *info = &c->types->items[type];
-  if (cell_bytes >= RC_LARGE_MIN && info->shape == GC_SHAPE_ARRAY &&
-      info->elem == GC_KIND_REF)
+  if (rc_type_has_cards(&c->types->items[type], cell_bytes))
     card_bytes =
         rc_card_bytes((cell_bytes - sizeof(struct gc_array)) / sizeof(gc_ref));
-  struct gc_inline_bump *run = cell_bytes < RC_LARGE_MIN
-                                   ? m->alloc[rc_size_class(cell_bytes)].run
-                                   : NULL;
-  struct gc_obj *obj;
-  if (run && run->cursor < run->limit) {
-    obj = (struct gc_obj *)run->cursor;
-    run->cursor += c->classes[rc_size_class(cell_bytes)].cell_bytes;
-  } else {
-    obj = rc_allocate_slow(m, type, cell_bytes + card_bytes);
-    if (!obj)
-      return NULL;
-  }
+  struct gc_obj *obj = cell_bytes < RC_LARGE_MIN
+                           ? take_from_run(m, rc_size_class(cell_bytes))
+                           : NULL;
+  if (!obj && !(obj = rc_allocate_slow(m, type, cell_bytes + card_bytes)))
+    return NULL;
   /* Fresh large mappings are zero already; reused cells are not. */
   if (cell_bytes <= RC_INLINE_BYTES)
     zero_words((uint64_t *)obj + 1, cell_bytes / 8 - 1);
@@ -494,11 +497,8 @@ allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
    * needed. */
   if (type >= GC_FIRST_USER_TYPE && bytes < RC_LARGE_MIN &&
       *m->budget >= (int64_t)bytes) {
-    unsigned size_class = rc_size_class(bytes);
-    struct gc_inline_bump *run = m->alloc[size_class].run;
-    if (run->cursor < run->limit) {
-      struct gc_obj *obj = (struct gc_obj *)run->cursor;
-      run->cursor += m->c->classes[size_class].cell_bytes;
+    struct gc_obj *obj = take_from_run(m, rc_size_class(bytes));
+    if (obj) {
       *m->budget -= (int64_t)bytes;
       memset(obj + 1, 0, bytes - sizeof *obj);
       init_header(obj, type);
@@ -520,11 +520,8 @@ static struct gc_obj *rc_allocate(struct gc_mutator *m, uint32_t type,
    * path calls nothing and saves no register. */
   if (GC_LIKELY(bytes <= RC_INLINE_BYTES && type >= GC_FIRST_USER_TYPE &&
                 *m->budget >= (int64_t)bytes)) {
-    unsigned size_class = rc_size_class(bytes);
-    struct gc_inline_bump *run = m->alloc[size_class].run;
-    if (GC_LIKELY(run->cursor < run->limit)) {
-      struct gc_obj *obj = (struct gc_obj *)run->cursor;
-      run->cursor += m->c->classes[size_class].cell_bytes;
+    struct gc_obj *obj = take_from_run(m, rc_size_class(bytes));
+    if (GC_LIKELY(obj != NULL)) {
       *m->budget -= (int64_t)bytes;
       zero_words((uint64_t *)obj + 1, bytes / 8 - 1);
       init_header(obj, type);

@@ -379,6 +379,17 @@ static inline void rc_set_color(struct gc_obj *obj, uint32_t color) {
   obj->gc_word = (obj->gc_word & ~RC_COLOR_MASK) | color;
 }
 
+/* The reference fields of obj, as GC_FOR_EACH_REF_SLOT visits them. */
+static inline size_t rc_ref_slot_count(const struct gc_type_registry *types,
+                                       struct gc_obj *obj) {
+  const struct gc_type_info *t = gc_type_info_of(types, obj);
+  if (t->shape == GC_SHAPE_STRUCT)
+    return t->nrefs;
+  if (t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF)
+    return ((struct gc_array *)obj)->length;
+  return 0;
+}
+
 /* False for objects that cannot be part of a cycle: no reference fields. */
 static inline bool rc_may_cycle(const struct gc_type_registry *types,
                                 struct gc_obj *obj) {
@@ -605,11 +616,17 @@ void rc_log_slots(struct gc_mutator *m, struct gc_obj *obj, gc_ref *first,
  * while the card is logged) follow its elements in its mapping; it is
  * never LOGGED, so every store into it comes to the barrier. */
 #define RC_CARD_ELEMENTS 128
+/* True for an object of type t and bytes bytes (its cell, without the card
+ * bits): a large reference array. */
+static inline bool rc_type_has_cards(const struct gc_type_info *t,
+                                     size_t bytes) {
+  return t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF &&
+         bytes >= RC_LARGE_MIN;
+}
 static inline bool rc_has_cards(const struct gc_type_registry *types,
                                 struct gc_obj *obj) {
-  const struct gc_type_info *t = gc_type_info_of(types, obj);
-  return t->shape == GC_SHAPE_ARRAY && t->elem == GC_KIND_REF &&
-         gc_object_size(types, obj) >= RC_LARGE_MIN;
+  return rc_type_has_cards(gc_type_info_of(types, obj),
+                           gc_object_size(types, obj));
 }
 /* Bytes of card bits for an array of length elements (whole words). */
 static inline size_t rc_card_bytes(uint64_t length) {
