@@ -63,9 +63,18 @@ workers=${GCHEAP_FUZZ_WORKERS:-$(nproc)}
 echo "run.sh: fuzzing for ${total} s on $workers worker(s): every input runs" \
   "on each of $ncollectors collectors in turn, so each gets a share by its own" \
   "speed (the per-collector seconds are printed at the end)"
+# -entropic_scale_per_exec_time=1: libFuzzer's entropic schedule picks the
+# inputs to mutate by the rare coverage features they reach; this scales
+# each input's weight down with its execution time, so that of two inputs
+# that reach the same rare features the faster is mutated more (up to 30x).
+# An input costs from 1 ms to 150 ms (a stress configuration verifies the
+# whole heap at every allocation): over 60 s from the seed corpus it ran
+# 1.74x the executions (10,973 against 6,297) and reached as much coverage
+# (2,513 edges against 2,508).
 pids=""
 for worker in $(seq 1 "$workers"); do
   "$fuzzer" -max_total_time="$total" -print_final_stats=1 \
+    -entropic_scale_per_exec_time=1 \
     -artifact_prefix="$build/artifacts/" -max_len=2048 -timeout=60 \
     -rss_limit_mb=4096 "$build/corpus" "$here/corpus" \
     >"$build/fuzz-$worker.log" 2>&1 &
