@@ -491,28 +491,28 @@ void rc_for_each_object(struct gc_collector *c,
 
 int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen) {
-  if (rc_table_find(&c->large_objects, p))
-    return 0;
+  /* The chunks first: they are few, and most references are to cells. */
   for (size_t i = 0; i < c->chunks.count; i++) {
     struct rc_chunk *chunk = &c->chunks.items[i];
     const char *at = p;
     if (at < chunk->blocks ||
         at >= chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES)
       continue;
-    struct rc_block *block =
-        (struct rc_block *)((uintptr_t)at & ~(uintptr_t)(RC_BLOCK_BYTES - 1));
+    struct rc_block *block = rc_block_of(at);
     size_t offset = (size_t)(at - (char *)block);
-    if (offset < RC_BLOCK_HEADER_BYTES ||
-        (offset - RC_BLOCK_HEADER_BYTES) % block->cell_bytes ||
-        (offset - RC_BLOCK_HEADER_BYTES) / block->cell_bytes >= block->ncells) {
+    uint32_t cell = rc_cell_index(block, at);
+    if (offset < RC_BLOCK_HEADER_BYTES || cell >= block->ncells ||
+        RC_BLOCK_HEADER_BYTES + (size_t)cell * block->cell_bytes != offset) {
       snprintf(why, whylen,
                "not on an object boundary (inside a block of "
                "%u-byte cells)",
                block->cell_bytes);
       return -1;
     }
-    return 0;
+    return RC_AT_CELL;
   }
+  if (rc_table_find(&c->large_objects, p))
+    return RC_AT_LARGE;
   snprintf(why, whylen, "not an address of this refcount heap");
   return -1;
 }

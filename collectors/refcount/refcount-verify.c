@@ -20,13 +20,14 @@
 #include "refcount.h"
 
 int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen) {
-  if (rc_find_cell(c, ref, why, whylen)) {
+  int at = rc_find_cell(c, ref, why, whylen);
+  if (at < 0) {
     const char *quarantined = gc_large_quarantined_reason(&c->large, ref);
     if (quarantined)
       snprintf(why, whylen, "%s", quarantined);
     return -1;
   }
-  bool large = rc_table_find(&c->large_objects, ref) != NULL;
+  bool large = at == RC_AT_LARGE;
   /* Atomic: another thread may be setting LOGGED or HAS_WEAK in it. */
   if ((!large && !rc_cell_allocated(ref)) ||
       (GC_ATOMIC_LOAD(ref->gc_word) & RC_ZOMBIE)) {
@@ -40,6 +41,80 @@ int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen) {
     return -1;
   }
   return 0;
+}
+
+/* ---- The scratch: a number per object ------------------------------------
+ * A hash table keyed by address cost two thirds of a verify=1 collection
+ * point (shared-replace under stress=1); a cell's number is now found by
+ * its chunk, block and index instead. */
+
+static void scratch_zero(struct rc_verify_scratch *v) {
+  if (v->cells.count) /* a heap with no block yet has no storage */
+    memset(v->cells.items, 0, v->cells.count * sizeof *v->cells.items);
+  rc_table_clear(&v->large);
+}
+
+/* Sizes the scratch for the heap as it is now, all numbers zero. False if
+ * memory ran out: the checks that need it are then skipped. */
+static bool scratch_prepare(struct gc_collector *c,
+                            struct rc_verify_scratch *v) {
+  size_t nblocks = 0;
+  for (size_t i = 0; i < c->chunks.count; i++)
+    nblocks += c->chunks.items[i].nblocks;
+  v->chunk_first.count = v->block_first.count = v->cells.count = 0;
+  if (!gc_vector_reserve(&v->chunk_first, c->chunks.count) ||
+      !gc_vector_reserve(&v->block_first, nblocks))
+    return false;
+  size_t block = 0, cells = 0;
+  for (size_t i = 0; i < c->chunks.count; i++) {
+    const struct rc_chunk *chunk = &c->chunks.items[i];
+    v->chunk_first.items[i] = block;
+    for (uint32_t b = 0; b < chunk->nblocks; b++) {
+      v->block_first.items[block++] = cells;
+      cells += ((const struct rc_block *)(chunk->blocks + b * RC_BLOCK_BYTES))
+                   ->ncells;
+    }
+  }
+  if (!gc_vector_reserve(&v->cells, cells))
+    return false;
+  v->cells.count = cells;
+  scratch_zero(v);
+  return true;
+}
+
+/* Adds add to obj's number and returns the number it had; false in *ok if
+ * memory ran out. obj is in a block on a cell boundary or in the
+ * large-object table (rc_find_cell), or, as a root slot's value, anything
+ * at all: what is not a cell is numbered in the table. */
+static uint64_t scratch_add(struct gc_collector *c, struct rc_verify_scratch *v,
+                            const struct gc_obj *obj, uint32_t add, bool *ok) {
+  const char *at = (const char *)obj;
+  for (size_t i = 0; i < c->chunks.count; i++) {
+    const struct rc_chunk *chunk = &c->chunks.items[i];
+    if (at < chunk->blocks ||
+        at >= chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES)
+      continue;
+    const struct rc_block *block = rc_block_of(obj);
+    uint32_t cell = rc_cell_index(block, obj);
+    if ((size_t)(at - (const char *)block) < RC_BLOCK_HEADER_BYTES ||
+        cell >= block->ncells)
+      break;
+    size_t b =
+        v->chunk_first.items[i] + (size_t)(at - chunk->blocks) / RC_BLOCK_BYTES;
+    uint32_t *number = &v->cells.items[v->block_first.items[b] + cell];
+    uint32_t had = *number;
+    *number = had + add;
+    return had;
+  }
+  uint64_t *number =
+      add ? rc_table_upsert(&v->large, obj) : rc_table_find(&v->large, obj);
+  if (!number) {
+    *ok = !add;
+    return 0;
+  }
+  uint64_t had = *number;
+  *number = had + add;
+  return had;
 }
 
 /* Traps unless child, found in a field of parent, is a live object. */
@@ -57,24 +132,30 @@ static int check_child(struct gc_collector *c, struct gc_obj *parent,
 
 struct reach_ctx {
   struct gc_collector *c;
-  struct rc_table *visited;
   int failed;
 };
 
+/* Marks obj visited; false if it was already, or if memory ran out
+ * (ctx->failed). */
+static bool first_visit(struct reach_ctx *ctx, struct gc_obj *obj) {
+  bool ok = true;
+  uint64_t visits = scratch_add(ctx->c, &ctx->c->verify_scratch, obj, 1, &ok);
+  if (!ok)
+    ctx->failed = 1;
+  return ok && visits == 0;
+}
+
 static void push_root(gc_ref *slot, void *ctx_) {
   struct reach_ctx *ctx = ctx_;
-  if (ctx->failed)
+  if (ctx->failed || !first_visit(ctx, *slot))
     return;
-  uint64_t *seen = rc_table_upsert(ctx->visited, *slot);
-  if (!seen || !gc_vector_push(&ctx->c->work, *slot))
+  if (!gc_vector_push(&ctx->c->work, *slot))
     ctx->failed = 1;
 }
 
 /* 1. Every object reachable from a root through the heap has a count. */
 static int check_reachable(struct gc_collector *c, const char *when) {
-  struct rc_table visited = c->verify_scratch;
-  rc_table_clear(&visited);
-  struct reach_ctx ctx = {c, &visited, 0};
+  struct reach_ctx ctx = {c, 0};
   c->work.count = 0;
   gc_visit_roots(c->heap, push_root, &ctx);
   int result = 0;
@@ -97,19 +178,16 @@ static int check_reachable(struct gc_collector *c, const char *when) {
         result = -1;
         continue;
       }
-      if (rc_table_find(&visited, child))
-        continue;
-      if (!rc_table_upsert(&visited, child) || !gc_vector_push(&c->work, child))
+      if (first_visit(&ctx, child) && !gc_vector_push(&c->work, child))
         ctx.failed = 1;
     });
   }
   c->work.count = 0;
-  c->verify_scratch = visited;
   return result; /* out of memory (ctx.failed): the check is skipped */
 }
 
 struct count_ctx {
-  struct rc_table *true_counts;
+  struct rc_verify_scratch *true_counts;
   const char *when;
   int result; /* -1: trapped, 1: out of memory */
 };
@@ -132,11 +210,10 @@ static void count_children(struct gc_collector *c, struct gc_obj *obj,
     }
     if (!counted)
       continue;
-    uint64_t *count = rc_table_upsert(ctx->true_counts, child);
-    if (!count)
+    bool ok = true;
+    scratch_add(c, ctx->true_counts, child, 1, &ok);
+    if (!ok)
       ctx->result = 1;
-    else
-      ++*count;
   });
 }
 
@@ -158,8 +235,9 @@ static void compare_count(struct gc_collector *c, struct gc_obj *obj,
   }
   if (w & RC_STICKY)
     return; /* frozen count: the documented fallback */
-  uint64_t *found = rc_table_find(ctx->true_counts, obj);
-  uint64_t truth = found ? *found : 0, stored = rc_count(c, obj);
+  bool ok = true;
+  uint64_t truth = scratch_add(c, ctx->true_counts, obj, 0, &ok),
+           stored = rc_count(c, obj);
   if (stored != truth) {
     gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
                   "%s: %p has stored ref count %llu but true count %llu",
@@ -179,14 +257,23 @@ static void compare_count(struct gc_collector *c, struct gc_obj *obj,
 /* 0 if the heap is sound (or memory ran out for checking it), -1 after a
  * trap. */
 int rc_verify_heap(struct gc_collector *c, const char *when) {
+  struct rc_verify_scratch *scratch = &c->verify_scratch;
+  if (!scratch_prepare(c, scratch))
+    return 0; /* out of memory: the checks are skipped */
   if (check_reachable(c, when))
     return -1;
-  struct rc_table true_counts = c->verify_scratch;
-  rc_table_clear(&true_counts);
-  struct count_ctx ctx = {&true_counts, when, 0};
+  scratch_zero(scratch);
+  struct count_ctx ctx = {scratch, when, 0};
   rc_for_each_object(c, count_children, &ctx);
   if (!ctx.result)
     rc_for_each_object(c, compare_count, &ctx);
-  c->verify_scratch = true_counts;
   return ctx.result < 0 ? -1 : 0;
+}
+
+void rc_verify_free(struct gc_collector *c) {
+  struct rc_verify_scratch *scratch = &c->verify_scratch;
+  gc_vector_free(&scratch->chunk_first);
+  gc_vector_free(&scratch->block_first);
+  gc_vector_free(&scratch->cells);
+  rc_table_free(&scratch->large);
 }

@@ -608,7 +608,7 @@ static void rc_destroy(struct gc_collector *c) {
   rc_alloc_free_all(c);
   rc_table_free(&c->overflow_counts);
   rc_table_free(&c->weak_heads);
-  rc_table_free(&c->verify_scratch);
+  rc_verify_free(c);
   gc_vector_free(&c->zct);
   gc_vector_free(&c->zct_kept);
   gc_vector_free(&c->candidates);

@@ -222,6 +222,18 @@ struct gc_mutator {
   struct gc_mutator *next; /* in c->mutators */
 };
 
+/* verify=1's scratch (refcount-verify.c), kept from one collection point
+ * to the next so that it is not allocated again each time: one number per
+ * cell of every block, the blocks in chunk order (the visited mark of the
+ * reachability walk, then the true count), and a table for the large
+ * objects, which are few. */
+struct rc_verify_scratch {
+  struct GC_VECTOR(size_t) chunk_first; /* per chunk: its first block's index */
+  struct GC_VECTOR(size_t) block_first; /* per block: its first cell's index */
+  struct GC_VECTOR(uint32_t) cells;
+  struct rc_table large;
+};
+
 struct gc_collector {
   gc_heap *heap;
   const struct gc_options *options;
@@ -276,7 +288,7 @@ struct gc_collector {
   struct rc_table overflow_counts; /* obj -> exact count beyond the field */
   struct rc_table weak_heads;      /* target -> first weak object */
   struct rc_table large_objects;   /* obj -> 1: lets check_ref find them */
-  struct rc_table verify_scratch;  /* verify=1: visited set, true counts */
+  struct rc_verify_scratch verify_scratch; /* verify=1 (refcount-verify.c) */
   /* Objects of RC_LARGE_MIN bytes and more, their reuse cache and (verify=1)
    * their quarantine: gc/'s large-object space (refcount-large.c). */
   struct gc_large_space large;
@@ -505,8 +517,10 @@ void rc_for_each_object(struct gc_collector *c,
                         void (*fn)(struct gc_collector *, struct gc_obj *,
                                    void *),
                         void *ctx);
-/* 0 if an allocated object starts at p (a cell or a large object); else -1
- * with why filled. */
+/* Where an object may start at p: RC_AT_CELL (on a cell boundary of a
+ * block; whether the cell is allocated is the caller's question) or
+ * RC_AT_LARGE (a live large object); else -1 with why filled. */
+enum { RC_AT_CELL = 0, RC_AT_LARGE = 1 };
 int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen);
 
@@ -572,6 +586,8 @@ void rc_quarantine_free(struct gc_collector *c);
 
 /* refcount-verify.c */
 int rc_verify_heap(struct gc_collector *c, const char *when);
+/* Teardown: frees verify=1's scratch. */
+void rc_verify_free(struct gc_collector *c);
 int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen);
 
 /* refcount-threads.c */
