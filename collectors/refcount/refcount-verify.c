@@ -46,7 +46,10 @@ int rc_check_ref(struct gc_collector *c, gc_ref ref, char *why, size_t whylen) {
 /* ---- The scratch: a number per object ------------------------------------
  * A hash table keyed by address cost two thirds of a verify=1 collection
  * point (shared-replace under stress=1); a cell's number is now found by
- * its chunk, block and index instead. */
+ * its chunk, block and index instead. Only cells below a block's high
+ * water mark have one: with verify=1 every cell ever handed out is below
+ * it (take_cell), so a small heap's scratch stays as small as its objects
+ * are few, not a number for each of the 4,000 cells of each block. */
 
 static void scratch_zero(struct rc_verify_scratch *v) {
   if (v->cells.count) /* a heap with no block yet has no storage */
@@ -72,7 +75,7 @@ static bool scratch_prepare(struct gc_collector *c,
     for (uint32_t b = 0; b < chunk->nblocks; b++) {
       v->block_first.items[block++] = cells;
       cells += ((const struct rc_block *)(chunk->blocks + b * RC_BLOCK_BYTES))
-                   ->ncells;
+                   ->high_water;
     }
   }
   if (!gc_vector_reserve(&v->cells, cells))
@@ -97,7 +100,7 @@ static uint64_t scratch_add(struct gc_collector *c, struct rc_verify_scratch *v,
     const struct rc_block *block = rc_block_of(obj);
     uint32_t cell = rc_cell_index(block, obj);
     if ((size_t)(at - (const char *)block) < RC_BLOCK_HEADER_BYTES ||
-        cell >= block->ncells)
+        cell >= block->high_water)
       break;
     size_t b =
         v->chunk_first.items[i] + (size_t)(at - chunk->blocks) / RC_BLOCK_BYTES;
