@@ -84,16 +84,24 @@ static gc_type register_type(gc_heap *heap, struct gc_type_info info,
   return type;
 }
 
-/* The registry and the inline table, both reserved whole, so that neither
- * ever moves and threads read them without a lock. The built-in types
- * keep zero inline entries: they always take the out-of-line calls. */
+/* The inline table, then the registry, reserved whole in one mapping, so
+ * that neither ever moves and threads read them without a lock. (One
+ * mapping, not two: each mapping a heap makes costs a munmap at
+ * gc_heap_free, with a TLB shootdown once the process has run threads.)
+ * The built-in types keep zero inline entries: they always take the
+ * out-of-line calls. */
+#define INLINE_TABLE_BYTES (GC_MAX_TYPES * sizeof(struct gc_inline_type))
+#define REGISTRY_BYTES (GC_MAX_TYPES * sizeof(struct gc_type_info))
+_Static_assert(INLINE_TABLE_BYTES % _Alignof(struct gc_type_info) == 0,
+               "the registry follows the inline table");
+
 int gc_types_init(struct gc_heap_shared *shared) {
   struct gc_type_registry *types = &shared->types;
-  shared->inline_types =
-      gc_sys_map(GC_MAX_TYPES * sizeof *shared->inline_types);
-  types->items = gc_sys_map(GC_MAX_TYPES * sizeof *types->items);
-  if (!types->items || !shared->inline_types)
+  char *map = gc_sys_map(INLINE_TABLE_BYTES + REGISTRY_BYTES);
+  if (!map)
     return -1;
+  shared->inline_types = (struct gc_inline_type *)map;
+  types->items = (struct gc_type_info *)(map + INLINE_TABLE_BYTES);
   types->capacity = GC_MAX_TYPES;
   /* Index 0 is GC_TYPE_NONE: never a valid object type. */
   struct gc_type_info none = {.name = "<none>", .shape = GC_SHAPE_STRUCT};
@@ -114,18 +122,15 @@ int gc_types_init(struct gc_heap_shared *shared) {
 
 void gc_types_free(struct gc_heap_shared *shared) {
   struct gc_type_registry *types = &shared->types;
-  if (shared->inline_types)
-    gc_sys_unmap(shared->inline_types,
-                 GC_MAX_TYPES * sizeof *shared->inline_types);
-  shared->inline_types = NULL;
-  if (!types->items)
+  if (!shared->inline_types)
     return;
   for (uint32_t i = 0; i < types->count; i++) {
     gc_sys_free(types->items[i].name);
     gc_sys_free(types->items[i].kinds);
     gc_sys_free(types->items[i].ref_fields);
   }
-  gc_sys_unmap(types->items, GC_MAX_TYPES * sizeof *types->items);
+  gc_sys_unmap(shared->inline_types, INLINE_TABLE_BYTES + REGISTRY_BYTES);
+  shared->inline_types = NULL;
   *types = (struct gc_type_registry){0};
 }
 
