@@ -7,15 +7,15 @@
  * 1. Allocation bumps through a run of free cells (refcount-alloc.c). A new
  *    object is *young*: nothing counts its fields, and it is in no table.
  * 2. Barriers (refcount-stores.c). A store into a young object is a plain
- * store. A store into an old object increments the new value's count (listing a
- * young value as remembered), then decrements the old value's (increment first,
- * so an object stored over itself never passes through zero — the Wasmtime
- *    self-copy bug). With several threads attached, stores are logged
- *    instead and counted at the next collection point (refcount-stores.c).
- *    Root slots are not counted (Deutsch–Bobrow): the mutator writes them
- *    freely. An old object whose count falls to zero goes into the zero
- *    count table (ZCT); one that falls to nonzero becomes a candidate root
- *    of a garbage cycle (Bacon–Rajan's "purple").
+ *    store. A store into an old object increments the new value's count
+ *    (listing a young value as remembered), then decrements the old
+ *    value's (increment first, so an object stored over itself never
+ *    passes through zero — the Wasmtime self-copy bug). With several
+ *    threads attached, stores are logged instead and counted at the next
+ *    collection point. Root slots are not counted (Deutsch–Bobrow): the
+ *    mutator writes them freely. An old object whose count falls to zero
+ *    goes into the zero count table (ZCT); one that falls to nonzero
+ *    becomes a candidate root of a garbage cycle (Bacon–Rajan's "purple").
  * 3. A collection point (an allocation budget spent, gc_collect, heap
  *    teardown with verify=1) flags every object a root slot holds, then
  *    traces the young objects from the roots and from the remembered ones
