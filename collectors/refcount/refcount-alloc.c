@@ -492,12 +492,8 @@ void rc_for_each_object(struct gc_collector *c,
 int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen) {
   /* The chunks first: they are few, and most references are to cells. */
-  for (size_t i = 0; i < c->chunks.count; i++) {
-    struct rc_chunk *chunk = &c->chunks.items[i];
+  if (rc_chunk_index(c, p) >= 0) {
     const char *at = p;
-    if (at < chunk->blocks ||
-        at >= chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES)
-      continue;
     struct rc_block *block = rc_block_of(at);
     size_t offset = (size_t)(at - (char *)block);
     uint32_t cell = rc_cell_index(block, at);

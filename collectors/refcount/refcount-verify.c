@@ -92,16 +92,13 @@ static bool scratch_prepare(struct gc_collector *c,
 static uint64_t scratch_add(struct gc_collector *c, struct rc_verify_scratch *v,
                             const struct gc_obj *obj, uint32_t add, bool *ok) {
   const char *at = (const char *)obj;
-  for (size_t i = 0; i < c->chunks.count; i++) {
+  long i = rc_chunk_index(c, obj);
+  /* Only a block's header may be read: the address is in a chunk. */
+  const struct rc_block *block = i >= 0 ? rc_block_of(obj) : NULL;
+  uint32_t cell = block ? rc_cell_index(block, obj) : 0;
+  if (block && (size_t)(at - (const char *)block) >= RC_BLOCK_HEADER_BYTES &&
+      cell < block->high_water) {
     const struct rc_chunk *chunk = &c->chunks.items[i];
-    if (at < chunk->blocks ||
-        at >= chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES)
-      continue;
-    const struct rc_block *block = rc_block_of(obj);
-    uint32_t cell = rc_cell_index(block, obj);
-    if ((size_t)(at - (const char *)block) < RC_BLOCK_HEADER_BYTES ||
-        cell >= block->high_water)
-      break;
     size_t b =
         v->chunk_first.items[i] + (size_t)(at - chunk->blocks) / RC_BLOCK_BYTES;
     uint32_t *number = &v->cells.items[v->block_first.items[b] + cell];

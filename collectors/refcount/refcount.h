@@ -523,6 +523,18 @@ void rc_for_each_object(struct gc_collector *c,
 enum { RC_AT_CELL = 0, RC_AT_LARGE = 1 };
 int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen);
+/* The index in c->chunks of the chunk whose blocks hold p, or -1. Inline:
+ * verify=1 asks it twice for every reference it checks. */
+static inline long rc_chunk_index(const struct gc_collector *c, const void *p) {
+  const char *at = p;
+  for (size_t i = 0; i < c->chunks.count; i++) {
+    const struct rc_chunk *chunk = &c->chunks.items[i];
+    if (at >= chunk->blocks &&
+        at < chunk->blocks + chunk->nblocks * RC_BLOCK_BYTES)
+      return (long)i;
+  }
+  return -1;
+}
 
 /* refcount-weak.c */
 /* gc/'s weak_init: links weak into target's list. */
