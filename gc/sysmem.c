@@ -70,7 +70,8 @@ void gc_sys_unmap(void *ptr, size_t bytes) {
 
 /* Maps alignment more than asked and gives back the misaligned head and
  * the unused tail. */
-void *gc_sys_map_aligned(size_t bytes, size_t alignment, bool huge_pages) {
+void *gc_sys_map_aligned(size_t bytes, size_t alignment,
+                         size_t huge_pages_from) {
   assert(alignment >= GC_PAGE_BYTES && !(alignment & (alignment - 1)));
   assert(bytes % GC_PAGE_BYTES == 0);
   if (bytes > SIZE_MAX - alignment)
@@ -83,7 +84,12 @@ void *gc_sys_map_aligned(size_t bytes, size_t alignment, bool huge_pages) {
   size_t head = (size_t)(aligned - raw);
   gc_sys_unmap(raw, head);
   gc_sys_unmap(aligned + bytes, alignment - head);
-  if (huge_pages)
-    madvise(aligned, bytes, MADV_HUGEPAGE);
+  /* Both ways: where the system's huge pages are "always" on, the part
+   * before huge_pages_from would otherwise get them too. */
+  size_t small = huge_pages_from < bytes ? huge_pages_from : bytes;
+  if (small)
+    madvise(aligned, small, MADV_NOHUGEPAGE);
+  if (small < bytes)
+    madvise(aligned + small, bytes - small, MADV_HUGEPAGE);
   return aligned;
 }

@@ -28,14 +28,16 @@
 
 /* A chunk aligned to a huge page, with the hint to back it with huge pages
  * (a hint only: the system may refuse, and then the chunk simply has small
- * pages). Blocks are carved from a chunk in order and filled before the next
- * one is taken, so a huge page is mostly used once touched; without it,
- * every 4 KiB of a fresh allocation budget was a page fault: 2268 of them in
- * the 25 ms of `cycles`, a third of its time, in the kernel. A block given
- * back with MADV_DONTNEED splits its huge page, and the hint is withdrawn
+ * pages), but for the first huge page of the heap's first chunk
+ * (GC_SMALL_PAGES_FIRST). Blocks are carved from a chunk in order and filled
+ * before the next one is taken, so a huge page is mostly used once touched;
+ * without it, every 4 KiB of a fresh allocation budget was a page fault: 2268
+ * of them in the 25 ms of `cycles`, a third of its time, in the kernel. A block
+ * given back with MADV_DONTNEED splits its huge page, and the hint is withdrawn
  * around it (stop_huge_pages_around). */
-static char *map_chunk(void) {
-  return gc_sys_map_aligned(CHUNK_BYTES, GC_HUGE_PAGE_BYTES, true);
+static char *map_chunk(bool first) {
+  return gc_sys_map_aligned(CHUNK_BYTES, GC_HUGE_PAGE_BYTES,
+                            first ? GC_SMALL_PAGES_FIRST : 0);
 }
 
 bool rc_over_limit(struct gc_collector *c, size_t more) {
@@ -92,7 +94,7 @@ static int add_block(struct gc_collector *c, unsigned size_class) {
   if (!chunk || chunk->nblocks == RC_CHUNK_BLOCKS) {
     if (!gc_vector_reserve(&c->chunks, c->chunks.count + 1))
       return -1;
-    char *map = map_chunk();
+    char *map = map_chunk(c->chunks.count == 0);
     if (!map)
       return -1;
     chunk = &c->chunks.items[c->chunks.count++];

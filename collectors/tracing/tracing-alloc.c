@@ -24,9 +24,11 @@
  * end of the list continue into it. */
 static struct chunk *add_chunk(struct gc_collector *c, uint32_t blocks) {
   /* Huge pages: marking and the mutator are bound by TLB misses on a
-   * large heap; only for chunks that will be used whole. */
-  struct chunk *chunk = gc_sys_map_aligned(
-      CHUNK_SIZE, CHUNK_SIZE, blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK);
+   * large heap; only for chunks that will be used whole, and not for the
+   * heap's first (GC_SMALL_PAGES_FIRST: a chunk is one huge page). */
+  bool huge = c->chunks && blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK;
+  struct chunk *chunk =
+      gc_sys_map_aligned(CHUNK_SIZE, CHUNK_SIZE, huge ? 0 : CHUNK_SIZE);
   if (!chunk)
     return NULL;
   for (uint32_t b = 0; b < BLOCKS_PER_CHUNK; b++) {
