@@ -111,6 +111,41 @@ Test(refcount_verify, bad_references_handed_to_the_api_trap) {
   harness_free_heap(heap);
 }
 
+/* The recount at a collection point checks every field of every object:
+ * a reference written behind the API's back (a stale pointer kept by the
+ * embedder, a runtime's own memcpy) to a freed object, into an object, or
+ * out of the heap traps there, naming the object that holds it. The field
+ * is repaired after each, so that the heap is sound again. */
+Test(refcount_verify, heap_reference_to_what_is_not_an_object_traps) {
+  gc_heap *heap = harness_new_heap("refcount", "stress=0");
+  gc_type pair = gc_type_struct(heap, "pair", 3, pair_kinds);
+  gc_ref *parent = gc_global(heap, gc_new_struct(heap, pair));
+  gc_ref dead = gc_new_struct(heap, pair);
+  gc_collect(heap); /* parent old; dead freed, held in the quarantine */
+  gc_ref *field = (gc_ref *)*parent + 1; /* field 0, after the header */
+  static uint64_t not_in_heap[4];
+  struct {
+    gc_ref value;
+    const char *why;
+  } bad[] = {
+      {dead, "a freed object"},
+      /* Field 1, which is NULL: read as a header, it looks like one. */
+      {(gc_ref)((char *)*parent + 16), "not on an object boundary"},
+      {(gc_ref)not_in_heap, "not an address of this refcount heap"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    *field = bad[i].value;
+    gc_collect(heap);
+    EXPECT_TRAP(GC_TRAP_INVARIANT, "which is not a live object");
+    CHECK_STR_CONTAINS(harness_traps.message, bad[i].why);
+    CHECK_STR_CONTAINS(harness_traps.message, address_of(*parent));
+    *field = NULL;
+  }
+  gc_collect(heap);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
 /* A reachable resource is never destroyed; an unreachable one exactly
  * once, at the collection point that frees it. */
 static int destroyed;

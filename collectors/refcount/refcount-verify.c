@@ -197,6 +197,44 @@ struct count_ctx {
   uint64_t stored, truth;
 };
 
+/* check_child and scratch_add in one, for the recount's every reference:
+ * the child's chunk, block and cell are found once for both (looking them
+ * up twice was a third of the recount's time). What this does not settle
+ * at once (a large object, an address outside the chunks, a dead or
+ * misplaced cell) takes the two calls, which trap or fall back to the
+ * table. 0, -1 after a trap, 1 if memory ran out. */
+static inline int count_child(struct gc_collector *c, struct count_ctx *ctx,
+                              struct gc_obj *parent, struct gc_obj *child,
+                              bool counted) {
+  struct rc_verify_scratch *v = ctx->true_counts;
+  long i = rc_chunk_index(c, child);
+  if (i >= 0) {
+    const char *at = (const char *)child;
+    const struct rc_block *block = rc_block_of(child);
+    size_t offset = (size_t)(at - (const char *)block);
+    uint32_t cell = rc_cell_index(block, child);
+    /* high_water <= ncells; every cell handed out is below it. */
+    if (offset >= RC_BLOCK_HEADER_BYTES && cell < block->high_water &&
+        RC_BLOCK_HEADER_BYTES + (size_t)cell * block->cell_bytes == offset &&
+        rc_cell_allocated(child) &&
+        !(GC_ATOMIC_LOAD(child->gc_word) & RC_ZOMBIE)) {
+      if (counted) {
+        const struct rc_chunk *chunk = &c->chunks.items[i];
+        size_t b = v->chunk_first.items[i] +
+                   (size_t)(at - chunk->blocks) / RC_BLOCK_BYTES;
+        v->cells.items[v->block_first.items[b] + cell]++;
+      }
+      return 0;
+    }
+  }
+  if (check_child(c, parent, child, ctx->when))
+    return -1;
+  bool ok = true;
+  if (counted)
+    scratch_add(c, v, child, 1, &ok);
+  return ok ? 0 : 1;
+}
+
 static void count_children(struct gc_collector *c, struct gc_obj *obj,
                            void *ctx_) {
   struct count_ctx *ctx = ctx_;
@@ -207,18 +245,8 @@ static void count_children(struct gc_collector *c, struct gc_obj *obj,
   bool counted = !(obj->gc_word & RC_YOUNG);
   GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
     struct gc_obj *child = *slot;
-    if (!child || ctx->result)
-      continue;
-    if (check_child(c, obj, child, ctx->when)) {
-      ctx->result = -1;
-      continue;
-    }
-    if (!counted)
-      continue;
-    bool ok = true;
-    scratch_add(c, ctx->true_counts, child, 1, &ok);
-    if (!ok)
-      ctx->result = 1;
+    if (child && !ctx->result)
+      ctx->result = count_child(c, ctx, obj, child, counted);
   });
 }
 
