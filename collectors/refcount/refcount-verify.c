@@ -272,9 +272,11 @@ static void compare_count(struct gc_collector *c, struct gc_obj *obj,
   uint64_t truth = scratch_add(c, ctx->true_counts, obj, 0, &ok),
            stored = rc_count(c, obj);
   if (stored != truth) {
-    *ctx = (struct count_ctx){
-        ctx->true_counts, ctx->when, -1, obj,
-        stored,           truth}; /* trapped by rc_verify_heap */
+    /* rc_verify_heap traps, once it has looked for a better report. */
+    ctx->wrong = obj;
+    ctx->stored = stored;
+    ctx->truth = truth;
+    ctx->result = -1;
   } else if (stored == 0 && !(w & (RC_IN_ZCT | RC_YOUNG)) &&
              !c->zct_overflowed) {
     gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
