@@ -465,12 +465,17 @@ Test(refcount_regress, counts_past_the_field_stay_exact) {
  * steps (0: none). filler: also allocate 64 KiB of garbage now and then, so
  * that the collection points come from the allocation budget (young
  * collection, bounded drain, trial deletion only when due) at random
- * moments between the stores. */
-static void random_graph(uint64_t first_seed, int collect_every, bool filler) {
+ * moments between the stores. cycle_budget: trial deletion's work per
+ * such point (0: the default), so that its runs stop part way through the
+ * candidates and the next point goes on. */
+static void random_graph(uint64_t first_seed, int collect_every, bool filler,
+                         size_t cycle_budget) {
   uint64_t seed = first_seed;
   struct types t;
   /* With filler, stress=1 would collect at every one of its allocations. */
   gc_heap *heap = new_heap(filler ? "stress=0" : NULL, &t);
+  if (cycle_budget)
+    gc_refcount_test_set_cycle_budget(heap, cycle_budget);
   gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
   gc_collect(heap);
   uint64_t baseline = live_bytes(heap);
@@ -515,6 +520,8 @@ static void random_graph(uint64_t first_seed, int collect_every, bool filler) {
   }
   if (filler)
     CHECK(harness_stats(heap).collections > collections + 5);
+  if (cycle_budget)
+    CHECK(gc_refcount_test_cycle_runs_cut(heap) > 0);
   gc_scope_close(heap, scope);
   gc_collect(heap);
   cr_assert_eq(live_bytes(heap), baseline, "seed %llu: %llu bytes left",
@@ -525,14 +532,25 @@ static void random_graph(uint64_t first_seed, int collect_every, bool filler) {
 
 Test(refcount_regress, random_graphs_are_reclaimed_completely) {
   for (uint64_t seed = 1; seed <= 6; seed++)
-    random_graph(seed, seed % 2 ? 997 : 0, false);
-  random_graph(7, 1, false);
+    random_graph(seed, seed % 2 ? 997 : 0, false, 0);
+  random_graph(7, 1, false, 0);
 }
 
 Test(refcount_regress, random_graphs_with_allocation_collection_points,
      .timeout = 120) {
   for (uint64_t seed = 1; seed <= 4; seed++)
-    random_graph(seed, 0, true);
+    random_graph(seed, 0, true, 0);
+}
+
+/* Trial deletion one candidate at a time (a budget of one object): each
+ * allocation's collection point examines one and leaves the rest, some of
+ * which that run freed (zombies until the buffer is filtered). verify=1
+ * checks every count at each point; the last gc_collect takes what is left
+ * and must reclaim everything. */
+Test(refcount_regress, trial_deletion_in_steps_reclaims_everything,
+     .timeout = 120) {
+  for (uint64_t seed = 11; seed <= 13; seed++)
+    random_graph(seed, 0, true, 1);
 }
 
 /* ---- Found by the differential fuzzer (tests/fuzz/regress/) --------------

@@ -21,6 +21,15 @@
  * root holds counts as referenced from outside: the ROOTED bit that the
  * collection point set.
  *
+ * At an allocation's collection point one run takes candidates from the
+ * front of the buffer until it has visited RC_CYCLE_WORK_BUDGET objects,
+ * and leaves the rest for the next point, so that its pause is bounded by
+ * the budget plus one candidate's subgraph. That is sound: trial deletion
+ * from any subset of candidates frees only what that subset's subgraph
+ * shows to be referenced from nowhere else; an entry left in the buffer
+ * that the run freed (it was reached from an earlier one) stays a zombie
+ * until the buffer is filtered. gc_collect takes the whole buffer.
+ *
  * Every phase is a loop over an explicit stack (c->work), never recursion.
  * Each phase colours an object when it pushes it, so an object is pushed at
  * most once per colour change (twice in scan): the stack, reserved up front
@@ -144,14 +153,15 @@ static void gather_white(struct gc_collector *c, struct gc_obj *s,
  * a white object makes (to other garbage and to live objects alike), and
  * scan restored only those that black objects make, so the children are
  * not decremented again (RC_FREE_KEEP_CHILDREN), and no freed object's
- * fields are read. */
+ * fields are read. One still BUFFERED is an entry this run did not start
+ * from (it was reached from one it did): it becomes a zombie. */
 static void free_gathered(struct gc_collector *c,
                           struct gc_obj_vector *garbage) {
   for (size_t i = 0; i < garbage->count; i++) {
     if (i + RC_PREFETCH_DISTANCE < garbage->count)
       __builtin_prefetch(garbage->items[i + RC_PREFETCH_DISTANCE], 1);
     struct gc_obj *obj = garbage->items[i];
-    assert(!(obj->gc_word & RC_BUFFERED) && rc_color(obj) == RC_BLACK);
+    assert(rc_color(obj) == RC_BLACK);
     rc_free_object(c, obj, RC_FREE_KEEP_CHILDREN);
   }
   garbage->count = 0;
@@ -205,7 +215,7 @@ void rc_filter_candidates(struct gc_collector *c, size_t from) {
     c->candidates_filtered = kept;
 }
 
-void rc_collect_cycles(struct gc_collector *c) {
+void rc_collect_cycles(struct gc_collector *c, bool complete) {
   if (c->candidates_overflowed) {
     c->candidates_overflowed = false;
     rc_for_each_object(c, buffer_if_purple, NULL);
@@ -217,29 +227,43 @@ void rc_collect_cycles(struct gc_collector *c) {
     return;
   c->work.count = 0;
 
-  size_t visited = 0;
+  size_t visited = 0, starts = 0;
   /* Every entry is a starting point, purple or blackened since (see
    * rc_filter_candidates); trial deletion is sound from any set of
    * objects. Gray ones were reached from an earlier entry already. */
-  for (size_t i = 0; i < buffer->count; i++) {
-    assert(rc_color(buffer->items[i]) == RC_PURPLE ||
-           rc_color(buffer->items[i]) == RC_BLACK ||
-           rc_color(buffer->items[i]) == RC_GRAY);
-    if (rc_color(buffer->items[i]) != RC_GRAY)
-      visited += mark_gray(c, buffer->items[i]);
+  for (; starts < buffer->count; starts++) {
+    if (!complete && starts > 0 && visited >= c->cycle_work_budget)
+      break;
+    struct gc_obj *s = buffer->items[starts];
+    assert(rc_color(s) == RC_PURPLE || rc_color(s) == RC_BLACK ||
+           rc_color(s) == RC_GRAY);
+    if (rc_color(s) != RC_GRAY)
+      visited += mark_gray(c, s);
   }
-  for (size_t i = 0; i < buffer->count; i++)
+  /* Every gray object was reached from one of the starts, so scanning and
+   * gathering from them settles all. */
+  for (size_t i = 0; i < starts; i++)
     scan(c, buffer->items[i]);
-  /* Every entry leaves the buffer before anything is freed, so that no
-   * freed object is left BUFFERED (a zombie nobody would release). */
-  for (size_t i = 0; i < buffer->count; i++)
+  /* The starts leave the buffer before anything is freed, so that no freed
+   * object is left BUFFERED but as a zombie (free_gathered). */
+  for (size_t i = 0; i < starts; i++)
     buffer->items[i]->gc_word &= ~RC_BUFFERED;
   assert(c->work.count == 0);
-  for (size_t i = 0; i < buffer->count; i++)
+  for (size_t i = 0; i < starts; i++)
     gather_white(c, buffer->items[i], &c->work);
-  buffer->count = 0;
+  size_t left = buffer->count - starts;
+  memmove(buffer->items, buffer->items + starts, left * sizeof *buffer->items);
+  buffer->count = left;
   free_gathered(c, &c->work);
-  c->candidates_filtered = 0;
+  c->candidates_filtered = left;
+  c->cycle_pass_visited += visited;
+  c->cycles_pending = left > 0;
+  if (c->cycles_pending) {
+    c->cycle_runs_cut++;
+    return; /* the next collection point goes on */
+  }
+  visited = c->cycle_pass_visited;
+  c->cycle_pass_visited = 0;
   c->bytes_since_cycles = 0;
   /* An object a root slot holds was black only thanks to the root, which
    * may go away without a decrement: examine it again next time. */

@@ -31,6 +31,12 @@ void gc_refcount_test_decrement_first(gc_heap *heap, bool on);
 /* Lowers the stored count at which counts move to the overflow table (at
  * least 2; default 2^21 - 1, RC_COUNT_MASK). Call before any allocation. */
 void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit);
+/* Sets how many objects trial deletion visits at an allocation's collection
+ * point before it leaves the rest of the candidates for the next (default
+ * RC_CYCLE_WORK_BUDGET; at least one candidate is always taken), and counts
+ * the runs that stopped there. */
+void gc_refcount_test_set_cycle_budget(gc_heap *heap, size_t objects);
+uint64_t gc_refcount_test_cycle_runs_cut(gc_heap *heap);
 /* True if obj's count is held in the overflow table. */
 bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj);
 /* How many times gc_collect gave a block's pages back to the system, and

@@ -337,7 +337,8 @@ static void drain_zct(struct gc_collector *c, bool full) {
 }
 
 static bool cycles_due(struct gc_collector *c) {
-  if (c->candidates_overflowed || c->candidates.count >= c->candidate_limit)
+  if (c->cycles_pending || c->candidates_overflowed ||
+      c->candidates.count >= c->candidate_limit)
     return true;
   return c->candidates.count && c->bytes_since_cycles >= c->cycle_bytes;
 }
@@ -370,7 +371,7 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
     cycles_ran = run_cycles || cycles_due(c);
     drain_zct(c, cycles_ran || c->verify);
     if (cycles_ran)
-      rc_collect_cycles(c);
+      rc_collect_cycles(c, run_cycles);
     if (c->verify)
       rc_verify_heap(c, "after collecting");
     /* Every live object is old now, and counted in these totals. */
@@ -579,6 +580,7 @@ static struct gc_collector *rc_create(const struct gc_collector_env *env,
   c->count_limit = RC_COUNT_MASK;
   c->candidate_limit = RC_MIN_CANDIDATES;
   c->cycle_bytes = RC_CYCLE_BYTES;
+  c->cycle_work_budget = RC_CYCLE_WORK_BUDGET;
   rc_alloc_init(c);
   /* heap-size scales the allocation between collection points. */
   uint64_t budget = options->heap_size / 4;

@@ -93,6 +93,11 @@
  * visited (rc_collect_cycles). */
 #define RC_CYCLE_BYTES ((uint64_t)32 << 20)
 #define RC_CYCLE_BYTES_PER_VISIT 64
+/* Trial deletion at an allocation's collection point starts no new
+ * candidate once it has visited this many objects (a few milliseconds);
+ * the rest of the buffer waits for the next point. gc_collect takes the
+ * whole buffer. */
+#define RC_CYCLE_WORK_BUDGET ((size_t)1 << 18)
 
 /* ---- Memory layout ------------------------------------------------------- */
 
@@ -280,7 +285,13 @@ struct gc_collector {
   size_t candidates_filtered; /* buffer length after the last full filter */
   size_t candidate_limit;     /* this many candidates run the cycle collector */
   uint64_t bytes_since_cycles;
-  uint64_t cycle_bytes; /* so much allocation runs it with any candidate */
+  uint64_t cycle_bytes;     /* so much allocation runs it with any candidate */
+  size_t cycle_work_budget; /* RC_CYCLE_WORK_BUDGET (tests set it lower) */
+  /* A pass over the buffer stopped at the budget: the next collection
+   * point goes on with it, and cycle_pass_visited adds up its work. */
+  bool cycles_pending;
+  size_t cycle_pass_visited;
+  uint64_t cycle_runs_cut; /* runs that stopped at the budget, for tests */
   /* Scratch stack of the cycle collector and verify. */
   struct gc_obj_vector work;
 
@@ -552,7 +563,9 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
 void rc_collection_point(struct gc_collector *c, bool run_cycles);
 
 /* refcount-cycles.c */
-void rc_collect_cycles(struct gc_collector *c);
+/* Trial deletion from the buffered candidates: all of them if complete,
+ * else as many as RC_CYCLE_WORK_BUDGET allows (at least one). */
+void rc_collect_cycles(struct gc_collector *c, bool complete);
 /* Filters the buffer entries from index from on: releases zombies, drops
  * objects no longer purple. */
 void rc_filter_candidates(struct gc_collector *c, size_t from);
