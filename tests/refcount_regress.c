@@ -547,8 +547,7 @@ Test(refcount_regress, random_graphs_with_allocation_collection_points,
  * which that run freed (zombies until the buffer is filtered). verify=1
  * checks every count at each point; the last gc_collect takes what is left
  * and must reclaim everything. */
-Test(refcount_regress, trial_deletion_in_steps_reclaims_everything,
-     .timeout = 120) {
+Test(refcount_regress, trial_deletion_in_steps_reclaims_everything) {
   for (uint64_t seed = 11; seed <= 13; seed++)
     random_graph(seed, 0, true, 1);
 }

@@ -252,7 +252,9 @@ void rc_collect_cycles(struct gc_collector *c, bool complete) {
   for (size_t i = 0; i < starts; i++)
     gather_white(c, buffer->items[i], &c->work);
   size_t left = buffer->count - starts;
-  memmove(buffer->items, buffer->items + starts, left * sizeof *buffer->items);
+  if (left) /* not with an empty buffer: its items may be NULL */
+    memmove(buffer->items, buffer->items + starts,
+            left * sizeof *buffer->items);
   buffer->count = left;
   free_gathered(c, &c->work);
   c->candidates_filtered = left;
