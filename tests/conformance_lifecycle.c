@@ -3,8 +3,6 @@
  * mixed structure that survives many collections with every field intact. */
 #include "harness.h"
 
-#include <sys/mman.h>
-
 static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64,
                                      GC_KIND_F64};
 
@@ -162,20 +160,6 @@ COLLECTOR_TEST(lifecycle, dead_cycles_are_reclaimed) {
   harness_free_heap(heap);
 }
 
-/* Of the pages in the 2 MiB-aligned range around p, how many are resident
- * (mincore, page by page: parts of the range may be unmapped). */
-static size_t resident_pages_around(const void *p) {
-  const size_t range = (size_t)2 << 20, page = 4096;
-  uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(range - 1);
-  size_t resident = 0;
-  for (uintptr_t at = lo; at < lo + range; at += page) {
-    unsigned char in_core = 0;
-    if (mincore((void *)at, page, &in_core) == 0 && (in_core & 1))
-      resident++;
-  }
-  return resident;
-}
-
 /* A heap of a few objects costs the pages it touches, not a huge page: a
  * huge page is zeroed and resident whole at its first touch (2 MiB per
  * heap, gc/collector-api.h: GC_SMALL_PAGES_FIRST). This fails only where
@@ -191,7 +175,10 @@ COLLECTOR_TEST(lifecycle, a_small_heap_takes_only_the_pages_it_touches) {
   for (int i = 0; i < 100; i++)
     gc_set_i64(heap, gc_new_struct(heap, node), 2, i);
   gc_collect(heap);
-  size_t resident = resident_pages_around(*first);
+  /* The 2 MiB-aligned range around the first object. */
+  const uintptr_t range = (uintptr_t)2 << 20;
+  uintptr_t lo = (uintptr_t)*first & ~(range - 1);
+  size_t resident = (size_t)(harness_resident_bytes(lo, lo + range) / 4096);
   cr_assert(resident < 128,
             "%zu of the 512 pages around a heap of 101 small objects are "
             "resident",

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #if defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
@@ -338,4 +340,17 @@ void harness_scrub_stack(void) {
 void harness_collect(gc_heap *heap) {
   harness_scrub_stack();
   gc_collect(heap);
+}
+
+uint64_t harness_resident_bytes(uintptr_t lo, uintptr_t hi) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  uint64_t resident = 0;
+  /* Page by page: the range may span gaps between the heap's mappings,
+   * which mincore reports as ENOMEM. */
+  for (uintptr_t p = lo & ~(uintptr_t)(page - 1); p < hi; p += page) {
+    unsigned char in_core = 0;
+    if (mincore((void *)p, page, &in_core) == 0 && (in_core & 1))
+      resident += page;
+  }
+  return resident;
 }

@@ -119,6 +119,9 @@ void harness_free_heap(gc_heap *heap);
  * if valgrind counted memory errors or leaks since the test's first heap.
  * harness_free_heap calls it when the test's last harness heap is freed. */
 void harness_check_memory(void);
+/* How many bytes of [lo, hi) are resident, page by page (mincore; pages
+ * of the range that are not mapped count as not resident). */
+uint64_t harness_resident_bytes(uintptr_t lo, uintptr_t hi);
 /* A configuration as harness_new_heap uses (caller frees it). */
 gc_config *harness_new_config(const char *collector, const char *options);
 

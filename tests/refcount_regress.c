@@ -259,23 +259,6 @@ Test(refcount_regress, cycles_churned_next_to_live_ones) {
 
 /* ---- Prompt reclamation -------------------------------------------------- */
 
-/* How many bytes of [lo, hi) are resident, page by page (mincore). Only
- * the pages that held the objects are counted: the process's resident total
- * also moves with the allocator under test (AddressSanitizer's keeps freed
- * blocks in its quarantine and gives them back on its own clock). */
-static uint64_t resident_bytes_in(uintptr_t lo, uintptr_t hi) {
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  uint64_t resident = 0;
-  /* Page by page: the range may span gaps between the heap's mappings,
-   * which mincore reports as ENOMEM. */
-  for (uintptr_t p = lo & ~(uintptr_t)(page - 1); p < hi; p += page) {
-    unsigned char in_core = 0;
-    if (mincore((void *)p, page, &in_core) == 0 && (in_core & 1))
-      resident += page;
-  }
-  return resident;
-}
-
 /* The pages of [lo, hi) that are not resident but lie in a mapping that
  * still asks for huge pages: khugepaged would fill them in again (it
  * collapses a 2 MiB range when one of its pages is present; a dropped list's
@@ -334,13 +317,17 @@ Test(refcount_regress, gc_collect_gives_empty_blocks_back_to_the_system) {
     hi = (uintptr_t)n + 32 > hi ? (uintptr_t)n + 32 : hi;
   }
   gc_collect(heap);
-  uint64_t full = resident_bytes_in(lo, hi);
+  /* Only the pages that held the objects are counted: the process's
+   * resident total also moves with the allocator under test
+   * (AddressSanitizer's keeps freed blocks in its quarantine and gives
+   * them back on its own clock). */
+  uint64_t full = harness_resident_bytes(lo, hi);
   cr_assert(full >= (64u << 20), "the list is resident: %llu MB",
             (unsigned long long)(full >> 20));
   *head = NULL;
   gc_collect(heap); /* the list dies: its blocks are seen free */
   gc_collect(heap); /* still free: given back */
-  uint64_t emptied = resident_bytes_in(lo, hi);
+  uint64_t emptied = harness_resident_bytes(lo, hi);
   cr_assert(emptied <= (17u << 20),
             "resident %llu MB with the list, %llu MB after it died",
             (unsigned long long)(full >> 20),
