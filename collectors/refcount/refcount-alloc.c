@@ -495,12 +495,9 @@ int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen) {
   /* The chunks first: they are few, and most references are to cells. */
   if (rc_chunk_index(c, p) >= 0) {
-    const char *at = p;
-    struct rc_block *block = rc_block_of(at);
-    size_t offset = (size_t)(at - (char *)block);
-    uint32_t cell = rc_cell_index(block, at);
-    if (offset < RC_BLOCK_HEADER_BYTES || cell >= block->ncells ||
-        RC_BLOCK_HEADER_BYTES + (size_t)cell * block->cell_bytes != offset) {
+    const struct rc_block *block = rc_block_of(p);
+    uint32_t cell;
+    if (!rc_on_cell_boundary(block, p, &cell)) {
       snprintf(why, whylen,
                "not on an object boundary (inside a block of "
                "%u-byte cells)",

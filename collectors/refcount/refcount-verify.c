@@ -86,6 +86,17 @@ static bool scratch_prepare(struct gc_collector *c,
   return true;
 }
 
+/* The number of cell (below its block's high water) of block, in chunk i. */
+static inline uint32_t *scratch_cell(const struct gc_collector *c,
+                                     struct rc_verify_scratch *v, long i,
+                                     const struct rc_block *block,
+                                     uint32_t cell) {
+  const struct rc_chunk *chunk = &c->chunks.items[i];
+  size_t b = v->chunk_first.items[i] +
+             (size_t)((const char *)block - chunk->blocks) / RC_BLOCK_BYTES;
+  return &v->cells.items[v->block_first.items[b] + cell];
+}
+
 /* Adds add to obj's number and returns the number it had; false in *ok if
  * memory ran out. obj is in a block on a cell boundary or in the
  * large-object table (rc_find_cell), or, as a root slot's value, anything
@@ -99,10 +110,7 @@ static uint64_t scratch_add(struct gc_collector *c, struct rc_verify_scratch *v,
   uint32_t cell = block ? rc_cell_index(block, obj) : 0;
   if (block && (size_t)(at - (const char *)block) >= RC_BLOCK_HEADER_BYTES &&
       cell < block->high_water) {
-    const struct rc_chunk *chunk = &c->chunks.items[i];
-    size_t b =
-        v->chunk_first.items[i] + (size_t)(at - chunk->blocks) / RC_BLOCK_BYTES;
-    uint32_t *number = &v->cells.items[v->block_first.items[b] + cell];
+    uint32_t *number = scratch_cell(c, v, i, block, cell);
     uint32_t had = *number;
     *number = had + add;
     return had;
@@ -209,21 +217,14 @@ static inline int count_child(struct gc_collector *c, struct count_ctx *ctx,
   struct rc_verify_scratch *v = ctx->true_counts;
   long i = rc_chunk_index(c, child);
   if (i >= 0) {
-    const char *at = (const char *)child;
     const struct rc_block *block = rc_block_of(child);
-    size_t offset = (size_t)(at - (const char *)block);
-    uint32_t cell = rc_cell_index(block, child);
-    /* high_water <= ncells; every cell handed out is below it. */
-    if (offset >= RC_BLOCK_HEADER_BYTES && cell < block->high_water &&
-        RC_BLOCK_HEADER_BYTES + (size_t)cell * block->cell_bytes == offset &&
+    uint32_t cell;
+    /* Every cell handed out is below the high water mark. */
+    if (rc_on_cell_boundary(block, child, &cell) && cell < block->high_water &&
         rc_cell_allocated(child) &&
         !(GC_ATOMIC_LOAD(child->gc_word) & RC_ZOMBIE)) {
-      if (counted) {
-        const struct rc_chunk *chunk = &c->chunks.items[i];
-        size_t b = v->chunk_first.items[i] +
-                   (size_t)(at - chunk->blocks) / RC_BLOCK_BYTES;
-        v->cells.items[v->block_first.items[b] + cell]++;
-      }
+      if (counted)
+        ++*scratch_cell(c, v, i, block, cell);
       return 0;
     }
   }

@@ -229,9 +229,9 @@ struct gc_mutator {
 
 /* verify=1's scratch (refcount-verify.c), kept from one collection point
  * to the next so that it is not allocated again each time: one number per
- * cell of every block, the blocks in chunk order (the visited mark of the
- * reachability walk, then the true count), and a table for the large
- * objects, which are few. */
+ * cell of every block, the blocks in chunk order (the true count, and when
+ * a wrong one is reported, the visited mark of the walk from the roots),
+ * and a table for the large objects, which are few. */
 struct rc_verify_scratch {
   struct GC_VECTOR(size_t) chunk_first; /* per chunk: its first block's index */
   struct GC_VECTOR(size_t) block_first; /* per block: its first cell's index */
@@ -486,6 +486,16 @@ static inline uint32_t rc_cell_index(const struct rc_block *block,
                     RC_BLOCK_HEADER_BYTES;
   return (uint32_t)((offset * block->inverse) >> 32);
 }
+/* True if p, in block, is where one of its cells starts; its index in
+ * *cell. (No division: the index from rc_cell_index, then the product
+ * back.) */
+static inline bool rc_on_cell_boundary(const struct rc_block *block,
+                                       const void *p, uint32_t *cell) {
+  size_t offset = (size_t)((const char *)p - (const char *)block);
+  *cell = rc_cell_index(block, p);
+  return offset >= RC_BLOCK_HEADER_BYTES && *cell < block->ncells &&
+         RC_BLOCK_HEADER_BYTES + (size_t)*cell * block->cell_bytes == offset;
+}
 /* True if the cell at obj (in a block) holds an allocated object, zombies
  * included. The free bit says so, not the header: the sweep frees young
  * cells without writing them. (Cells of a bump run not yet handed out
@@ -535,7 +545,7 @@ enum { RC_AT_CELL = 0, RC_AT_LARGE = 1 };
 int rc_find_cell(struct gc_collector *c, const void *p, char *why,
                  size_t whylen);
 /* The index in c->chunks of the chunk whose blocks hold p, or -1. Inline:
- * verify=1 asks it twice for every reference it checks. */
+ * verify=1 asks it for every reference it checks. */
 static inline long rc_chunk_index(const struct gc_collector *c, const void *p) {
   const char *at = p;
   for (size_t i = 0; i < c->chunks.count; i++) {
