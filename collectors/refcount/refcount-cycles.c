@@ -75,11 +75,10 @@ static size_t mark_gray(struct gc_collector *c, struct gc_obj *s) {
 /* A gray object met by scan: live (black, children restored later) if it
  * is still counted or rooted, else provisionally white. */
 static void scan_enter(struct gc_collector *c, struct gc_obj *obj) {
-  /* The ZCT was drained completely before (rc_collection_point), so an
-   * object still in it is a rooted zero-count one: never white, never
-   * freed here while the ZCT points at it. */
-  assert(!(obj->gc_word & RC_IN_ZCT) || (obj->gc_word & RC_ROOTED));
-  if (rc_count(c, obj) > 0 || (obj->gc_word & RC_ROOTED)) {
+  /* An object in the ZCT is kept: a rooted one is live, and an unrooted
+   * one, which a bounded drain left, is freed by a later drain (which
+   * decrements its children), never here while the ZCT points at it. */
+  if (rc_count(c, obj) > 0 || (obj->gc_word & (RC_ROOTED | RC_IN_ZCT))) {
     rc_set_color(obj, RC_BLACK);
     push_tagged(&c->work, obj, BLACK_TAG);
     /* Only root slots may hold it now: it must wait in the ZCT. (If a

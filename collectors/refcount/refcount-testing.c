@@ -63,6 +63,17 @@ uint64_t gc_refcount_test_cycle_runs_cut(gc_heap *heap) {
   return c ? c->cycle_runs_cut : 0;
 }
 
+void gc_refcount_test_set_drain_budget(gc_heap *heap, uint64_t objects) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  if (c)
+    c->drain_work_budget = objects;
+}
+
+uint64_t gc_refcount_test_cycle_runs_before_drained(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->cycle_runs_before_drained : 0;
+}
+
 void gc_refcount_test_decrement_first(gc_heap *heap, bool on) {
   struct gc_collector *c = refcount_of(heap, __func__);
   if (c)

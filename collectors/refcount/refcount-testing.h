@@ -37,6 +37,11 @@ void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit);
  * the runs that stopped there. */
 void gc_refcount_test_set_cycle_budget(gc_heap *heap, size_t objects);
 uint64_t gc_refcount_test_cycle_runs_cut(gc_heap *heap);
+/* Sets how many objects an allocation's collection point frees at most
+ * (default budget / 8), and counts the trial deletion runs that began with
+ * dead objects still waiting in the ZCT or on the drain's stack. */
+void gc_refcount_test_set_drain_budget(gc_heap *heap, uint64_t objects);
+uint64_t gc_refcount_test_cycle_runs_before_drained(gc_heap *heap);
 /* True if obj's count is held in the overflow table. */
 bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj);
 /* How many times gc_collect gave a block's pages back to the system, and

@@ -288,6 +288,30 @@ static void compare_count(struct gc_collector *c, struct gc_obj *obj,
   }
 }
 
+/* A decrement waiting on the drain's stack (a bounded drain stopped) is a
+ * reference the stored count still holds: the freed object that made it
+ * is not there to be counted, so the stack counts in its place. */
+static int count_pending_decrements(struct gc_collector *c,
+                                    struct count_ctx *ctx) {
+  struct gc_obj_vector *dead = &c->dead_children;
+  for (size_t i = 0; i < dead->count; i++) {
+    char why[128];
+    struct gc_obj *child = dead->items[i];
+    if (rc_check_ref(c, child, why, sizeof why)) {
+      gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                    "%s: a freed object's reference waiting to be "
+                    "decremented is to %p, which is not a live object: %s",
+                    ctx->when, (void *)child, why);
+      return -1;
+    }
+    bool ok = true;
+    scratch_add(c, ctx->true_counts, child, 1, &ok);
+    if (!ok)
+      return 1;
+  }
+  return 0;
+}
+
 /* The trap for a wrong count. A reachable object with a zero count is
  * the classic bug (a self-copy that decremented first), and the walk from
  * the roots names it so, with the object that references it; it runs only
@@ -315,6 +339,8 @@ int rc_verify_heap(struct gc_collector *c, const char *when) {
     return 0; /* out of memory: the checks are skipped */
   struct count_ctx ctx = {scratch, when, 0, NULL, 0, 0};
   rc_for_each_object(c, count_children, &ctx);
+  if (!ctx.result)
+    ctx.result = count_pending_decrements(c, &ctx);
   if (!ctx.result)
     rc_for_each_object(c, compare_count, &ctx);
   if (ctx.wrong)

@@ -250,9 +250,10 @@ static void return_dead_ring(struct gc_obj_vector *dead,
 }
 
 /* Frees every ZCT entry whose count is zero (with full false, stops after
- * about budget / 8 objects; the ZCT and the stack keep the rest) and that no
- * root slot holds, and everything that frees in turn; rooted zero-count entries
- * stay for the next collection point.
+ * drain_work_budget objects; the ZCT and the stack keep the rest) and that
+ * no root slot holds, and everything that frees in turn; rooted zero-count
+ * entries stay for the next collection point. True if nothing is left but
+ * those.
  *
  * An entry whose count is nonzero leaves the table and becomes a candidate
  * root of a garbage cycle: root slots are not counted, so when the roots
@@ -263,8 +264,8 @@ static void return_dead_ring(struct gc_obj_vector *dead,
  * trial deletion, which follows every reference, is sure to find it; a
  * search restricted to the table's entries missed it. Acyclic objects (no
  * reference fields) are exempt. */
-static void drain_zct(struct gc_collector *c, bool full) {
-  uint64_t max_frees = (uint64_t)c->budget_reset / RC_MAX_FREES_PER_BUDGET_BYTE;
+static bool drain_zct(struct gc_collector *c, bool full) {
+  uint64_t max_frees = c->drain_work_budget;
   uint64_t stop_below =
       full || c->live_objects < max_frees ? 0 : c->live_objects - max_frees;
   if (c->zct_overflowed) {
@@ -315,7 +316,8 @@ static void drain_zct(struct gc_collector *c, bool full) {
       rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
     }
   }
-  if (zct->count || dead->count) {
+  bool finished = !zct->count && !dead->count;
+  if (!finished) {
     /* Stopped early: the rooted entries go back with the unexamined ones. */
     for (size_t i = 0; i < kept->count; i++)
       if (!gc_vector_push(zct, kept->items[i])) {
@@ -334,6 +336,7 @@ static void drain_zct(struct gc_collector *c, bool full) {
   if (c->candidates.count >= 2 * c->candidates_filtered + RC_MIN_CANDIDATES)
     first_new_candidate = 0;
   rc_filter_candidates(c, first_new_candidate);
+  return finished;
 }
 
 static bool cycles_due(struct gc_collector *c) {
@@ -360,18 +363,22 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   /* A heap that fails verification is not collected: freeing on wrong
    * counts would turn a reported bug into a use after free. */
   if (!c->verify || rc_verify_heap(c, "before collecting") == 0) {
-    /* An allocation's collection point frees a bounded amount, so that its
-     * pause stays short; the rest waits for the next one. A full one (and
-     * every one under verify=1, which needs exact counts) drains it all. */
-    /* Trial deletion runs only after a complete drain: then every object
-     * left in the ZCT is rooted (so scan keeps it), and none that gained a
-     * count waits unexamined. The young objects go first: after them every
-     * object is old, and every count is complete. */
+    /* An allocation's collection point frees a bounded amount, and runs
+     * trial deletion within a bounded amount of work, so that its pause
+     * stays short; the rest waits for the next one. A full one drains it
+     * all. Trial deletion does not need a complete drain: what the drain
+     * left is dead objects in the ZCT, which scan keeps (they are freed
+     * later, by the drain), and decrements on the stack not yet made,
+     * whose counts are only too high (an object that a freed one still
+     * counts in is never white). The young objects go first: after them
+     * every object is old, and its fields are counted. */
     rc_collect_young(c);
     cycles_ran = run_cycles || cycles_due(c);
-    drain_zct(c, cycles_ran || c->verify);
-    if (cycles_ran)
+    bool drained = drain_zct(c, run_cycles);
+    if (cycles_ran) {
+      c->cycle_runs_before_drained += !drained;
       rc_collect_cycles(c, run_cycles);
+    }
     if (c->verify)
       rc_verify_heap(c, "after collecting");
     /* Every live object is old now, and counted in these totals. */
@@ -586,6 +593,8 @@ static struct gc_collector *rc_create(const struct gc_collector_env *env,
   uint64_t budget = options->heap_size / 4;
   c->budget_reset = budget > (uint64_t)RC_DEFAULT_BUDGET ? (int64_t)budget
                                                          : RC_DEFAULT_BUDGET;
+  c->drain_work_budget =
+      (uint64_t)c->budget_reset / RC_MAX_FREES_PER_BUDGET_BYTE;
   rc_reset_budget(c);
   return c;
 }

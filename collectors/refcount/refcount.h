@@ -275,9 +275,13 @@ struct gc_collector {
    * collection point scans the heap for zero counts instead. */
   struct gc_obj_vector zct;
   struct gc_obj_vector zct_kept; /* scratch: entries a root slot holds */
-  /* drain_zct: references of freed objects. */
+  /* drain_zct: references of freed objects, each a decrement not yet made
+   * (an allocation's collection point may stop with some left). */
   struct gc_obj_vector dead_children;
   bool zct_overflowed;
+  /* Objects an allocation's collection point frees at most (budget / 8;
+   * tests set it lower). */
+  uint64_t drain_work_budget;
 
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
   struct gc_obj_vector candidates;
@@ -292,6 +296,7 @@ struct gc_collector {
   bool cycles_pending;
   size_t cycle_pass_visited;
   uint64_t cycle_runs_cut; /* runs that stopped at the budget, for tests */
+  uint64_t cycle_runs_before_drained; /* runs with a drain unfinished, same */
   /* Scratch stack of the cycle collector and verify. */
   struct gc_obj_vector work;
 
