@@ -49,27 +49,69 @@ static inline void push_tagged(struct gc_obj_vector *s, struct gc_obj *obj,
   push_reserved(s, (struct gc_obj *)((uintptr_t)obj | tag));
 }
 
-/* Subtracts the internal references of everything reachable from s. */
+/* The references an object makes wait in this ring, each fetched as it
+ * enters, RC_PREFETCH_DISTANCE references ahead of the one whose count is
+ * adjusted: the objects trial deletion walks are rarely in cache (it ran
+ * at 60 ns an object without it). A tag bit says which phase the
+ * reference came from (scan: from a black object or a white one). */
+struct edge_ring {
+  uintptr_t items[RC_PREFETCH_DISTANCE];
+  unsigned head, count;
+};
+
+static inline void ring_put(struct edge_ring *ring, struct gc_obj *child,
+                            uintptr_t tag) {
+  assert(ring->count < RC_PREFETCH_DISTANCE);
+  __builtin_prefetch(child, 1);
+  ring->items[(ring->head + ring->count++) % RC_PREFETCH_DISTANCE] =
+      (uintptr_t)child | tag;
+}
+
+static inline uintptr_t ring_take(struct edge_ring *ring) {
+  assert(ring->count > 0);
+  uintptr_t item = ring->items[ring->head];
+  ring->head = (ring->head + 1) % RC_PREFETCH_DISTANCE;
+  ring->count--;
+  return item;
+}
+
+/* mark gray, one reference: subtract it; a child met first turns gray and
+ * waits on the stack for its own references. */
+static inline void gray_edge(struct gc_collector *c, struct gc_obj *child) {
+  rc_trial_adjust(c, child, -1);
+  if (rc_color(child) != RC_GRAY) {
+    rc_set_color(child, RC_GRAY);
+    push_reserved(&c->work, child);
+  }
+}
+
+/* Subtracts the internal references of everything reachable from s. The
+ * stack holds gray objects whose references are still to be subtracted,
+ * each pushed once, when it turned gray. */
 static size_t mark_gray(struct gc_collector *c, struct gc_obj *s) {
   struct gc_obj_vector *work = &c->work;
+  struct edge_ring ring = {.count = 0};
   size_t visited = 0;
   rc_set_color(s, RC_GRAY);
   push_reserved(work, s);
-  while (work->count) {
-    struct gc_obj *obj = work->items[--work->count];
-    visited++;
-    GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
-      struct gc_obj *child = *slot;
-      if (child) {
-        rc_trial_adjust(c, child, -1);
-        if (rc_color(child) != RC_GRAY) {
-          rc_set_color(child, RC_GRAY);
-          push_reserved(work, child);
+  for (;;) {
+    if (work->count) {
+      struct gc_obj *obj = work->items[--work->count];
+      visited++;
+      GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
+        struct gc_obj *child = *slot;
+        if (child) {
+          if (ring.count == RC_PREFETCH_DISTANCE)
+            gray_edge(c, (struct gc_obj *)ring_take(&ring));
+          ring_put(&ring, child, 0);
         }
-      }
-    });
+      });
+    } else if (ring.count) {
+      gray_edge(c, (struct gc_obj *)ring_take(&ring));
+    } else {
+      return visited;
+    }
   }
-  return visited;
 }
 
 /* A gray object met by scan: live (black, children restored later) if it
@@ -91,34 +133,50 @@ static void scan_enter(struct gc_collector *c, struct gc_obj *obj) {
   }
 }
 
+/* scan, one reference: from a black object (tagged), restore it, and what
+ * it reaches is live; from a white one, a gray child is judged in turn.
+ * The order in which references are taken does not change the outcome:
+ * an object judged white while its count was zero turns black when a
+ * restored reference reaches it. */
+static inline void scan_edge(struct gc_collector *c, uintptr_t item) {
+  struct gc_obj *child = (struct gc_obj *)(item & ~BLACK_TAG);
+  if (item & BLACK_TAG) {
+    rc_trial_adjust(c, child, +1);
+    if (rc_color(child) != RC_BLACK) {
+      rc_set_color(child, RC_BLACK);
+      push_tagged(&c->work, child, BLACK_TAG);
+    }
+  } else if (rc_color(child) == RC_GRAY) {
+    scan_enter(c, child);
+  }
+}
+
 static void scan(struct gc_collector *c, struct gc_obj *s) {
   struct gc_obj_vector *work = &c->work;
+  struct edge_ring ring = {.count = 0};
   if (rc_color(s) != RC_GRAY)
     return;
   scan_enter(c, s);
-  while (work->count) {
-    uintptr_t item = (uintptr_t)work->items[--work->count];
-    struct gc_obj *obj = (struct gc_obj *)(item & ~BLACK_TAG);
-    if (item & BLACK_TAG) {
-      /* Restore the references obj makes; everything it reaches is live. */
+  for (;;) {
+    if (work->count) {
+      uintptr_t item = (uintptr_t)work->items[--work->count];
+      struct gc_obj *obj = (struct gc_obj *)(item & ~BLACK_TAG);
+      /* A white item blackened since: its black item did the work. */
+      if (!(item & BLACK_TAG) && rc_color(obj) != RC_WHITE)
+        continue;
       GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
         struct gc_obj *child = *slot;
         if (child) {
-          rc_trial_adjust(c, child, +1);
-          if (rc_color(child) != RC_BLACK) {
-            rc_set_color(child, RC_BLACK);
-            push_tagged(work, child, BLACK_TAG);
-          }
+          if (ring.count == RC_PREFETCH_DISTANCE)
+            scan_edge(c, ring_take(&ring));
+          ring_put(&ring, child, item & BLACK_TAG);
         }
       });
-    } else if (rc_color(obj) == RC_WHITE) {
-      GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
-        struct gc_obj *child = *slot;
-        if (child && rc_color(child) == RC_GRAY)
-          scan_enter(c, child);
-      });
+    } else if (ring.count) {
+      scan_edge(c, ring_take(&ring));
+    } else {
+      return;
     }
-    /* else: white earlier, blackened since; its black item did the work. */
   }
 }
 
