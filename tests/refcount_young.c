@@ -1,11 +1,12 @@
-/* refcount_young.c — young objects in the refcount collector (refcount-young.c):
- * an object allocated since the last collection point is not counted; the
- * next collection point promotes what the roots and old objects reach and
- * frees the rest from the blocks' young bitmaps without reading it. These
- * tests check what that must not lose: objects only an old object holds,
- * destructors of resources that die young, weak references to and from
- * young objects, large young objects, young cycles, and the fallback when
- * the remembered list cannot grow.
+/* refcount_young.c — young objects in the refcount collector
+ * (refcount-young.c): an object allocated since the last collection point is
+ * not counted; the next collection point promotes what the roots and old
+ * objects reach and frees the rest from the blocks' young bitmaps without
+ * reading it. These tests check what that must not lose: objects only an old
+ * object holds, destructors of resources that die young, weak references to and
+ * from young objects, large young objects, young cycles, the fallback when
+ * the remembered list cannot grow, and the mark that keeps the subtrees of a
+ * tree built across collection points out of trial deletion.
  *
  * Every heap has verify=1 (harness_new_heap), so each collection point
  * also recomputes every count and checks every reference is live. */
@@ -264,6 +265,95 @@ Test(refcount_young, promoted_cycle_found_by_the_promotion_search) {
   gc_scope_close(heap, s);
   gc_collect(heap);
   cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycles",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
+/* A tree built bottom-up across collection points (binary-trees' way):
+ * each finished subtree waits in a root slot, is promoted there with a
+ * zero count, and is counted when its parent is promoted from the roots
+ * at a later point. That count closes no cycle (no old object reaches a
+ * new one promoted from the roots), so the subtree root leaves the ZCT
+ * without becoming a candidate; trial deletion had walked each such
+ * subtree whole (2 million objects at binary-trees 21). */
+static gc_ref build_across_points(gc_heap *heap, struct types *t,
+                                  gc_ref **level, int depth,
+                                  size_t *most_candidates) {
+  if (depth == 0)
+    return gc_new_struct(heap, t->pair);
+  *level[2 * depth] =
+      build_across_points(heap, t, level, depth - 1, most_candidates);
+  *level[2 * depth + 1] =
+      build_across_points(heap, t, level, depth - 1, most_candidates);
+  gc_refcount_test_end_budget(heap); /* the subtrees are old from here on */
+  gc_ref node = gc_new_struct(heap, t->pair);
+  gc_set_ref(heap, node, LEFT, *level[2 * depth]);
+  gc_set_ref(heap, node, RIGHT, *level[2 * depth + 1]);
+  *level[2 * depth] = *level[2 * depth + 1] = NULL;
+  /* Trial deletion may run at any point and take the buffer: look now. */
+  size_t candidates = gc_refcount_test_candidates(heap);
+  if (candidates > *most_candidates)
+    *most_candidates = candidates;
+  return node;
+}
+
+Test(refcount_young, a_tree_built_across_collection_points_makes_no_candidate) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  size_t candidates = gc_refcount_test_candidates(heap), most = candidates;
+  gc_scope s = gc_scope_open(heap);
+  enum { DEPTH = 8 };
+  gc_ref *level[2 * DEPTH + 2];
+  for (int i = 0; i < 2 * DEPTH + 2; i++)
+    level[i] = gc_root(heap, NULL);
+  gc_ref *tree =
+      gc_root(heap, build_across_points(heap, &t, level, DEPTH, &most));
+  gc_refcount_test_end_budget(heap);
+  gc_new_struct(heap, t.pair); /* promotes the root: every count is in */
+  cr_assert_eq(gc_refcount_test_count(heap, gc_get_ref(heap, *tree, LEFT)), 1);
+  cr_assert_eq(most, candidates, "%zu candidates from a tree",
+               most - candidates);
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+}
+
+/* The mark that spares such an object is a promise about its referrers
+ * then; once they are gone (its count back at zero), a store that closes
+ * a cycle through it must make it a candidate as for any object only
+ * roots held. Here the drain stops before its entry (a budget of two
+ * frees, two dead objects on top), its new referrer lets go, and the
+ * store l.left.left = l closes l -> x -> l; then the roots go. */
+Test(refcount_young, counted_by_a_new_object_then_let_go_is_a_candidate_again) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *l = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *l, LEFT, gc_new_struct(heap, t.pair)); /* x */
+  gc_ref *holder = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *holder, LEFT, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *holder, RIGHT, gc_new_struct(heap, t.pair));
+  gc_collect(heap); /* all old; l and holder wait in the ZCT, rooted */
+  gc_set_ref(heap, *holder, LEFT, NULL); /* two dead entries on top */
+  gc_set_ref(heap, *holder, RIGHT, NULL);
+  gc_ref *p = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *p, LEFT, *l);             /* p is young: not counted yet */
+  gc_refcount_test_set_drain_budget(heap, 1); /* stops after two frees */
+  gc_refcount_test_end_budget(heap);
+  gc_new_struct(heap, t.pair); /* p promoted from the roots: l counted */
+  cr_assert(gc_refcount_test_new_referrers(heap, *l),
+            "l should wait in the ZCT, counted by p alone");
+  gc_set_ref(heap, *p, LEFT, NULL);                       /* l: 0 */
+  gc_set_ref(heap, gc_get_ref(heap, *l, LEFT), LEFT, *l); /* l: 1 */
+  cr_assert_not(gc_refcount_test_new_referrers(heap, *l));
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycle",
                (unsigned long long)(live_bytes(heap) - baseline));
   harness_free_heap(heap);
 }

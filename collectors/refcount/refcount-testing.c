@@ -74,6 +74,19 @@ uint64_t gc_refcount_test_cycle_runs_before_drained(gc_heap *heap) {
   return c ? c->cycle_runs_before_drained : 0;
 }
 
+void gc_refcount_test_end_budget(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  if (c)
+    rc_request_collection_point(c);
+}
+
+bool gc_refcount_test_new_referrers(gc_heap *heap, gc_ref obj) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c && obj &&
+         (obj->gc_word & (RC_YOUNG | RC_IN_ZCT | RC_NEW_REFERRERS)) ==
+             (RC_IN_ZCT | RC_NEW_REFERRERS);
+}
+
 void gc_refcount_test_decrement_first(gc_heap *heap, bool on) {
   struct gc_collector *c = refcount_of(heap, __func__);
   if (c)

@@ -42,6 +42,12 @@ uint64_t gc_refcount_test_cycle_runs_cut(gc_heap *heap);
  * dead objects still waiting in the ZCT or on the drain's stack. */
 void gc_refcount_test_set_drain_budget(gc_heap *heap, uint64_t objects);
 uint64_t gc_refcount_test_cycle_runs_before_drained(gc_heap *heap);
+/* Makes the next allocation an allocation's collection point (a bounded
+ * drain; trial deletion only if due), as a spent budget does. */
+void gc_refcount_test_end_budget(gc_heap *heap);
+/* True if obj waits in the ZCT marked as counted only by objects the last
+ * collection point promoted from the roots (RC_NEW_REFERRERS). */
+bool gc_refcount_test_new_referrers(gc_heap *heap, gc_ref obj);
 /* True if obj's count is held in the overflow table. */
 bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj);
 /* How many times gc_collect gave a block's pages back to the system, and

@@ -267,6 +267,16 @@ static void compare_count(struct gc_collector *c, struct gc_obj *obj,
     }
     return;
   }
+  if ((w & (RC_YOUNG | RC_NEW_REFERRERS)) == RC_NEW_REFERRERS &&
+      (!(w & RC_IN_ZCT) || rc_count(c, obj) == 0)) {
+    gc_trap_raise(c->heap, GC_TRAP_INVARIANT,
+                  "%s: %p is marked as counted by new objects only, but %s",
+                  ctx->when, (void *)obj,
+                  w & RC_IN_ZCT ? "its count is zero"
+                                : "it is not in the zero count table");
+    ctx->result = -1;
+    return;
+  }
   if (w & RC_STICKY)
     return; /* frozen count: the documented fallback */
   bool ok = true;

@@ -18,8 +18,8 @@
  *    becomes a candidate root of a garbage cycle (Bacon–Rajan's "purple").
  * 3. A collection point (an allocation budget spent, gc_collect, heap
  *    teardown with verify=1) flags every object a root slot holds, then
- *    traces the young objects from the roots and from the remembered ones
- *    still counted, promotes what it reaches (counting its fields now) and
+ *    traces the young objects from the remembered ones still counted, then
+ *    from the roots, promotes what it reaches (counting its fields now) and
  *    frees the rest in bulk from the blocks' young bitmaps (refcount-young.c).
  *    Then it drains the ZCT: an entry whose count is still zero and that no
  *    root holds is freed. A freed object's children go on a stack and are
@@ -28,10 +28,12 @@
  *    point stops after budget / 8 objects (bounded pauses); the ZCT and
  *    the stack keep the rest. The promotion search makes a candidate of
  *    every cycle among promoted objects (only roots may hold it); ZCT
- *    entries that gained a count become candidates.
+ *    entries that gained a count become candidates, unless only objects
+ *    promoted from the roots count them (those close no cycle).
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (refcount-cycles.c) finds the cycles among the candidates that nothing
- *    outside holds, and frees them.
+ *    outside holds, and frees them; an allocation's collection point takes
+ *    candidates within a work budget and leaves the rest to the next.
  * 5. A freed resource runs its destructor; a freed object's weak references
  *    are cleared; the cell goes back to its block's free bitmap.
  */
@@ -91,6 +93,8 @@ void rc_decrement_slow(struct gc_collector *c, struct gc_obj *obj) {
   if (count == 0) {
     if (!(w & (RC_IN_ZCT | RC_YOUNG)))
       rc_became_zero(c, obj);
+    else if (!(w & RC_YOUNG))
+      obj->gc_word = w & ~RC_NEW_REFERRERS;
   } else if ((w & RC_COLOR_MASK) != RC_PURPLE) {
     rc_became_candidate(c, obj);
   }
@@ -302,9 +306,10 @@ static bool drain_zct(struct gc_collector *c, bool full) {
     if ((w & RC_COUNT_MASK) != 0) {
       /* An old object that only roots held has gained a count: see above.
        * (Cycles among the objects this collection point promoted were
-       * found by the promotion search, refcount-young.c.) */
-      obj->gc_word = w & ~RC_IN_ZCT;
-      if ((w & RC_COLOR_MASK) != RC_PURPLE)
+       * found by the promotion search, and a count from new objects alone
+       * closes none: rc_collect_young.) */
+      obj->gc_word = w & ~(RC_IN_ZCT | RC_NEW_REFERRERS);
+      if ((w & RC_COLOR_MASK) != RC_PURPLE && !(w & RC_NEW_REFERRERS))
         rc_became_candidate(c, obj);
     } else if (w & RC_ROOTED) {
       if (!gc_vector_push(kept, obj)) {
@@ -312,7 +317,7 @@ static bool drain_zct(struct gc_collector *c, bool full) {
         c->zct_overflowed = true;
       }
     } else {
-      obj->gc_word = w & ~RC_IN_ZCT;
+      obj->gc_word = w & ~(RC_IN_ZCT | RC_NEW_REFERRERS);
       rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
     }
   }

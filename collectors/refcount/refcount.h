@@ -45,7 +45,11 @@
  *   bit  22      YOUNG: allocated since the last collection point, not yet
  *                promoted; its own fields are not counted (refcount-young.c)
  *   bit  23      REMEMBERED: young, and listed in c->remembered because a
- *                store into an old object counted it
+ *                store into an old object counted it. On an old object in
+ *                the ZCT, NEW_REFERRERS: its count comes only from objects
+ *                promoted from the roots at this collection point, so it is
+ *                on no cycle (rc_collect_young); the drain drops the entry
+ *                without making it a candidate
  *   bits 24..25  the trial-deletion colour
  *   bit  26      BUFFERED: in the candidate buffer
  *   bit  27      IN_ZCT: in the zero count table
@@ -63,6 +67,7 @@
 #define RC_LOGGED (UINT32_C(1) << 21)
 #define RC_YOUNG (UINT32_C(1) << 22)
 #define RC_REMEMBERED (UINT32_C(1) << 23)
+#define RC_NEW_REFERRERS RC_REMEMBERED /* old objects in the ZCT only */
 #define RC_COLOR_SHIFT 24
 #define RC_COLOR_MASK (UINT32_C(3) << RC_COLOR_SHIFT)
 #define RC_BLACK (UINT32_C(0) << RC_COLOR_SHIFT) /* in use or free */
@@ -320,6 +325,7 @@ struct gc_collector {
    * into an old object counted. The side lists name the young objects
    * whose death needs more than a free bit. */
   struct gc_obj_vector young_path, young_next;
+  bool promoting_from_roots; /* the search's second phase (NEW_REFERRERS) */
   size_t young_cells;
   struct gc_obj_vector remembered;
   bool remembered_overflowed; /* a push failed: scan every young cell */
@@ -389,6 +395,8 @@ static inline void rc_decrement(struct gc_collector *c, struct gc_obj *obj) {
   if (count == 1) {
     if (!(w & (RC_IN_ZCT | RC_YOUNG)))
       rc_became_zero(c, obj);
+    else if (!(w & RC_YOUNG))
+      obj->gc_word = w & ~RC_NEW_REFERRERS; /* its referrers are gone */
   } else if ((w & RC_COLOR_MASK) != RC_PURPLE) {
     rc_became_candidate(c, obj);
   }
