@@ -25,11 +25,12 @@
  *    root holds is freed. A freed object's children go on a stack and are
  *    decremented from it, freed in turn when they reach zero: no C stack,
  *    and time in proportion to the garbage only. An allocation's collection
- *    point stops after budget / 8 objects (bounded pauses); the ZCT and
- *    the stack keep the rest. The promotion search makes a candidate of
- *    every cycle among promoted objects (only roots may hold it); ZCT
- *    entries that gained a count become candidates, unless only objects
- *    promoted from the roots count them (those close no cycle).
+ *    point frees at most twice as many objects as it promoted, or budget /
+ *    64 if more (bounded pauses); the ZCT and the stack keep the rest. The
+ *    promotion search makes a candidate of every cycle among promoted
+ *    objects (only roots may hold it); ZCT entries that gained a count
+ *    become candidates, unless only objects promoted from the roots count
+ *    them (those close no cycle).
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (refcount-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them; an allocation's collection point takes
@@ -41,10 +42,12 @@
 
 /* Allocation between collection points: the pause is proportional to it. */
 #define RC_DEFAULT_BUDGET ((int64_t)8 << 20)
-/* Objects an allocation's collection point frees at most, per byte of
- * budget: twice as many 16-byte objects (the smallest) as the budget can
- * have allocated since the last one, so that the backlog always shrinks. */
-#define RC_MAX_FREES_PER_BUDGET_BYTE 8 /* one object per 8 bytes */
+/* Objects an allocation's collection point frees at most: twice as many
+ * as it promoted, since an object dies old only after its promotion, so
+ * that the backlog always shrinks; and at least one per this many bytes of
+ * budget (a quarter of what the budget could hold of the smallest, 16-byte
+ * objects), so that it shrinks when little is promoted. */
+#define RC_BUDGET_BYTES_PER_FREE 64
 
 /* ---- Counts: the slow paths ---------------------------------------------- */
 
@@ -253,11 +256,12 @@ static void return_dead_ring(struct gc_obj_vector *dead,
   }
 }
 
-/* Frees every ZCT entry whose count is zero (with full false, stops after
- * drain_work_budget objects; the ZCT and the stack keep the rest) and that
- * no root slot holds, and everything that frees in turn; rooted zero-count
- * entries stay for the next collection point. True if nothing is left but
- * those.
+/* Frees every ZCT entry whose count is zero and that no root slot holds,
+ * and everything that frees in turn; rooted zero-count entries stay for the
+ * next collection point. With full false, stops at the bound that
+ * RC_BUDGET_BYTES_PER_FREE explains (promoted: what this point promoted);
+ * the ZCT and the stack keep the rest. True if nothing is left but the
+ * rooted entries.
  *
  * An entry whose count is nonzero leaves the table and becomes a candidate
  * root of a garbage cycle: root slots are not counted, so when the roots
@@ -268,8 +272,12 @@ static void return_dead_ring(struct gc_obj_vector *dead,
  * trial deletion, which follows every reference, is sure to find it; a
  * search restricted to the table's entries missed it. Acyclic objects (no
  * reference fields) are exempt. */
-static bool drain_zct(struct gc_collector *c, bool full) {
-  uint64_t max_frees = c->drain_work_budget;
+static bool drain_zct(struct gc_collector *c, bool full, uint64_t promoted) {
+  uint64_t max_frees = (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_FREE;
+  if (max_frees < 2 * promoted)
+    max_frees = 2 * promoted;
+  if (c->drain_work_budget)
+    max_frees = c->drain_work_budget;
   uint64_t stop_below =
       full || c->live_objects < max_frees ? 0 : c->live_objects - max_frees;
   if (c->zct_overflowed) {
@@ -377,9 +385,11 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
      * whose counts are only too high (an object that a freed one still
      * counts in is never white). The young objects go first: after them
      * every object is old, and its fields are counted. */
+    uint64_t old_objects = c->live_objects;
     rc_collect_young(c);
     cycles_ran = run_cycles || cycles_due(c);
-    bool drained = drain_zct(c, run_cycles);
+    bool drained =
+        drain_zct(c, run_cycles, c->live_objects - old_objects /* promoted */);
     if (cycles_ran) {
       c->cycle_runs_before_drained += !drained;
       rc_collect_cycles(c, run_cycles);
@@ -598,8 +608,6 @@ static struct gc_collector *rc_create(const struct gc_collector_env *env,
   uint64_t budget = options->heap_size / 4;
   c->budget_reset = budget > (uint64_t)RC_DEFAULT_BUDGET ? (int64_t)budget
                                                          : RC_DEFAULT_BUDGET;
-  c->drain_work_budget =
-      (uint64_t)c->budget_reset / RC_MAX_FREES_PER_BUDGET_BYTE;
   rc_reset_budget(c);
   return c;
 }

@@ -284,8 +284,8 @@ struct gc_collector {
    * (an allocation's collection point may stop with some left). */
   struct gc_obj_vector dead_children;
   bool zct_overflowed;
-  /* Objects an allocation's collection point frees at most (budget / 8;
-   * tests set it lower). */
+  /* Objects an allocation's collection point frees at most, if a test
+   * set it (else drain_zct's rule). */
   uint64_t drain_work_budget;
 
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
