@@ -180,9 +180,9 @@ Test(refcount_memory, fresh_blocks_are_few_page_faults) {
 }
 
 /* A large structure that dies at once is freed over several allocation
- * collection points, not in one pause (each frees at most budget / 64
- * objects when it promoted little), and all of it without a gc_collect:
- * 300,000 list cells, 131,072 per point at the default 8 MiB budget. */
+ * collection points, not in one pause (one that promotes nothing frees at
+ * most budget / 16 objects), and all of it without a gc_collect: 800,000
+ * list cells, 524,288 per point at the default 8 MiB budget. */
 Test(refcount_memory, a_large_death_is_freed_over_several_points) {
   struct types t;
   gc_heap *heap = new_heap("verify=1,stress=0", &t);
@@ -190,7 +190,7 @@ Test(refcount_memory, a_large_death_is_freed_over_several_points) {
   uint64_t baseline = live_bytes(heap);
   gc_scope scope = gc_scope_open(heap);
   gc_ref *list = gc_root(heap, NULL);
-  for (int i = 0; i < 300000; i++) {
+  for (int i = 0; i < 800000; i++) {
     gc_ref cell = gc_new_struct(heap, t.pair);
     gc_set_ref(heap, cell, RIGHT, *list);
     *list = cell;

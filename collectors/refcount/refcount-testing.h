@@ -38,7 +38,8 @@ void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit);
 void gc_refcount_test_set_cycle_budget(gc_heap *heap, size_t objects);
 uint64_t gc_refcount_test_cycle_runs_cut(gc_heap *heap);
 /* Sets how many objects an allocation's collection point frees at most
- * (default: twice what it promoted, at least budget / 64), and counts the trial
+ * (default: budget / 16 less what it promoted, at least what it promoted
+ * plus budget / 64), and counts the trial
  * deletion runs that began with dead objects still waiting in the ZCT or on the
  * drain's stack. */
 void gc_refcount_test_set_drain_budget(gc_heap *heap, uint64_t objects);

@@ -25,12 +25,12 @@
  *    root holds is freed. A freed object's children go on a stack and are
  *    decremented from it, freed in turn when they reach zero: no C stack,
  *    and time in proportion to the garbage only. An allocation's collection
- *    point frees at most twice as many objects as it promoted, or budget /
- *    64 if more (bounded pauses); the ZCT and the stack keep the rest. The
- *    promotion search makes a candidate of every cycle among promoted
- *    objects (only roots may hold it); ZCT entries that gained a count
- *    become candidates, unless only objects promoted from the roots count
- *    them (those close no cycle).
+ *    point frees within a bound that it shares with promotion (bounded
+ *    pauses), but more than it promoted; the ZCT and the stack keep the rest.
+ * The promotion search makes a candidate of every cycle among promoted objects
+ * (only roots may hold it); ZCT entries that gained a count become candidates,
+ * unless only objects promoted from the roots count them (those close no
+ * cycle).
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (refcount-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them; an allocation's collection point takes
@@ -42,11 +42,13 @@
 
 /* Allocation between collection points: the pause is proportional to it. */
 #define RC_DEFAULT_BUDGET ((int64_t)8 << 20)
-/* Objects an allocation's collection point frees at most: twice as many
- * as it promoted, since an object dies old only after its promotion, so
- * that the backlog always shrinks; and at least one per this many bytes of
- * budget (a quarter of what the budget could hold of the smallest, 16-byte
- * objects), so that it shrinks when little is promoted. */
+/* Objects an allocation's collection point frees at most. Its work is
+ * what it promotes and what it frees, so the two share one bound, one
+ * object per RC_BUDGET_BYTES_PER_WORK bytes of budget (the number of the
+ * smallest, 16-byte objects the budget holds). But it frees at least what
+ * it promoted plus one object per RC_BUDGET_BYTES_PER_FREE bytes: an object
+ * dies old only after its promotion, so the backlog still shrinks. */
+#define RC_BUDGET_BYTES_PER_WORK 16
 #define RC_BUDGET_BYTES_PER_FREE 64
 
 /* ---- Counts: the slow paths ---------------------------------------------- */
@@ -259,7 +261,7 @@ static void return_dead_ring(struct gc_obj_vector *dead,
 /* Frees every ZCT entry whose count is zero and that no root slot holds,
  * and everything that frees in turn; rooted zero-count entries stay for the
  * next collection point. With full false, stops at the bound that
- * RC_BUDGET_BYTES_PER_FREE explains (promoted: what this point promoted);
+ * RC_BUDGET_BYTES_PER_WORK explains (promoted: what this point promoted);
  * the ZCT and the stack keep the rest. True if nothing is left but the
  * rooted entries.
  *
@@ -273,9 +275,11 @@ static void return_dead_ring(struct gc_obj_vector *dead,
  * search restricted to the table's entries missed it. Acyclic objects (no
  * reference fields) are exempt. */
 static bool drain_zct(struct gc_collector *c, bool full, uint64_t promoted) {
-  uint64_t max_frees = (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_FREE;
-  if (max_frees < 2 * promoted)
-    max_frees = 2 * promoted;
+  uint64_t work = (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_WORK;
+  uint64_t max_frees =
+      promoted + (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_FREE;
+  if (promoted < work && max_frees < work - promoted)
+    max_frees = work - promoted;
   if (c->drain_work_budget)
     max_frees = c->drain_work_budget;
   uint64_t stop_below =
