@@ -198,6 +198,48 @@ Test(refcount_threads, a_log_that_cannot_grow_recounts_the_heap) {
   harness_free_heap(heap);
 }
 
+/* The recount after a lost log clears the mark that spares an object
+ * counted only by new objects (refcount-young.c): here the store that
+ * drops the only such reference is the one whose log could not grow, so
+ * the recount gives the marked object a zero count, and verify=1 traps a
+ * mark on a zero count. */
+Test(refcount_threads, the_recount_clears_the_new_referrers_mark) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *l = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *holder = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *holder, LEFT, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *holder, RIGHT, gc_new_struct(heap, t.pair));
+  gc_collect(heap);                      /* l waits in the ZCT, rooted */
+  gc_set_ref(heap, *holder, LEFT, NULL); /* two dead entries above it */
+  gc_set_ref(heap, *holder, RIGHT, NULL);
+  gc_ref *p = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *p, LEFT, *l);
+  gc_refcount_test_set_drain_budget(heap, 1); /* stops after two frees */
+  gc_refcount_test_end_budget(heap);
+  gc_new_struct(heap, t.pair); /* p promoted from the roots: l counted */
+  cr_assert(gc_refcount_test_new_referrers(heap, *l));
+  struct guest g;
+  guest_arrive(&g, heap); /* two threads: stores are logged */
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1); /* the log's first growth */
+  gc_set_ref(heap, *p, LEFT, NULL);
+  gc_test_allocation_reset();
+  gc_collect(heap); /* the recount; verify=1 before and after */
+  EXPECT_NO_TRAP();
+  cr_assert_not(gc_refcount_test_new_referrers(heap, *l));
+  cr_assert_eq(gc_refcount_test_count(heap, *l), 0);
+  guest_leave(&g, heap);
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left over",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
 /* A large reference array is logged by cards of 128 elements: a store
  * into one element copies its card, not the array, and a copy copies the
  * cards its destination spans; the collection point counts exactly those

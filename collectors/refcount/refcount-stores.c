@@ -260,6 +260,10 @@ static void reset_count(struct gc_collector *c, struct gc_obj *obj, void *ctx) {
     memset(rc_card_bits(c->types, obj), 0,
            rc_card_bytes(((struct gc_array *)obj)->length));
   uint32_t w = obj->gc_word & ~RC_LOGGED;
+  /* A mark that only new objects count it would outlive its count: every
+   * counted object becomes a candidate below anyway. */
+  if (!(w & RC_YOUNG))
+    w &= ~RC_NEW_REFERRERS;
   if (!(w & (RC_ZOMBIE | RC_STICKY))) {
     if ((w & RC_COUNT_MASK) == c->count_limit)
       rc_table_remove(&c->overflow_counts, obj);
