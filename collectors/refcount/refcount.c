@@ -26,11 +26,11 @@
  *    decremented from it, freed in turn when they reach zero: no C stack,
  *    and time in proportion to the garbage only. An allocation's collection
  *    point frees within a bound that it shares with promotion (bounded
- *    pauses), but more than it promoted; the ZCT and the stack keep the rest.
- * The promotion search makes a candidate of every cycle among promoted objects
- * (only roots may hold it); ZCT entries that gained a count become candidates,
- * unless only objects promoted from the roots count them (those close no
- * cycle).
+ *    pauses), but more than it promoted; the ZCT and the stack keep the
+ *    rest. The promotion search makes a candidate of every cycle among
+ *    promoted objects (only roots may hold it); ZCT entries that gained a
+ *    count become candidates, unless only objects promoted from the roots
+ *    count them (those close no cycle).
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (refcount-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them; an allocation's collection point takes
