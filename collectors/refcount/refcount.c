@@ -96,10 +96,7 @@ void rc_decrement_slow(struct gc_collector *c, struct gc_obj *obj) {
     obj->gc_word = w;
   }
   if (count == 0) {
-    if (!(w & (RC_IN_ZCT | RC_YOUNG)))
-      rc_became_zero(c, obj);
-    else if (!(w & RC_YOUNG))
-      obj->gc_word = w & ~RC_NEW_REFERRERS;
+    rc_count_reached_zero(c, obj, w);
   } else if ((w & RC_COLOR_MASK) != RC_PURPLE) {
     rc_became_candidate(c, obj);
   }

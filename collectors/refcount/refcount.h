@@ -379,6 +379,18 @@ static inline void rc_increment(struct gc_collector *c, struct gc_obj *obj) {
   rc_increment_slow(c, obj);
 }
 
+/* obj's count has just reached zero (w: its gc_word now). An old object
+ * goes into the ZCT; one already there loses the NEW_REFERRERS mark, since
+ * the referrers it promised about are gone. A young obj is left to the
+ * next collection point's trace. */
+static inline void rc_count_reached_zero(struct gc_collector *c,
+                                         struct gc_obj *obj, uint32_t w) {
+  if (!(w & (RC_IN_ZCT | RC_YOUNG)))
+    rc_became_zero(c, obj);
+  else if (!(w & RC_YOUNG))
+    obj->gc_word = w & ~RC_NEW_REFERRERS;
+}
+
 /* One heap reference to obj fewer: a zero count queues obj in the ZCT, a
  * nonzero one makes obj a candidate root of a garbage cycle. A young obj
  * is neither: the next collection point's trace decides its fate. */
@@ -393,10 +405,7 @@ static inline void rc_decrement(struct gc_collector *c, struct gc_obj *obj) {
   w--;
   obj->gc_word = w;
   if (count == 1) {
-    if (!(w & (RC_IN_ZCT | RC_YOUNG)))
-      rc_became_zero(c, obj);
-    else if (!(w & RC_YOUNG))
-      obj->gc_word = w & ~RC_NEW_REFERRERS; /* its referrers are gone */
+    rc_count_reached_zero(c, obj, w);
   } else if ((w & RC_COLOR_MASK) != RC_PURPLE) {
     rc_became_candidate(c, obj);
   }
