@@ -6,6 +6,8 @@
 
 #include "harness.h"
 
+#include <refcount/refcount-testing.h>
+
 static const gc_kind pair_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};
 enum { LEFT, RIGHT, VALUE };
 
@@ -33,6 +35,30 @@ static inline void collect_by_allocation(gc_heap *heap, gc_type bytes) {
   for (int i = 0; i < 1200; i++)
     gc_new_array(heap, bytes, 8000);
   CHECK(harness_stats(heap).collections > collections);
+}
+
+/* Leaves *l (a root, with a pair of its own in l.left) waiting in the ZCT
+ * with the NEW_REFERRERS mark (refcount-young.c): counted only by *p (a
+ * root too), which an allocation's collection point promoted from the
+ * roots, and the drain stopped before l's entry (a budget of two frees,
+ * two dead entries above it). Sets the heap's drain budget to 1. */
+static inline void counted_by_a_new_object(gc_heap *heap, struct types *t,
+                                           gc_ref **l, gc_ref **p) {
+  *l = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_set_ref(heap, **l, LEFT, gc_new_struct(heap, t->pair));
+  gc_ref *holder = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_set_ref(heap, *holder, LEFT, gc_new_struct(heap, t->pair));
+  gc_set_ref(heap, *holder, RIGHT, gc_new_struct(heap, t->pair));
+  gc_collect(heap); /* all old; l and holder wait in the ZCT, rooted */
+  gc_set_ref(heap, *holder, LEFT, NULL); /* two dead entries on top */
+  gc_set_ref(heap, *holder, RIGHT, NULL);
+  *p = gc_root(heap, gc_new_struct(heap, t->pair));
+  gc_set_ref(heap, **p, LEFT, **l);           /* p is young: not counted yet */
+  gc_refcount_test_set_drain_budget(heap, 1); /* stops after two frees */
+  gc_refcount_test_end_budget(heap);
+  gc_new_struct(heap, t->pair); /* p promoted from the roots: l counted */
+  cr_assert(gc_refcount_test_new_referrers(heap, **l),
+            "l should wait in the ZCT, counted by p alone");
 }
 
 #endif

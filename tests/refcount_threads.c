@@ -209,19 +209,8 @@ Test(refcount_threads, the_recount_clears_the_new_referrers_mark) {
   gc_collect(heap);
   uint64_t baseline = live_bytes(heap);
   gc_scope s = gc_scope_open(heap);
-  gc_ref *l = gc_root(heap, gc_new_struct(heap, t.pair));
-  gc_ref *holder = gc_root(heap, gc_new_struct(heap, t.pair));
-  gc_set_ref(heap, *holder, LEFT, gc_new_struct(heap, t.pair));
-  gc_set_ref(heap, *holder, RIGHT, gc_new_struct(heap, t.pair));
-  gc_collect(heap);                      /* l waits in the ZCT, rooted */
-  gc_set_ref(heap, *holder, LEFT, NULL); /* two dead entries above it */
-  gc_set_ref(heap, *holder, RIGHT, NULL);
-  gc_ref *p = gc_root(heap, gc_new_struct(heap, t.pair));
-  gc_set_ref(heap, *p, LEFT, *l);
-  gc_refcount_test_set_drain_budget(heap, 1); /* stops after two frees */
-  gc_refcount_test_end_budget(heap);
-  gc_new_struct(heap, t.pair); /* p promoted from the roots: l counted */
-  cr_assert(gc_refcount_test_new_referrers(heap, *l));
+  gc_ref *l, *p;
+  counted_by_a_new_object(heap, &t, &l, &p);
   struct guest g;
   guest_arrive(&g, heap); /* two threads: stores are logged */
   gc_test_allocation_reset();

@@ -324,30 +324,17 @@ Test(refcount_young, a_tree_built_across_collection_points_makes_no_candidate) {
 /* The mark that spares such an object is a promise about its referrers
  * then; once they are gone (its count back at zero), a store that closes
  * a cycle through it must make it a candidate as for any object only
- * roots held. Here the drain stops before its entry (a budget of two
- * frees, two dead objects on top), its new referrer lets go, and the
- * store l.left.left = l closes l -> x -> l; then the roots go. */
+ * roots held. Here the drain stops before its entry
+ * (counted_by_a_new_object), its new referrer lets go, and the store
+ * l.left.left = l closes l -> l.left -> l; then the roots go. */
 Test(refcount_young, counted_by_a_new_object_then_let_go_is_a_candidate_again) {
   struct types t;
   gc_heap *heap = new_heap("stress=0", &t);
   gc_collect(heap);
   uint64_t baseline = live_bytes(heap);
   gc_scope s = gc_scope_open(heap);
-  gc_ref *l = gc_root(heap, gc_new_struct(heap, t.pair));
-  gc_set_ref(heap, *l, LEFT, gc_new_struct(heap, t.pair)); /* x */
-  gc_ref *holder = gc_root(heap, gc_new_struct(heap, t.pair));
-  gc_set_ref(heap, *holder, LEFT, gc_new_struct(heap, t.pair));
-  gc_set_ref(heap, *holder, RIGHT, gc_new_struct(heap, t.pair));
-  gc_collect(heap); /* all old; l and holder wait in the ZCT, rooted */
-  gc_set_ref(heap, *holder, LEFT, NULL); /* two dead entries on top */
-  gc_set_ref(heap, *holder, RIGHT, NULL);
-  gc_ref *p = gc_root(heap, gc_new_struct(heap, t.pair));
-  gc_set_ref(heap, *p, LEFT, *l);             /* p is young: not counted yet */
-  gc_refcount_test_set_drain_budget(heap, 1); /* stops after two frees */
-  gc_refcount_test_end_budget(heap);
-  gc_new_struct(heap, t.pair); /* p promoted from the roots: l counted */
-  cr_assert(gc_refcount_test_new_referrers(heap, *l),
-            "l should wait in the ZCT, counted by p alone");
+  gc_ref *l, *p;
+  counted_by_a_new_object(heap, &t, &l, &p);
   gc_set_ref(heap, *p, LEFT, NULL);                       /* l: 0 */
   gc_set_ref(heap, gc_get_ref(heap, *l, LEFT), LEFT, *l); /* l: 1 */
   cr_assert_not(gc_refcount_test_new_referrers(heap, *l));
