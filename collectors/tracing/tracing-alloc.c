@@ -81,6 +81,7 @@ static void reset_walks(struct gc_collector *c) {
 void tracing_reset_allocators(struct gc_collector *c) {
   reset_walks(c);
   for (struct gc_mutator *m = c->mutators; m; m = m->next) {
+    assert(!m->claimed.start && "a thread stopped with its hole unprepared");
     m->small->cursor = m->small->limit = NULL;
     m->medium = m->verify_small = *m->small;
     m->small_chunk = NULL;
@@ -139,11 +140,18 @@ static void prepare_region(struct gc_collector *c, char *start, char *end,
   }
 }
 
-/* Makes the next hole of the thread's block its small region. False when
- * the block has no more. Needs no lock: the block is the thread's (I5). */
-static bool hole_in_block(struct gc_mutator *m, struct gc_inline_bump *region) {
+/* Makes the next hole of the thread's block its small region, and leaves
+ * preparing it (prepare_region) to prepare_claimed_hole, so that a caller
+ * holding the heap lock can zero the hole after dropping it: zeroing up to
+ * 8 KiB under the lock made the other threads wait for it (mt-gcbench with
+ * 2 and 4 threads: 0.95-0.96x the time without it). False when the block
+ * has no more. Needs no lock: the block is the thread's
+ * (I5). */
+static bool claim_hole_in_block(struct gc_mutator *m,
+                                struct gc_inline_bump *region) {
   struct gc_collector *c = m->c;
   struct chunk *chunk = m->small_chunk;
+  assert(!m->claimed.start && "a claimed hole was never prepared");
   if (!chunk)
     return false;
   uint32_t l = m->small_line;
@@ -163,18 +171,36 @@ static bool hole_in_block(struct gc_mutator *m, struct gc_inline_bump *region) {
   region->cursor = block + (size_t)l * LINE_SIZE;
   region->limit = block + (size_t)end * LINE_SIZE;
   take_bytes(c, (uint64_t)(end - l) * LINE_SIZE);
-  prepare_region(c, region->cursor, region->limit,
-                 chunk->block_pristine[m->small_block]);
+  m->claimed.start = region->cursor;
+  m->claimed.end = region->limit;
+  m->claimed.pristine = chunk->block_pristine[m->small_block];
   chunk->block_pristine[m->small_block] = 0;
   return true;
 }
 
+/* Zeroes (or poisons) the hole claim_hole_in_block last claimed, before
+ * the first object in it is handed out. No lock needed (I5). */
+static void prepare_claimed_hole(struct gc_mutator *m) {
+  if (!m->claimed.start)
+    return;
+  prepare_region(m->c, m->claimed.start, m->claimed.end, m->claimed.pristine);
+  m->claimed.start = m->claimed.end = NULL;
+}
+
+static bool hole_in_block(struct gc_mutator *m, struct gc_inline_bump *region) {
+  if (!claim_hole_in_block(m, region))
+    return false;
+  prepare_claimed_hole(m);
+  return true;
+}
+
 /* Finds the next hole for small objects: in the thread's block, else in
- * the next block of the small walk, which it takes. False when the walk
- * is at its end. Heap lock held. */
+ * the next block of the small walk, which it takes. The hole is claimed,
+ * not yet prepared (prepare_claimed_hole). False when the walk is at its
+ * end. Heap lock held. */
 static bool next_hole(struct gc_mutator *m, struct gc_inline_bump *region) {
   struct gc_collector *c = m->c;
-  while (!hole_in_block(m, region)) {
+  while (!claim_hole_in_block(m, region)) {
     if (!walk_take_block(c, &c->small_chunk, &c->small_block, true))
       return false;
     m->small_chunk = c->small_chunk;
@@ -208,9 +234,11 @@ static bool next_medium_block(struct gc_mutator *m) {
  * count as taken, so the next collection comes sooner instead. */
 static bool medium_in_hole(struct gc_mutator *m, struct gc_inline_bump *small,
                            size_t bytes) {
-  while (next_hole(m, small))
+  while (next_hole(m, small)) {
+    prepare_claimed_hole(m);
     if (bytes <= (size_t)(small->limit - small->cursor))
       return true;
+  }
   return false;
 }
 
@@ -297,7 +325,8 @@ static inline char *bump(struct gc_inline_bump *region, size_t bytes) {
 }
 
 /* allocate_in_blocks with the heap lock held: a new hole or block, a
- * collection, or a larger heap. */
+ * collection, or a larger heap. A new hole is only claimed: the caller
+ * prepares it (prepare_claimed_hole), after dropping the lock if it can. */
 static char *allocate_in_blocks_locked(struct gc_mutator *m,
                                        struct gc_inline_bump *small,
                                        size_t bytes) {
@@ -449,6 +478,7 @@ static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type,
   }
   char *p = locked ? allocate_in_blocks_locked(m, small_region(m), bytes)
                    : allocate_in_blocks(m, bytes);
+  prepare_claimed_hole(m);
   if (!p)
     return NULL;
   if (c->verify && !verify_fresh_cell(c, p, bytes))
