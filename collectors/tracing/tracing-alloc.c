@@ -81,7 +81,7 @@ static void reset_walks(struct gc_collector *c) {
 void tracing_reset_allocators(struct gc_collector *c) {
   reset_walks(c);
   for (struct gc_mutator *m = c->mutators; m; m = m->next) {
-    assert(!m->claimed.start && "a thread stopped with its hole unprepared");
+    assert(!m->claimed.start && "a thread stopped with its region unprepared");
     m->small->cursor = m->small->limit = NULL;
     m->medium = m->verify_small = *m->small;
     m->small_chunk = NULL;
@@ -140,18 +140,36 @@ static void prepare_region(struct gc_collector *c, char *start, char *end,
   }
 }
 
-/* Makes the next hole of the thread's block its small region, and leaves
- * preparing it (prepare_region) to prepare_claimed_hole, so that a caller
- * holding the heap lock can zero the hole after dropping it: zeroing up to
- * 8 KiB under the lock made the other threads wait for it (mt-gcbench with
- * 2 and 4 threads: 0.95-0.96x the time without it). False when the block
- * has no more. Needs no lock: the block is the thread's
- * (I5). */
+/* Records [start, end) of the thread's block as its claimed region: taken,
+ * not yet prepared. prepare_claimed_region zeroes it before the first
+ * object in it is handed out, so that a caller holding the heap lock can
+ * do that after dropping it: zeroing up to 32 KiB under the lock made the
+ * other threads wait for it (with the zeroing out of the lock, mt-gcbench
+ * with 2 and 4 threads ran in 0.95-0.96x the time). */
+static void claim_region(struct gc_mutator *m, char *start, char *end,
+                         struct chunk *chunk, uint32_t block) {
+  assert(!m->claimed.start && "a claimed region was never prepared");
+  m->claimed.start = start;
+  m->claimed.end = end;
+  m->claimed.pristine = chunk->block_pristine[block];
+  chunk->block_pristine[block] = 0;
+}
+
+/* Zeroes (or poisons) the claimed region, if any. No lock needed (I5). */
+static void prepare_claimed_region(struct gc_mutator *m) {
+  if (!m->claimed.start)
+    return;
+  prepare_region(m->c, m->claimed.start, m->claimed.end, m->claimed.pristine);
+  m->claimed.start = m->claimed.end = NULL;
+}
+
+/* Makes the next hole of the thread's block its small region, claimed
+ * (claim_region). False when the block has no more. Needs no lock: the
+ * block is the thread's (I5). */
 static bool claim_hole_in_block(struct gc_mutator *m,
                                 struct gc_inline_bump *region) {
   struct gc_collector *c = m->c;
   struct chunk *chunk = m->small_chunk;
-  assert(!m->claimed.start && "a claimed hole was never prepared");
   if (!chunk)
     return false;
   uint32_t l = m->small_line;
@@ -171,33 +189,20 @@ static bool claim_hole_in_block(struct gc_mutator *m,
   region->cursor = block + (size_t)l * LINE_SIZE;
   region->limit = block + (size_t)end * LINE_SIZE;
   take_bytes(c, (uint64_t)(end - l) * LINE_SIZE);
-  m->claimed.start = region->cursor;
-  m->claimed.end = region->limit;
-  m->claimed.pristine = chunk->block_pristine[m->small_block];
-  chunk->block_pristine[m->small_block] = 0;
+  claim_region(m, region->cursor, region->limit, chunk, m->small_block);
   return true;
-}
-
-/* Zeroes (or poisons) the hole claim_hole_in_block last claimed, before
- * the first object in it is handed out. No lock needed (I5). */
-static void prepare_claimed_hole(struct gc_mutator *m) {
-  if (!m->claimed.start)
-    return;
-  prepare_region(m->c, m->claimed.start, m->claimed.end, m->claimed.pristine);
-  m->claimed.start = m->claimed.end = NULL;
 }
 
 static bool hole_in_block(struct gc_mutator *m, struct gc_inline_bump *region) {
   if (!claim_hole_in_block(m, region))
     return false;
-  prepare_claimed_hole(m);
+  prepare_claimed_region(m);
   return true;
 }
 
 /* Finds the next hole for small objects: in the thread's block, else in
- * the next block of the small walk, which it takes. The hole is claimed,
- * not yet prepared (prepare_claimed_hole). False when the walk is at its
- * end. Heap lock held. */
+ * the next block of the small walk, which it takes; claimed
+ * (claim_region). False when the walk is at its end. Heap lock held. */
 static bool next_hole(struct gc_mutator *m, struct gc_inline_bump *region) {
   struct gc_collector *c = m->c;
   while (!claim_hole_in_block(m, region)) {
@@ -210,7 +215,8 @@ static bool next_hole(struct gc_mutator *m, struct gc_inline_bump *region) {
   return true;
 }
 
-/* Takes a wholly free block for medium objects. */
+/* Takes a wholly free block for medium objects, claimed (claim_region).
+ * Heap lock held. */
 static bool next_medium_block(struct gc_mutator *m) {
   struct gc_collector *c = m->c;
   if (!walk_take_block(c, &c->medium_chunk, &c->medium_block, false))
@@ -220,9 +226,7 @@ static bool next_medium_block(struct gc_mutator *m) {
   m->medium.cursor = block;
   m->medium.limit = block + BLOCK_SIZE;
   take_bytes(c, BLOCK_SIZE);
-  prepare_region(c, block, block + BLOCK_SIZE,
-                 chunk->block_pristine[c->medium_block]);
-  chunk->block_pristine[c->medium_block] = 0;
+  claim_region(m, block, block + BLOCK_SIZE, chunk, c->medium_block);
   return true;
 }
 
@@ -235,7 +239,7 @@ static bool next_medium_block(struct gc_mutator *m) {
 static bool medium_in_hole(struct gc_mutator *m, struct gc_inline_bump *small,
                            size_t bytes) {
   while (next_hole(m, small)) {
-    prepare_claimed_hole(m);
+    prepare_claimed_region(m);
     if (bytes <= (size_t)(small->limit - small->cursor))
       return true;
   }
@@ -325,8 +329,9 @@ static inline char *bump(struct gc_inline_bump *region, size_t bytes) {
 }
 
 /* allocate_in_blocks with the heap lock held: a new hole or block, a
- * collection, or a larger heap. A new hole is only claimed: the caller
- * prepares it (prepare_claimed_hole), after dropping the lock if it can. */
+ * collection, or a larger heap. A new hole or medium block is only
+ * claimed: the caller prepares it (prepare_claimed_region), after dropping
+ * the lock if it can. */
 static char *allocate_in_blocks_locked(struct gc_mutator *m,
                                        struct gc_inline_bump *small,
                                        size_t bytes) {
@@ -478,7 +483,7 @@ static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type,
   }
   char *p = locked ? allocate_in_blocks_locked(m, small_region(m), bytes)
                    : allocate_in_blocks(m, bytes);
-  prepare_claimed_hole(m);
+  prepare_claimed_region(m);
   if (!p)
     return NULL;
   if (c->verify && !verify_fresh_cell(c, p, bytes))

@@ -138,8 +138,8 @@ struct gc_mutator {
    * examine in it. NULL: none. */
   struct chunk *small_chunk;
   uint32_t small_block, small_line;
-  /* A hole taken under the heap lock and not yet zeroed (or poisoned):
-   * tracing-alloc.c prepares it once the lock is dropped. */
+  /* A hole or medium block taken under the heap lock and not yet zeroed
+   * (or poisoned): tracing-alloc.c prepares it once the lock is dropped. */
   struct {
     char *start, *end;
     bool pristine;
