@@ -38,6 +38,12 @@ bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr) {
   return c && tracing_owns_address(c, addr);
 }
 
+const void *gc_tracing_test_block_of(gc_heap *heap, gc_ref obj) {
+  if (!tracing_of(heap) || !obj)
+    return NULL;
+  return (const void *)((uintptr_t)obj & ~(uintptr_t)(BLOCK_SIZE - 1));
+}
+
 size_t gc_tracing_test_mapped_bytes(gc_heap *heap) {
   struct gc_collector *c = tracing_of(heap);
   return c ? mapped_bytes(c) : 0;

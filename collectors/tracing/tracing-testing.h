@@ -30,6 +30,8 @@ void gc_tracing_test_destroy_now(gc_heap *heap, gc_ref resource);
 void gc_tracing_test_poison(gc_heap *heap, gc_ref obj);
 /* True if addr lies in memory the collector holds for objects. */
 bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr);
+/* The start of the block (32 KiB) that a small object lies in. */
+const void *gc_tracing_test_block_of(gc_heap *heap, gc_ref obj);
 /* The current heap target and mapped bytes (for the sizing tests). */
 size_t gc_tracing_test_mapped_bytes(gc_heap *heap);
 /* A collection as the allocation path runs it: minor, unless a full one

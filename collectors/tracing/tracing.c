@@ -113,6 +113,8 @@ static struct gc_mutator *tracing_attach(struct gc_collector *c,
     return NULL;
   }
   m->c = c;
+  m->id = (uint8_t)(c->mutators_attached++ % 255 + 1);
+  m->own_walk_block = FIRST_OBJECT_BLOCK - 1; /* from the first chunk */
   m->handle = handle;
   m->small = &gc_handle_inline(handle)->bump;
   m->next = c->mutators;

@@ -17,7 +17,8 @@
  *     for holes.
  *   - Threads: each attached thread allocates in regions of its own
  *     (struct gc_mutator): its current hole, medium block and block, taken
- *     from the shared walks under the heap lock, then bumped without one.
+ *     under the heap lock (a block it filled before the last collection
+ *     first, then one of the shared walk's), then bumped without one.
  *     Its write barrier keeps its own remembered list. A collection stops
  *     the world (gc_pause_begin) and drops every thread's regions.
  *   - Marking is precise, from gc_visit_roots, with an explicit mark stack.
@@ -88,6 +89,10 @@ struct chunk {
   uint8_t block_state[BLOCKS_PER_CHUNK];
   /* 1 while a block is as the system gave it: zero, never touched. */
   uint8_t block_pristine[BLOCKS_PER_CHUNK];
+  /* The id of the thread (struct gc_mutator) that last took the block for
+   * small objects, 0 for none: a thread looks for holes in its own blocks
+   * first (tracing-alloc.c, next_hole). */
+  uint8_t block_owner[BLOCKS_PER_CHUNK];
   struct chunk *next;
   uint32_t enabled_blocks; /* object blocks not BLOCK_UNUSED */
   /* verify=1 only: which granules start an object (allocated and not found
@@ -138,6 +143,11 @@ struct gc_mutator {
    * examine in it. NULL: none. */
   struct chunk *small_chunk;
   uint32_t small_block, small_line;
+  /* 1..255 (ids repeat past 255 threads: they only steer where a thread
+   * looks first), and its walk of the blocks it owns, under the heap lock. */
+  uint8_t id;
+  struct chunk *own_walk_chunk;
+  uint32_t own_walk_block;
   /* A hole or medium block taken under the heap lock and not yet zeroed
    * (or poisoned): tracing-alloc.c prepares it once the lock is dropped. */
   struct {
@@ -155,6 +165,7 @@ struct gc_collector {
   const struct gc_options *options;
   bool verify;
   struct gc_mutator *mutators; /* attached threads; under the heap lock */
+  uint32_t mutators_attached;  /* ever, for their ids */
 
   /* Where the allocators look for their next block: the shared walks,
    * under the heap lock. */
