@@ -354,3 +354,24 @@ uint64_t harness_resident_bytes(uintptr_t lo, uintptr_t hi) {
   }
   return resident;
 }
+
+/* ---- Threads passing each other through stages -------------------------- */
+
+void harness_set_stage(struct harness_handoff *h, int stage) {
+  pthread_mutex_lock(&h->lock);
+  h->stage = stage;
+  pthread_cond_broadcast(&h->cv);
+  pthread_mutex_unlock(&h->lock);
+}
+
+void harness_wait_for_stage(gc_heap *heap, struct harness_handoff *h,
+                            int stage) {
+  if (heap)
+    gc_blocking_begin(heap);
+  pthread_mutex_lock(&h->lock);
+  while (h->stage != stage)
+    pthread_cond_wait(&h->cv, &h->lock);
+  pthread_mutex_unlock(&h->lock);
+  if (heap)
+    gc_blocking_end(heap);
+}

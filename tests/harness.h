@@ -22,6 +22,8 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <gcheap.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -159,5 +161,25 @@ static inline gc_stats harness_stats(gc_heap *heap) {
   } while (0)
 
 #define NOINLINE __attribute__((noinline))
+
+/* ---- Threads passing each other through stages -------------------------- */
+
+/* A stage two threads pass each other through, and a flag to stop a
+ * spinning one. */
+struct harness_handoff {
+  pthread_mutex_t lock;
+  pthread_cond_t cv;
+  int stage;
+  atomic_bool stop;
+};
+#define HARNESS_HANDOFF_INIT                                                   \
+  { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false }
+
+void harness_set_stage(struct harness_handoff *h, int stage);
+/* Waits until h reaches stage; as a blocked thread of heap if heap is not
+ * NULL (a caller that is blocked already, or not attached, passes NULL),
+ * so that the wait holds up no collection. */
+void harness_wait_for_stage(gc_heap *heap, struct harness_handoff *h,
+                            int stage);
 
 #endif /* GCHEAP_TESTS_HARNESS_H */

@@ -24,60 +24,43 @@
 struct guest {
   pthread_t thread;
   gc_heap *heap;
-  pthread_mutex_t lock;
-  pthread_cond_t cv;
-  int stage; /* 0 starting, 1 attached, 2 leave, 3 detached */
+  /* 0 starting, 1 attached, 2 leave, 3 detached */
+  struct harness_handoff handoff;
   char failure[256];
 };
-
-static void guest_set_stage(struct guest *g, int stage) {
-  pthread_mutex_lock(&g->lock);
-  g->stage = stage;
-  pthread_cond_broadcast(&g->cv);
-  pthread_mutex_unlock(&g->lock);
-}
-
-static void guest_wait_stage(struct guest *g, int stage) {
-  pthread_mutex_lock(&g->lock);
-  while (g->stage != stage)
-    pthread_cond_wait(&g->cv, &g->lock);
-  pthread_mutex_unlock(&g->lock);
-}
 
 static void *guest_main(void *arg) {
   struct guest *g = arg;
   gc_heap *mine = gc_thread_attach(g->heap, g->failure, sizeof g->failure);
   if (!mine) {
-    guest_set_stage(g, 3);
+    harness_set_stage(&g->handoff, 3);
     return NULL;
   }
   gc_blocking_begin(mine);
-  guest_set_stage(g, 1);
-  guest_wait_stage(g, 2);
+  harness_set_stage(&g->handoff, 1);
+  harness_wait_for_stage(NULL, &g->handoff, 2);
   gc_blocking_end(mine);
   gc_thread_detach(mine);
-  guest_set_stage(g, 3);
+  harness_set_stage(&g->handoff, 3);
   return NULL;
 }
 
 static void guest_arrive(struct guest *g, gc_heap *heap) {
-  *g = (struct guest){.heap = heap,
-                      .lock = PTHREAD_MUTEX_INITIALIZER,
-                      .cv = PTHREAD_COND_INITIALIZER};
+  *g = (struct guest){.heap = heap, .handoff = HARNESS_HANDOFF_INIT};
   cr_assert_eq(pthread_create(&g->thread, NULL, guest_main, g), 0);
   /* Attaching stops the world: this thread must reach a safepoint. */
   gc_blocking_begin(heap);
-  pthread_mutex_lock(&g->lock);
-  while (g->stage == 0)
-    pthread_cond_wait(&g->cv, &g->lock);
-  pthread_mutex_unlock(&g->lock);
+  pthread_mutex_lock(&g->handoff.lock);
+  while (g->handoff.stage == 0)
+    pthread_cond_wait(&g->handoff.cv, &g->handoff.lock);
+  pthread_mutex_unlock(&g->handoff.lock);
   gc_blocking_end(heap);
-  cr_assert_eq(g->stage, 1, "the second thread could not attach: %s",
+  cr_assert_eq(g->handoff.stage, 1, "the second thread could not attach: %s",
                g->failure);
 }
 
 static void guest_leave(struct guest *g, gc_heap *heap) {
-  guest_set_stage(g, 2);
+  harness_set_stage(&g->handoff, 2);
   gc_blocking_begin(heap);
   pthread_join(g->thread, NULL);
   gc_blocking_end(heap);

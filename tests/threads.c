@@ -60,38 +60,6 @@ static void join_workers(gc_heap *heap, struct worker *workers, int n) {
               workers[i].id, workers[i].failure, trap);
 }
 
-/* A stage two threads pass each other through, and a flag to stop a
- * spinning one. */
-struct handoff {
-  pthread_mutex_t lock;
-  pthread_cond_t cv;
-  int stage;
-  atomic_bool stop;
-};
-#define HANDOFF_INIT                                                           \
-  { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false }
-
-static void set_stage(struct handoff *h, int stage) {
-  pthread_mutex_lock(&h->lock);
-  h->stage = stage;
-  pthread_cond_broadcast(&h->cv);
-  pthread_mutex_unlock(&h->lock);
-}
-
-/* Waits until h reaches stage; as a blocked thread of heap if heap is not
- * NULL (a caller that is blocked already, or not attached, passes NULL),
- * so that the wait holds up no collection. */
-static void wait_for_stage(gc_heap *heap, struct handoff *h, int stage) {
-  if (heap)
-    gc_blocking_begin(heap);
-  pthread_mutex_lock(&h->lock);
-  while (h->stage != stage)
-    pthread_cond_wait(&h->cv, &h->lock);
-  pthread_mutex_unlock(&h->lock);
-  if (heap)
-    gc_blocking_end(heap);
-}
-
 /* The calling thread's handle; NULL, with the failure recorded, if the
  * collector refused it. */
 static gc_heap *attach(struct worker *w) {
@@ -178,23 +146,23 @@ COLLECTOR_TEST(threads, attach_detach_and_attach_again) {
 /* Stage 1: attached; stage 2: may detach. */
 static void *attach_and_wait(void *arg) {
   struct worker *w = arg;
-  struct handoff *handoff = w->shared;
+  struct harness_handoff *handoff = w->shared;
   gc_heap *mine = attach(w);
-  set_stage(handoff, 1);
-  wait_for_stage(mine, handoff, 2);
+  harness_set_stage(handoff, 1);
+  harness_wait_for_stage(mine, handoff, 2);
   gc_thread_detach(mine);
   return NULL;
 }
 
 COLLECTOR_TEST(threads, freeing_a_heap_with_a_thread_attached_traps) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
-  struct handoff handoff = HANDOFF_INIT;
+  struct harness_handoff handoff = HARNESS_HANDOFF_INIT;
   struct worker w = {.heap = heap, .shared = &handoff};
   start_workers(&w, 1, attach_and_wait);
-  wait_for_stage(heap, &handoff, 1);
+  harness_wait_for_stage(heap, &handoff, 1);
   gc_heap_free(heap); /* refused: the heap stays whole */
   EXPECT_TRAP(GC_TRAP_MISUSE, "1 other threads are still attached");
-  set_stage(&handoff, 2);
+  harness_set_stage(&handoff, 2);
   join_workers(heap, &w, 1);
   gc_collect(heap);
   harness_free_heap(heap);
@@ -409,7 +377,7 @@ COLLECTOR_TEST(threads, threads_replace_entries_of_a_shared_old_array) {
  * collections meanwhile. */
 static void *sleep_blocked(void *arg) {
   struct worker *w = arg;
-  struct handoff *s = w->shared;
+  struct harness_handoff *s = w->shared;
   gc_heap *mine = attach(w);
   if (!mine)
     return NULL;
@@ -417,8 +385,8 @@ static void *sleep_blocked(void *arg) {
   gc_ref *list = gc_root(mine, NULL);
   build_list(mine, w->node, list, 7, 200);
   gc_blocking_begin(mine);
-  set_stage(s, 1);
-  wait_for_stage(NULL, s, 2); /* blocked already */
+  harness_set_stage(s, 1);
+  harness_wait_for_stage(NULL, s, 2); /* blocked already */
   gc_blocking_end(mine);
   const char *why = check_list(mine, *list, 7, 200);
   if (*why)
@@ -431,10 +399,10 @@ static void *sleep_blocked(void *arg) {
 COLLECTOR_TEST(threads, a_blocked_thread_does_not_hold_up_collections) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
-  struct handoff s = HANDOFF_INIT;
+  struct harness_handoff s = HARNESS_HANDOFF_INIT;
   struct worker w = {.heap = heap, .node = node, .shared = &s};
   start_workers(&w, 1, sleep_blocked);
-  wait_for_stage(heap, &s, 1);
+  harness_wait_for_stage(heap, &s, 1);
   uint64_t before = harness_stats(heap).collections;
   /* Would wait forever if a blocked thread held up a collection. */
   gc_scope scope = gc_scope_open(heap);
@@ -445,7 +413,7 @@ COLLECTOR_TEST(threads, a_blocked_thread_does_not_hold_up_collections) {
   }
   gc_scope_close(heap, scope);
   CHECK(harness_stats(heap).collections >= before + 3);
-  set_stage(&s, 2);
+  harness_set_stage(&s, 2);
   join_workers(heap, &w, 1);
   harness_free_heap(heap);
 }
@@ -454,14 +422,14 @@ COLLECTOR_TEST(threads, a_blocked_thread_does_not_hold_up_collections) {
  * (stage 1: spinning). */
 static void *spin_at_safepoints(void *arg) {
   struct worker *w = arg;
-  struct handoff *s = w->shared;
+  struct harness_handoff *s = w->shared;
   gc_heap *mine = attach(w);
   if (!mine)
     return NULL;
   gc_scope scope = gc_scope_open(mine);
   gc_ref *list = gc_root(mine, NULL);
   build_list(mine, w->node, list, 11, 100);
-  set_stage(s, 1);
+  harness_set_stage(s, 1);
   while (!atomic_load(&s->stop))
     gc_safepoint(mine);
   const char *why = check_list(mine, *list, 11, 100);
@@ -475,10 +443,10 @@ static void *spin_at_safepoints(void *arg) {
 COLLECTOR_TEST(threads, a_loop_without_allocation_waits_at_its_safepoint) {
   gc_heap *heap = harness_new_heap(param->name, NULL);
   gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
-  struct handoff s = HANDOFF_INIT;
+  struct harness_handoff s = HARNESS_HANDOFF_INIT;
   struct worker w = {.heap = heap, .node = node, .shared = &s};
   start_workers(&w, 1, spin_at_safepoints);
-  wait_for_stage(heap, &s, 1);
+  harness_wait_for_stage(heap, &s, 1);
   uint64_t before = harness_stats(heap).collections;
   for (int i = 0; i < 5; i++)
     harness_collect(heap); /* each waits for the spinner's next safepoint */

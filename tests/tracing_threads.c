@@ -70,44 +70,25 @@ static int kept_wrong(gc_heap *h, gc_ref keep) {
 struct second_thread {
   gc_heap *heap;
   gc_type cell, refs;
-  pthread_mutex_t lock;
-  pthread_cond_t cv;
-  int stage; /* 1: filled; 2: the main thread collected */
+  struct harness_handoff handoff; /* 1: filled; 2: the main thread collected */
   char attach_error[256];
   struct blocks blocks;
   int outside, wrong;
 };
-
-static void set_stage(struct second_thread *s, int stage) {
-  pthread_mutex_lock(&s->lock);
-  s->stage = stage;
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->lock);
-}
-
-/* Waits as a blocked thread, so that the wait holds up no collection. */
-static void wait_for_stage(gc_heap *h, struct second_thread *s, int stage) {
-  gc_blocking_begin(h);
-  pthread_mutex_lock(&s->lock);
-  while (s->stage != stage)
-    pthread_cond_wait(&s->cv, &s->lock);
-  pthread_mutex_unlock(&s->lock);
-  gc_blocking_end(h);
-}
 
 static void *fill_then_refill(void *arg) {
   struct second_thread *s = arg;
   gc_heap *mine =
       gc_thread_attach(s->heap, s->attach_error, sizeof s->attach_error);
   if (!mine) {
-    set_stage(s, 1);
+    harness_set_stage(&s->handoff, 1);
     return NULL;
   }
   gc_scope scope = gc_scope_open(mine);
   gc_ref *keep = gc_root(mine, NULL);
   fill(mine, s->cell, s->refs, keep, &s->blocks);
-  set_stage(s, 1);
-  wait_for_stage(mine, s, 2);
+  harness_set_stage(&s->handoff, 1);
+  harness_wait_for_stage(mine, &s->handoff, 2);
   /* First after the collection: the shared walk alone would hand this
    * thread the main thread's blocks, which come first in the heap. */
   s->outside = refill_outside(mine, s->cell, &s->blocks);
@@ -124,8 +105,7 @@ Test(tracing_threads, each_thread_refills_the_blocks_it_filled) {
       .heap = heap,
       .cell = gc_type_struct(heap, "cell", 3, cell_kinds),
       .refs = gc_type_array(heap, "refs", GC_KIND_REF),
-      .lock = PTHREAD_MUTEX_INITIALIZER,
-      .cv = PTHREAD_COND_INITIALIZER,
+      .handoff = HARNESS_HANDOFF_INIT,
   };
   gc_scope scope = gc_scope_open(heap);
   gc_ref *keep = gc_root(heap, NULL);
@@ -134,10 +114,10 @@ Test(tracing_threads, each_thread_refills_the_blocks_it_filled) {
 
   pthread_t thread;
   cr_assert_eq(pthread_create(&thread, NULL, fill_then_refill, &s), 0);
-  wait_for_stage(heap, &s, 1);
+  harness_wait_for_stage(heap, &s.handoff, 1);
   cr_assert(!s.attach_error[0], "gc_thread_attach: %s", s.attach_error);
   gc_collect(heap);
-  set_stage(&s, 2);
+  harness_set_stage(&s.handoff, 2);
   gc_blocking_begin(heap);
   pthread_join(thread, NULL);
   gc_blocking_end(heap);
