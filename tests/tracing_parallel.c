@@ -56,8 +56,10 @@ static long count_tree(gc_heap *h, gc_ref node, int64_t id) {
 }
 
 /* Builds the graph with garbage trees in between, collects, checks it, and
- * returns the live bytes after a last collection. */
-static uint64_t mark_graph(const char *options, uint64_t *parallel_marks) {
+ * returns the live bytes after a last collection; also how many marks had
+ * helpers, and the most packets of work that waited at once. */
+static uint64_t mark_graph(const char *options, uint64_t *parallel_marks,
+                           uint32_t *most_waiting) {
   gc_heap *heap = harness_new_heap("tracing", options);
   struct graph g = {.heap = heap,
                     .node = gc_type_struct(heap, "node", 4, node_kinds),
@@ -93,6 +95,7 @@ static uint64_t mark_graph(const char *options, uint64_t *parallel_marks) {
              (int64_t)(i % SHARED_NODES));
   gc_stats stats = harness_stats(heap);
   *parallel_marks = gc_tracing_test_parallel_marks(heap);
+  *most_waiting = gc_tracing_test_most_packets_waiting(heap);
   gc_scope_close(heap, scope);
   harness_free_heap(heap);
   return stats.live_bytes;
@@ -101,13 +104,31 @@ static uint64_t mark_graph(const char *options, uint64_t *parallel_marks) {
 Test(tracing_parallel, four_markers_keep_exactly_what_one_keeps) {
   SKIP_WITHOUT_COLLECTOR("tracing");
   uint64_t alone_marks, parallel_marks;
-  uint64_t alone = mark_graph("stress=0,gc-threads=1", &alone_marks);
-  uint64_t parallel = mark_graph("stress=0,gc-threads=4", &parallel_marks);
+  uint32_t waiting;
+  uint64_t alone = mark_graph("stress=0,gc-threads=1", &alone_marks, &waiting);
+  uint64_t parallel =
+      mark_graph("stress=0,gc-threads=4", &parallel_marks, &waiting);
   CHECK_EQ(alone_marks, 0);
   /* The graph is large enough for helpers at each gc_collect, and at the
    * collections its allocation triggers. */
   CHECK(parallel_marks >= 3);
   CHECK_EQ(parallel, alone);
+}
+
+/* Work goes to the pool only for markers that wait for it. A helper still
+ * waking up counts as idle; when the marker that shares also counted the
+ * packets already waiting for it only by "someone is idle", it gave away
+ * half its stack at every object it marked: dozens of tiny packets at
+ * once, passed back and forth under the pool's lock. */
+Test(tracing_parallel, work_is_shared_only_with_markers_that_wait_for_it) {
+  SKIP_WITHOUT_COLLECTOR("tracing");
+  uint64_t parallel_marks;
+  uint32_t most_waiting;
+  mark_graph("stress=0,gc-threads=4", &parallel_marks, &most_waiting);
+  CHECK(parallel_marks >= 3);
+  CHECK(most_waiting >= 1); /* work was shared at all */
+  cr_assert_leq(most_waiting, 3, "%u packets waited at once for 3 helpers",
+                most_waiting);
 }
 
 /* ---- The remembered set across threads ------------------------------------

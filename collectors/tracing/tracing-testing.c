@@ -70,6 +70,11 @@ uint64_t gc_tracing_test_parallel_marks(gc_heap *heap) {
   return c ? c->parallel_marks : 0;
 }
 
+uint32_t gc_tracing_test_most_packets_waiting(gc_heap *heap) {
+  struct gc_collector *c = tracing_of(heap);
+  return c ? tracing_pool_most_waiting(c->pool) : 0;
+}
+
 void gc_tracing_test_collect_minor(gc_heap *heap) {
   struct gc_collector *c = tracing_of(heap);
   if (!c)

@@ -48,5 +48,8 @@ void gc_tracing_test_set_rates(gc_heap *heap, double allocation_rate,
                                double collection_speed);
 /* How many collections marked with helper threads (gc-threads > 1). */
 uint64_t gc_tracing_test_parallel_marks(gc_heap *heap);
+/* The most packets of marking work that waited in the pool at once, over
+ * the heap's life (tracing-parallel.c, P3). */
+uint32_t gc_tracing_test_most_packets_waiting(gc_heap *heap);
 
 #endif

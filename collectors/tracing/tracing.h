@@ -286,6 +286,8 @@ struct mark_pool *tracing_pool_start(struct gc_collector *c,
                                      struct marker *first);
 /* True if a marker waits for work: the time to share some. */
 bool tracing_pool_wants_work(struct mark_pool *pool);
+/* The most packets that ever waited at once (P3; for tests). */
+uint32_t tracing_pool_most_waiting(const struct mark_pool *pool);
 /* Gives a packet of m's work to the pool, if a marker waits for it. */
 void tracing_pool_share(struct mark_pool *pool, struct marker *m);
 /* Gives m a packet of work; false once every marker is out of work. */
