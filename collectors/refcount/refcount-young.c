@@ -56,38 +56,63 @@ int rc_young_reserve(struct gc_collector *c, size_t cells) {
   return 0;
 }
 
-static struct gc_obj *ref_slot(const struct gc_type_registry *types,
-                               struct gc_obj *obj, size_t i) {
-  const struct gc_type_info *t = gc_type_info_of(types, obj);
-  if (t->shape == GC_SHAPE_STRUCT)
-    return ((gc_ref *)gc_obj_fields(obj))[t->ref_fields[i]];
-  return ((gc_ref *)gc_array_elems(obj))[i];
-}
+/* The search's state, in locals while it runs: the path (the gray
+ * objects, deepest last) and, for each, the index of its next reference
+ * slot. Both vectors' room was reserved with the young cells
+ * (rc_young_reserve), so they never grow here. */
+struct promotion {
+  struct gc_collector *c;
+  const struct gc_type_info *types;
+  struct gc_obj **path, **next; /* next: an index, as a pointer */
+  size_t depth, room;
+  uint64_t objects, bytes; /* promoted: added to the live totals at the end */
+};
 
 /* Promotes young obj: it is old from now on, counted in the live totals,
  * and its fields are counted when the search walks them. An object with
- * reference fields enters the search path, gray; one without is done. The
- * path's room was reserved with obj's cell (rc_young_reserve). */
-static void promote(struct gc_collector *c, struct gc_obj *obj) {
+ * reference fields enters the search path, gray; one without is done.
+ * Everything is read from the type once, here; the search's loop reads
+ * only the parent's type again. */
+static inline void promote(struct promotion *p, struct gc_obj *obj) {
+  const struct gc_type_info *t = &p->types[obj->type];
   uint32_t w = obj->gc_word & ~(RC_YOUNG | RC_REMEMBERED | RC_COLOR_MASK);
-  size_t bytes = gc_object_size(c->types, obj);
-  c->live_objects++;
-  c->live_bytes += bytes;
-  if (rc_cell_bytes(c->types, obj) < RC_LARGE_MIN)
-    rc_alloc_promote_cell(c, obj);
-  if (!rc_ref_slot_count(c->types, obj)) {
+  size_t bytes, slots;
+  gc_ref *first;
+  if (GC_LIKELY(t->shape == GC_SHAPE_STRUCT)) {
+    bytes = t->size;
+    slots = t->nrefs;
+    first = NULL;
+  } else if (t->shape == GC_SHAPE_ARRAY) {
+    uint64_t length = ((struct gc_array *)obj)->length;
+    bytes = gc_round8(sizeof(struct gc_array) + length * gc_kind_size(t->elem));
+    slots = t->elem == GC_KIND_REF ? length : 0;
+    first = gc_array_elems(obj);
+  } else {
+    bytes = t->size;
+    slots = 0;
+    first = NULL;
+  }
+  p->objects++;
+  p->bytes += bytes;
+  size_t cell = obj->type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
+  if (GC_LIKELY(cell < RC_LARGE_MIN)) {
+    struct rc_block *block = rc_block_of(obj);
+    gc_bit_clear(block->young_bits, rc_cell_index(block, obj));
+  }
+  if (!slots) {
     obj->gc_word = w;
     return;
   }
   obj->gc_word = w | RC_GRAY;
-  GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
-    if (*slot)
-      __builtin_prefetch(*slot, 1);
-  });
-  struct gc_obj_vector *path = &c->young_path, *next = &c->young_next;
-  assert(path->count < path->capacity);
-  path->items[path->count++] = obj;
-  next->items[next->count++] = 0;
+  gc_ref *fields = gc_obj_fields(obj);
+  for (size_t i = 0; i < slots && i < RC_PREFETCH_DISTANCE; i++) {
+    struct gc_obj *child = first ? first[i] : fields[t->ref_fields[i]];
+    if (child)
+      __builtin_prefetch(child, 1);
+  }
+  assert(p->depth < p->room);
+  p->path[p->depth] = obj;
+  p->next[p->depth++] = NULL;
 }
 
 /* Depth-first, from young obj: promotes every young object it reaches
@@ -100,32 +125,52 @@ static void promote(struct gc_collector *c, struct gc_obj *obj) {
  * held and that gains a count here — drain_zct makes it a candidate — or
  * through one referenced from outside, whose removal decrements it.) */
 static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
-  struct gc_obj_vector *path = &c->young_path, *next = &c->young_next;
-  promote(c, obj);
-  while (path->count) {
-    struct gc_obj *parent = path->items[path->count - 1];
-    size_t i = (size_t)(uintptr_t)next->items[next->count - 1];
-    if (i == rc_ref_slot_count(c->types, parent)) {
-      if (rc_color(parent) == RC_GRAY)
-        rc_set_color(parent, RC_BLACK);
-      path->count--;
-      next->count--;
-      continue;
+  struct promotion p = {.c = c,
+                        .types = c->types->items,
+                        .path = c->young_path.items,
+                        .next = c->young_next.items,
+                        .room = c->young_path.capacity < c->young_next.capacity
+                                    ? c->young_path.capacity
+                                    : c->young_next.capacity};
+  promote(&p, obj);
+  while (p.depth) {
+    struct gc_obj *parent = p.path[p.depth - 1];
+    size_t i = (size_t)(uintptr_t)p.next[p.depth - 1];
+    const struct gc_type_info *t = &p.types[parent->type];
+    struct gc_obj *child;
+    if (GC_LIKELY(t->shape == GC_SHAPE_STRUCT)) {
+      if (i == t->nrefs)
+        goto done;
+      child = ((gc_ref *)gc_obj_fields(parent))[t->ref_fields[i]];
+    } else {
+      if (i == ((struct gc_array *)parent)->length)
+        goto done;
+      gc_ref *elems = gc_array_elems(parent);
+      if (i + RC_PREFETCH_DISTANCE < ((struct gc_array *)parent)->length &&
+          elems[i + RC_PREFETCH_DISTANCE])
+        __builtin_prefetch(elems[i + RC_PREFETCH_DISTANCE], 1);
+      child = elems[i];
     }
-    next->items[next->count - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
-    struct gc_obj *child = ref_slot(c->types, parent, i);
+    p.next[p.depth - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
     if (!child)
       continue;
     uint32_t w = child->gc_word;
     rc_increment(c, child); /* clears the colour: test it first */
     if (w & RC_YOUNG)
-      promote(c, child);
+      promote(&p, child);
     else if ((w & RC_COLOR_MASK) == RC_GRAY)
       rc_became_candidate(c, child);
     else if (c->promoting_from_roots &&
              (w & (RC_IN_ZCT | RC_COUNT_MASK)) == RC_IN_ZCT)
       child->gc_word |= RC_NEW_REFERRERS; /* see rc_collect_young */
+    continue;
+  done:
+    if (rc_color(parent) == RC_GRAY)
+      rc_set_color(parent, RC_BLACK);
+    p.depth--;
   }
+  c->live_objects += p.objects;
+  c->live_bytes += p.bytes;
 }
 
 static void promote_root(gc_ref *slot, void *ctx) {
