@@ -37,9 +37,10 @@ void gc_refcount_test_set_count_limit(gc_heap *heap, uint32_t limit);
  * the runs that stopped there. */
 void gc_refcount_test_set_cycle_budget(gc_heap *heap, size_t objects);
 uint64_t gc_refcount_test_cycle_runs_cut(gc_heap *heap);
-/* Sets how many objects an allocation's collection point frees at most
- * (default: budget / 16 less what it promoted, at least what it promoted
- * plus budget / 64), and counts the trial
+/* Sets how many objects an allocation's collection point, or a drain
+ * pause, frees at most (default: budget / 16 less twice what the point
+ * promoted; a drain pause owes the rest of what it promoted plus budget /
+ * 64, at least budget / 16), and counts the trial
  * deletion runs that began with dead objects still waiting in the ZCT or on the
  * drain's stack. */
 void gc_refcount_test_set_drain_budget(gc_heap *heap, uint64_t objects);
@@ -47,6 +48,11 @@ uint64_t gc_refcount_test_cycle_runs_before_drained(gc_heap *heap);
 /* Makes the next allocation an allocation's collection point (a bounded
  * drain; trial deletion only if due), as a spent budget does. */
 void gc_refcount_test_end_budget(gc_heap *heap);
+/* A drain pause now (refcount.c): at most max_frees objects of the ZCT's
+ * backlog freed, no young object collected. And how many drain pauses the
+ * heap has made, these included. */
+void gc_refcount_test_drain_pause(gc_heap *heap, uint64_t max_frees);
+uint64_t gc_refcount_test_drain_pauses(gc_heap *heap);
 /* True if obj waits in the ZCT marked as counted only by objects the last
  * collection point promoted from the roots (RC_NEW_REFERRERS). */
 bool gc_refcount_test_new_referrers(gc_heap *heap, gc_ref obj);

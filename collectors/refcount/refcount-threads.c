@@ -55,7 +55,7 @@ void rc_request_collection_point(struct gc_collector *c) {
 /* What the threads allocated since the last collection point. World
  * stopped. */
 uint64_t rc_budget_spent(struct gc_collector *c) {
-  int64_t unspent = c->budget_left;
+  int64_t unspent = c->budget_left + c->budget_held;
   for (struct gc_mutator *m = c->mutators; m; m = m->next)
     if (*m->budget > 0)
       unspent += *m->budget;

@@ -73,7 +73,8 @@ struct promotion {
  * reference fields enters the search path, gray; one without is done.
  * Everything is read from the type once, here; the search's loop reads
  * only the parent's type again. */
-static inline void promote(struct promotion *p, struct gc_obj *obj) {
+static inline __attribute__((always_inline)) void promote(struct promotion *p,
+                                                          struct gc_obj *obj) {
   const struct gc_type_info *t = &p->types[obj->type];
   uint32_t w = obj->gc_word & ~(RC_YOUNG | RC_REMEMBERED | RC_COLOR_MASK);
   size_t bytes, slots;

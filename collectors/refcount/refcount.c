@@ -24,13 +24,15 @@
  *    Then it drains the ZCT: an entry whose count is still zero and that no
  *    root holds is freed. A freed object's children go on a stack and are
  *    decremented from it, freed in turn when they reach zero: no C stack,
- *    and time in proportion to the garbage only. An allocation's collection
- *    point frees within a bound that it shares with promotion (bounded
- *    pauses), but more than it promoted; the ZCT and the stack keep the
- *    rest. The promotion search makes a candidate of every cycle among
- *    promoted objects (only roots may hold it); ZCT entries that gained a
- *    count become candidates, unless only objects promoted from the roots
- *    count them (those close no cycle).
+ *    and time in proportion to the garbage only (refcount-drain.c). An
+ *    allocation's collection point frees within a bound that it shares
+ *    with promotion (bounded pauses); what it could not free, a drain
+ *    pause halfway through the next budget frees (more than the point
+ *    promoted, so the backlog shrinks), holding what young objects refer
+ *    to as it holds what roots do. The promotion search makes a candidate
+ *    of every cycle among promoted objects (only roots may hold it); ZCT
+ *    entries that gained a count become candidates, unless only objects
+ *    promoted from the roots count them (those close no cycle).
  * 4. When the candidate buffer is full, or on gc_collect, trial deletion
  *    (refcount-cycles.c) finds the cycles among the candidates that nothing
  *    outside holds, and frees them; an allocation's collection point takes
@@ -42,13 +44,18 @@
 
 /* Allocation between collection points: the pause is proportional to it. */
 #define RC_DEFAULT_BUDGET ((int64_t)8 << 20)
-/* Objects an allocation's collection point frees at most. Its work is
- * what it promotes and what it frees, so the two share one bound, one
- * object per RC_BUDGET_BYTES_PER_WORK bytes of budget (the number of the
- * smallest, 16-byte objects the budget holds). But it frees at least what
- * it promoted plus one object per RC_BUDGET_BYTES_PER_FREE bytes: an object
- * dies old only after its promotion, so the backlog still shrinks. */
+/* The work of an allocation's pause is bounded, counted in objects freed:
+ * one per RC_BUDGET_BYTES_PER_WORK bytes of budget (the number of the
+ * smallest, 16-byte objects the budget holds: 524,288 for 8 MiB, about
+ * 7 ms here). Promoting an object costs RC_PROMOTION_WORK of them
+ * (binary-trees 21: 24 ns against 14 for a free), and a collection point's
+ * drain frees what its promotion left of the bound. Over each budget the
+ * drain must still free what the point promoted plus one object per
+ * RC_BUDGET_BYTES_PER_FREE bytes (an object dies old only after its
+ * promotion, so the backlog shrinks): what the point could not, a drain
+ * pause halfway through the next budget frees (drain_pause). */
 #define RC_BUDGET_BYTES_PER_WORK 16
+#define RC_PROMOTION_WORK 2
 #define RC_BUDGET_BYTES_PER_FREE 64
 
 /* ---- Counts: the slow paths ---------------------------------------------- */
@@ -187,172 +194,6 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
 
 /* ---- Collection points --------------------------------------------------- */
 
-static void mark_rooted(gc_ref *slot, void *ctx) {
-  (*slot)->gc_word |= RC_ROOTED;
-}
-
-static void clear_rooted(gc_ref *slot, void *ctx) {
-  (*slot)->gc_word &= ~RC_ROOTED;
-}
-
-static void queue_if_zero(struct gc_collector *c, struct gc_obj *obj,
-                          void *ctx) {
-  if (!(obj->gc_word & (RC_ZOMBIE | RC_IN_ZCT)) && rc_count(c, obj) == 0)
-    rc_became_zero(c, obj);
-}
-
-/* A reference held by a freed object goes away during drain_zct, where it
- * is known which objects root slots hold: a zero count that is not waiting
- * in the ZCT frees the object at once (its own children join the stack). */
-static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
-  uint32_t w = obj->gc_word;
-  if (GC_UNLIKELY((w & RC_COUNT_MASK) == c->count_limit) ||
-      (w & RC_COUNT_MASK) != 1 || (w & (RC_ROOTED | RC_IN_ZCT))) {
-    rc_decrement(c, obj); /* queues zero counts in the ZCT as usual */
-    return;
-  }
-  obj->gc_word = w - 1;
-  rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
-}
-
-/* The references of freed objects wait on a stack (c->dead_children), so
- * that a dying tree is taken depth first: the stack stays as short as the
- * garbage is deep, where a first-in, first-out queue grew to half a tree's
- * nodes (16 MB for a 4-million-node tree, whose page faults made one
- * collection point 10 times as long as the next ones), and a tree built
- * bottom-up is met in about the order it was allocated. Each entry taken
- * from the stack is fetched and waits RC_PREFETCH_DISTANCE steps in this
- * ring before it is decremented, so that the fetch has arrived. */
-struct dead_ring {
-  struct gc_obj *items[RC_PREFETCH_DISTANCE];
-  unsigned head, count;
-};
-
-/* The next reference to decrement, or NULL when stack and ring are empty. */
-static struct gc_obj *next_dead_child(struct gc_obj_vector *dead,
-                                      struct dead_ring *ring) {
-  while (dead->count && ring->count < RC_PREFETCH_DISTANCE) {
-    struct gc_obj *next = dead->items[--dead->count];
-    __builtin_prefetch(next, 1);
-    ring->items[(ring->head + ring->count++) % RC_PREFETCH_DISTANCE] = next;
-  }
-  if (!ring->count)
-    return NULL;
-  struct gc_obj *child = ring->items[ring->head];
-  ring->head = (ring->head + 1) % RC_PREFETCH_DISTANCE;
-  ring->count--;
-  return child;
-}
-
-/* A bounded drain stops with entries in the ring: back on the stack, which
- * held them a moment ago (so it has the room). */
-static void return_dead_ring(struct gc_obj_vector *dead,
-                             struct dead_ring *ring) {
-  assert(dead->count + ring->count <= dead->capacity);
-  for (; ring->count; ring->count--) {
-    dead->items[dead->count++] = ring->items[ring->head];
-    ring->head = (ring->head + 1) % RC_PREFETCH_DISTANCE;
-  }
-}
-
-/* Frees every ZCT entry whose count is zero and that no root slot holds,
- * and everything that frees in turn; rooted zero-count entries stay for the
- * next collection point. With full false, stops at the bound that
- * RC_BUDGET_BYTES_PER_WORK explains (promoted: what this point promoted);
- * the ZCT and the stack keep the rest. True if nothing is left but the
- * rooted entries.
- *
- * An entry whose count is nonzero leaves the table and becomes a candidate
- * root of a garbage cycle: root slots are not counted, so when the roots
- * that held it go away nothing is decremented, and a cycle it belongs to
- * would never be found otherwise. Every entry is an old object: the cycle
- * may run through old objects that are not in the table (o3 -> o -> young
- * y -> x -> o3, where only o3 was root-held with a zero count), so only
- * trial deletion, which follows every reference, is sure to find it; a
- * search restricted to the table's entries missed it. Acyclic objects (no
- * reference fields) are exempt. */
-static bool drain_zct(struct gc_collector *c, bool full, uint64_t promoted) {
-  uint64_t work = (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_WORK;
-  uint64_t max_frees =
-      promoted + (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_FREE;
-  if (promoted < work && max_frees < work - promoted)
-    max_frees = work - promoted;
-  if (c->drain_work_budget)
-    max_frees = c->drain_work_budget;
-  uint64_t stop_below =
-      full || c->live_objects < max_frees ? 0 : c->live_objects - max_frees;
-  if (c->zct_overflowed) {
-    c->zct_overflowed = false;
-    rc_for_each_object(c, queue_if_zero, NULL);
-  }
-  struct gc_obj_vector *zct = &c->zct, *kept = &c->zct_kept;
-  size_t first_new_candidate = c->candidates.count;
-  kept->count = 0;
-  /* Last in, first out: a tree built bottom-up has its root on top, and
-   * freeing the root makes its children's entries free on their turn. */
-  struct gc_obj_vector *dead = &c->dead_children;
-  struct dead_ring ring = {.count = 0};
-  for (;;) {
-    /* First the references that freed objects held. A bounded drain keeps
-     * the rest for the next collection point. */
-    struct gc_obj *child = next_dead_child(dead, &ring);
-    if (child) {
-      decrement_dead_child(c, child);
-      if (c->live_objects < stop_below) {
-        return_dead_ring(dead, &ring);
-        break;
-      }
-      continue;
-    }
-    if (!zct->count || c->live_objects < stop_below)
-      break;
-    /* The entries were queued long ago; fetch a few ahead. */
-    if (zct->count > RC_PREFETCH_DISTANCE)
-      __builtin_prefetch(zct->items[zct->count - RC_PREFETCH_DISTANCE], 1);
-    struct gc_obj *obj = zct->items[--zct->count];
-    uint32_t w = obj->gc_word;
-    assert(w & RC_IN_ZCT);
-    if ((w & RC_COUNT_MASK) != 0) {
-      /* An old object that only roots held has gained a count: see above.
-       * (Cycles among the objects this collection point promoted were
-       * found by the promotion search, and a count from new objects alone
-       * closes none: rc_collect_young.) */
-      obj->gc_word = w & ~(RC_IN_ZCT | RC_NEW_REFERRERS);
-      if ((w & RC_COLOR_MASK) != RC_PURPLE && !(w & RC_NEW_REFERRERS))
-        rc_became_candidate(c, obj);
-    } else if (w & RC_ROOTED) {
-      if (!gc_vector_push(kept, obj)) {
-        obj->gc_word = w & ~RC_IN_ZCT;
-        c->zct_overflowed = true;
-      }
-    } else {
-      obj->gc_word = w & ~(RC_IN_ZCT | RC_NEW_REFERRERS);
-      rc_free_object(c, obj, RC_FREE_DECREMENT_CHILDREN);
-    }
-  }
-  bool finished = !zct->count && !dead->count;
-  if (!finished) {
-    /* Stopped early: the rooted entries go back with the unexamined ones. */
-    for (size_t i = 0; i < kept->count; i++)
-      if (!gc_vector_push(zct, kept->items[i])) {
-        kept->items[i]->gc_word &= ~RC_IN_ZCT;
-        c->zct_overflowed = true;
-      }
-    kept->count = 0;
-  } else {
-    struct gc_obj_vector swap = *zct;
-    *zct = *kept;
-    *kept = swap;
-  }
-  /* A candidate may have died later in the same drain (a tree built top
-   * down: its leaves are met before its root). Release those zombies now;
-   * the older part of the buffer is filtered when it has doubled. */
-  if (c->candidates.count >= 2 * c->candidates_filtered + RC_MIN_CANDIDATES)
-    first_new_candidate = 0;
-  rc_filter_candidates(c, first_new_candidate);
-  return finished;
-}
-
 static bool cycles_due(struct gc_collector *c) {
   if (c->cycles_pending || c->candidates_overflowed ||
       c->candidates.count >= c->candidate_limit)
@@ -360,37 +201,70 @@ static bool cycles_due(struct gc_collector *c) {
   return c->candidates.count && c->bytes_since_cycles >= c->cycle_bytes;
 }
 
+/* What an allocation's collection point may drain after promoting
+ * `promoted` objects (RC_BUDGET_BYTES_PER_WORK). */
+static uint64_t point_drain_bound(const struct gc_collector *c,
+                                  uint64_t promoted) {
+  uint64_t work = (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_WORK;
+  uint64_t promotion = RC_PROMOTION_WORK * promoted;
+  return promotion < work ? work - promotion : 0;
+}
+
+/* After a point whose drain stopped at its bound: half the budget now,
+ * the other half after a drain pause, which frees what the point owed
+ * (RC_BUDGET_BYTES_PER_WORK), and never less than a point's bound. */
+static void schedule_drain_pause(struct gc_collector *c, uint64_t promoted,
+                                 uint64_t freed) {
+  uint64_t owed =
+      promoted + (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_FREE;
+  uint64_t work = (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_WORK;
+  owed = owed > freed ? owed - freed : 0;
+  c->drain_pause_owed = owed > work ? owed : work;
+  c->budget_held = c->budget_left / 2;
+  c->budget_left -= c->budget_held;
+  c->drain_pause_due = true;
+}
+
 void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   if (c->in_collection)
     return;
+  if (c->drain_pause_due && !run_cycles) {
+    rc_drain_pause(c);
+    return;
+  }
   gc_heap *heap = c->heap;
   c->in_collection = true;
   uint64_t start = gc_pause_begin(heap);
+  c->drain_pause_due = false;
+  c->budget_held = 0;
   c->bytes_since_cycles += rc_budget_spent(c);
   rc_large_collection_point_begins(c);
   rc_alloc_retire_runs(c);
   /* Counts are complete once the threads' logs are in. */
   rc_apply_logs(c);
   rc_stop_logging_if_alone(c);
-  gc_visit_roots(heap, mark_rooted, NULL);
-  bool cycles_ran = false;
+  gc_visit_roots(heap, rc_mark_rooted, NULL);
+  bool cycles_ran = false, drained = true;
+  uint64_t promoted = 0, freed = 0;
   /* A heap that fails verification is not collected: freeing on wrong
    * counts would turn a reported bug into a use after free. */
   if (!c->verify || rc_verify_heap(c, "before collecting") == 0) {
     /* An allocation's collection point frees a bounded amount, and runs
      * trial deletion within a bounded amount of work, so that its pause
-     * stays short; the rest waits for the next one. A full one drains it
-     * all. Trial deletion does not need a complete drain: what the drain
-     * left is dead objects in the ZCT, which scan keeps (they are freed
-     * later, by the drain), and decrements on the stack not yet made,
-     * whose counts are only too high (an object that a freed one still
-     * counts in is never white). The young objects go first: after them
-     * every object is old, and its fields are counted. */
+     * stays short; the rest waits for a drain pause or the next point. A
+     * full one drains it all. Trial deletion does not need a complete
+     * drain: what the drain left is dead objects in the ZCT, which scan
+     * keeps (they are freed later, by the drain), and decrements on the
+     * stack not yet made, whose counts are only too high (an object that a
+     * freed one still counts in is never white). The young objects go
+     * first: after them every object is old, and its fields are counted. */
     uint64_t old_objects = c->live_objects;
     rc_collect_young(c);
+    promoted = c->live_objects - old_objects;
     cycles_ran = run_cycles || cycles_due(c);
-    bool drained =
-        drain_zct(c, run_cycles, c->live_objects - old_objects /* promoted */);
+    uint64_t before_drain = c->live_objects;
+    drained = rc_drain_zct(c, run_cycles, point_drain_bound(c, promoted));
+    freed = before_drain - c->live_objects;
     if (cycles_ran) {
       c->cycle_runs_before_drained += !drained;
       rc_collect_cycles(c, run_cycles);
@@ -400,13 +274,16 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
     /* Every live object is old now, and counted in these totals. */
     gc_note_live(heap, c->live_objects, c->live_bytes);
   }
-  gc_visit_roots(heap, clear_rooted, NULL);
+  gc_visit_roots(heap, rc_clear_rooted, NULL);
   /* Each thread takes its next budget at its next allocation. The
    * promotion search or the drain made cycles due: the next allocation
    * starts a collection point with a complete drain and trial deletion. */
   rc_request_collection_point(c);
-  if (cycles_ran || !cycles_due(c))
+  if (cycles_ran || !cycles_due(c)) {
     rc_reset_budget(c);
+    if (!drained)
+      schedule_drain_pause(c, promoted, freed);
+  }
   if (c->verify)
     rc_quarantine_trim(c);
   gc_note_heap_bytes(heap, rc_heap_bytes(c));
@@ -559,9 +436,9 @@ static struct gc_obj *rc_allocate(struct gc_mutator *m, uint32_t type,
  * 16 MB ZCT) give back what they no longer use. */
 static void trim_stacks(struct gc_collector *c) {
   struct gc_obj_vector *stacks[] = {
-      &c->zct,        &c->zct_kept,   &c->dead_children,
-      &c->candidates, &c->work,       &c->young_path,
-      &c->young_next, &c->remembered, &c->young_large};
+      &c->zct,        &c->zct_kept,   &c->dead_children, &c->candidates,
+      &c->work,       &c->young_path, &c->young_held,    &c->young_next,
+      &c->remembered, &c->young_large};
   for (size_t i = 0; i < sizeof stacks / sizeof *stacks; i++)
     gc_vector_trim(stacks[i]);
 }
@@ -639,6 +516,7 @@ static void rc_destroy(struct gc_collector *c) {
   gc_vector_free(&c->candidates);
   gc_vector_free(&c->dead_children);
   gc_vector_free(&c->work);
+  gc_vector_free(&c->young_held);
   gc_vector_free(&c->orphan_log);
   rc_young_free(c);
   gc_sys_free(c);

@@ -7,6 +7,7 @@
  *
  *   refcount.c             the story: barriers, collection points, the ZCT
  *   refcount-young.c       young objects: the trace, promotion, bulk sweep
+ *   refcount-drain.c       the ZCT drain, at points and in drain pauses
  *   refcount-alloc.c       memory: size-classed blocks with bitmaps
  *   refcount-large.c       large objects, in gc/'s large-object space
  *   refcount-weak.c        weak references: per-target lists
@@ -266,6 +267,15 @@ struct gc_collector {
    * before the next collection point (under the heap lock). */
   int64_t budget_left;
   int64_t budget_reset; /* per thread: the allocation between points */
+  /* A drain pause is due when budget_left runs out (refcount.c): the
+   * other half of the budget, held back until then, and what it frees. */
+  bool drain_pause_due;
+  int64_t budget_held;
+  uint64_t drain_pause_owed;
+  uint64_t drain_pauses; /* for tests */
+  /* During a drain pause: the old objects young ones refer to, marked
+   * RC_ROOTED. */
+  struct gc_obj_vector young_held;
   int64_t budget_total; /* budget_left as the last collection point set it */
   /* Weak references allocated whose weak_init has not run yet: their
    * room in the weak side tables is reserved. */
@@ -654,6 +664,19 @@ void rc_request_collection_point(struct gc_collector *c);
 /* What the threads may allocate until the next collection point:
  * budget_reset per attached thread. */
 void rc_reset_budget(struct gc_collector *c);
+/* refcount-drain.c */
+/* gc_visit_roots visitors: RC_ROOTED on and off each root slot's object. */
+void rc_mark_rooted(gc_ref *slot, void *ctx);
+void rc_clear_rooted(gc_ref *slot, void *ctx);
+/* Frees the ZCT's dead entries and what they alone held, all of them
+ * (full) or at most max_frees; true if nothing is left but entries a root
+ * holds. Roots are marked (rc_mark_rooted). */
+bool rc_drain_zct(struct gc_collector *c, bool full, uint64_t max_frees);
+/* A pause that only drains, at most c->drain_pause_owed objects, while
+ * young objects exist (refcount.c: when). Heap lock held. */
+void rc_drain_pause(struct gc_collector *c);
+/* The same now, freeing at most max_frees objects (for tests). */
+void rc_drain_pause_now(struct gc_collector *c, uint64_t max_frees);
 /* Heap lock held: m's thread takes a slice of what the heap may still
  * allocate before the next collection point; its budget stays negative if
  * nothing is left. */

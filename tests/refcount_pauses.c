@@ -1,0 +1,186 @@
+/* refcount_pauses.c — drain pauses (refcount.c): a collection point that
+ * promoted much leaves the rest of its ZCT drain to a pause of its own,
+ * halfway through the next budget, which frees old objects while young
+ * ones exist. Young objects' fields are not counted, so what it must not
+ * free is an old object that only a young one refers to, nor a young
+ * object whose count a freed old one held.
+ *
+ * Every heap has verify=1 (harness_new_heap): each drain pause recomputes
+ * every count before and after, and checks that every reference, a young
+ * object's too, is to a live object. And stress=0: a collection at every
+ * allocation would leave no young object. */
+#include "harness.h"
+#include "refcount-fixture.h"
+
+#include <gcheap-testing.h>
+#include <pthread.h>
+
+/* Old, with a zero count (only a root holds it, so it waits in the ZCT),
+ * and VALUE set to value. */
+static gc_ref *old_in_the_zct(gc_heap *heap, struct types *t, int64_t value) {
+  gc_ref *slot = gc_global(heap, gc_new_struct(heap, t->pair));
+  gc_set_i64(heap, *slot, VALUE, value);
+  gc_collect(heap);
+  cr_assert_eq(gc_refcount_test_count(heap, *slot), 0);
+  return slot;
+}
+
+/* The young object's field is the old object's only reference, and it is
+ * not counted: the drain pause must see it as a root slot's. */
+Test(refcount_pauses, an_old_object_only_a_young_one_holds_survives) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_ref *old = old_in_the_zct(heap, &t, 7);
+  gc_ref *young = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *young, LEFT, *old);
+  *old = NULL;
+  gc_refcount_test_drain_pause(heap, 1000);
+  cr_assert_eq(gc_refcount_test_drain_pauses(heap), 1);
+  cr_assert_eq(gc_get_i64(heap, gc_get_ref(heap, *young, LEFT), VALUE), 7);
+  /* A dead young object holds it as well, until the point that frees it. */
+  gc_ref *dead = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *dead, LEFT, gc_get_ref(heap, *young, LEFT));
+  *dead = NULL;
+  gc_set_ref(heap, *young, LEFT, NULL);
+  gc_refcount_test_drain_pause(heap, 1000);
+  uint64_t before = live_bytes(heap);
+  gc_collect(heap);
+  cr_assert_lt(live_bytes(heap), before, "the old object was never freed");
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+/* A freed old object held the only count of a young one, which only
+ * another young object refers to: its count drops to zero, but the next
+ * collection point, not the drain, decides whether it lives. */
+Test(refcount_pauses, a_young_object_a_freed_one_counted_is_not_freed) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_ref *holder = old_in_the_zct(heap, &t, 0);
+  gc_ref *young_parent = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_ref child = gc_new_struct(heap, t.pair);
+  gc_set_i64(heap, child, VALUE, 9);
+  gc_set_ref(heap, *young_parent, LEFT, child);
+  gc_set_ref(heap, *holder, LEFT, child); /* counted: the holder is old */
+  cr_assert_eq(gc_refcount_test_count(heap, child), 1);
+  *holder = NULL; /* the holder dies in the pause, and uncounts child */
+  gc_refcount_test_drain_pause(heap, 1000);
+  child = gc_get_ref(heap, *young_parent, LEFT);
+  cr_assert_eq(gc_refcount_test_count(heap, child), 0);
+  cr_assert_eq(gc_get_i64(heap, child, VALUE), 9);
+  gc_collect(heap);
+  cr_assert_eq(gc_get_i64(heap, gc_get_ref(heap, *young_parent, LEFT), VALUE),
+               9);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+/* A list of n pairs held by *head. */
+static void make_list(gc_heap *heap, struct types *t, gc_ref *head, int n) {
+  for (int i = 0; i < n; i++) {
+    gc_ref node = gc_new_struct(heap, t->pair);
+    gc_set_ref(heap, node, LEFT, *head);
+    *head = node;
+  }
+}
+
+/* A point whose drain stops at its bound hands the rest to a drain pause,
+ * which comes once half the next budget is allocated (here 5 MB of
+ * garbage, where a point needs 8 MiB), and frees more of it. */
+Test(refcount_pauses, a_cut_drain_goes_on_in_a_pause_halfway_to_the_next) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  uint64_t baseline = live_bytes(heap);
+  gc_ref *list = gc_global(heap, NULL);
+  make_list(heap, &t, list, 1000);
+  gc_collect(heap); /* old, every node counted */
+  *list = NULL;     /* a backlog of 1000 objects */
+  gc_refcount_test_set_drain_budget(heap, 100);
+  gc_refcount_test_end_budget(heap);
+  gc_new_struct(heap, t.pair); /* a point: frees 100 */
+  uint64_t after_point = live_bytes(heap);
+  cr_assert_gt(after_point, baseline + 800 * 24, "the point drained it all");
+  cr_assert_eq(gc_refcount_test_drain_pauses(heap), 0);
+  uint64_t collections = harness_stats(heap).collections;
+  for (int i = 0; i < 625; i++) /* 5 MB */
+    gc_new_array(heap, bytes, 8000);
+  cr_assert_eq(gc_refcount_test_drain_pauses(heap), 1);
+  cr_assert_eq(harness_stats(heap).collections, collections + 1,
+               "a collection point came before the drain pause");
+  gc_refcount_test_set_drain_budget(heap, 0);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+/* A second thread, attached and blocked (it holds up no pause) until
+ * stage 2: while it is attached, stores are logged, not counted. */
+struct guest {
+  struct harness_handoff handoff;
+  gc_heap *heap;
+};
+
+static void *blocked_guest(void *arg) {
+  struct guest *g = arg;
+  gc_heap *mine = gc_thread_attach(g->heap, NULL, 0);
+  if (mine)
+    gc_blocking_begin(mine);
+  harness_set_stage(&g->handoff, mine ? 1 : 3);
+  harness_wait_for_stage(NULL, &g->handoff, 2);
+  if (mine) {
+    gc_blocking_end(mine);
+    gc_thread_detach(mine);
+  }
+  return NULL;
+}
+
+/* With two threads attached, the stores since the last point are in the
+ * threads' logs: a drain pause counts them before it frees anything (a
+ * store that dropped an object's last reference frees it; one that added
+ * a reference keeps its target). verify=1 compares every count with the
+ * heap before and after the pause. */
+Test(refcount_pauses, a_drain_pause_counts_the_logged_stores_first) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_ref *holder = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_ref *list = gc_global(heap, NULL);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  make_list(heap, &t, list, 1000);
+  gc_collect(heap);
+  struct guest guest = {HARNESS_HANDOFF_INIT, heap};
+  pthread_t thread;
+  cr_assert_eq(pthread_create(&thread, NULL, blocked_guest, &guest), 0);
+  harness_wait_for_stage(heap, &guest.handoff, 1);
+  cr_assert_eq(guest.handoff.stage, 1, "the second thread could not attach");
+  gc_ref first = gc_new_struct(heap, t.pair);
+  gc_set_i64(heap, first, VALUE, 5);
+  gc_set_ref(heap, *holder, LEFT, first); /* logged */
+  *list = NULL;
+  gc_refcount_test_set_drain_budget(heap, 100);
+  gc_refcount_test_end_budget(heap);
+  gc_new_struct(heap, t.pair); /* a point: the drain is cut */
+  gc_ref second = gc_new_struct(heap, t.pair);
+  gc_set_i64(heap, second, VALUE, 6);
+  gc_set_ref(heap, *holder, RIGHT, second); /* logged */
+  gc_set_ref(heap, *holder, LEFT, NULL);    /* logged: first dies */
+  uint64_t collections = harness_stats(heap).collections;
+  for (int i = 0; i < 1250; i++) /* 10 MB, where the pause needs 8 MiB */
+    gc_new_array(heap, bytes, 8000);
+  cr_assert_eq(gc_refcount_test_drain_pauses(heap), 1);
+  cr_assert_eq(harness_stats(heap).collections, collections + 1);
+  cr_assert_eq(gc_get_i64(heap, gc_get_ref(heap, *holder, RIGHT), VALUE), 6);
+  harness_set_stage(&guest.handoff, 2);
+  gc_blocking_begin(heap);
+  pthread_join(thread, NULL);
+  gc_blocking_end(heap);
+  gc_refcount_test_set_drain_budget(heap, 0);
+  gc_set_ref(heap, *holder, RIGHT, NULL);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
