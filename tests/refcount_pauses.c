@@ -75,6 +75,26 @@ Test(refcount_pauses, a_young_object_a_freed_one_counted_is_not_freed) {
   harness_free_heap(heap);
 }
 
+/* A young weak reference to an old object the pause frees reads NULL
+ * after it, whether the weak reference then lives (a root holds it) or
+ * dies young at the next point (which unlinks it from a target that is
+ * gone). */
+Test(refcount_pauses, young_weak_references_to_what_a_pause_frees_clear) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_ref *target = old_in_the_zct(heap, &t, 3);
+  gc_ref *kept = gc_global(heap, gc_new_weak(heap, *target));
+  gc_new_weak(heap, *target); /* dies young */
+  cr_assert_eq(gc_get_i64(heap, gc_weak_get(heap, *kept), VALUE), 3);
+  *target = NULL;
+  gc_refcount_test_drain_pause(heap, 1000);
+  cr_assert_null(gc_weak_get(heap, *kept));
+  gc_collect(heap);
+  cr_assert_null(gc_weak_get(heap, *kept));
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
 /* A list of n pairs held by *head. */
 static void make_list(gc_heap *heap, struct types *t, gc_ref *head, int n) {
   for (int i = 0; i < n; i++) {
