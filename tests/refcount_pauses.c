@@ -95,6 +95,39 @@ Test(refcount_pauses, young_weak_references_to_what_a_pause_frees_clear) {
   harness_free_heap(heap);
 }
 
+static int destroyed;
+static void count_destroy(void *ptr, void *ud) {
+  destroyed++;
+}
+
+/* An old resource that dies runs its destructor in the drain pause that
+ * frees it, once: not again at the next point, nor at teardown. One that
+ * a young object holds is kept. */
+Test(refcount_pauses, a_resource_freed_in_a_pause_is_destroyed_once) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  destroyed = 0;
+  gc_ref *dying =
+      gc_global(heap, gc_new_resource(heap, NULL, count_destroy, NULL));
+  gc_ref *held =
+      gc_global(heap, gc_new_resource(heap, NULL, count_destroy, NULL));
+  gc_collect(heap); /* both old, each in the ZCT (only a global holds it) */
+  gc_ref *young = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *young, LEFT, *held);
+  *dying = NULL;
+  *held = NULL;
+  gc_refcount_test_drain_pause(heap, 1000);
+  cr_assert_eq(destroyed, 1);
+  gc_collect(heap);
+  cr_assert_eq(destroyed, 1);
+  gc_set_ref(heap, *young, LEFT, NULL);
+  gc_collect(heap);
+  cr_assert_eq(destroyed, 2);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+  cr_assert_eq(destroyed, 2);
+}
+
 /* A list of n pairs held by *head. */
 static void make_list(gc_heap *heap, struct types *t, gc_ref *head, int n) {
   for (int i = 0; i < n; i++) {
