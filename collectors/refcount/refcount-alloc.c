@@ -402,12 +402,6 @@ void rc_alloc_detach(struct gc_mutator *m) {
   }
 }
 
-void rc_alloc_promote_cell(struct gc_collector *c, struct gc_obj *obj) {
-  struct rc_block *block = rc_block_of(obj);
-  uint32_t i = rc_cell_index(block, obj);
-  gc_bit_clear(block->young_bits, i);
-}
-
 /* Frees the young cells of block that the trace did not promote. */
 static uint64_t sweep_block(struct gc_collector *c, struct rc_block *block) {
   uint64_t freed = 0;

@@ -338,7 +338,7 @@ void rc_collect_cycles(struct gc_collector *c, bool complete) {
    * run that visited much, wait for allocation in proportion, so that trial
    * deletion costs a bounded share of the time; after a cheap run, come
    * back soon, so that a published structure (stored into the heap after
-   * only roots held it: a candidate, see drain_zct) is examined in small
+   * only roots held it: a candidate, see rc_drain_zct) is examined in small
    * batches, not all at once in one long pause. */
   uint64_t bytes = (uint64_t)visited * RC_CYCLE_BYTES_PER_VISIT;
   c->cycle_bytes = bytes > RC_CYCLE_BYTES ? bytes : RC_CYCLE_BYTES;

@@ -27,7 +27,7 @@ static void queue_if_zero(struct gc_collector *c, struct gc_obj *obj,
     rc_became_zero(c, obj);
 }
 
-/* A reference held by a freed object goes away during drain_zct, where it
+/* A reference held by a freed object goes away during rc_drain_zct, where it
  * is known which objects root slots hold: a zero count that is not waiting
  * in the ZCT frees the object at once (its own children join the stack). */
 static void decrement_dead_child(struct gc_collector *c, struct gc_obj *obj) {
@@ -210,20 +210,7 @@ static bool hold_referents_of(struct gc_collector *c, struct gc_obj *young) {
  * skipped, the next point does it). */
 static bool hold_young_referents(struct gc_collector *c) {
   c->young_held.count = 0;
-  bool ok = true;
-  for (struct rc_block *block = c->young_blocks; block && ok;
-       block = block->next_young) {
-    char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
-    for (uint32_t w = 0; w * 64 < block->ncells && ok; w++)
-      for (uint64_t bits = block->young_bits[w]; bits && ok; bits &= bits - 1) {
-        uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
-        ok = hold_referents_of(
-            c, (struct gc_obj *)(cells + (size_t)i * block->cell_bytes));
-      }
-  }
-  for (size_t i = 0; i < c->young_large.count && ok; i++)
-    ok = hold_referents_of(c, c->young_large.items[i]);
-  return ok;
+  return rc_for_each_young_object(c, hold_referents_of);
 }
 
 static void release_young_referents(struct gc_collector *c) {

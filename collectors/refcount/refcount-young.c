@@ -61,7 +61,6 @@ int rc_young_reserve(struct gc_collector *c, size_t cells) {
  * slot. Both vectors' room was reserved with the young cells
  * (rc_young_reserve), so they never grow here. */
 struct promotion {
-  struct gc_collector *c;
   const struct gc_type_info *types;
   struct gc_obj **path, **next; /* next: an index, as a pointer */
   size_t depth, room;
@@ -96,10 +95,8 @@ static inline __attribute__((always_inline)) void promote(struct promotion *p,
   p->objects++;
   p->bytes += bytes;
   size_t cell = obj->type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
-  if (GC_LIKELY(cell < RC_LARGE_MIN)) {
-    struct rc_block *block = rc_block_of(obj);
-    gc_bit_clear(block->young_bits, rc_cell_index(block, obj));
-  }
+  if (GC_LIKELY(cell < RC_LARGE_MIN))
+    rc_alloc_promote_cell(obj);
   if (!slots) {
     obj->gc_word = w;
     return;
@@ -123,11 +120,10 @@ static inline __attribute__((always_inline)) void promote(struct promotion *p,
  * a candidate for trial deletion. Every cycle among the promoted objects
  * has such a back edge; trees and lists have none, and cost no candidate.
  * (A cycle through older objects as well runs through one that only roots
- * held and that gains a count here — drain_zct makes it a candidate — or
+ * held and that gains a count here — rc_drain_zct makes it a candidate — or
  * through one referenced from outside, whose removal decrements it.) */
 static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
-  struct promotion p = {.c = c,
-                        .types = c->types->items,
+  struct promotion p = {.types = c->types->items,
                         .path = c->young_path.items,
                         .next = c->young_next.items,
                         .room = c->young_path.capacity < c->young_next.capacity
@@ -184,22 +180,32 @@ static void promote_if_counted(struct gc_collector *c, struct gc_obj *obj) {
     promote_from(c, obj);
 }
 
-/* Without the remembered list (a push failed for lack of memory): every
- * young object with a count is a starting point. */
-static void promote_every_counted(struct gc_collector *c) {
+bool rc_for_each_young_object(struct gc_collector *c,
+                              bool (*fn)(struct gc_collector *c,
+                                         struct gc_obj *obj)) {
   for (struct rc_block *block = c->young_blocks; block;
        block = block->next_young) {
+    char *cells = (char *)block + RC_BLOCK_HEADER_BYTES;
     uint32_t nwords = GC_BITMAP_WORDS(block->ncells);
     for (uint32_t w = 0; w < nwords; w++)
       for (uint64_t bits = block->young_bits[w]; bits; bits &= bits - 1) {
         uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
-        promote_if_counted(c, (struct gc_obj *)((char *)block +
-                                                RC_BLOCK_HEADER_BYTES +
-                                                (size_t)i * block->cell_bytes));
+        if (!fn(c, (struct gc_obj *)(cells + (size_t)i * block->cell_bytes)))
+          return false;
       }
   }
   for (size_t i = 0; i < c->young_large.count; i++)
-    promote_if_counted(c, c->young_large.items[i]);
+    if (!fn(c, c->young_large.items[i]))
+      return false;
+  return true;
+}
+
+/* Without the remembered list (a push failed for lack of memory): every
+ * young object with a count is a starting point. */
+static bool promote_this_if_counted(struct gc_collector *c,
+                                    struct gc_obj *obj) {
+  promote_if_counted(c, obj);
+  return true;
 }
 
 /* Only roots can hold a promoted object whose count is still zero: it
@@ -243,7 +249,7 @@ static void bury_young(struct gc_collector *c) {
  * the first phase would have promoted everything young along it. So when
  * such an object is an old object's first referrer (it was in the ZCT
  * with a zero count: only roots held it), that reference closes no cycle,
- * and the entry need not become a candidate (drain_zct): a cycle that
+ * and the entry need not become a candidate (rc_drain_zct): a cycle that
  * forms through it later is closed by a store, whose target gains a count
  * from zero (a ZCT entry, a candidate then) or is held by counted
  * references whose removal decrements it. This spares trial deletion the
@@ -258,7 +264,7 @@ void rc_collect_young(struct gc_collector *c) {
   remembered->count = 0;
   if (c->remembered_overflowed) {
     c->remembered_overflowed = false;
-    promote_every_counted(c);
+    rc_for_each_young_object(c, promote_this_if_counted);
   }
   c->promoting_from_roots = true;
   gc_visit_roots(c->heap, promote_root, c);

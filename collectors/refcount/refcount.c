@@ -53,7 +53,7 @@
  * drain must still free what the point promoted plus one object per
  * RC_BUDGET_BYTES_PER_FREE bytes (an object dies old only after its
  * promotion, so the backlog shrinks): what the point could not, a drain
- * pause halfway through the next budget frees (drain_pause). */
+ * pause halfway through the next budget frees (rc_drain_pause). */
 #define RC_BUDGET_BYTES_PER_WORK 16
 #define RC_PROMOTION_WORK 2
 #define RC_BUDGET_BYTES_PER_FREE 64
@@ -174,7 +174,7 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
   if ((w & RC_COUNT_MASK) == c->count_limit)
     rc_table_remove(&c->overflow_counts, obj);
   if (mode == RC_FREE_DECREMENT_CHILDREN) {
-    /* Stacked, not decremented here: drain_zct decrements them, fetching
+    /* Stacked, not decremented here: rc_drain_zct decrements them, fetching
      * ahead, since a dead child is rarely in cache. */
     GC_FOR_EACH_REF_SLOT(c->types, obj, slot, {
       struct gc_obj *child = *slot;
@@ -201,11 +201,16 @@ static bool cycles_due(struct gc_collector *c) {
   return c->candidates.count && c->bytes_since_cycles >= c->cycle_bytes;
 }
 
+/* The work bound of an allocation's pause, in objects freed. */
+static uint64_t pause_work(const struct gc_collector *c) {
+  return (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_WORK;
+}
+
 /* What an allocation's collection point may drain after promoting
  * `promoted` objects (RC_BUDGET_BYTES_PER_WORK). */
 static uint64_t point_drain_bound(const struct gc_collector *c,
                                   uint64_t promoted) {
-  uint64_t work = (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_WORK;
+  uint64_t work = pause_work(c);
   uint64_t promotion = RC_PROMOTION_WORK * promoted;
   return promotion < work ? work - promotion : 0;
 }
@@ -217,7 +222,7 @@ static void schedule_drain_pause(struct gc_collector *c, uint64_t promoted,
                                  uint64_t freed) {
   uint64_t owed =
       promoted + (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_FREE;
-  uint64_t work = (uint64_t)c->budget_reset / RC_BUDGET_BYTES_PER_WORK;
+  uint64_t work = pause_work(c);
   owed = owed > freed ? owed - freed : 0;
   c->drain_pause_owed = owed > work ? owed : work;
   c->budget_held = c->budget_left / 2;
@@ -235,9 +240,9 @@ void rc_collection_point(struct gc_collector *c, bool run_cycles) {
   gc_heap *heap = c->heap;
   c->in_collection = true;
   uint64_t start = gc_pause_begin(heap);
+  c->bytes_since_cycles += rc_budget_spent(c); /* budget_held unspent */
   c->drain_pause_due = false;
   c->budget_held = 0;
-  c->bytes_since_cycles += rc_budget_spent(c);
   rc_large_collection_point_begins(c);
   rc_alloc_retire_runs(c);
   /* Counts are complete once the threads' logs are in. */

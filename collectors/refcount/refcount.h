@@ -267,6 +267,7 @@ struct gc_collector {
    * before the next collection point (under the heap lock). */
   int64_t budget_left;
   int64_t budget_reset; /* per thread: the allocation between points */
+  int64_t budget_total; /* budget_left as the last collection point set it */
   /* A drain pause is due when budget_left runs out (refcount.c): the
    * other half of the budget, held back until then, and what it frees. */
   bool drain_pause_due;
@@ -276,7 +277,6 @@ struct gc_collector {
   /* During a drain pause: the old objects young ones refer to, marked
    * RC_ROOTED. */
   struct gc_obj_vector young_held;
-  int64_t budget_total; /* budget_left as the last collection point set it */
   /* Weak references allocated whose weak_init has not run yet: their
    * room in the weak side tables is reserved. */
   size_t weak_inits_pending;
@@ -290,12 +290,12 @@ struct gc_collector {
    * collection point scans the heap for zero counts instead. */
   struct gc_obj_vector zct;
   struct gc_obj_vector zct_kept; /* scratch: entries a root slot holds */
-  /* drain_zct: references of freed objects, each a decrement not yet made
+  /* rc_drain_zct: references of freed objects, each a decrement not yet made
    * (an allocation's collection point may stop with some left). */
   struct gc_obj_vector dead_children;
   bool zct_overflowed;
-  /* Objects an allocation's collection point frees at most, if a test
-   * set it (else drain_zct's rule). */
+  /* Objects an allocation's collection point or a drain pause frees at
+   * most, if a test set it (else the bound its caller gives rc_drain_zct). */
   uint64_t drain_work_budget;
 
   /* Candidate buffer of trial deletion: objects decremented to nonzero. */
@@ -478,8 +478,6 @@ void rc_alloc_detach(struct gc_mutator *m);
 /* Frees every cell still marked young (dead: the trace did not reach it),
  * a bitmap word at a time; returns how many. */
 uint64_t rc_alloc_sweep_young(struct gc_collector *c);
-/* Clears obj's young bit: the trace promoted it. */
-void rc_alloc_promote_cell(struct gc_collector *c, struct gc_obj *obj);
 /* A cell from m's allocators, a new block or a large mapping, after a full
  * collection if need be; heap lock held. NULL after an OOM trap. */
 struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type,
@@ -517,6 +515,11 @@ static inline uint32_t rc_cell_index(const struct rc_block *block,
   uint64_t offset = (uint64_t)((const char *)cell - (const char *)block) -
                     RC_BLOCK_HEADER_BYTES;
   return (uint32_t)((offset * block->inverse) >> 32);
+}
+/* Clears obj's young bit: the trace promoted it. */
+static inline void rc_alloc_promote_cell(struct gc_obj *obj) {
+  struct rc_block *block = rc_block_of(obj);
+  gc_bit_clear(block->young_bits, rc_cell_index(block, obj));
 }
 /* True if p, in block, is where one of its cells starts; its index in
  * *cell. (No division: the index from rc_cell_index, then the product
@@ -631,6 +634,11 @@ static inline void rc_increment_stored(struct gc_collector *c,
  * its fields, making a candidate of each cycle among them, listing those
  * only roots hold in the ZCT) and frees the rest in bulk. */
 void rc_collect_young(struct gc_collector *c);
+/* Calls fn on every young cell, live or dead (the cells of the threads'
+ * runs given back first), until fn returns false; false if it did. */
+bool rc_for_each_young_object(struct gc_collector *c,
+                              bool (*fn)(struct gc_collector *c,
+                                         struct gc_obj *obj));
 /* Releases the young side lists at teardown. */
 void rc_young_free(struct gc_collector *c);
 
