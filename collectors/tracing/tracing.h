@@ -284,11 +284,13 @@ void tracing_mark_drain(struct marker *m, struct mark_pool *pool);
  * thread's marker; NULL if gc-threads is 1 or no helper can run. */
 struct mark_pool *tracing_pool_start(struct gc_collector *c,
                                      struct marker *first);
-/* True if a marker waits for work: the time to share some. */
+/* True if more markers wait for work than packets wait for them: the time
+ * to share some (a hint, read without the pool's lock). */
 bool tracing_pool_wants_work(struct mark_pool *pool);
 /* The most packets that ever waited at once (P3; for tests). */
 uint32_t tracing_pool_most_waiting(const struct mark_pool *pool);
-/* Gives a packet of m's work to the pool, if a marker waits for it. */
+/* Gives a packet of m's work to the pool, if more markers wait than
+ * packets do. */
 void tracing_pool_share(struct mark_pool *pool, struct marker *m);
 /* Gives m a packet of work; false once every marker is out of work. */
 bool tracing_pool_take(struct mark_pool *pool, struct marker *m);
