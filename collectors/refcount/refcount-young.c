@@ -69,28 +69,23 @@ struct promotion {
 
 /* Promotes young obj: it is old from now on, counted in the live totals,
  * and its fields are counted when the search walks them. An object with
- * reference fields enters the search path, gray; one without is done.
- * Everything is read from the type once, here; the search's loop reads
- * only the parent's type again. */
-static inline __attribute__((always_inline)) void promote(struct promotion *p,
+ * reference fields enters the search path, gray (true); one without is
+ * done (false). */
+static inline __attribute__((always_inline)) bool promote(struct promotion *p,
                                                           struct gc_obj *obj) {
   const struct gc_type_info *t = &p->types[obj->type];
   uint32_t w = obj->gc_word & ~(RC_YOUNG | RC_REMEMBERED | RC_COLOR_MASK);
   size_t bytes, slots;
-  gc_ref *first;
   if (GC_LIKELY(t->shape == GC_SHAPE_STRUCT)) {
     bytes = t->size;
     slots = t->nrefs;
-    first = NULL;
   } else if (t->shape == GC_SHAPE_ARRAY) {
     uint64_t length = ((struct gc_array *)obj)->length;
     bytes = gc_round8(sizeof(struct gc_array) + length * gc_kind_size(t->elem));
     slots = t->elem == GC_KIND_REF ? length : 0;
-    first = gc_array_elems(obj);
   } else {
     bytes = t->size;
     slots = 0;
-    first = NULL;
   }
   p->objects++;
   p->bytes += bytes;
@@ -99,18 +94,29 @@ static inline __attribute__((always_inline)) void promote(struct promotion *p,
     rc_alloc_promote_cell(obj);
   if (!slots) {
     obj->gc_word = w;
-    return;
+    return false;
   }
   obj->gc_word = w | RC_GRAY;
-  gc_ref *fields = gc_obj_fields(obj);
-  for (size_t i = 0; i < slots && i < RC_PREFETCH_DISTANCE; i++) {
-    struct gc_obj *child = first ? first[i] : fields[t->ref_fields[i]];
-    if (child)
-      __builtin_prefetch(child, 1);
-  }
   assert(p->depth < p->room);
   p->path[p->depth] = obj;
   p->next[p->depth++] = NULL;
+  return true;
+}
+
+/* Counts the search's reference to child, found in a field of the deepest
+ * gray object; true if child was young and now is the deepest. */
+static inline __attribute__((always_inline)) bool
+count_field(struct gc_collector *c, struct promotion *p, struct gc_obj *child) {
+  uint32_t w = child->gc_word;
+  rc_increment(c, child); /* clears the colour: test it first */
+  if (w & RC_YOUNG)
+    return promote(p, child);
+  if ((w & RC_COLOR_MASK) == RC_GRAY)
+    rc_became_candidate(c, child);
+  else if (c->promoting_from_roots &&
+           (w & (RC_IN_ZCT | RC_COUNT_MASK)) == RC_IN_ZCT)
+    child->gc_word |= RC_NEW_REFERRERS; /* see rc_collect_young */
+  return false;
 }
 
 /* Depth-first, from young obj: promotes every young object it reaches
@@ -121,7 +127,11 @@ static inline __attribute__((always_inline)) void promote(struct promotion *p,
  * has such a back edge; trees and lists have none, and cost no candidate.
  * (A cycle through older objects as well runs through one that only roots
  * held and that gains a count here — rc_drain_zct makes it a candidate — or
- * through one referenced from outside, whose removal decrements it.) */
+ * through one referenced from outside, whose removal decrements it.)
+ *
+ * Each turn scans the deepest gray object's fields from where it stopped
+ * until one holds a young object with fields of its own, which becomes the
+ * deepest; past its last field, the object is done and leaves the path. */
 static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
   struct promotion p = {.types = c->types->items,
                         .path = c->young_path.items,
@@ -131,37 +141,36 @@ static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
                                     : c->young_next.capacity};
   promote(&p, obj);
   while (p.depth) {
-    struct gc_obj *parent = p.path[p.depth - 1];
-    size_t i = (size_t)(uintptr_t)p.next[p.depth - 1];
+    size_t at = p.depth - 1;
+    struct gc_obj *parent = p.path[at];
+    size_t i = (size_t)(uintptr_t)p.next[at];
     const struct gc_type_info *t = &p.types[parent->type];
-    struct gc_obj *child;
+    bool deeper = false;
     if (GC_LIKELY(t->shape == GC_SHAPE_STRUCT)) {
-      if (i == t->nrefs)
-        goto done;
-      child = ((gc_ref *)gc_obj_fields(parent))[t->ref_fields[i]];
+      /* In locals: a count's store could alias the type, for all the
+       * compiler knows, and it would read the type again per field. */
+      gc_ref *fields = gc_obj_fields(parent);
+      const uint32_t *offsets = t->ref_fields;
+      size_t nrefs = t->nrefs;
+      while (i < nrefs && !deeper) {
+        struct gc_obj *child = fields[offsets[i++]];
+        deeper = child && count_field(c, &p, child);
+      }
     } else {
-      if (i == ((struct gc_array *)parent)->length)
-        goto done;
       gc_ref *elems = gc_array_elems(parent);
-      if (i + RC_PREFETCH_DISTANCE < ((struct gc_array *)parent)->length &&
-          elems[i + RC_PREFETCH_DISTANCE])
-        __builtin_prefetch(elems[i + RC_PREFETCH_DISTANCE], 1);
-      child = elems[i];
+      size_t length = ((struct gc_array *)parent)->length;
+      while (i < length && !deeper) {
+        if (i + RC_PREFETCH_DISTANCE < length &&
+            elems[i + RC_PREFETCH_DISTANCE])
+          __builtin_prefetch(elems[i + RC_PREFETCH_DISTANCE], 1);
+        struct gc_obj *child = elems[i++];
+        deeper = child && count_field(c, &p, child);
+      }
     }
-    p.next[p.depth - 1] = (struct gc_obj *)(uintptr_t)(i + 1);
-    if (!child)
+    if (deeper) {
+      p.next[at] = (struct gc_obj *)(uintptr_t)i;
       continue;
-    uint32_t w = child->gc_word;
-    rc_increment(c, child); /* clears the colour: test it first */
-    if (w & RC_YOUNG)
-      promote(&p, child);
-    else if ((w & RC_COLOR_MASK) == RC_GRAY)
-      rc_became_candidate(c, child);
-    else if (c->promoting_from_roots &&
-             (w & (RC_IN_ZCT | RC_COUNT_MASK)) == RC_IN_ZCT)
-      child->gc_word |= RC_NEW_REFERRERS; /* see rc_collect_young */
-    continue;
-  done:
+    }
     if (rc_color(parent) == RC_GRAY)
       rc_set_color(parent, RC_BLACK);
     p.depth--;
