@@ -1,7 +1,7 @@
 /* refcount_pauses.c — drain pauses (refcount.c): a collection point that
- * promoted much leaves the rest of its ZCT drain to a pause of its own,
- * halfway through the next budget, which frees old objects while young
- * ones exist. Young objects' fields are not counted, so what it must not
+ * promoted much leaves the rest of its ZCT drain to pauses of their own,
+ * spread through the next budget, which free old objects while young ones
+ * exist. Young objects' fields are not counted, so what it must not
  * free is an old object that only a young one refers to, nor a young
  * object whose count a freed old one held.
  *
@@ -137,10 +137,17 @@ static void make_list(gc_heap *heap, struct types *t, gc_ref *head, int n) {
   }
 }
 
-/* A point whose drain stops at its bound hands the rest to a drain pause,
- * which comes once half the next budget is allocated (here 5 MB of
- * garbage, where a point needs 8 MiB), and frees more of it. */
-Test(refcount_pauses, a_cut_drain_goes_on_in_a_pause_halfway_to_the_next) {
+/* Allocates about mb megabytes of garbage (arrays of bytes). */
+static void allocate_garbage(gc_heap *heap, gc_type bytes, int mb) {
+  for (int i = 0; i < mb * 125; i++)
+    gc_new_array(heap, bytes, 8000);
+}
+
+/* A point whose drain stops at its bound hands the rest to two drain
+ * pauses, which come after a third and two thirds of the next budget
+ * (here after 3 and 6 MB of garbage; a point needs 8 MiB), and free more
+ * of it each. */
+Test(refcount_pauses, a_cut_drain_goes_on_in_pauses_through_the_next_budget) {
   struct types t;
   gc_heap *heap = new_heap("stress=0", &t);
   gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
@@ -152,18 +159,57 @@ Test(refcount_pauses, a_cut_drain_goes_on_in_a_pause_halfway_to_the_next) {
   gc_refcount_test_set_drain_budget(heap, 100);
   gc_refcount_test_end_budget(heap);
   gc_new_struct(heap, t.pair); /* a point: frees 100 */
-  uint64_t after_point = live_bytes(heap);
-  cr_assert_gt(after_point, baseline + 800 * 24, "the point drained it all");
+  cr_assert_gt(live_bytes(heap), baseline + 800 * 24,
+               "the point drained it all");
   cr_assert_eq(gc_refcount_test_drain_pauses(heap), 0);
   uint64_t collections = harness_stats(heap).collections;
-  for (int i = 0; i < 625; i++) /* 5 MB */
-    gc_new_array(heap, bytes, 8000);
+  uint64_t after_point = gc_refcount_test_old_objects(heap);
+  allocate_garbage(heap, bytes, 3);
   cr_assert_eq(gc_refcount_test_drain_pauses(heap), 1);
-  cr_assert_eq(harness_stats(heap).collections, collections + 1,
-               "a collection point came before the drain pause");
+  uint64_t after_first = gc_refcount_test_old_objects(heap);
+  cr_assert_lt(after_first, after_point, "the first pause freed nothing");
+  cr_assert_gt(after_first, after_point - 200, "it went past its bound");
+  allocate_garbage(heap, bytes, 3);
+  cr_assert_eq(gc_refcount_test_drain_pauses(heap), 2);
+  uint64_t after_second = gc_refcount_test_old_objects(heap);
+  cr_assert_lt(after_second, after_first, "the second pause freed nothing");
+  cr_assert_gt(after_second, after_first - 200, "it went past its bound");
+  cr_assert_eq(harness_stats(heap).collections, collections + 2,
+               "a collection point came before the drain pauses");
+  allocate_garbage(heap, bytes, 3);
+  cr_assert_eq(harness_stats(heap).collections, collections + 3,
+               "no collection point at the end of the budget");
   gc_refcount_test_set_drain_budget(heap, 0);
   gc_collect(heap);
   cr_assert_eq(live_bytes(heap), baseline);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+/* A drain pause that empties the ZCT hands the threads the rest of the
+ * budget at once: a second pause would have nothing to free. */
+Test(refcount_pauses, a_pause_that_drains_everything_ends_the_drain_pauses) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
+  gc_ref *list = gc_global(heap, NULL);
+  make_list(heap, &t, list, 1000);
+  gc_collect(heap);
+  *list = NULL;
+  gc_refcount_test_set_drain_budget(heap, 100);
+  gc_refcount_test_end_budget(heap);
+  gc_new_struct(heap, t.pair);                /* a point: frees 100 */
+  gc_refcount_test_set_drain_budget(heap, 0); /* the pauses' own bound */
+  cr_assert_gt(gc_refcount_test_old_objects(heap), 800);
+  uint64_t collections = harness_stats(heap).collections;
+  allocate_garbage(heap, bytes, 3);
+  cr_assert_eq(gc_refcount_test_drain_pauses(heap), 1);
+  cr_assert_eq(gc_refcount_test_old_objects(heap), 0,
+               "the pause left some of the backlog");
+  allocate_garbage(heap, bytes, 3);
+  cr_assert_eq(gc_refcount_test_drain_pauses(heap), 1,
+               "a second pause came after the ZCT was drained");
+  cr_assert_eq(harness_stats(heap).collections, collections + 1);
   EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }

@@ -177,11 +177,12 @@ bool rc_drain_zct(struct gc_collector *c, bool full, uint64_t max_frees) {
 
 /* ---- Drain pauses ---------------------------------------------------------
  *
- * A collection point that promoted much leaves most of its drain to a
- * pause of its own, halfway through the next budget: the two then take
- * about as long each as the point alone took for one of them (binary-trees
- * 21: a point that promotes a whole budget of new tree nodes takes 8 ms,
- * and freeing the tree before it as many objects again took 6 ms more).
+ * A collection point that promoted much leaves most of its drain to
+ * pauses of their own, spread through the next budget (refcount.c:
+ * RC_DRAIN_PAUSES): each then takes less time than the point (binary-trees
+ * 21: a point that promotes a whole budget of new tree nodes takes 7 ms,
+ * and freeing the tree before it as many objects again took 6 ms more; one
+ * drain pause for all of it took 8).
  * A drain pause collects no young object, and that is what it must
  * account for: their fields are not counted, so an old object with a zero
  * count may still be referenced by one. Every young object's referents are
@@ -219,34 +220,39 @@ static void release_young_referents(struct gc_collector *c) {
   c->young_held.count = 0;
 }
 
-void rc_drain_pause(struct gc_collector *c) {
+/* The next share of the budget held back, or all of it after the last
+ * pause due or one that drained the ZCT: no other pause would free
+ * anything. */
+static void release_held_budget(struct gc_collector *c, bool drained) {
+  int64_t share = c->budget_held;
+  if (!drained && c->drain_pauses_due > 1)
+    share /= c->drain_pauses_due--;
+  else
+    c->drain_pauses_due = 0;
+  c->budget_held -= share;
+  c->budget_left += share;
+}
+
+void rc_drain_pause(struct gc_collector *c, uint64_t max_frees) {
   gc_heap *heap = c->heap;
   c->in_collection = true;
   uint64_t start = gc_pause_begin(heap);
-  c->drain_pause_due = false;
   c->drain_pauses++;
+  bool drained = false;
   rc_alloc_retire_runs(c);
   rc_apply_logs(c);
   rc_stop_logging_if_alone(c);
   gc_visit_roots(heap, rc_mark_rooted, NULL);
   if (hold_young_referents(c) &&
       (!c->verify || rc_verify_heap(c, "before a drain pause") == 0)) {
-    rc_drain_zct(c, false, c->drain_pause_owed);
+    drained = rc_drain_zct(c, false, max_frees);
     if (c->verify)
       rc_verify_heap(c, "after a drain pause");
   }
   release_young_referents(c);
   gc_visit_roots(heap, rc_clear_rooted, NULL);
-  c->budget_left += c->budget_held;
-  c->budget_held = 0;
+  release_held_budget(c, drained);
   gc_note_heap_bytes(heap, rc_heap_bytes(c));
   gc_pause_end(heap, start);
   c->in_collection = false;
-}
-
-void rc_drain_pause_now(struct gc_collector *c, uint64_t max_frees) {
-  if (c->in_collection)
-    return;
-  c->drain_pause_owed = max_frees;
-  rc_drain_pause(c);
 }

@@ -37,13 +37,18 @@ void gc_refcount_test_drain_pause(gc_heap *heap, uint64_t max_frees) {
   if (!c)
     return;
   gc_heap_lock(heap); /* as the allocation path does */
-  rc_drain_pause_now(c, max_frees);
+  rc_drain_pause(c, max_frees);
   gc_heap_unlock(heap);
 }
 
 uint64_t gc_refcount_test_drain_pauses(gc_heap *heap) {
   struct gc_collector *c = refcount_of(heap, __func__);
   return c ? c->drain_pauses : 0;
+}
+
+uint64_t gc_refcount_test_old_objects(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->live_objects : 0;
 }
 
 uint64_t gc_refcount_test_blocks_released(gc_heap *heap) {

@@ -53,6 +53,9 @@ void gc_refcount_test_end_budget(gc_heap *heap);
  * heap has made, these included. */
 void gc_refcount_test_drain_pause(gc_heap *heap, uint64_t max_frees);
 uint64_t gc_refcount_test_drain_pauses(gc_heap *heap);
+/* The old objects alive by the counts: a drain pause's frees show here at
+ * once, where the heap's statistics wait for the next point. */
+uint64_t gc_refcount_test_old_objects(gc_heap *heap);
 /* True if obj waits in the ZCT marked as counted only by objects the last
  * collection point promoted from the roots (RC_NEW_REFERRERS). */
 bool gc_refcount_test_new_referrers(gc_heap *heap, gc_ref obj);

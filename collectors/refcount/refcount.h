@@ -268,9 +268,10 @@ struct gc_collector {
   int64_t budget_left;
   int64_t budget_reset; /* per thread: the allocation between points */
   int64_t budget_total; /* budget_left as the last collection point set it */
-  /* A drain pause is due when budget_left runs out (refcount.c): the
-   * other half of the budget, held back until then, and what it frees. */
-  bool drain_pause_due;
+  /* Drain pauses still due before the next collection point (refcount.c):
+   * one comes each time budget_left runs out and hands it a share of the
+   * budget held back; each frees at most drain_pause_owed objects. */
+  uint32_t drain_pauses_due;
   int64_t budget_held;
   uint64_t drain_pause_owed;
   uint64_t drain_pauses; /* for tests */
@@ -680,11 +681,10 @@ void rc_clear_rooted(gc_ref *slot, void *ctx);
  * (full) or at most max_frees; true if nothing is left but entries a root
  * holds. Roots are marked (rc_mark_rooted). */
 bool rc_drain_zct(struct gc_collector *c, bool full, uint64_t max_frees);
-/* A pause that only drains, at most c->drain_pause_owed objects, while
- * young objects exist (refcount.c: when). Heap lock held. */
-void rc_drain_pause(struct gc_collector *c);
-/* The same now, freeing at most max_frees objects (for tests). */
-void rc_drain_pause_now(struct gc_collector *c, uint64_t max_frees);
+/* A pause that only drains, at most max_frees objects, while young
+ * objects exist (refcount.c: when), and hands the threads the next share
+ * of the budget held back. Heap lock held. */
+void rc_drain_pause(struct gc_collector *c, uint64_t max_frees);
 /* Heap lock held: m's thread takes a slice of what the heap may still
  * allocate before the next collection point; its budget stays negative if
  * nothing is left. */
