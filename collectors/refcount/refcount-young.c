@@ -75,21 +75,22 @@ static inline __attribute__((always_inline)) bool promote(struct promotion *p,
                                                           struct gc_obj *obj) {
   const struct gc_type_info *t = &p->types[obj->type];
   uint32_t w = obj->gc_word & ~(RC_YOUNG | RC_REMEMBERED | RC_COLOR_MASK);
-  size_t bytes, slots;
+  size_t bytes, slots, cell; /* cell: what it takes in the heap */
   if (GC_LIKELY(t->shape == GC_SHAPE_STRUCT)) {
-    bytes = t->size;
+    cell = bytes = t->size;
     slots = t->nrefs;
   } else if (t->shape == GC_SHAPE_ARRAY) {
     uint64_t length = ((struct gc_array *)obj)->length;
     bytes = gc_round8(sizeof(struct gc_array) + length * gc_kind_size(t->elem));
+    cell = bytes;
     slots = t->elem == GC_KIND_REF ? length : 0;
   } else {
     bytes = t->size;
+    cell = obj->type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
     slots = 0;
   }
   p->objects++;
   p->bytes += bytes;
-  size_t cell = obj->type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
   if (GC_LIKELY(cell < RC_LARGE_MIN))
     rc_alloc_promote_cell(obj);
   if (!slots) {
