@@ -37,7 +37,8 @@ void gc_refcount_test_drain_pause(gc_heap *heap, uint64_t max_frees) {
   if (!c)
     return;
   gc_heap_lock(heap); /* as the allocation path does */
-  rc_drain_pause(c, max_frees);
+  if (!c->in_collection) /* not from a destructor a collection runs */
+    rc_drain_pause(c, max_frees);
   gc_heap_unlock(heap);
 }
 
