@@ -143,6 +143,19 @@ static void allocate_garbage(gc_heap *heap, gc_type bytes, int mb) {
     gc_new_array(heap, bytes, 8000);
 }
 
+/* A backlog of 1000 dead old objects, of which a collection point drains
+ * only 100 (the drain's bound set to 100 until the caller resets it), so
+ * that drain pauses are due. */
+static void leave_a_backlog(gc_heap *heap, struct types *t) {
+  gc_ref *list = gc_global(heap, NULL);
+  make_list(heap, t, list, 1000);
+  gc_collect(heap); /* old, every node counted */
+  *list = NULL;
+  gc_refcount_test_set_drain_budget(heap, 100);
+  gc_refcount_test_end_budget(heap);
+  gc_new_struct(heap, t->pair); /* a point: frees 100 */
+}
+
 /* A point whose drain stops at its bound hands the rest to two drain
  * pauses, which come after a third and two thirds of the next budget
  * (here after 3 and 6 MB of garbage; a point needs 8 MiB), and free more
@@ -152,13 +165,7 @@ Test(refcount_pauses, a_cut_drain_goes_on_in_pauses_through_the_next_budget) {
   gc_heap *heap = new_heap("stress=0", &t);
   gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
   uint64_t baseline = live_bytes(heap);
-  gc_ref *list = gc_global(heap, NULL);
-  make_list(heap, &t, list, 1000);
-  gc_collect(heap); /* old, every node counted */
-  *list = NULL;     /* a backlog of 1000 objects */
-  gc_refcount_test_set_drain_budget(heap, 100);
-  gc_refcount_test_end_budget(heap);
-  gc_new_struct(heap, t.pair); /* a point: frees 100 */
+  leave_a_backlog(heap, &t);
   cr_assert_gt(live_bytes(heap), baseline + 800 * 24,
                "the point drained it all");
   cr_assert_eq(gc_refcount_test_drain_pauses(heap), 0);
@@ -192,13 +199,7 @@ Test(refcount_pauses, a_pause_that_drains_everything_ends_the_drain_pauses) {
   struct types t;
   gc_heap *heap = new_heap("stress=0", &t);
   gc_type bytes = gc_type_array(heap, "bytes", GC_KIND_I8);
-  gc_ref *list = gc_global(heap, NULL);
-  make_list(heap, &t, list, 1000);
-  gc_collect(heap);
-  *list = NULL;
-  gc_refcount_test_set_drain_budget(heap, 100);
-  gc_refcount_test_end_budget(heap);
-  gc_new_struct(heap, t.pair);                /* a point: frees 100 */
+  leave_a_backlog(heap, &t);
   gc_refcount_test_set_drain_budget(heap, 0); /* the pauses' own bound */
   cr_assert_gt(gc_refcount_test_old_objects(heap), 800);
   uint64_t collections = harness_stats(heap).collections;
