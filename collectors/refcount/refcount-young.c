@@ -70,7 +70,10 @@ struct promotion {
 /* Promotes young obj: it is old from now on, counted in the live totals,
  * and its fields are counted when the search walks them. An object with
  * reference fields enters the search path, gray (true); one without is
- * done (false). */
+ * done (false). The shapes are decoded here from one read of the type,
+ * where gc_object_size, rc_cell_bytes and rc_ref_slot_count would each
+ * look it up again: this runs once per promoted object, the largest part
+ * of a collection point. */
 static inline __attribute__((always_inline)) bool promote(struct promotion *p,
                                                           struct gc_obj *obj) {
   const struct gc_type_info *t = &p->types[obj->type];

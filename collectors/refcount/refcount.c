@@ -26,10 +26,10 @@
  *    decremented from it, freed in turn when they reach zero: no C stack,
  *    and time in proportion to the garbage only (refcount-drain.c). An
  *    allocation's collection point frees within a bound that it shares
- *    with promotion (bounded pauses); what it could not free, a drain
- *    pause halfway through the next budget frees (more than the point
- *    promoted, so the backlog shrinks), holding what young objects refer
- *    to as it holds what roots do. The promotion search makes a candidate
+ *    with promotion (bounded pauses); what it could not free, drain
+ *    pauses through the next budget free (more than the point promoted,
+ *    so the backlog shrinks), holding what young objects refer to as
+ *    they hold what roots do. The promotion search makes a candidate
  *    of every cycle among promoted objects (only roots may hold it); ZCT
  *    entries that gained a count become candidates, unless only objects
  *    promoted from the roots count them (those close no cycle).
