@@ -259,7 +259,6 @@ static void every_trap_kind(const char *collector, bool escape) {
   misuse_from_destructor(heap, &t, collector);
   invariant_in_collection(heap, &t, collector);
   out_of_root_slots(heap, &t, collector);
-  out_of_memory(heap, &t, collector);
   harness_free_heap(heap);
   check_each_destroyed_once();
 }
@@ -270,6 +269,31 @@ COLLECTOR_TEST(trap_longjmp, every_kind_with_a_handler_that_longjmps) {
 
 COLLECTOR_TEST(trap_longjmp, every_kind_with_a_handler_that_returns) {
   every_trap_kind(param->name, false);
+}
+
+/* OOM on a heap of its own, which holds nothing unreachable when it fills.
+ * After the phases above it would hold their garbage, and Boehm's
+ * conservative scan can keep some of it through the whole fill, then free
+ * it in a retry's collection once the stale word that held it is gone: the
+ * retry gets memory. Seen in about 1 run of 40 under load: two cells
+ * check_heap_works had dropped came back at the second and third retry. On
+ * an empty heap, full means full of what the test roots, for every
+ * collector. */
+static void out_of_memory_from_empty(const char *collector, bool escape) {
+  escaping = escape;
+  struct types t;
+  gc_heap *heap = new_heap(collector, "max-heap-size=8M", &t);
+  out_of_memory(heap, &t, collector);
+  harness_free_heap(heap);
+  check_each_destroyed_once();
+}
+
+COLLECTOR_TEST(trap_longjmp, out_of_memory_with_a_handler_that_longjmps) {
+  out_of_memory_from_empty(param->name, true);
+}
+
+COLLECTOR_TEST(trap_longjmp, out_of_memory_with_a_handler_that_returns) {
+  out_of_memory_from_empty(param->name, false);
 }
 
 /* ---- MISUSE from a destructor run by gc_heap_free ------------------------ */
