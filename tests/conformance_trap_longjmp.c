@@ -285,10 +285,10 @@ COLLECTOR_TEST(trap_longjmp, every_kind_with_a_handler_that_returns) {
  * After the phases above it would hold their garbage, and Boehm's
  * conservative scan can keep some of it through the whole fill, then free
  * it in a retry's collection once the stale word that held it is gone: the
- * retry gets memory. Seen in 2 runs of 80 of this test binary under load:
- * two cells check_heap_works had dropped came back at the second and third
- * retry. On an empty heap, full means full of what the test roots, for
- * every collector. */
+ * retry gets memory. Seen in 3 of about 75 runs of this test binary under
+ * load: two cells check_heap_works had dropped came back at the second and
+ * third retry. On an empty heap, full means full of what the test roots,
+ * for every collector. */
 static void out_of_memory_from_empty(const char *collector, bool escape) {
   trap_phase *const phases[] = {out_of_memory};
   run_phases(collector, escape, phases, 1);
