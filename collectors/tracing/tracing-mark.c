@@ -194,11 +194,12 @@ static inline __attribute__((always_inline)) bool drain(struct marker *m,
   const struct gc_type_info *types = c->types->items;
   const uint32_t epoch = c->epoch;
   const uint8_t line_epoch = c->line_epoch;
+  const struct mark_pool_hint *hint = parallel ? tracing_pool_hint(pool) : NULL;
   struct gc_obj *fifo[PREFETCH_DISTANCE];
   unsigned head = 0, queued = 0;
   for (;;) {
     if (parallel) {
-      if (stack->count > SHARE_MIN && tracing_pool_wants_work(pool))
+      if (stack->count > SHARE_MIN && tracing_pool_wants_work(hint))
         tracing_pool_share(pool, m);
     } else if (GC_UNLIKELY(may_start) && time_for_helpers(m)) {
       /* Put back what the FIFO holds: unmarked, so nothing is lost. */

@@ -26,9 +26,10 @@
  * work.
  *
  * Invariants:
- *   P1. pool->idle counts the markers waiting in tracing_pool_take; marking
- *       is over exactly when idle == nmarkers with no full packet. A marker
- *       that fails (no memory for its stack) leaves: nmarkers goes down.
+ *   P1. pool->hint.idle counts the markers waiting in tracing_pool_take;
+ *       marking is over exactly when idle == nmarkers with no full packet.
+ *       A marker that fails (no memory for its stack) leaves: nmarkers
+ *       goes down.
  *   P2. The collecting thread leaves tracing_mark only after every helper
  *       has left the phase (pool->running == 0), so that no helper touches
  *       the heap while it is swept or the world runs.
@@ -53,9 +54,10 @@ struct mark_pool {
   pthread_t *threads;
   struct marker *helpers; /* one per helper thread */
   uint32_t nhelpers;
-  uint32_t nmarkers;     /* in the current phase: helpers + 1 */
-  uint32_t idle;         /* P1; read without the lock as a hint */
-  uint32_t waiting;      /* full.count, read without the lock as a hint */
+  uint32_t nmarkers; /* in the current phase: helpers + 1 */
+  /* idle (P1) and waiting (full.count): written under the lock, read
+   * without it by drain() as a hint */
+  struct mark_pool_hint hint;
   uint32_t most_waiting; /* the most full packets at once (P3), for tests */
   uint32_t running;      /* helpers still in the phase (P2) */
   uint64_t phase;        /* incremented as each phase starts */
@@ -68,7 +70,7 @@ struct mark_pool {
 
 /* Pool lock held: full.count changed. */
 static void note_waiting(struct mark_pool *pool) {
-  GC_ATOMIC_STORE(pool->waiting, (uint32_t)pool->full.count);
+  GC_ATOMIC_STORE(pool->hint.waiting, (uint32_t)pool->full.count);
   if (pool->full.count > pool->most_waiting)
     pool->most_waiting = (uint32_t)pool->full.count;
 }
@@ -104,33 +106,33 @@ static bool fill_packet(struct mark_pool *pool, struct marker *m) {
           (stack->count - n) * sizeof *stack->items);
   stack->count -= n;
   pool->full.items[pool->full.count++] = p;
-  assert(pool->full.count <= pool->idle && "P3");
+  assert(pool->full.count <= pool->hint.idle && "P3");
   note_waiting(pool);
   return true;
 }
 
 void tracing_pool_share(struct mark_pool *pool, struct marker *m) {
   pthread_mutex_lock(&pool->lock);
-  if (pool->idle > pool->full.count && fill_packet(pool, m))
+  if (pool->hint.idle > pool->full.count && fill_packet(pool, m))
     pthread_cond_signal(&pool->work_cv);
   pthread_mutex_unlock(&pool->lock);
 }
 
-bool tracing_pool_wants_work(struct mark_pool *pool) {
-  return GC_ATOMIC_LOAD(pool->idle) > GC_ATOMIC_LOAD(pool->waiting);
+const struct mark_pool_hint *tracing_pool_hint(const struct mark_pool *pool) {
+  return &pool->hint;
 }
 
 bool tracing_pool_take(struct mark_pool *pool, struct marker *m) {
   pthread_mutex_lock(&pool->lock);
-  GC_ATOMIC_STORE(pool->idle, pool->idle + 1);
-  while (!pool->full.count && pool->idle < pool->nmarkers)
+  GC_ATOMIC_STORE(pool->hint.idle, pool->hint.idle + 1);
+  while (!pool->full.count && pool->hint.idle < pool->nmarkers)
     pthread_cond_wait(&pool->work_cv, &pool->lock);
   if (!pool->full.count) { /* every marker idle: done (P1) */
     pthread_cond_broadcast(&pool->work_cv);
     pthread_mutex_unlock(&pool->lock);
     return false;
   }
-  GC_ATOMIC_STORE(pool->idle, pool->idle - 1);
+  GC_ATOMIC_STORE(pool->hint.idle, pool->hint.idle - 1);
   struct packet *p = pool->full.items[--pool->full.count];
   note_waiting(pool);
   bool ok = gc_vector_reserve(m->stack, m->stack->count + p->count);
@@ -227,7 +229,7 @@ struct mark_pool *tracing_pool_start(struct gc_collector *c,
     return NULL;
   pthread_mutex_lock(&pool->lock);
   pool->nmarkers = pool->nhelpers + 1;
-  pool->idle = 0;
+  pool->hint.idle = 0;
   pool->running = pool->nhelpers;
   pool->phase++;
   pthread_cond_broadcast(&pool->phase_cv);

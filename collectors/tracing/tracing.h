@@ -284,9 +284,19 @@ void tracing_mark_drain(struct marker *m, struct mark_pool *pool);
  * thread's marker; NULL if gc-threads is 1 or no helper can run. */
 struct mark_pool *tracing_pool_start(struct gc_collector *c,
                                      struct marker *first);
+/* What a marker reads of the pool at every object it marks, without the
+ * pool's lock. Inline rather than a call per object: large-live 512's
+ * longest pause (two markers) 0.98x, in 17 of 18 pairs below 1. */
+struct mark_pool_hint {
+  uint32_t idle;    /* markers waiting for work (P1) */
+  uint32_t waiting; /* full packets waiting for them */
+};
+const struct mark_pool_hint *tracing_pool_hint(const struct mark_pool *pool);
 /* True if more markers wait for work than packets wait for them: the time
- * to share some (a hint, read without the pool's lock). */
-bool tracing_pool_wants_work(struct mark_pool *pool);
+ * to share some (a hint). */
+static inline bool tracing_pool_wants_work(const struct mark_pool_hint *hint) {
+  return GC_ATOMIC_LOAD(hint->idle) > GC_ATOMIC_LOAD(hint->waiting);
+}
 /* The most packets that ever waited at once (P3; for tests). */
 uint32_t tracing_pool_most_waiting(const struct mark_pool *pool);
 /* Gives a packet of m's work to the pool, if more markers wait than
