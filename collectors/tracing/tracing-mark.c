@@ -103,19 +103,16 @@ static void scan_array_slice(struct marker *m, struct gc_obj *arr,
                              uint64_t from) {
   uint64_t length = ((struct gc_array *)arr)->length;
   uint64_t to = length - from > ARRAY_SLICE ? from + ARRAY_SLICE : length;
-  if (to < length) {
-    struct mark_stack *stack = m->stack;
-    if (stack->count + 2 > stack->capacity && !grow_mark_stack(m, 2))
-      return;
-    stack->items[stack->count++] = (uintptr_t)to << 2 | MARK_INDEX;
-    stack->items[stack->count++] = (uintptr_t)arr | MARK_CONTINUATION;
-  }
-  if (!reserve_stack(m, to - from))
+  if (!reserve_stack(m, (to < length ? 2 : 0) + (to - from)))
     return;
-  gc_ref *elems = gc_array_elems(arr);
   struct mark_stack *stack = m->stack;
   uintptr_t *items = stack->items;
   size_t count = stack->count;
+  if (to < length) {
+    items[count++] = (uintptr_t)to << 2 | MARK_INDEX;
+    items[count++] = (uintptr_t)arr | MARK_CONTINUATION;
+  }
+  gc_ref *elems = gc_array_elems(arr);
   for (uint64_t i = from; i < to; i++)
     count = push_field(items, count, elems[i]);
   stack->count = count;
