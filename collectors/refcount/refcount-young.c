@@ -57,9 +57,10 @@ int rc_young_reserve(struct gc_collector *c, size_t cells) {
 }
 
 /* The search's state, in locals while it runs: the path (the gray
- * objects, deepest last) and, for each, the index of its next reference
- * slot. Both vectors' room was reserved with the young cells
- * (rc_young_reserve), so they never grow here. */
+ * objects, deepest last) and, for each but the deepest, the index of its
+ * next reference slot (the deepest's is a local of promote_from). Both
+ * vectors' room was reserved with the young cells (rc_young_reserve), so
+ * they never grow here. */
 struct promotion {
   const struct gc_type_info *types;
   struct gc_obj **path, **next; /* next: an index, as a pointer */
@@ -69,13 +70,14 @@ struct promotion {
 
 /* Promotes young obj: it is old from now on, counted in the live totals,
  * and its fields are counted when the search walks them. An object with
- * reference fields enters the search path, gray (true); one without is
- * done (false). The shapes are decoded here from one read of the type,
+ * reference fields enters the search path, gray, and its type is returned,
+ * so that the search goes on with it without reading it again; one without
+ * is done (NULL). The shapes are decoded here from one read of the type,
  * where gc_object_size, rc_cell_bytes and rc_ref_slot_count would each
  * look it up again: this runs once per promoted object, the largest part
  * of a collection point. */
-static inline __attribute__((always_inline)) bool promote(struct promotion *p,
-                                                          struct gc_obj *obj) {
+static inline __attribute__((always_inline)) const struct gc_type_info *
+promote(struct promotion *p, struct gc_obj *obj) {
   const struct gc_type_info *t = &p->types[obj->type];
   uint32_t w = obj->gc_word & ~(RC_YOUNG | RC_REMEMBERED | RC_COLOR_MASK);
   size_t bytes, slots, cell; /* cell: what it takes in the heap */
@@ -98,18 +100,18 @@ static inline __attribute__((always_inline)) bool promote(struct promotion *p,
     rc_alloc_promote_cell(obj);
   if (!slots) {
     obj->gc_word = w;
-    return false;
+    return NULL;
   }
   obj->gc_word = w | RC_GRAY;
   assert(p->depth < p->room);
-  p->path[p->depth] = obj;
-  p->next[p->depth++] = NULL;
-  return true;
+  p->path[p->depth++] = obj;
+  return t;
 }
 
 /* Counts the search's reference to child, found in a field of the deepest
- * gray object; true if child was young and now is the deepest. */
-static inline __attribute__((always_inline)) bool
+ * gray object; child's type if child was young and now is the deepest,
+ * else NULL. */
+static inline __attribute__((always_inline)) const struct gc_type_info *
 count_field(struct gc_collector *c, struct promotion *p, struct gc_obj *child) {
   uint32_t w = child->gc_word;
   rc_increment(c, child); /* clears the colour: test it first */
@@ -120,7 +122,7 @@ count_field(struct gc_collector *c, struct promotion *p, struct gc_obj *child) {
   else if (c->promoting_from_roots &&
            (w & (RC_IN_ZCT | RC_COUNT_MASK)) == RC_IN_ZCT)
     child->gc_word |= RC_NEW_REFERRERS; /* see rc_collect_young */
-  return false;
+  return NULL;
 }
 
 /* Depth-first, from young obj: promotes every young object it reaches
@@ -135,7 +137,9 @@ count_field(struct gc_collector *c, struct promotion *p, struct gc_obj *child) {
  *
  * Each turn scans the deepest gray object's fields from where it stopped
  * until one holds a young object with fields of its own, which becomes the
- * deepest; past its last field, the object is done and leaves the path. */
+ * deepest; past its last field, the object is done and leaves the path.
+ * The deepest object, its type and its next field stay in locals: going
+ * deeper, the search reads neither the path nor the type again. */
 static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
   struct promotion p = {.types = c->types->items,
                         .path = c->young_path.items,
@@ -143,41 +147,50 @@ static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
                         .room = c->young_path.capacity < c->young_next.capacity
                                     ? c->young_path.capacity
                                     : c->young_next.capacity};
-  promote(&p, obj);
-  while (p.depth) {
-    size_t at = p.depth - 1;
-    struct gc_obj *parent = p.path[at];
-    size_t i = (size_t)(uintptr_t)p.next[at];
-    const struct gc_type_info *t = &p.types[parent->type];
-    bool deeper = false;
+  struct gc_obj *parent = obj;
+  const struct gc_type_info *t = promote(&p, obj);
+  size_t i = 0;
+  while (t) {
+    const struct gc_type_info *child_type = NULL;
+    struct gc_obj *child = NULL;
     if (GC_LIKELY(t->shape == GC_SHAPE_STRUCT)) {
       /* In locals: a count's store could alias the type, for all the
        * compiler knows, and it would read the type again per field. */
       gc_ref *fields = gc_obj_fields(parent);
       const uint32_t *offsets = t->ref_fields;
       size_t nrefs = t->nrefs;
-      while (i < nrefs && !deeper) {
-        struct gc_obj *child = fields[offsets[i++]];
-        deeper = child && count_field(c, &p, child);
+      while (i < nrefs && !child_type) {
+        child = fields[offsets[i++]];
+        if (child)
+          child_type = count_field(c, &p, child);
       }
     } else {
       gc_ref *elems = gc_array_elems(parent);
       size_t length = ((struct gc_array *)parent)->length;
-      while (i < length && !deeper) {
+      while (i < length && !child_type) {
         if (i + RC_PREFETCH_DISTANCE < length &&
             elems[i + RC_PREFETCH_DISTANCE])
           __builtin_prefetch(elems[i + RC_PREFETCH_DISTANCE], 1);
-        struct gc_obj *child = elems[i++];
-        deeper = child && count_field(c, &p, child);
+        child = elems[i++];
+        if (child)
+          child_type = count_field(c, &p, child);
       }
     }
-    if (deeper) {
-      p.next[at] = (struct gc_obj *)(uintptr_t)i;
+    if (child_type) {
+      /* The child is the deepest now, its parent just above it. */
+      p.next[p.depth - 2] = (struct gc_obj *)(uintptr_t)i;
+      parent = child;
+      t = child_type;
+      i = 0;
       continue;
     }
     if (rc_color(parent) == RC_GRAY)
       rc_set_color(parent, RC_BLACK);
-    p.depth--;
+    if (!--p.depth)
+      break;
+    parent = p.path[p.depth - 1];
+    i = (size_t)(uintptr_t)p.next[p.depth - 1];
+    t = &p.types[parent->type];
   }
   c->live_objects += p.objects;
   c->live_bytes += p.bytes;
