@@ -159,7 +159,9 @@ void rc_became_candidate(struct gc_collector *c, struct gc_obj *obj) {
 /* Frees obj, which nothing references: runs its destructor, clears its weak
  * references, decrements its children (unless trial deletion already
  * accounted for them), and releases its cell — or, if the candidate buffer
- * still points at it, leaves it a zombie for rc_filter_candidates. */
+ * still points at it, leaves it a zombie for rc_filter_candidates. The
+ * drain frees a plain struct itself (free_plain_struct in refcount-drain.c):
+ * a step added here for structs must be added there. */
 void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
                     enum rc_free_mode mode) {
   gc_heap *heap = c->heap;
