@@ -171,6 +171,41 @@ static void prepare_claimed_region(struct gc_mutator *m) {
   m->claimed.start = m->claimed.end = NULL;
 }
 
+/* A hole is at most LARGE_THRESHOLD long, so that the fast path can never
+ * place a large object in a block: the line after the longest hole from
+ * line l, within the block. */
+static inline uint32_t hole_limit(uint32_t l) {
+  uint32_t max_end = l + LARGE_THRESHOLD / LINE_SIZE;
+  return max_end < LINES_PER_BLOCK ? max_end : LINES_PER_BLOCK;
+}
+
+/* The first line in [from, to) of a block whose mark is (marked) or is not
+ * (!marked) epoch; to if none. Eight marks at a time: byte by byte, the
+ * search mispredicted the end of every run of lines. Reads only aligned
+ * words of the block's own marks (LINES_PER_BLOCK is a multiple of 8). */
+static uint32_t find_line(const uint8_t *marks, uint32_t from, uint32_t to,
+                          uint8_t epoch, bool marked) {
+  const uint64_t top_bits = UINT64_C(0x8080808080808080);
+  uint32_t word_start = from & ~7u;
+  uint64_t below_from = (UINT64_C(1) << (8 * (from - word_start))) - 1;
+  for (uint32_t w = word_start; w < to; w += 8) {
+    uint64_t word;
+    memcpy(&word, marks + w, sizeof word);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    word = __builtin_bswap64(word); /* the first line in the lowest byte */
+#endif
+    uint64_t equal = line_marks_equal(word, epoch);
+    uint64_t found = (marked ? equal : ~equal) & top_bits;
+    if (w == word_start)
+      found &= ~below_from;
+    if (found) {
+      uint32_t line = w + (uint32_t)__builtin_ctzll(found) / 8;
+      return line < to ? line : to;
+    }
+  }
+  return to;
+}
+
 /* Makes the next hole of the thread's block its small region, claimed
  * (claim_region). False when the block has no more. Needs no lock: the
  * block is the thread's (I5). */
@@ -182,16 +217,22 @@ static bool claim_hole_in_block(struct gc_mutator *m,
     return false;
   uint32_t l = m->small_line;
   size_t first = (size_t)m->small_block * LINES_PER_BLOCK;
-  while (l < LINES_PER_BLOCK && line_held(c, chunk, first + l))
-    l++;
-  if (l == LINES_PER_BLOCK)
-    return false;
-  /* A hole is at most LARGE_THRESHOLD long, so that the fast path can
-   * never place a large object in a block. */
-  uint32_t end = l, max_end = l + LARGE_THRESHOLD / LINE_SIZE;
-  while (end < LINES_PER_BLOCK && end < max_end &&
-         !line_held(c, chunk, first + end))
-    end++;
+  uint32_t end;
+  if (GC_LIKELY(!c->verify)) {
+    const uint8_t *marks = &chunk->line_mark[first];
+    l = find_line(marks, l, LINES_PER_BLOCK, c->line_epoch, false);
+    if (l == LINES_PER_BLOCK)
+      return false;
+    end = find_line(marks, l, hole_limit(l), c->line_epoch, true);
+  } else {
+    while (l < LINES_PER_BLOCK && line_held(c, chunk, first + l))
+      l++;
+    if (l == LINES_PER_BLOCK)
+      return false;
+    end = l;
+    while (end < hole_limit(l) && !line_held(c, chunk, first + end))
+      end++;
+  }
   m->small_line = end;
   char *block = block_address(chunk, m->small_block);
   region->cursor = block + (size_t)l * LINE_SIZE;

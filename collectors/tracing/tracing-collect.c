@@ -102,21 +102,16 @@ static void forget_dead_objects(struct gc_collector *c) {
   tracing_for_each_started_object(c, forget_if_dead, NULL);
 }
 
-/* How many of a block's line marks equal epoch, eight at a time: a byte of
- * x is zero exactly where the mark is epoch, and the expression below sets
- * the top bit of exactly those bytes (no carry crosses a byte). The sweep
+/* How many of a block's line marks equal epoch, eight at a time. The sweep
  * reads every line mark of the heap at each collection. */
 static uint32_t count_marked_lines(const uint8_t *marks, uint8_t epoch) {
-  const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
-  const uint64_t spread = UINT64_C(0x0101010101010101) * epoch;
   uint32_t count = 0;
   for (size_t i = 0; i < LINES_PER_BLOCK; i += 8) {
     uint64_t word;
     memcpy(&word, marks + i, sizeof word);
-    uint64_t x = word ^ spread;
-    uint64_t zero_bytes = ~(((x & low7) + low7) | x | low7) >> 7;
     /* One bit per byte: the multiplication sums them into the top byte. */
-    count += (uint32_t)((zero_bytes * UINT64_C(0x0101010101010101)) >> 56);
+    uint64_t equal = line_marks_equal(word, epoch) >> 7;
+    count += (uint32_t)((equal * UINT64_C(0x0101010101010101)) >> 56);
   }
   return count;
 }

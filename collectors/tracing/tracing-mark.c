@@ -87,13 +87,18 @@ static void visit_root(gc_ref *slot, void *ctx) {
 
 /* Marks every line that [obj, obj + size) touches. Block objects never
  * cross a block, so never a chunk. Markers in parallel may store the same
- * value into one line mark: relaxed atomic stores. */
+ * value into one line mark: relaxed atomic stores. The first and the last
+ * line are stored unconditionally (the same byte twice when they are one):
+ * whether a small object crosses a line boundary is as good as random,
+ * and a loop over one or two lines mispredicted its exit on those. */
 static inline void mark_lines(struct gc_obj *obj, size_t size,
                               uint8_t line_epoch) {
   struct chunk *chunk = chunk_of(obj);
   size_t first = line_index(obj);
   size_t last = line_index((char *)obj + size - 1);
-  for (size_t l = first; l <= last; l++)
+  GC_ATOMIC_STORE(chunk->line_mark[first], line_epoch);
+  GC_ATOMIC_STORE(chunk->line_mark[last], line_epoch);
+  for (size_t l = first + 1; l < last; l++)
     GC_ATOMIC_STORE(chunk->line_mark[l], line_epoch);
 }
 

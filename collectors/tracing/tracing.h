@@ -323,6 +323,15 @@ bool tracing_collect_for_allocation(struct gc_collector *c);
  * GC_TRAP_OOM; false if it could not run. */
 bool tracing_collect_full(struct gc_collector *c);
 
+/* Eight line marks (one little-endian word): the top bit of each byte that
+ * equals epoch, and no other bit. A byte of x is zero exactly where the mark
+ * is epoch; no carry crosses a byte. */
+static inline uint64_t line_marks_equal(uint64_t marks, uint8_t epoch) {
+  const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+  uint64_t x = marks ^ (UINT64_C(0x0101010101010101) * epoch);
+  return ~(((x & low7) + low7) | x | low7);
+}
+
 /* tracing-quarantine.c (verify=1) */
 /* Quarantine entries: a line's address (LINE_SIZE-aligned), or a large
  * object's header address with this tag. */
