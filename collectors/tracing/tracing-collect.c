@@ -102,20 +102,6 @@ static void forget_dead_objects(struct gc_collector *c) {
   tracing_for_each_started_object(c, forget_if_dead, NULL);
 }
 
-/* How many of a block's line marks equal epoch, eight at a time. The sweep
- * reads every line mark of the heap at each collection. */
-static uint32_t count_marked_lines(const uint8_t *marks, uint8_t epoch) {
-  uint32_t count = 0;
-  for (size_t i = 0; i < LINES_PER_BLOCK; i += 8) {
-    uint64_t word;
-    memcpy(&word, marks + i, sizeof word);
-    /* One bit per byte: the multiplication sums them into the top byte. */
-    uint64_t equal = line_marks_equal(word, epoch) >> 7;
-    count += (uint32_t)((equal * UINT64_C(0x0101010101010101)) >> 56);
-  }
-  return count;
-}
-
 /* Sets each block's state from its line marks and (verify=1) the lines its
  * quarantine holds, after quarantining the lines that died now. Returns
  * the bytes of marked lines. */

@@ -63,7 +63,7 @@ void tracing_sizing_collection_begins(struct gc_collector *c,
   struct heap_sizing *z = &c->sizing;
   if (z->frozen)
     return;
-  uint64_t used = GC_ATOMIC_LOAD(c->used_bytes);
+  uint64_t used = c->used_bytes;
   if (z->last_end_ns && start_ns > z->last_end_ns && used > z->used_after) {
     double seconds = (double)(start_ns - z->last_end_ns) / 1e9;
     z->allocation_rate = moving_average(

@@ -59,6 +59,7 @@
 
 #include <assert.h>
 #include <stdint.h>
+#include <string.h>
 
 #define LINE_BITS 7
 #define LINE_SIZE (1u << LINE_BITS)
@@ -190,8 +191,11 @@ struct gc_collector {
   uint64_t marked_objects, marked_bytes;
 
   /* Heap sizing, in bytes of object space (the policy: tracing-sizing.c). */
-  uint64_t used_bytes;         /* live at the last collection + taken since;
-                                  threads add their holes to it atomically */
+  uint64_t used_bytes;         /* live at the last collection + taken since:
+                                  a thread adds a block's free lines when it
+                                  takes the block, not each hole (a shared
+                                  counter per hole bounced its cache line
+                                  between two threads' cores) */
   uint64_t target_bytes;       /* collect when used_bytes would pass this */
   struct heap_sizing {         /* tracing-sizing.c */
     double allocation_rate;    /* bytes per second of mutator time */
@@ -330,6 +334,21 @@ static inline uint64_t line_marks_equal(uint64_t marks, uint8_t epoch) {
   const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
   uint64_t x = marks ^ (UINT64_C(0x0101010101010101) * epoch);
   return ~(((x & low7) + low7) | x | low7);
+}
+
+/* How many of a block's line marks equal epoch, eight at a time: the sweep
+ * reads every line mark of the heap at each collection, and a thread counts
+ * the free lines of each block it takes (tracing-alloc.c). */
+static inline uint32_t count_marked_lines(const uint8_t *marks, uint8_t epoch) {
+  uint32_t count = 0;
+  for (size_t i = 0; i < LINES_PER_BLOCK; i += 8) {
+    uint64_t word;
+    memcpy(&word, marks + i, sizeof word);
+    /* One bit per byte: the multiplication sums them into the top byte. */
+    uint64_t equal = line_marks_equal(word, epoch) >> 7;
+    count += (uint32_t)((equal * UINT64_C(0x0101010101010101)) >> 56);
+  }
+  return count;
 }
 
 /* tracing-quarantine.c (verify=1) */
