@@ -32,9 +32,21 @@
  * 8-byte strides; an array has a second header word holding its length, then
  * its elements (8 bytes each, 1 byte for I8). Sizes are rounded up to 8. */
 struct gc_obj {
-  uint32_t type;    /* index into heap->types.items; owned by gc/ */
+  /* Owned by gc/: the type number (an index into heap->types.items) in the
+   * low 16 bits, and above them a copy of the type's REF fields: bit 16 + i
+   * is set when field i (i < 16) of a struct type is a REF, so that
+   * gcheap.h's gc_get_ref and gc_set_ref check a field from the header
+   * alone. An object is made with its type's type_word (gc_type_info);
+   * read the number with gc_obj_type. */
+  uint32_t type_word;
   uint32_t gc_word; /* owned by the collector: mark bits, a count, ... */
 };
+
+/* The type number in a type word. */
+#define GC_TYPE_NUMBER_MASK UINT32_C(0xffff)
+static inline uint32_t gc_obj_type(const struct gc_obj *obj) {
+  return obj->type_word & GC_TYPE_NUMBER_MASK;
+}
 
 struct gc_array {
   struct gc_obj header;
@@ -76,6 +88,7 @@ struct gc_type_info {
   uint32_t nfields;     /* structs: number of fields */
   uint32_t nrefs;       /* structs: number of REF fields */
   uint32_t size;        /* structs, resources, weaks: bytes with header */
+  uint32_t type_word;   /* what an object of the type has in its header */
   gc_kind *kinds;       /* structs: kind of each field */
   uint32_t *ref_fields; /* structs: the indices of the REF fields */
 };
@@ -213,7 +226,13 @@ static inline uint32_t gc_type_count(const struct gc_type_registry *types) {
 
 static inline const struct gc_type_info *
 gc_type_info_of(const struct gc_type_registry *types, struct gc_obj *obj) {
-  return &types->items[obj->type];
+  return &types->items[gc_obj_type(obj)];
+}
+
+/* The header type word of a new object of type (a registered number). */
+static inline uint32_t gc_type_word(const struct gc_type_registry *types,
+                                    uint32_t type) {
+  return types->items[type].type_word;
 }
 
 /* The size in bytes of a well-formed object, header included. */

@@ -256,16 +256,24 @@ const char *gc_trap_name(gc_trap trap);
  * refuses to make a heap (an error in err) rather than let inline code read
  * the wrong fields. docs/guide.md ("Inline fast paths") gives the sequences
  * a JIT emits. */
-#define GCHEAP_INLINE_LAYOUT 2
+#define GCHEAP_INLINE_LAYOUT 3
 
 /* An object: a 32-bit type word, a 32-bit word of the collector's, then
  * the 8-byte fields of a struct; an array has its 64-bit length after the
- * header, then the elements (8 bytes each, 1 for GC_KIND_I8). */
+ * header, then the elements (8 bytes each, 1 for GC_KIND_I8). The type
+ * word holds the type number in its low 16 bits and, in bit
+ * GCHEAP_INLINE_HEADER_REF_SHIFT + i, whether field i of a struct type is
+ * a REF, for the first GCHEAP_INLINE_HEADER_REFS fields: gc_get_ref and
+ * gc_set_ref check such a field from the header alone, without a load
+ * from the type table that depends on it. */
 #define GCHEAP_INLINE_FIELDS_OFFSET 8
 #define GCHEAP_INLINE_ARRAY_LENGTH_OFFSET 8
 #define GCHEAP_INLINE_ARRAY_ELEMS_OFFSET 16
 /* Type numbers at or above this take the out-of-line call. */
 #define GCHEAP_INLINE_MAX_TYPES 65536u
+#define GCHEAP_INLINE_TYPE_NUMBER_MASK 0xffffu
+#define GCHEAP_INLINE_HEADER_REF_SHIFT 16
+#define GCHEAP_INLINE_HEADER_REFS 16
 /* Arrays longer than this are allocated out of line. */
 #define GCHEAP_INLINE_MAX_ARRAY_LENGTH (UINT32_C(1) << 24)
 
@@ -281,7 +289,10 @@ struct gc_inline_type {
   /* 1 when an object of the type holds no reference (a struct without REF
    * fields, an array of scalars): the row of cell_lists it is taken from. */
   uint8_t no_refs;
-  uint8_t reserved[26];
+  uint8_t reserved[2];
+  /* The type word an object of the type is made with. */
+  uint32_t type_word;
+  uint8_t reserved2[20];
 };
 
 /* A bump region: [cursor, limit) is zeroed memory in which an object of
@@ -352,7 +363,13 @@ GCHEAP_INLINE void *gc_inline_field(gc_heap *heap, gc_ref obj, size_t i,
   if (GCHEAP_UNLIKELY(h->slow) || GCHEAP_UNLIKELY(!obj))
     return NULL;
   char *o = (char *)obj;
-  const struct gc_inline_type *t = &h->types[*(const uint32_t *)o];
+  uint32_t type_word = *(const uint32_t *)o;
+  if (kind == GC_KIND_REF &&
+      GCHEAP_LIKELY(i < GCHEAP_INLINE_HEADER_REFS &&
+                    ((type_word >> (GCHEAP_INLINE_HEADER_REF_SHIFT + i)) & 1)))
+    return o + GCHEAP_INLINE_FIELDS_OFFSET + 8 * i;
+  const struct gc_inline_type *t =
+      &h->types[type_word & GCHEAP_INLINE_TYPE_NUMBER_MASK];
   if (GCHEAP_LIKELY(i < 64 && ((t->field_masks[kind] >> i) & 1)))
     return o + GCHEAP_INLINE_FIELDS_OFFSET + 8 * i;
   if (t->array_elem == (uint8_t)(kind + 1) &&
@@ -362,10 +379,11 @@ GCHEAP_INLINE void *gc_inline_field(gc_heap *heap, gc_ref obj, size_t i,
   return NULL;
 }
 
-/* bytes for an object of type, from what the handle publishes (the bump
+/* bytes for an object of type t, from what the handle publishes (the bump
  * region, else the cell table); NULL if that has no room, or allocation
  * must go out of line. */
-GCHEAP_INLINE gc_ref gc_inline_allocate(gc_heap *heap, gc_type type,
+GCHEAP_INLINE gc_ref gc_inline_allocate(gc_heap *heap,
+                                        const struct gc_inline_type *t,
                                         size_t bytes) {
   struct gc_heap_inline *h = (struct gc_heap_inline *)heap;
   if (GCHEAP_UNLIKELY(__atomic_load_n(&h->alloc_interrupt, __ATOMIC_RELAXED)))
@@ -376,7 +394,7 @@ GCHEAP_INLINE gc_ref gc_inline_allocate(gc_heap *heap, gc_type type,
     if (GCHEAP_UNLIKELY(bytes > (size_t)(h->bump.limit - p)))
       return NULL;
     h->bump.cursor = p + bytes;
-    *(uint32_t *)p = type; /* the rest is zero */
+    *(uint32_t *)p = t->type_word; /* the rest is zero */
   } else {
     if (bytes > GCHEAP_INLINE_CELL_MAX_BYTES || h->cell_budget < (int64_t)bytes)
       return NULL;
@@ -386,14 +404,14 @@ GCHEAP_INLINE gc_ref gc_inline_allocate(gc_heap *heap, gc_type type,
     if (GCHEAP_LIKELY(p < run->limit)) {
       run->cursor = p + bytes;
     } else {
-      void **list = &h->cell_lists[h->types[type].no_refs][k];
+      void **list = &h->cell_lists[t->no_refs][k];
       p = (char *)*list;
       if (GCHEAP_UNLIKELY(p == NULL))
         return NULL;
       *list = *(void **)p;
     }
     h->cell_budget -= (int64_t)bytes;
-    ((uint32_t *)p)[0] = type;
+    ((uint32_t *)p)[0] = t->type_word;
     ((uint32_t *)p)[1] = h->cell_gc_word;
     /* At most 15 words: plain stores. (The empty asm keeps the compiler
      * from making the loop a "rep stos", whose start-up costs more than
@@ -411,8 +429,9 @@ GCHEAP_INLINE gc_ref gc_inline_allocate(gc_heap *heap, gc_type type,
 GCHEAP_INLINE gc_ref gc_inline_new_struct(gc_heap *heap, gc_type type) {
   const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
   if (GCHEAP_LIKELY(!h->slow && type < GCHEAP_INLINE_MAX_TYPES)) {
-    uint32_t bytes = h->types[type].new_struct_bytes;
-    gc_ref obj = bytes ? gc_inline_allocate(heap, type, bytes) : NULL;
+    const struct gc_inline_type *t = &h->types[type];
+    uint32_t bytes = t->new_struct_bytes;
+    gc_ref obj = bytes ? gc_inline_allocate(heap, t, bytes) : NULL;
     if (GCHEAP_LIKELY(obj != NULL))
       return obj;
   }
@@ -424,11 +443,12 @@ GCHEAP_INLINE gc_ref gc_inline_new_array(gc_heap *heap, gc_type type,
   const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
   if (GCHEAP_LIKELY(!h->slow && type < GCHEAP_INLINE_MAX_TYPES &&
                     len <= GCHEAP_INLINE_MAX_ARRAY_LENGTH)) {
-    uint8_t elem = h->types[type].array_elem;
+    const struct gc_inline_type *t = &h->types[type];
+    uint8_t elem = t->array_elem;
     size_t bytes = (GCHEAP_INLINE_ARRAY_ELEMS_OFFSET +
                     len * (elem == GC_KIND_I8 + 1 ? 1 : 8) + 7) &
                    ~(size_t)7;
-    gc_ref obj = elem ? gc_inline_allocate(heap, type, bytes) : NULL;
+    gc_ref obj = elem ? gc_inline_allocate(heap, t, bytes) : NULL;
     if (GCHEAP_LIKELY(obj != NULL)) {
       *(uint64_t *)((char *)obj + GCHEAP_INLINE_ARRAY_LENGTH_OFFSET) = len;
       return obj;
@@ -440,7 +460,9 @@ GCHEAP_INLINE gc_ref gc_inline_new_array(gc_heap *heap, gc_type type,
 GCHEAP_INLINE size_t gc_inline_array_len(gc_heap *heap, gc_ref arr) {
   const struct gc_heap_inline *h = (const struct gc_heap_inline *)heap;
   if (GCHEAP_LIKELY(!h->slow && arr) &&
-      GCHEAP_LIKELY(h->types[*(const uint32_t *)arr].array_elem))
+      GCHEAP_LIKELY(
+          h->types[*(const uint32_t *)arr & GCHEAP_INLINE_TYPE_NUMBER_MASK]
+              .array_elem))
     return (size_t) * (const uint64_t *)((const char *)arr +
                                          GCHEAP_INLINE_ARRAY_LENGTH_OFFSET);
   return (gc_array_len)(heap, arr);

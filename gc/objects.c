@@ -15,7 +15,7 @@
 
 /* The layout gcheap.h's inline fast paths assume (GCHEAP_INLINE_LAYOUT). */
 _Static_assert(offsetof(struct gc_heap, inl) == 0, "inl starts the handle");
-_Static_assert(offsetof(struct gc_obj, type) == 0 &&
+_Static_assert(offsetof(struct gc_obj, type_word) == 0 &&
                    offsetof(struct gc_obj, gc_word) == 4 &&
                    sizeof(struct gc_obj) == GCHEAP_INLINE_FIELDS_OFFSET,
                "object header");
@@ -26,7 +26,8 @@ _Static_assert(offsetof(struct gc_array, length) ==
 _Static_assert(sizeof(struct gc_inline_type) == 64 &&
                    offsetof(struct gc_inline_type, new_struct_bytes) == 32 &&
                    offsetof(struct gc_inline_type, array_elem) == 36 &&
-                   offsetof(struct gc_inline_type, no_refs) == 37,
+                   offsetof(struct gc_inline_type, no_refs) == 37 &&
+                   offsetof(struct gc_inline_type, type_word) == 40,
                "inline type entry (docs/guide.md, section 10)");
 _Static_assert(offsetof(struct gc_heap_inline, slow) == 4 &&
                    offsetof(struct gc_heap_inline, alloc_interrupt) == 5 &&
@@ -40,7 +41,10 @@ _Static_assert(offsetof(struct gc_heap_inline, slow) == 4 &&
                    offsetof(struct gc_heap_inline, cell_lists) == 312 &&
                    sizeof(struct gc_heap_inline) == 552,
                "the handle's inline part (docs/guide.md, section 10)");
-_Static_assert(GC_MAX_TYPES == GCHEAP_INLINE_MAX_TYPES, "type numbers");
+_Static_assert(GC_MAX_TYPES == GCHEAP_INLINE_MAX_TYPES &&
+                   GC_TYPE_NUMBER_MASK == GCHEAP_INLINE_TYPE_NUMBER_MASK &&
+                   GC_MAX_TYPES - 1 == GC_TYPE_NUMBER_MASK,
+               "type numbers");
 
 /* gcheap.h's inline allocation fell through: a region to refill, a
  * detour (stress, a safepoint), a collector without a published region, a
@@ -99,7 +103,7 @@ gc_ref(gc_new_array)(gc_heap *heap, gc_type type, size_t len) {
 gc_type gc_type_of(gc_heap *heap, gc_ref obj) {
   if (gc_api_object(heap, obj, "gc_type_of"))
     return GC_TYPE_NONE;
-  return obj->type;
+  return gc_obj_type(obj);
 }
 
 /* The array's info, or NULL after a trap if arr is not an array. */
@@ -107,7 +111,7 @@ static const struct gc_type_info *array_info(gc_heap *heap, gc_ref arr,
                                              const char *fn) {
   if (gc_api_object(heap, arr, fn))
     return NULL;
-  const struct gc_type_info *t = &heap->type_items[arr->type];
+  const struct gc_type_info *t = &heap->type_items[gc_obj_type(arr)];
   if (GC_UNLIKELY(t->shape != GC_SHAPE_ARRAY)) {
     gc_trap_raise(heap, GC_TRAP_TYPE, "%s: %p is a %s (%s), not an array", fn,
                   (void *)arr, gc_shape_name(t->shape), t->name);
@@ -130,7 +134,7 @@ field_address_checked(gc_heap *heap, gc_ref obj, size_t i, gc_kind kind,
                       const char *fn) {
   if (gc_api_object(heap, obj, fn))
     return NULL;
-  const struct gc_type_info *t = &heap->type_items[obj->type];
+  const struct gc_type_info *t = &heap->type_items[gc_obj_type(obj)];
   if (t->shape == GC_SHAPE_STRUCT) {
     if (i >= t->nfields) {
       gc_trap_raise(
@@ -348,7 +352,7 @@ static struct gc_obj *builtin_object(gc_heap *heap, gc_ref obj,
                                      enum gc_shape shape, const char *fn) {
   if (gc_api_object(heap, obj, fn))
     return NULL;
-  const struct gc_type_info *t = &heap->type_items[obj->type];
+  const struct gc_type_info *t = &heap->type_items[gc_obj_type(obj)];
   if (GC_UNLIKELY(t->shape != shape)) {
     gc_trap_raise(heap, GC_TRAP_TYPE, "%s: %p is a %s (%s), not a %s", fn,
                   (void *)obj, gc_shape_name(t->shape), t->name,

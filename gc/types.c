@@ -53,6 +53,7 @@ static gc_type add_type(struct gc_type_registry *types,
   strcpy(name, info.name);
   info.name = name;
   size_t index = types->count;
+  info.type_word |= (uint32_t)index; /* above it, the REF bits, if any */
   types->items[index] = info;
   __atomic_store_n(&types->count, index + 1, __ATOMIC_RELEASE);
   return (gc_type)index;
@@ -69,6 +70,8 @@ static gc_type register_type(gc_heap *heap, struct gc_type_info info,
   gc_heap_lock(heap);
   uint32_t index = heap->types->count;
   bool full = index == heap->types->capacity;
+  info.type_word |= index;
+  fast.type_word = info.type_word;
   if (!full)
     inline_types[index] = fast;
   gc_type type = add_type(heap->types, info);
@@ -191,6 +194,8 @@ gc_type gc_type_struct(gc_heap *heap, const char *name, size_t nfields,
       ref_fields[r++] = (uint32_t)i;
     if (i < 64)
       fast.field_masks[fields[i]] |= UINT64_C(1) << i;
+    if (i < GCHEAP_INLINE_HEADER_REFS && fields[i] == GC_KIND_REF)
+      info.type_word |= UINT32_C(1) << (GCHEAP_INLINE_HEADER_REF_SHIFT + i);
   }
   return register_type(heap, info, fast);
 }

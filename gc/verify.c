@@ -45,8 +45,8 @@ int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn) {
                   (void *)ref, why);
     return -1;
   }
-  uint32_t type = ref->type;
-  if (type == (uint32_t)GC_POISON_WORD) {
+  uint32_t type = gc_obj_type(ref);
+  if (ref->type_word == (uint32_t)GC_POISON_WORD) {
     gc_trap_raise(heap, GC_TRAP_INVARIANT,
                   "%s: %p is not a live object of this heap: its header is "
                   "poisoned (freed memory)",
@@ -59,6 +59,14 @@ int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn) {
         "%s: %p is not a live object of this heap: bad type %u in its "
         "header",
         fn, (void *)ref, type);
+    return -1;
+  }
+  /* The fast paths trust the REF bits above the number (gcheap.h). */
+  if (ref->type_word != gc_type_word(heap->types, type)) {
+    gc_trap_raise(heap, GC_TRAP_INVARIANT,
+                  "%s: %p: header type word 0x%08x is not type %u's (0x%08x)",
+                  fn, (void *)ref, ref->type_word, type,
+                  gc_type_word(heap->types, type));
     return -1;
   }
   return 0;

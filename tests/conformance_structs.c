@@ -259,6 +259,29 @@ COLLECTOR_TEST(structs, wild_pointers_trap) {
   harness_free_heap(heap);
 }
 
+/* The fast paths trust the REF bits of a header's type word (gcheap.h):
+ * with verify=1, a word that is not its type's traps at the first call
+ * that receives the object, before any field is read through it. */
+COLLECTOR_TEST(structs, a_header_with_wrong_ref_bits_traps) {
+  gc_heap *heap = harness_new_heap(param->name, NULL);
+  gc_type node = gc_type_struct(heap, "node", NFIELDS, node_kinds);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *a = gc_root(heap, gc_new_struct(heap, node));
+  uint32_t *word = (uint32_t *)*a;
+  uint32_t saved = *word;
+  *word |= UINT32_C(1) << (16 + F_INT); /* claims the i64 field is a REF */
+  cr_assert_null(gc_get_ref(heap, *a, F_INT));
+  EXPECT_TRAP(GC_TRAP_INVARIANT, "header type word");
+  gc_set_i64(heap, *a, F_INT, 5);
+  EXPECT_TRAP(GC_TRAP_INVARIANT, "header type word");
+  *word = saved;
+  gc_set_i64(heap, *a, F_INT, 5);
+  CHECK_EQ(gc_get_i64(heap, *a, F_INT), 5);
+  gc_scope_close(heap, scope);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
 /* More fields than the fast path's 64-bit masks cover: fields 64 and up go
  * through the checked path, and must behave exactly like the first 64. */
 ACCESSOR_TEST(structs, fields_past_the_sixty_fourth_work) {

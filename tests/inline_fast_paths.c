@@ -161,6 +161,59 @@ COLLECTOR_TEST(inline_fast_paths, inline_and_out_of_line_calls_agree) {
   harness_free_heap(heap);
 }
 
+/* The type word: the type number below bit 16 and, from bit 16, which of
+ * the first 16 fields are REFs (the fast paths check a REF field from the
+ * header alone). Every way of making an object writes the same word. */
+COLLECTOR_TEST(inline_fast_paths, the_type_word_holds_the_first_refs) {
+  gc_heap *heap = fast_heap(param->name);
+  enum { WIDE = 20 };
+  gc_kind kinds[WIDE];
+  uint32_t ref_bits = 0;
+  for (int f = 0; f < WIDE; f++) {
+    bool ref = f == 1 || f == 5 || f == 15 || f == 16 || f == 19;
+    kinds[f] = ref ? GC_KIND_REF : f % 2 ? GC_KIND_I64 : GC_KIND_F64;
+    if (ref && f < 16)
+      ref_bits |= UINT32_C(1) << (16 + f);
+  }
+  gc_type wide = gc_type_struct(heap, "wide", WIDE, kinds);
+  gc_type pair = gc_type_struct(heap, "pair", 3, mixed_kinds);
+  gc_type flat = gc_type_struct(heap, "flat", 2, &mixed_kinds[1]);
+  gc_type refs = gc_type_array(heap, "refs", GC_KIND_REF);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *objs[6];
+  objs[0] = gc_root(heap, gc_new_struct(heap, wide));
+  objs[1] = gc_root(heap, (gc_new_struct)(heap, wide));
+  objs[2] = gc_root(heap, gc_new_struct(heap, pair));
+  objs[3] = gc_root(heap, gc_new_struct(heap, flat));
+  objs[4] = gc_root(heap, gc_new_array(heap, refs, 3));
+  gc_collect(heap); /* and after a collection, from reused memory */
+  objs[5] = gc_root(heap, gc_new_struct(heap, wide));
+  const uint32_t want[6] = {
+      wide | ref_bits, wide | ref_bits, pair | UINT32_C(1) << 16, flat, refs,
+      wide | ref_bits};
+  for (int k = 0; k < 6; k++) {
+    CHECK_EQ(*(const uint32_t *)*objs[k], want[k]);
+    CHECK_EQ(gc_type_of(heap, *objs[k]), want[k] & 0xffff);
+  }
+  /* REFs inside and past the header's 16, beside fields of other kinds. */
+  gc_set_ref(heap, *objs[0], 15, *objs[1]);
+  gc_set_ref(heap, *objs[0], 16, *objs[2]);
+  (gc_set_ref)(heap, *objs[0], 19, *objs[3]);
+  gc_set_i64(heap, *objs[0], 3, 33);
+  gc_collect(heap);
+  CHECK(gc_get_ref(heap, *objs[0], 15) == *objs[1]);
+  CHECK(gc_get_ref(heap, *objs[0], 16) == *objs[2]);
+  CHECK(gc_get_ref(heap, *objs[0], 19) == (gc_get_ref)(heap, *objs[0], 19));
+  CHECK(gc_get_ref(heap, *objs[0], 19) == *objs[3]);
+  CHECK_EQ(gc_get_i64(heap, *objs[0], 3), 33);
+  cr_assert_null(gc_get_ref(heap, *objs[0], 3));
+  EXPECT_TRAP(GC_TRAP_TYPE, "not ref");
+  cr_assert_null(gc_get_ref(heap, *objs[0], 17));
+  EXPECT_TRAP(GC_TRAP_TYPE, "not ref");
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
 /* What the inline test refuses goes out of line and traps as it would
  * there: a NULL object, an index out of range, another kind, a built-in
  * type, an array type given to gc_new_struct and the reverse. */

@@ -86,7 +86,7 @@ int boehm_check_ref(struct gc_collector *c, gc_ref ref, char *why,
   }
   /* A reclaimed object holds Boehm's free-list link in its first word: its
    * type and gc_word are then a pointer's halves, which fail these checks. */
-  uint32_t type = ref->type;
+  uint32_t type = gc_obj_type(ref);
   if (type == GC_TYPE_NONE || type >= gc_type_count(c->types)) {
     snprintf(why, whylen, "bad type %u in its header (freed by Boehm?)", type);
     return -1;

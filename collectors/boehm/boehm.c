@@ -256,7 +256,7 @@ static struct gc_obj *boehm_allocate(struct gc_mutator *m, uint32_t type,
     if (!obj)
       return NULL;
   }
-  obj->type = type;
+  obj->type_word = t->type_word;
   obj->gc_word = c->tag;
   if (GC_UNLIKELY(type == GC_TYPE_RESOURCE)) {
     if (boehm_resource_register(c, (struct gc_resource *)obj))
@@ -287,10 +287,11 @@ static void GC_CALLBACK count_if_ours(void *obj, size_t boehm_bytes,
   struct census *census = data;
   struct gc_collector *c = census->c;
   struct gc_obj *o = obj;
-  bool ours = o->type == GC_TYPE_RESOURCE
+  bool ours = gc_obj_type(o) == GC_TYPE_RESOURCE
                   ? boehm_resource_check(c, (struct gc_resource *)o) == NULL
                   : o->gc_word == c->tag;
-  if (!ours || o->type == GC_TYPE_NONE || o->type >= c->types->count)
+  if (!ours || gc_obj_type(o) == GC_TYPE_NONE ||
+      gc_obj_type(o) >= c->types->count)
     return; /* another heap's, Boehm's own, or a free cell */
   census->objects++;
   census->bytes += gc_object_size(c->types, o);

@@ -119,7 +119,7 @@ static void for_each_object(struct gc_collector *c,
 }
 
 static void destroy_if_resource(struct gc_collector *c, struct gc_obj *obj) {
-  if (obj->type == GC_TYPE_RESOURCE)
+  if (gc_obj_type(obj) == GC_TYPE_RESOURCE)
     gc_run_destructor(c->heap, (struct gc_resource *)obj);
 }
 
@@ -175,7 +175,7 @@ static char *carve(struct gc_collector *c, size_t bytes) {
 static inline struct gc_obj *place(struct gc_collector *c, char *p,
                                    uint32_t type) {
   struct gc_obj *obj = (struct gc_obj *)p;
-  obj->type = type;
+  obj->type_word = gc_type_word(c->types, type);
   if (GC_UNLIKELY(c->starts != NULL)) {
     size_t granule = (size_t)(p - c->arena) / 8;
     __atomic_fetch_or(&c->starts[granule / 64], UINT64_C(1) << (granule % 64),

@@ -349,7 +349,7 @@ void rc_release_cell(struct gc_collector *c, struct gc_obj *obj) {
       if (rc_quarantine_cell(c, block, index))
         return;
     } else {
-      obj->type = GC_TYPE_NONE;
+      obj->type_word = GC_TYPE_NONE;
     }
     rc_alloc_free_cell(c, block, index);
     return;

@@ -38,7 +38,7 @@ static void queue_if_zero(struct gc_collector *c, struct gc_obj *obj,
 static inline bool free_plain_struct(struct gc_collector *c, struct gc_obj *obj,
                                      uint32_t w) {
   assert(!(w & (RC_IN_ZCT | RC_ZOMBIE | RC_STICKY)));
-  const struct gc_type_info *t = &c->types->items[obj->type];
+  const struct gc_type_info *t = &c->types->items[gc_obj_type(obj)];
   if (t->shape != GC_SHAPE_STRUCT || t->size >= RC_LARGE_MIN ||
       (w & (RC_HAS_WEAK | RC_BUFFERED)) ||
       (w & RC_COUNT_MASK) == c->count_limit)
@@ -59,7 +59,7 @@ static inline bool free_plain_struct(struct gc_collector *c, struct gc_obj *obj,
     return true;
   }
   struct rc_block *block = rc_block_of(obj);
-  obj->type = GC_TYPE_NONE;
+  obj->type_word = GC_TYPE_NONE;
   rc_alloc_free_cell(c, block, rc_cell_index(block, obj));
   return true;
 }

@@ -78,7 +78,7 @@ struct promotion {
  * of a collection point. */
 static inline __attribute__((always_inline)) const struct gc_type_info *
 promote(struct promotion *p, struct gc_obj *obj) {
-  const struct gc_type_info *t = &p->types[obj->type];
+  const struct gc_type_info *t = &p->types[gc_obj_type(obj)];
   uint32_t w = obj->gc_word & ~(RC_YOUNG | RC_REMEMBERED | RC_COLOR_MASK);
   size_t bytes, slots, cell; /* cell: what it takes in the heap */
   if (GC_LIKELY(t->shape == GC_SHAPE_STRUCT)) {
@@ -91,7 +91,7 @@ promote(struct promotion *p, struct gc_obj *obj) {
     slots = t->elem == GC_KIND_REF ? length : 0;
   } else {
     bytes = t->size;
-    cell = obj->type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
+    cell = gc_obj_type(obj) == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
     slots = 0;
   }
   p->objects++;
@@ -190,7 +190,7 @@ static void promote_from(struct gc_collector *c, struct gc_obj *obj) {
       break;
     parent = p.path[p.depth - 1];
     i = (size_t)(uintptr_t)p.next[p.depth - 1];
-    t = &p.types[parent->type];
+    t = &p.types[gc_obj_type(parent)];
   }
   c->live_objects += p.objects;
   c->live_bytes += p.bytes;

@@ -167,11 +167,11 @@ void rc_free_object(struct gc_collector *c, struct gc_obj *obj,
   gc_heap *heap = c->heap;
   uint32_t w = obj->gc_word;
   assert(!(w & (RC_IN_ZCT | RC_ZOMBIE | RC_STICKY)));
-  if (obj->type == GC_TYPE_RESOURCE) {
+  if (gc_obj_type(obj) == GC_TYPE_RESOURCE) {
     struct gc_resource *res = (struct gc_resource *)obj;
     if (!res->destroyed)
       gc_run_destructor(heap, res);
-  } else if (obj->type == GC_TYPE_WEAK) {
+  } else if (gc_obj_type(obj) == GC_TYPE_WEAK) {
     rc_unlink_weak(c, (struct rc_weak *)obj);
   }
   if (w & RC_HAS_WEAK)
@@ -346,8 +346,8 @@ static int reserve_builtin(struct gc_collector *c, uint32_t type) {
 /* A new object's header: young, not in the ZCT, not counted; the next
  * collection point decides (refcount-young.c). */
 static inline __attribute__((always_inline)) void
-init_header(struct gc_obj *obj, uint32_t type) {
-  obj->type = type;
+init_header(const struct gc_collector *c, struct gc_obj *obj, uint32_t type) {
+  obj->type_word = gc_type_word(c->types, type);
   obj->gc_word = RC_YOUNG;
 }
 
@@ -394,7 +394,7 @@ static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type,
     zero_words((uint64_t *)obj + 1, cell_bytes / 8 - 1);
   else if (cell_bytes < RC_LARGE_MIN)
     memset(obj + 1, 0, cell_bytes - sizeof *obj);
-  init_header(obj, type);
+  init_header(c, obj, type);
   if (type == GC_TYPE_RESOURCE) {
     c->resources_allocated = true;
     c->young_resources.items[c->young_resources.count++] = obj;
@@ -415,7 +415,7 @@ allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
     if (obj) {
       *m->budget -= (int64_t)bytes;
       memset(obj + 1, 0, bytes - sizeof *obj);
-      init_header(obj, type);
+      init_header(m->c, obj, type);
       return obj;
     }
   }
@@ -438,7 +438,7 @@ static struct gc_obj *rc_allocate(struct gc_mutator *m, uint32_t type,
     if (GC_LIKELY(obj != NULL)) {
       *m->budget -= (int64_t)bytes;
       zero_words((uint64_t *)obj + 1, bytes / 8 - 1);
-      init_header(obj, type);
+      init_header(m->c, obj, type);
       return obj;
     }
   }
@@ -505,7 +505,7 @@ static struct gc_collector *rc_create(const struct gc_collector_env *env,
 
 static void destroy_if_resource(struct gc_collector *c, struct gc_obj *obj,
                                 void *ctx) {
-  if (obj->type == GC_TYPE_RESOURCE && !(obj->gc_word & RC_ZOMBIE)) {
+  if (gc_obj_type(obj) == GC_TYPE_RESOURCE && !(obj->gc_word & RC_ZOMBIE)) {
     struct gc_resource *res = (struct gc_resource *)obj;
     if (!res->destroyed)
       gc_run_destructor(c->heap, res);

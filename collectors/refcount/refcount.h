@@ -387,7 +387,7 @@ void rc_alloc_init_mutator(struct gc_mutator *m);
 static inline size_t rc_cell_bytes(const struct gc_type_registry *types,
                                    struct gc_obj *obj) {
   size_t bytes = gc_object_size(types, obj);
-  return obj->type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
+  return gc_obj_type(obj) == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
 }
 /* Returns the cell of a dead object to its free list or to the system. */
 void rc_release_cell(struct gc_collector *c, struct gc_obj *obj);

@@ -565,7 +565,7 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
   if (mapped_bytes(c) > c->peak_mapped)
     c->peak_mapped = mapped_bytes(c);
   gc_note_heap_bytes(c->heap, mapped_bytes(c));
-  obj->type = type;
+  obj->type_word = gc_type_word(c->types, type);
   return obj;
 }
 
@@ -590,7 +590,7 @@ static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type,
   if (c->verify && !verify_fresh_cell(c, p, bytes))
     return NULL;
   struct gc_obj *obj = (struct gc_obj *)p;
-  obj->type = type;
+  obj->type_word = gc_type_word(c->types, type);
   obj->gc_word = 0;
   return obj;
 }

@@ -58,7 +58,7 @@ static void finalize(struct gc_collector *c) {
   struct gc_obj_vector *res = &c->resources;
   for (size_t i = 0; i < res->count;) {
     struct gc_resource *r = (struct gc_resource *)res->items[i];
-    if (c->verify && r->header.type == (uint32_t)GC_POISON_WORD) {
+    if (c->verify && r->header.type_word == (uint32_t)GC_POISON_WORD) {
       gc_trap_raise(
           heap, GC_TRAP_INVARIANT,
           "resource %p was freed before its destructor ran (the sweep "

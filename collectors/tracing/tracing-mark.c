@@ -132,7 +132,7 @@ static void scan_array_slice(struct marker *m, struct gc_obj *arr,
 static inline __attribute__((always_inline)) void
 scan_object(struct marker *m, const struct gc_type_info *types,
             uint8_t line_epoch, struct gc_obj *obj) {
-  const struct gc_type_info *t = &types[obj->type];
+  const struct gc_type_info *t = &types[gc_obj_type(obj)];
   size_t size;
   if (GC_LIKELY(t->shape == GC_SHAPE_STRUCT)) {
     size = t->size;
@@ -316,7 +316,7 @@ static bool verify_marked_object(struct gc_collector *c, struct gc_obj *obj) {
       }
     }
   });
-  if (ok && obj->type == GC_TYPE_RESOURCE &&
+  if (ok && gc_obj_type(obj) == GC_TYPE_RESOURCE &&
       ((struct gc_resource *)obj)->destroyed) {
     gc_trap_raise(heap, GC_TRAP_INVARIANT,
                   "resource %p is reachable but its destructor has already run",

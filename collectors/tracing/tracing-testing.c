@@ -23,7 +23,7 @@ void gc_tracing_test_unmark(gc_heap *heap, gc_ref obj) {
 }
 
 void gc_tracing_test_destroy_now(gc_heap *heap, gc_ref resource) {
-  if (tracing_of(heap) && resource && resource->type == GC_TYPE_RESOURCE)
+  if (tracing_of(heap) && resource && gc_obj_type(resource) == GC_TYPE_RESOURCE)
     gc_run_destructor(heap, (struct gc_resource *)resource);
 }
 

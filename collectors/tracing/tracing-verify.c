@@ -23,7 +23,7 @@ static const char *why_not_object(struct gc_collector *c, const void *ref) {
     if (line_index(ref) < FIRST_OBJECT_BLOCK * LINES_PER_BLOCK)
       return "points into the collector's metadata";
     if (gc_bit_test(chunk->object_start, granule_index(ref))) {
-      if (((const struct gc_obj *)ref)->type == (uint32_t)GC_POISON_WORD)
+      if (((const struct gc_obj *)ref)->type_word == (uint32_t)GC_POISON_WORD)
         return "its header is poisoned (freed memory)";
       return NULL;
     }

@@ -18,7 +18,7 @@ static struct gc_obj *tracing_allocate(struct gc_mutator *m, uint32_t type,
                 type >= GC_FIRST_USER_TYPE)) {
     m->small->cursor = p + bytes;
     struct gc_obj *obj = (struct gc_obj *)p;
-    obj->type = type;
+    obj->type_word = gc_type_word(m->c->types, type);
     return obj;
   }
   return tracing_allocate_slow(m, type, bytes);
