@@ -42,10 +42,16 @@ struct gc_obj {
   uint32_t gc_word; /* owned by the collector: mark bits, a count, ... */
 };
 
-/* The type number in a type word. */
+/* The type number in a type word. A built-in type's word is its number
+ * (no REF bits) and a user type's is at least its number, so comparing a
+ * word with GC_TYPE_RESOURCE, GC_TYPE_WEAK or GC_FIRST_USER_TYPE tells the
+ * same as comparing the number. */
 #define GC_TYPE_NUMBER_MASK UINT32_C(0xffff)
+static inline uint32_t gc_type_number(uint32_t type_word) {
+  return type_word & GC_TYPE_NUMBER_MASK;
+}
 static inline uint32_t gc_obj_type(const struct gc_obj *obj) {
-  return obj->type_word & GC_TYPE_NUMBER_MASK;
+  return gc_type_number(obj->type_word);
 }
 
 struct gc_array {
@@ -164,11 +170,13 @@ struct gc_collector_ops {
   /* The thread leaves, with the heap lock held: whatever it holds (an
    * allocation region, buffered barrier work) goes back to the heap. */
   void (*detach)(struct gc_mutator *m);
-  /* An object of bytes (a multiple of 8, at least 16) whose header type is
-   * set to type, whose gc_word is the collector's, and whose other bytes are
-   * zero. May collect first. On exhaustion: gc_trap_raise(GC_TRAP_OOM) and
-   * NULL. */
-  struct gc_obj *(*allocate)(struct gc_mutator *m, uint32_t type, size_t bytes);
+  /* An object of bytes (a multiple of 8, at least 16) whose header type
+   * word is set to type_word (its type's gc_type_info.type_word: gc/ has it
+   * at hand, in the inline table's line it read the size from), whose
+   * gc_word is the collector's, and whose other bytes are zero. May collect
+   * first. On exhaustion: gc_trap_raise(GC_TRAP_OOM) and NULL. */
+  struct gc_obj *(*allocate)(struct gc_mutator *m, uint32_t type_word,
+                             size_t bytes);
   /* The write barrier for one reference store *slot = v inside obj. NULL
    * means a plain store. Another thread may store into the same object at
    * the same time: the barrier must stay correct under any interleaving. */

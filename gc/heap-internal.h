@@ -83,7 +83,8 @@ struct gc_heap {
    * sends a store to it. */
   const struct gc_collector_ops *ops;
   struct gc_mutator *mutator; /* this thread's part of the collector */
-  struct gc_obj *(*allocate)(struct gc_mutator *m, uint32_t type, size_t bytes);
+  struct gc_obj *(*allocate)(struct gc_mutator *m, uint32_t type_word,
+                             size_t bytes);
   void (*write_ref)(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
                     gc_ref v);
   struct gc_type_registry *types; /* &shared->types */
@@ -205,11 +206,11 @@ void gc_raise_pending_traps(gc_heap *heap);
 
 /* Allocation through the collector, with stress collections and stats.
  * Inline: it is on every allocation, and its only call is the collector's. */
-static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type,
+static inline struct gc_obj *gc_allocate(gc_heap *heap, uint32_t type_word,
                                          size_t bytes) {
   if (GC_UNLIKELY(GC_ATOMIC_LOAD(heap->inl.alloc_interrupt)))
     gc_allocate_interrupted(heap);
-  struct gc_obj *obj = heap->allocate(heap->mutator, type, bytes);
+  struct gc_obj *obj = heap->allocate(heap->mutator, type_word, bytes);
   if (GC_LIKELY(obj != NULL)) {
     heap->inl.allocated_bytes += bytes;
     heap->inl.allocated_objects++;

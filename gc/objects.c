@@ -53,9 +53,9 @@ gc_ref(gc_new_struct)(gc_heap *heap, gc_type type) {
   /* Below GC_MAX_TYPES the inline table is mapped: an unregistered type
    * reads a zero new_struct_bytes, so the count need not be read here. */
   if (GC_LIKELY(!heap->inl.slow && type < GC_MAX_TYPES)) {
-    uint32_t bytes = heap->inl.types[type].new_struct_bytes;
-    if (GC_LIKELY(bytes != 0))
-      return gc_allocate(heap, type, bytes);
+    const struct gc_inline_type *t = &heap->inl.types[type];
+    if (GC_LIKELY(t->new_struct_bytes != 0))
+      return gc_allocate(heap, t->type_word, t->new_struct_bytes);
   }
   if (gc_api_enter(heap, NULL, "gc_new_struct"))
     return NULL;
@@ -66,7 +66,8 @@ gc_ref(gc_new_struct)(gc_heap *heap, gc_type type) {
                   "gc_new_struct: type %u is not a struct type", type);
     return NULL;
   }
-  return gc_allocate(heap, type, heap->type_items[type].size);
+  return gc_allocate(heap, heap->type_items[type].type_word,
+                     heap->type_items[type].size);
 }
 
 gc_ref(gc_new_array)(gc_heap *heap, gc_type type, size_t len) {
@@ -94,7 +95,8 @@ gc_ref(gc_new_array)(gc_heap *heap, gc_type type, size_t len) {
     return NULL;
   }
   size_t bytes = gc_round8(sizeof(struct gc_array) + len * elem_size);
-  struct gc_obj *arr = gc_allocate(heap, type, bytes);
+  struct gc_obj *arr =
+      gc_allocate(heap, heap->type_items[type].type_word, bytes);
   if (arr)
     ((struct gc_array *)arr)->length = len;
   return arr;
@@ -337,6 +339,7 @@ gc_ref gc_new_resource(gc_heap *heap, void *ptr,
                        void (*destroy)(void *ptr, void *ud), void *ud) {
   if (gc_api_enter(heap, NULL, "gc_new_resource"))
     return NULL;
+  /* A built-in type's word is its number (gc/collector-api.h). */
   struct gc_resource *res = (struct gc_resource *)gc_allocate(
       heap, GC_TYPE_RESOURCE, sizeof(struct gc_resource));
   if (!res)

@@ -239,7 +239,7 @@ static inline bool unknown_thread(struct gc_mutator *m, const char *fn) {
          unknown_thread_slow(m, fn);
 }
 
-static struct gc_obj *boehm_allocate(struct gc_mutator *m, uint32_t type,
+static struct gc_obj *boehm_allocate(struct gc_mutator *m, uint32_t type_word,
                                      size_t bytes) {
   if (unknown_thread(m, "allocation"))
     return NULL;
@@ -249,16 +249,16 @@ static struct gc_obj *boehm_allocate(struct gc_mutator *m, uint32_t type,
   if (GC_UNLIKELY(boehm_destructors_may_be_due()))
     boehm_run_destructors_stopped(m, false);
   struct gc_collector *c = m->c;
-  const struct gc_type_info *t = &c->types->items[type];
+  const struct gc_type_info *t = &c->types->items[gc_type_number(type_word)];
   struct gc_obj *obj = boehm_malloc(m, t, bytes);
   if (GC_UNLIKELY(!obj)) {
     obj = allocate_after_collecting(m, t, bytes);
     if (!obj)
       return NULL;
   }
-  obj->type_word = t->type_word;
+  obj->type_word = type_word;
   obj->gc_word = c->tag;
-  if (GC_UNLIKELY(type == GC_TYPE_RESOURCE)) {
+  if (GC_UNLIKELY(type_word == GC_TYPE_RESOURCE)) {
     if (boehm_resource_register(c, (struct gc_resource *)obj))
       return NULL; /* trapped; the object is garbage */
   } else if (GC_UNLIKELY(c->verify)) {

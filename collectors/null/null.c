@@ -173,9 +173,9 @@ static char *carve(struct gc_collector *c, size_t bytes) {
 /* obj's header and, with verify=1, its start bit. Atomic: check_ref on
  * another thread may read the word. */
 static inline struct gc_obj *place(struct gc_collector *c, char *p,
-                                   uint32_t type) {
+                                   uint32_t type_word) {
   struct gc_obj *obj = (struct gc_obj *)p;
-  obj->type_word = gc_type_word(c->types, type);
+  obj->type_word = type_word;
   if (GC_UNLIKELY(c->starts != NULL)) {
     size_t granule = (size_t)(p - c->arena) / 8;
     __atomic_fetch_or(&c->starts[granule / 64], UINT64_C(1) << (granule % 64),
@@ -214,14 +214,14 @@ static char *new_region(struct gc_mutator *m, size_t bytes) {
 
 /* A new region, then the allocation; or an OOM trap. */
 static __attribute__((noinline)) struct gc_obj *
-null_allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
+null_allocate_slow(struct gc_mutator *m, uint32_t type_word, size_t bytes) {
   struct gc_collector *c = m->c;
   char *start = new_region(m, bytes);
   if (start && bytes > REGION_BYTES / 4)
-    return place(c, start, type);
+    return place(c, start, type_word);
   if (start) {
     m->bump->cursor += bytes;
-    return place(c, start, type);
+    return place(c, start, type_word);
   }
   char arena[32], used[32];
   gc_trap_raise(
@@ -236,13 +236,13 @@ null_allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
 }
 
 /* The fast path: fresh mmap memory is already zero, and nothing is reused. */
-static struct gc_obj *null_allocate(struct gc_mutator *m, uint32_t type,
+static struct gc_obj *null_allocate(struct gc_mutator *m, uint32_t type_word,
                                     size_t bytes) {
   if (GC_UNLIKELY(bytes > (size_t)(m->bump->limit - m->bump->cursor)))
-    return null_allocate_slow(m, type, bytes);
+    return null_allocate_slow(m, type_word, bytes);
   char *p = m->bump->cursor;
   m->bump->cursor = p + bytes;
-  return place(m->c, p, type);
+  return place(m->c, p, type_word);
 }
 
 static void null_collect(struct gc_mutator *m) {

@@ -278,7 +278,7 @@ static struct gc_obj *take_cell(struct gc_mutator *m, unsigned size_class) {
 /* The slow half of allocation: the free list of the class is empty, verify
  * is on, or the object is large. Returns an unzeroed cell whose header the
  * caller sets; NULL after a trap. */
-struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type,
+struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type_word,
                                 size_t cell_bytes) {
   struct gc_collector *c = m->c;
   bool large = cell_bytes >= RC_LARGE_MIN;

@@ -346,8 +346,8 @@ static int reserve_builtin(struct gc_collector *c, uint32_t type) {
 /* A new object's header: young, not in the ZCT, not counted; the next
  * collection point decides (refcount-young.c). */
 static inline __attribute__((always_inline)) void
-init_header(const struct gc_collector *c, struct gc_obj *obj, uint32_t type) {
-  obj->type_word = gc_type_word(c->types, type);
+init_header(struct gc_obj *obj, uint32_t type_word) {
+  obj->type_word = type_word;
   obj->gc_word = RC_YOUNG;
 }
 
@@ -366,10 +366,11 @@ take_from_run(struct gc_mutator *m, unsigned size_class) {
 /* Everything but a bump, with the heap lock held: a budget to take or a
  * collection point due, a class out of cells, a large object, verify=1, a
  * resource or a weak reference. */
-static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type,
+static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type_word,
                                       size_t bytes) {
   struct gc_collector *c = m->c;
-  size_t cell_bytes = type == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
+  size_t cell_bytes =
+      type_word == GC_TYPE_WEAK ? sizeof(struct rc_weak) : bytes;
   *m->budget -= (int64_t)cell_bytes;
   if (*m->budget < 0)
     rc_take_budget(m);
@@ -377,28 +378,29 @@ static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type,
     rc_collection_point(c, false);
     rc_take_budget(m);
   }
-  if (type < GC_FIRST_USER_TYPE && reserve_builtin(c, type))
+  if (type_word < GC_FIRST_USER_TYPE && reserve_builtin(c, type_word))
     return NULL;
   /* A large reference array's card bits follow it (zeroed with it). */
   size_t card_bytes = 0;
-  if (rc_type_has_cards(&c->types->items[type], cell_bytes))
+  if (rc_type_has_cards(&c->types->items[gc_type_number(type_word)],
+                        cell_bytes))
     card_bytes =
         rc_card_bytes((cell_bytes - sizeof(struct gc_array)) / sizeof(gc_ref));
   struct gc_obj *obj = cell_bytes < RC_LARGE_MIN
                            ? take_from_run(m, rc_size_class(cell_bytes))
                            : NULL;
-  if (!obj && !(obj = rc_allocate_slow(m, type, cell_bytes + card_bytes)))
+  if (!obj && !(obj = rc_allocate_slow(m, type_word, cell_bytes + card_bytes)))
     return NULL;
   /* Fresh large mappings are zero already; reused cells are not. */
   if (cell_bytes <= RC_INLINE_BYTES)
     zero_words((uint64_t *)obj + 1, cell_bytes / 8 - 1);
   else if (cell_bytes < RC_LARGE_MIN)
     memset(obj + 1, 0, cell_bytes - sizeof *obj);
-  init_header(c, obj, type);
-  if (type == GC_TYPE_RESOURCE) {
+  init_header(obj, type_word);
+  if (type_word == GC_TYPE_RESOURCE) {
     c->resources_allocated = true;
     c->young_resources.items[c->young_resources.count++] = obj;
-  } else if (type == GC_TYPE_WEAK) {
+  } else if (type_word == GC_TYPE_WEAK) {
     c->young_weaks.items[c->young_weaks.count++] = obj;
     c->weak_inits_pending++;
   }
@@ -406,21 +408,21 @@ static struct gc_obj *allocate_locked(struct gc_mutator *m, uint32_t type,
 }
 
 static __attribute__((noinline)) struct gc_obj *
-allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
+allocate_slow(struct gc_mutator *m, uint32_t type_word, size_t bytes) {
   /* An object too big to zero inline, from the thread's own run: no lock
    * needed. */
-  if (type >= GC_FIRST_USER_TYPE && bytes < RC_LARGE_MIN &&
+  if (type_word >= GC_FIRST_USER_TYPE && bytes < RC_LARGE_MIN &&
       *m->budget >= (int64_t)bytes) {
     struct gc_obj *obj = take_from_run(m, rc_size_class(bytes));
     if (obj) {
       *m->budget -= (int64_t)bytes;
       memset(obj + 1, 0, bytes - sizeof *obj);
-      init_header(m->c, obj, type);
+      init_header(obj, type_word);
       return obj;
     }
   }
   gc_heap_lock(m->handle);
-  struct gc_obj *obj = allocate_locked(m, type, bytes);
+  struct gc_obj *obj = allocate_locked(m, type_word, bytes);
   gc_heap_unlock(m->handle);
   return obj;
 }
@@ -428,21 +430,21 @@ allocate_slow(struct gc_mutator *m, uint32_t type, size_t bytes) {
 /* The fast path, a leaf: bump the class's cursor. (With verify=1 the
  * cursor always equals the limit: refcount-alloc.c hands out one cell at a time
  * there, to check its poison.) */
-static struct gc_obj *rc_allocate(struct gc_mutator *m, uint32_t type,
+static struct gc_obj *rc_allocate(struct gc_mutator *m, uint32_t type_word,
                                   size_t bytes) {
   /* Larger objects are zeroed by memset, in allocate_slow, so that this
    * path calls nothing and saves no register. */
-  if (GC_LIKELY(bytes <= RC_INLINE_BYTES && type >= GC_FIRST_USER_TYPE &&
+  if (GC_LIKELY(bytes <= RC_INLINE_BYTES && type_word >= GC_FIRST_USER_TYPE &&
                 *m->budget >= (int64_t)bytes)) {
     struct gc_obj *obj = take_from_run(m, rc_size_class(bytes));
     if (GC_LIKELY(obj != NULL)) {
       *m->budget -= (int64_t)bytes;
       zero_words((uint64_t *)obj + 1, bytes / 8 - 1);
-      init_header(m->c, obj, type);
+      init_header(obj, type_word);
       return obj;
     }
   }
-  return allocate_slow(m, type, bytes);
+  return allocate_slow(m, type_word, bytes);
 }
 
 /* Stacks that a burst grew (a 2-million-object list dying at once leaves a

@@ -377,7 +377,7 @@ void rc_alloc_detach(struct gc_mutator *m);
 uint64_t rc_alloc_sweep_young(struct gc_collector *c);
 /* A cell from m's allocators, a new block or a large mapping, after a full
  * collection if need be; heap lock held. NULL after an OOM trap. */
-struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type,
+struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type_word,
                                 size_t cell_bytes);
 /* The size classes' cell sizes, once per heap. */
 void rc_alloc_init(struct gc_collector *c);

@@ -512,7 +512,7 @@ void tracing_retire_large(struct gc_collector *c, struct gc_obj *obj) {
 }
 
 /* Heap lock held. */
-static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
+static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type_word,
                                      size_t bytes) {
   struct attempt attempt = {false, false};
   size_t map_bytes = gc_large_mapping_bytes(bytes);
@@ -565,19 +565,19 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type,
   if (mapped_bytes(c) > c->peak_mapped)
     c->peak_mapped = mapped_bytes(c);
   gc_note_heap_bytes(c->heap, mapped_bytes(c));
-  obj->type_word = gc_type_word(c->types, type);
+  obj->type_word = type_word;
   return obj;
 }
 
 /* A block or large object, initialised; the heap lock is held if locked. */
-static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type,
+static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type_word,
                                      size_t bytes, bool locked) {
   struct gc_collector *c = m->c;
   assert(bytes >= 16 && bytes % 8 == 0);
   if (bytes > LARGE_THRESHOLD) {
     if (!locked)
       gc_heap_lock(m->handle);
-    struct gc_obj *obj = allocate_large(c, type, bytes);
+    struct gc_obj *obj = allocate_large(c, type_word, bytes);
     if (!locked)
       gc_heap_unlock(m->handle);
     return obj;
@@ -590,7 +590,7 @@ static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type,
   if (c->verify && !verify_fresh_cell(c, p, bytes))
     return NULL;
   struct gc_obj *obj = (struct gc_obj *)p;
-  obj->type_word = gc_type_word(c->types, type);
+  obj->type_word = type_word;
   obj->gc_word = 0;
   return obj;
 }
@@ -598,27 +598,27 @@ static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type,
 /* Resources and weak references also go on their side lists (I3), under
  * the heap lock, which is held throughout so that the room made on the
  * list first is still there: a failure leaves nothing half done. */
-static struct gc_obj *allocate_special(struct gc_mutator *m, uint32_t type,
+static struct gc_obj *allocate_special(struct gc_mutator *m, uint32_t type_word,
                                        size_t bytes) {
   struct gc_collector *c = m->c;
-  struct gc_obj_vector *vec = type == GC_TYPE_RESOURCE ? &c->resources
-                              : type == GC_TYPE_WEAK   ? &c->weaks
-                                                       : NULL;
+  struct gc_obj_vector *vec = type_word == GC_TYPE_RESOURCE ? &c->resources
+                              : type_word == GC_TYPE_WEAK   ? &c->weaks
+                                                            : NULL;
   gc_heap_lock(m->handle);
   struct gc_obj *obj = NULL;
   if (vec && !gc_vector_reserve(vec, vec->count + 1))
     trap_oom(c, bytes, "no memory to register a resource or weak reference");
   else
-    obj = allocate_plain(m, type, bytes, true);
+    obj = allocate_plain(m, type_word, bytes, true);
   if (obj && vec)
     vec->items[vec->count++] = obj;
   gc_heap_unlock(m->handle);
   return obj;
 }
 
-struct gc_obj *tracing_allocate_slow(struct gc_mutator *m, uint32_t type,
+struct gc_obj *tracing_allocate_slow(struct gc_mutator *m, uint32_t type_word,
                                      size_t bytes) {
-  if (type < GC_FIRST_USER_TYPE)
-    return allocate_special(m, type, bytes);
-  return allocate_plain(m, type, bytes, false);
+  if (type_word < GC_FIRST_USER_TYPE)
+    return allocate_special(m, type_word, bytes);
+  return allocate_plain(m, type_word, bytes, false);
 }

@@ -11,17 +11,17 @@
  * LARGE_THRESHOLD long, so only small and medium objects fit. Resources and
  * weak references (types below GC_FIRST_USER_TYPE) take the slow path,
  * which lists them. With verify=1 the hole is always empty. */
-static struct gc_obj *tracing_allocate(struct gc_mutator *m, uint32_t type,
+static struct gc_obj *tracing_allocate(struct gc_mutator *m, uint32_t type_word,
                                        size_t bytes) {
   char *p = m->small->cursor;
   if (GC_LIKELY(bytes <= (size_t)(m->small->limit - p) &&
-                type >= GC_FIRST_USER_TYPE)) {
+                type_word >= GC_FIRST_USER_TYPE)) {
     m->small->cursor = p + bytes;
     struct gc_obj *obj = (struct gc_obj *)p;
-    obj->type_word = gc_type_word(m->c->types, type);
+    obj->type_word = type_word;
     return obj;
   }
-  return tracing_allocate_slow(m, type, bytes);
+  return tracing_allocate_slow(m, type_word, bytes);
 }
 
 /* ---- The write barrier ----------------------------------------------------

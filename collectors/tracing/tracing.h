@@ -252,7 +252,7 @@ extern const struct gc_collector_ops gc_tracing_collector;
 bool tracing_owns_address(struct gc_collector *c, const void *addr);
 
 /* tracing-alloc.c */
-struct gc_obj *tracing_allocate_slow(struct gc_mutator *m, uint32_t type,
+struct gc_obj *tracing_allocate_slow(struct gc_mutator *m, uint32_t type_word,
                                      size_t bytes);
 /* Drops every thread's regions and restarts the walks: the world is
  * stopped, or every thread's mutator is gone. */
