@@ -308,7 +308,7 @@ static bool next_hole(struct gc_mutator *m, struct gc_inline_bump *region) {
      * one by one as they are claimed: the collection is only ever due
      * here, when a thread needs another block, and a shared count updated
      * at each hole moved its cache line from core to core (with two
-     * threads, 5 % of mt-gcbench's time went to that one atomic add). */
+     * threads, 3 % of mt-gcbench's samples were on that one atomic add). */
     take_bytes(
         c, (uint64_t)free_lines_in_block(c, m->small_chunk, m->small_block) *
                LINE_SIZE);
