@@ -103,20 +103,6 @@ static uint64_t used_bytes(struct gc_collector *c) {
   return c->used_bytes;
 }
 
-/* The lines of a block that hold nothing: those its hole search will hand
- * out (claim_hole_in_block's predicate, line_held). */
-static uint32_t free_lines_in_block(struct gc_collector *c, struct chunk *chunk,
-                                    uint32_t block) {
-  size_t first = (size_t)block * LINES_PER_BLOCK;
-  if (!c->verify)
-    return LINES_PER_BLOCK -
-           count_marked_lines(&chunk->line_mark[first], c->line_epoch);
-  uint32_t free_lines = 0;
-  for (size_t l = first; l < first + LINES_PER_BLOCK; l++)
-    free_lines += !line_held(c, chunk, l);
-  return free_lines;
-}
-
 /* Advances a walk to the next block whose state is acceptable (FREE, or
  * also RECYCLABLE when any_free_line) and, unless owner is 0, that thread
  * owner last took; takes it. False at the end. */
@@ -309,9 +295,8 @@ static bool next_hole(struct gc_mutator *m, struct gc_inline_bump *region) {
      * here, when a thread needs another block, and a shared count updated
      * at each hole moved its cache line from core to core (with two
      * threads, 3 % of mt-gcbench's samples were on that one atomic add). */
-    take_bytes(
-        c, (uint64_t)free_lines_in_block(c, m->small_chunk, m->small_block) *
-               LINE_SIZE);
+    uint32_t held = count_held_lines(c, m->small_chunk, m->small_block);
+    take_bytes(c, (uint64_t)(LINES_PER_BLOCK - held) * LINE_SIZE);
   }
   return true;
 }

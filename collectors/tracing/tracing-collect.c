@@ -120,11 +120,8 @@ static uint64_t sweep_blocks(struct gc_collector *c) {
       size_t first = (size_t)b * LINES_PER_BLOCK;
       uint32_t live =
           count_marked_lines(&chunk->line_mark[first], c->line_epoch);
-      uint32_t held = live;
-      if (c->verify) /* and the quarantined lines */
-        for (size_t l = first; l < first + LINES_PER_BLOCK; l++)
-          held +=
-              chunk->line_mark[l] != c->line_epoch && line_held(c, chunk, l);
+      /* With verify=1, the quarantined lines too. */
+      uint32_t held = c->verify ? count_held_lines(c, chunk, b) : live;
       chunk->block_state[b] = held == 0                 ? BLOCK_FREE
                               : held == LINES_PER_BLOCK ? BLOCK_FULL
                                                         : BLOCK_RECYCLABLE;

@@ -337,8 +337,7 @@ static inline uint64_t line_marks_equal(uint64_t marks, uint8_t epoch) {
 }
 
 /* How many of a block's line marks equal epoch, eight at a time: the sweep
- * reads every line mark of the heap at each collection, and a thread counts
- * the free lines of each block it takes (tracing-alloc.c). */
+ * reads every line mark of the heap at each collection. */
 static inline uint32_t count_marked_lines(const uint8_t *marks, uint8_t epoch) {
   uint32_t count = 0;
   for (size_t i = 0; i < LINES_PER_BLOCK; i += 8) {
@@ -360,6 +359,20 @@ static inline bool line_held(const struct gc_collector *c,
                              const struct chunk *chunk, size_t line) {
   return chunk->line_mark[line] == c->line_epoch ||
          (c->verify && gc_bit_test(chunk->line_quarantined, line));
+}
+/* How many of a block's lines are held (line_held), eight marks at a time
+ * when verify is off: the sweep sets the block's state from it, and a
+ * thread taking the block counts the others as taken (tracing-alloc.c). */
+static inline uint32_t count_held_lines(const struct gc_collector *c,
+                                        const struct chunk *chunk,
+                                        uint32_t block) {
+  size_t first = (size_t)block * LINES_PER_BLOCK;
+  if (!c->verify)
+    return count_marked_lines(&chunk->line_mark[first], c->line_epoch);
+  uint32_t held = 0;
+  for (size_t l = first; l < first + LINES_PER_BLOCK; l++)
+    held += line_held(c, chunk, l);
+  return held;
 }
 /* The sweep's first step: each line that held an object and died at this
  * collection is poisoned and quarantined; then the oldest entries leave
