@@ -5,6 +5,8 @@
  * path. */
 #include "harness.h"
 
+#include <stdio.h>
+
 static const gc_kind pair_kinds[] = {GC_KIND_REF, GC_KIND_I64};
 
 struct array_types {
@@ -55,6 +57,56 @@ ACCESSOR_TEST(arrays, elements_start_zero_and_round_trip) {
   for (size_t i = 0; i < 13; i++)
     CHECK_EQ(gc_get_i8(heap, *bytes, i), (uint8_t)(250 + i));
   gc_scope_close(heap, scope);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+/* Memory that dead objects left (every word -1 or a reference) is made
+ * into new objects once it is reused: each reads zero all the same,
+ * whichever way it was made (inline or out of line, small or medium, a
+ * struct or an array of 8-byte or 1-byte elements). A collection every 50
+ * rounds, and no verify=1 quarantine, so that memory is reused soon. */
+ACCESSOR_TEST(arrays, new_objects_read_zero_where_dead_ones_were) {
+  char options[128];
+  snprintf(options, sizeof options, "%s%sverify-quarantine=0", param->options,
+           *param->options ? "," : "");
+  gc_heap *heap = harness_new_heap(param->name, options);
+  struct array_types t = register_types(heap);
+  gc_kind wide_kinds[20];
+  for (int f = 0; f < 20; f++)
+    wide_kinds[f] = f % 3 ? GC_KIND_I64 : GC_KIND_REF;
+  gc_type wide = gc_type_struct(heap, "wide", 20, wide_kinds); /* medium */
+  const size_t lengths[] = {1, 13, 100, 900}; /* 900 x 8: medium */
+  int dirty = 0;
+  for (int round = 0; round < 2000; round++) {
+    if (round % 50 == 49)
+      gc_collect(heap);
+    for (int k = 0; k < 2; k++) {
+      gc_type type = k ? wide : t.pair;
+      gc_ref o =
+          round % 2 ? gc_new_struct(heap, type) : (gc_new_struct)(heap, type);
+      for (size_t f = 0; f < (k ? 20u : 2u); f++) {
+        if ((k ? wide_kinds[f] : pair_kinds[f]) == GC_KIND_REF) {
+          dirty += gc_get_ref(heap, o, f) != NULL;
+          gc_set_ref(heap, o, f, o);
+        } else {
+          dirty += gc_get_i64(heap, o, f) != 0;
+          gc_set_i64(heap, o, f, -1);
+        }
+      }
+    }
+    size_t len = lengths[round % 4];
+    gc_ref ints = round % 2 ? gc_new_array(heap, t.ints, len)
+                            : (gc_new_array)(heap, t.ints, len);
+    for (size_t i = 0; i < len; i++)
+      dirty += gc_get_i64(heap, ints, i) != 0;
+    gc_array_fill_i64(heap, ints, 0, len, -1);
+    gc_ref bytes = gc_new_array(heap, t.bytes, len + 3);
+    for (size_t i = 0; i < len + 3; i++)
+      dirty += gc_get_i8(heap, bytes, i) != 0;
+    gc_array_fill_i8(heap, bytes, 0, len + 3, 0xff);
+  }
+  CHECK_EQ(dirty, 0);
   EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }
