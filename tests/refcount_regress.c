@@ -95,6 +95,84 @@ Test(refcount_regress, overlapping_copies_keep_counts_exact) {
   harness_free_heap(heap);
 }
 
+/* How many elements of arr are obj. */
+static uint64_t occurrences(gc_heap *heap, gc_ref arr, gc_ref obj) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < gc_array_len(heap, arr); i++)
+    n += gc_get_ref(heap, arr, i) == obj;
+  return n;
+}
+
+/* One thread: copies and fills into an old large array log its cards and
+ * count them at the next collection point (refcount-stores.c), mixed with
+ * single stores into logged and unlogged cards. The counts are exact after
+ * it (verify=1 recomputes them there), what the array dropped is freed, and
+ * between points the copies changed no count (each card counts once). */
+Test(refcount_regress, copies_into_a_large_array_count_each_card_once) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_scope scope = gc_scope_open(heap);
+  enum { LEN = 4096 }; /* 32 cards of 128 */
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, t.refs, LEN));
+  gc_ref *a = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *b = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *dropped = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *watch = gc_root(heap, gc_new_weak(heap, *dropped));
+  for (size_t i = 0; i < LEN; i++)
+    gc_set_ref(heap, *arr, i, i % 2 ? *a : *b);
+  gc_set_ref(heap, *arr, 3000, *dropped);
+  *dropped = NULL;  /* only the array holds it now */
+  gc_collect(heap); /* everything old, counted */
+  CHECK_EQ(gc_refcount_test_count(heap, *a), LEN / 2);
+  for (int round = 0; round < 50; round++) {
+    gc_array_copy(heap, *arr, 1, *arr, 0, LEN - 1);   /* up by one */
+    gc_array_copy(heap, *arr, 0, *arr, 2, LEN - 300); /* down by two */
+  }
+  CHECK_EQ(gc_refcount_test_count(heap, *a), LEN / 2); /* not counted yet */
+  gc_set_ref(heap, *arr, 10, *b); /* a logged card: a plain store */
+  gc_array_fill_ref(heap, *arr, 2900, 200, *a); /* drops the 3000th */
+  gc_collect(heap);
+  CHECK_EQ(gc_refcount_test_count(heap, *a), occurrences(heap, *arr, *a));
+  CHECK_EQ(gc_refcount_test_count(heap, *b), occurrences(heap, *arr, *b));
+  cr_assert_null(gc_weak_get(heap, *watch), "the dropped object was kept");
+  /* After the point, cards count at once again until the next copy. */
+  gc_set_ref(heap, *arr, 5, NULL);
+  gc_array_copy(heap, *arr, 100, *arr, 0, 28); /* logs card 0 */
+  gc_set_ref(heap, *arr, 127, *b);             /* card 0: plain */
+  gc_set_ref(heap, *arr, 128, *b);             /* card 1: counted at once */
+  gc_collect(heap);
+  CHECK_EQ(gc_refcount_test_count(heap, *a), occurrences(heap, *arr, *a));
+  CHECK_EQ(gc_refcount_test_count(heap, *b), occurrences(heap, *arr, *b));
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+/* A copy too large for the log (half a million elements) counts at once,
+ * except in the cards an earlier copy logged: those take plain stores, and
+ * the collection point counts them. */
+Test(refcount_regress, a_copy_past_the_log_counts_at_once_beside_logged_cards) {
+  struct types t;
+  gc_heap *heap = new_heap(NULL, &t);
+  gc_scope scope = gc_scope_open(heap);
+  enum { LEN = 1200000 };
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, t.refs, LEN));
+  gc_ref *a = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *b = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_array_fill_ref(heap, *arr, 0, LEN, *a); /* young: plain */
+  gc_collect(heap);
+  CHECK_EQ(gc_refcount_test_count(heap, *a), LEN);
+  gc_array_copy(heap, *arr, 1000, *arr, 0, 10);   /* logs card 7 */
+  gc_set_ref(heap, *arr, 0, *b);                  /* card 0: counted at once */
+  gc_set_ref(heap, *arr, 1001, *b);               /* card 7: plain */
+  gc_array_copy(heap, *arr, 1, *arr, 0, LEN - 1); /* past the log */
+  gc_array_fill_ref(heap, *arr, 500, LEN - 1000, *b); /* past it too */
+  gc_collect(heap);
+  CHECK_EQ(gc_refcount_test_count(heap, *a), occurrences(heap, *arr, *a));
+  CHECK_EQ(gc_refcount_test_count(heap, *b), occurrences(heap, *arr, *b));
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
 /* ---- Prompt reclamation -------------------------------------------------- */
 
 /* The pages of [lo, hi) that are not resident but lie in a mapping that

@@ -158,6 +158,10 @@ struct gc_collector {
   bool log_overflowed;
   /* Logs of threads that detached since the last collection point. */
   struct gc_obj_vector orphan_log;
+  /* One thread: a bulk copy or fill logged cards of a large array since
+   * the last collection point, so a store into an old large array looks
+   * at its card's bit (refcount-stores.c). */
+  bool cards_logged_alone;
 
   /* Allocation bytes the heap may still hand to its threads' budgets
    * before the next collection point (under the heap lock). */
