@@ -53,8 +53,10 @@
  */
 #include "refcount.h"
 
-static bool card_of_slot_logged(struct gc_collector *c, struct gc_obj *obj,
-                                const gc_ref *slot);
+static const uint64_t *alone_card_bits(struct gc_collector *c,
+                                       struct gc_obj *obj);
+static bool slot_card_logged(const uint64_t *bits, struct gc_obj *obj,
+                             const gc_ref *slot);
 static bool log_cards_alone(struct gc_mutator *m, struct gc_obj *obj,
                             gc_ref *first, size_t n);
 
@@ -92,7 +94,8 @@ void rc_write_ref(struct gc_mutator *m, struct gc_obj *obj, gc_ref *slot,
     *slot = v;
     return;
   }
-  if (GC_UNLIKELY(c->cards_logged_alone) && card_of_slot_logged(c, obj, slot)) {
+  const uint64_t *bits = alone_card_bits(c, obj);
+  if (GC_UNLIKELY(bits != NULL) && slot_card_logged(bits, obj, slot)) {
     *slot = v; /* the collection point counts the card (L1) */
     return;
   }
@@ -119,7 +122,7 @@ void rc_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj, gc_ref *dst,
     return;
   }
   /* Cards logged by an earlier copy take plain stores (L1). */
-  bool check_cards = c->cards_logged_alone && rc_has_cards(c->types, dst_obj);
+  const uint64_t *bits = alone_card_bits(c, dst_obj);
 #ifdef GCHEAP_TESTING
   /* The Wasmtime bug (old value first), for the test that it is caught. */
   bool decrement_first = GC_UNLIKELY(c->test_decrement_first);
@@ -130,7 +133,7 @@ void rc_copy_refs(struct gc_mutator *m, struct gc_obj *dst_obj, gc_ref *dst,
   for (size_t step = 0; step < n; step++) {
     size_t k = forward ? step : n - 1 - step;
     gc_ref v = src[k], old = dst[k];
-    if (check_cards && card_of_slot_logged(c, dst_obj, &dst[k])) {
+    if (bits && slot_card_logged(bits, dst_obj, &dst[k])) {
       dst[k] = v;
       continue;
     }
@@ -160,9 +163,9 @@ void rc_fill_refs(struct gc_mutator *m, struct gc_obj *obj, gc_ref *dst,
       dst[k] = v;
     return;
   }
-  bool check_cards = c->cards_logged_alone && rc_has_cards(c->types, obj);
+  const uint64_t *bits = alone_card_bits(c, obj);
   for (size_t k = 0; k < n; k++) {
-    if (check_cards && card_of_slot_logged(c, obj, &dst[k]))
+    if (bits && slot_card_logged(bits, obj, &dst[k]))
       dst[k] = v; /* L1 */
     else
       store_counted(c, &dst[k], v);
@@ -250,15 +253,24 @@ void rc_log_slots(struct gc_mutator *m, struct gc_obj *obj, gc_ref *first,
  * log of 2 MiB took its longest pause from 2.3 to 3.5 ms). */
 #define ALONE_LOG_MAX ((size_t)1 << 19)
 
-/* True if obj is a large array and the card of slot, one of its elements,
+/* One thread: obj's card bits if it is a large array and a bulk copy or
+ * fill logged cards since the last collection point (of this array or
+ * another); NULL otherwise, when no card of obj can be logged. Looked up
+ * once per call, not per element. */
+static const uint64_t *alone_card_bits(struct gc_collector *c,
+                                       struct gc_obj *obj) {
+  if (!c->cards_logged_alone || !rc_has_cards(c->types, obj))
+    return NULL;
+  return rc_card_bits(c->types, obj);
+}
+
+/* True if the card of slot, an element of obj whose card bits are bits,
  * is logged. */
-static bool card_of_slot_logged(struct gc_collector *c, struct gc_obj *obj,
-                                const gc_ref *slot) {
-  if (!rc_has_cards(c->types, obj))
-    return false;
+static bool slot_card_logged(const uint64_t *bits, struct gc_obj *obj,
+                             const gc_ref *slot) {
   uint64_t card =
       (uint64_t)(slot - (gc_ref *)gc_array_elems(obj)) / RC_CARD_ELEMENTS;
-  return (rc_card_bits(c->types, obj)[card / 64] >> (card % 64)) & 1;
+  return (bits[card / 64] >> (card % 64)) & 1;
 }
 
 /* One thread, an old object: logs the cards of [first, first + n) if obj
