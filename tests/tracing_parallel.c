@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <gcheap-testing.h>
 #include <tracing/tracing-testing.h>
 
 enum { LEFT, RIGHT, SHARED, ID };
@@ -55,30 +56,50 @@ static long count_tree(gc_heap *h, gc_ref node, int64_t id) {
   return left < 0 || right < 0 ? -1 : 1 + left + right;
 }
 
-/* Builds the graph with garbage trees in between, collects, checks it, and
- * returns the live bytes after a last collection; also how many marks had
- * helpers, and the most packets of work that waited at once. */
-static uint64_t mark_graph(const char *options, uint64_t *parallel_marks,
-                           uint32_t *most_waiting) {
+/* A heap of the test's options whose marks call helpers from 4096
+ * objects on, not PARALLEL_AFTER: the graphs here are far smaller. */
+static gc_heap *parallel_heap(const char *options) {
   gc_heap *heap = harness_new_heap("tracing", options);
-  struct graph g = {.heap = heap,
-                    .node = gc_type_struct(heap, "node", 4, node_kinds),
-                    .refs = gc_type_array(heap, "refs", GC_KIND_REF)};
-  gc_scope scope = gc_scope_open(heap);
-  g.dir = gc_root(heap, gc_new_array(heap, g.refs, TREES));
-  g.shared = gc_root(heap, gc_new_array(heap, g.refs, SHARED_NODES));
+  gc_tracing_test_set_parallel_after(heap, 4096);
+  return heap;
+}
+
+/* Builds `trees` trees in g's directory, with garbage trees in between. */
+static void build_graph(struct graph *g, gc_heap *heap, int trees) {
+  *g = (struct graph){.heap = heap,
+                      .node = gc_type_struct(heap, "node", 4, node_kinds),
+                      .refs = gc_type_array(heap, "refs", GC_KIND_REF)};
+  g->dir = gc_root(heap, gc_new_array(heap, g->refs, (size_t)trees));
+  g->shared = gc_root(heap, gc_new_array(heap, g->refs, SHARED_NODES));
   for (int d = 0; d <= DEPTH; d++)
-    g.level[d] = gc_root(heap, NULL);
+    g->level[d] = gc_root(heap, NULL);
   for (int i = 0; i < SHARED_NODES; i++) {
-    gc_ref node = gc_new_struct(heap, g.node);
+    gc_ref node = gc_new_struct(heap, g->node);
     gc_set_i64(heap, node, ID, i);
-    gc_set_ref(heap, *g.shared, (size_t)i, node);
+    gc_set_ref(heap, *g->shared, (size_t)i, node);
   }
-  for (int i = 0; i < TREES; i++) {
-    build_tree(&g, DEPTH, i);
-    gc_set_ref(heap, *g.dir, (size_t)i, *g.level[DEPTH]);
-    build_tree(&g, DEPTH / 2, -1); /* garbage */
+  for (int i = 0; i < trees; i++) {
+    build_tree(g, DEPTH, i);
+    gc_set_ref(heap, *g->dir, (size_t)i, *g->level[DEPTH]);
+    build_tree(g, DEPTH / 2, -1); /* garbage */
   }
+}
+
+static void check_graph(struct graph *g, int trees) {
+  for (int i = 0; i < trees; i++)
+    CHECK_EQ(count_tree(g->heap, gc_get_ref(g->heap, *g->dir, (size_t)i), i),
+             (1 << (DEPTH + 1)) - 1);
+}
+
+/* Builds the graph, collects, checks it, and returns the live bytes after
+ * a last collection; also how many marks had helpers, and how many packets
+ * of references the markers sent each other. */
+static uint64_t mark_graph(const char *options, uint64_t *parallel_marks,
+                           uint64_t *packets_sent) {
+  gc_heap *heap = parallel_heap(options);
+  gc_scope scope = gc_scope_open(heap);
+  struct graph g;
+  build_graph(&g, heap, TREES);
   harness_collect(heap);
   /* A long array of references to the trees' nodes: its slices and their
    * continuations are split between markers. */
@@ -87,48 +108,74 @@ static uint64_t mark_graph(const char *options, uint64_t *parallel_marks,
     gc_set_ref(heap, *many, i, gc_get_ref(heap, *g.shared, i % SHARED_NODES));
   harness_collect(heap);
   harness_collect(heap);
-  for (int i = 0; i < TREES; i++)
-    CHECK_EQ(count_tree(heap, gc_get_ref(heap, *g.dir, (size_t)i), i),
-             (1 << (DEPTH + 1)) - 1);
+  check_graph(&g, TREES);
   for (size_t i = 0; i < 50000; i += 997)
     CHECK_EQ(gc_get_i64(heap, gc_get_ref(heap, *many, i), ID),
              (int64_t)(i % SHARED_NODES));
   gc_stats stats = harness_stats(heap);
   *parallel_marks = gc_tracing_test_parallel_marks(heap);
-  *most_waiting = gc_tracing_test_most_packets_waiting(heap);
+  *packets_sent = gc_tracing_test_packets_sent(heap);
   gc_scope_close(heap, scope);
   harness_free_heap(heap);
   return stats.live_bytes;
 }
 
+/* Each object is marked by one marker, its owner: the live bytes, which
+ * the markers count as they mark, are exactly those of marking alone (a
+ * marker that marked an object another one also marked would count it
+ * twice), and references travel between the markers. */
 Test(tracing_parallel, four_markers_keep_exactly_what_one_keeps) {
   SKIP_WITHOUT_COLLECTOR("tracing");
-  uint64_t alone_marks, parallel_marks;
-  uint32_t waiting;
-  uint64_t alone = mark_graph("stress=0,gc-threads=1", &alone_marks, &waiting);
+  uint64_t alone_marks, parallel_marks, alone_packets, parallel_packets;
+  uint64_t alone =
+      mark_graph("stress=0,gc-threads=1", &alone_marks, &alone_packets);
   uint64_t parallel =
-      mark_graph("stress=0,gc-threads=4", &parallel_marks, &waiting);
+      mark_graph("stress=0,gc-threads=4", &parallel_marks, &parallel_packets);
   CHECK_EQ(alone_marks, 0);
+  CHECK_EQ(alone_packets, 0);
   /* The graph is large enough for helpers at each gc_collect, and at the
    * collections its allocation triggers. */
   CHECK(parallel_marks >= 3);
+  CHECK(parallel_packets >= parallel_marks);
   CHECK_EQ(parallel, alone);
 }
 
-/* Work goes to the pool only for markers that wait for it. A helper still
- * waking up counts as idle; when the marker that shares also counted the
- * packets already waiting for it only by "someone is idle", it gave away
- * half its stack at every object it marked: dozens of tiny packets at
- * once, passed back and forth under the pool's lock. */
-Test(tracing_parallel, work_is_shared_only_with_markers_that_wait_for_it) {
+/* The collecting thread's marker needs memory as a parallel mark starts:
+ * the pool and its helpers, the packets it sends. Each of those
+ * allocations made to fail in turn either leaves the mark alone (no pool)
+ * or voids the collection (an OOM trap, nothing freed, P3): the graph is
+ * whole afterwards and the next collection keeps all of it. */
+Test(tracing_parallel, failed_allocations_in_a_parallel_mark_free_nothing) {
   SKIP_WITHOUT_COLLECTOR("tracing");
-  uint64_t parallel_marks;
-  uint32_t most_waiting;
-  mark_graph("stress=0,gc-threads=4", &parallel_marks, &most_waiting);
-  CHECK(parallel_marks >= 3);
-  CHECK(most_waiting >= 1); /* work was shared at all */
-  cr_assert_leq(most_waiting, 3, "%u packets waited at once for 3 helpers",
-                most_waiting);
+  enum { FEW_TREES = 8 };
+  int abandoned = 0;
+  uint64_t live = 0;
+  for (long nth = 1; nth <= 40; nth++) {
+    gc_heap *heap = harness_new_heap("tracing", "stress=0,gc-threads=2");
+    gc_tracing_test_set_parallel_after(heap, UINT64_MAX);
+    gc_scope scope = gc_scope_open(heap);
+    struct graph g;
+    build_graph(&g, heap, FEW_TREES);
+    /* The first parallel mark, so that the pool is made in it. */
+    gc_tracing_test_set_parallel_after(heap, 4096);
+    gc_test_fail_allocation(nth);
+    gc_collect(heap);
+    gc_test_allocation_reset();
+    if (harness_traps.pending) {
+      EXPECT_TRAP(GC_TRAP_OOM, "collection abandoned");
+      abandoned++;
+    }
+    check_graph(&g, FEW_TREES);
+    harness_collect(heap);
+    check_graph(&g, FEW_TREES);
+    gc_stats stats = harness_stats(heap);
+    if (!live)
+      live = stats.live_bytes;
+    CHECK_EQ(stats.live_bytes, live);
+    gc_scope_close(heap, scope);
+    harness_free_heap(heap);
+  }
+  CHECK(abandoned > 0); /* the failure path ran */
 }
 
 /* ---- The remembered set across threads ------------------------------------

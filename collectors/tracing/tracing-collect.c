@@ -189,8 +189,8 @@ static bool collect(struct gc_collector *c, bool major) {
   if (!ok) {
     gc_trap_raise(
         c->heap, GC_TRAP_OOM,
-        "collection abandoned: no memory to grow the mark stack; nothing "
-        "was freed");
+        "collection abandoned: no memory to grow the mark stack or for a "
+        "packet of marking work; nothing was freed");
   } else {
 #ifdef GCHEAP_TESTING
     if (c->after_mark_hook)

@@ -18,12 +18,11 @@
  *
  * With gc-threads above 1, a large mark goes parallel: see
  * tracing-parallel.c. Each marker (struct marker) has its own stack and
- * counts; only the mark test and the line marks are shared. */
+ * counts, and marks only the objects it owns (O1): no mark and no line
+ * mark is ever written by two markers. */
 #include "tracing.h"
 
 #define ARRAY_SLICE 1024
-/* Objects the collecting thread marks alone before it calls helpers. */
-#define PARALLEL_AFTER 4096
 /* A power of two. A miss to memory outlasts marking 8 objects: 32 in
  * flight took large-live 512's longest pause from 135 to 97 ms with two
  * markers and from 217 to 158 ms alone; 64 was slower again. */
@@ -86,8 +85,8 @@ static void visit_root(gc_ref *slot, void *ctx) {
 }
 
 /* Marks every line that [obj, obj + size) touches. Block objects never
- * cross a block, so never a chunk. Markers in parallel may store the same
- * value into one line mark: relaxed atomic stores. The first and the last
+ * cross a block, so never a chunk, and a block's lines have one owner in
+ * a parallel mark (O1): plain stores. The first and the last
  * line are stored unconditionally (the same byte twice when they are one):
  * whether a small object crosses a line boundary is as good as random,
  * and a loop over one or two lines mispredicted its exit on those. */
@@ -96,10 +95,10 @@ static inline void mark_lines(struct gc_obj *obj, size_t size,
   struct chunk *chunk = chunk_of(obj);
   size_t first = line_index(obj);
   size_t last = line_index((char *)obj + size - 1);
-  GC_ATOMIC_STORE(chunk->line_mark[first], line_epoch);
-  GC_ATOMIC_STORE(chunk->line_mark[last], line_epoch);
+  chunk->line_mark[first] = line_epoch;
+  chunk->line_mark[last] = line_epoch;
   for (size_t l = first + 1; l < last; l++)
-    GC_ATOMIC_STORE(chunk->line_mark[l], line_epoch);
+    chunk->line_mark[l] = line_epoch;
 }
 
 /* Scans elements [from, min(from + ARRAY_SLICE, length)) of a reference
@@ -162,31 +161,45 @@ scan_object(struct marker *m, const struct gc_type_info *types,
   m->marked_bytes += size;
 }
 
-/* Sets obj's mark; false if it was marked already (by this marker, or by
- * another one first when they run in parallel). */
-static inline bool set_mark(bool parallel, struct gc_obj *obj, uint32_t epoch) {
-  if (!parallel) {
-    if (obj->gc_word == epoch)
-      return false;
-    obj->gc_word = epoch;
-    return true;
+/* Sets obj's mark; false if it was marked already. A plain store, also
+ * when markers run in parallel: only obj's owner marks it (O1). */
+static inline bool set_mark(struct gc_obj *obj, uint32_t epoch) {
+  if (obj->gc_word == epoch)
+    return false;
+  obj->gc_word = epoch;
+  return true;
+}
+
+/* A reference to another marker's object goes into m's outbox for it; the
+ * outbox goes to its owner when full, or early when the owner waits for
+ * work. */
+static inline void forward(struct mark_pool *pool, struct marker *m,
+                           const struct mark_pool_hint *hint, uint32_t owner,
+                           uintptr_t entry) {
+  struct mark_packet *p = m->outbox[owner];
+  if (GC_UNLIKELY(!p)) {
+    tracing_pool_send(pool, m, owner);
+    if (!(p = m->outbox[owner]))
+      return; /* no packet: the collection is void (P3) */
   }
-  uint32_t word = GC_ATOMIC_LOAD(obj->gc_word);
-  return word != epoch &&
-         __atomic_compare_exchange_n(&obj->gc_word, &word, epoch, false,
-                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  p->entries[p->count++] = entry;
+  if (p->count == PACKET_ENTRIES ||
+      (p->count >= SHARE_MIN && (GC_ATOMIC_LOAD(hint->idle_mask) >> owner & 1)))
+    tracing_pool_send(pool, m, owner);
 }
 
 /* The collecting thread, marking alone, calls helpers once the mark turns
  * out large (see tracing-parallel.c). */
-static inline bool time_for_helpers(struct marker *m) {
-  return m->marked_objects >= PARALLEL_AFTER && m->stack->count > SHARE_MIN;
+static inline bool time_for_helpers(struct marker *m, uint64_t after) {
+  return m->marked_objects >= after && m->stack->count > SHARE_MIN;
 }
 
 /* Marks from m's stack until it is empty, or (alone, may_start) until
  * the mark turns out large enough for helpers: then returns true, and the
- * caller goes on in parallel. parallel is a constant in each caller, so
- * that marking alone pays no test for it per object. */
+ * caller goes on in parallel. In parallel, a reference to another
+ * marker's object is forwarded to it as it leaves the stack. parallel is a
+ * constant in each caller, so that marking alone pays no test for it per
+ * object. */
 static inline __attribute__((always_inline)) bool drain(struct marker *m,
                                                         struct mark_pool *pool,
                                                         const bool parallel,
@@ -197,13 +210,13 @@ static inline __attribute__((always_inline)) bool drain(struct marker *m,
   const uint32_t epoch = c->epoch;
   const uint8_t line_epoch = c->line_epoch;
   const struct mark_pool_hint *hint = parallel ? tracing_pool_hint(pool) : NULL;
+  const uint32_t nmarkers = parallel ? tracing_pool_markers(pool) : 1;
+  const uint64_t parallel_after = c->parallel_after;
   struct gc_obj *fifo[PREFETCH_DISTANCE];
   unsigned head = 0, queued = 0;
   for (;;) {
-    if (parallel) {
-      if (stack->count > SHARE_MIN && tracing_pool_wants_work(hint))
-        tracing_pool_share(pool, m);
-    } else if (GC_UNLIKELY(may_start) && time_for_helpers(m)) {
+    if (!parallel && GC_UNLIKELY(may_start) &&
+        time_for_helpers(m, parallel_after)) {
       /* Put back what the FIFO holds: unmarked, so nothing is lost. */
       while (queued) {
         push(m, (uintptr_t)fifo[head]);
@@ -220,6 +233,13 @@ static inline __attribute__((always_inline)) bool drain(struct marker *m,
         scan_array_slice(m, (struct gc_obj *)(entry & ~(uintptr_t)3), from);
         continue;
       }
+      if (parallel) {
+        uint32_t owner = marker_of(entry, nmarkers);
+        if (owner != m->id) {
+          forward(pool, m, hint, owner, entry);
+          continue;
+        }
+      }
       __builtin_prefetch((void *)entry, 1);
       fifo[(head + queued++) % PREFETCH_DISTANCE] = (struct gc_obj *)entry;
     }
@@ -228,7 +248,8 @@ static inline __attribute__((always_inline)) bool drain(struct marker *m,
     struct gc_obj *obj = fifo[head];
     head = (head + 1) % PREFETCH_DISTANCE;
     queued--;
-    if (set_mark(parallel, obj, epoch))
+    assert((!parallel || marker_of((uintptr_t)obj, nmarkers) == m->id) && "O1");
+    if (set_mark(obj, epoch))
       scan_object(m, types, line_epoch, obj);
   }
 }
@@ -252,7 +273,7 @@ static void mark_from_stack(struct gc_collector *c, struct marker *first) {
     drain(first, pool, true, false);
   while (!first->failed && tracing_pool_take(pool, first));
   if (first->failed)
-    tracing_pool_leave(pool, first);
+    tracing_pool_fail(pool, first);
   tracing_pool_finish(pool, first);
 }
 

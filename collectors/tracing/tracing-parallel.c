@@ -4,47 +4,49 @@
  * and every collection of stress=1, is done before helpers could even wake
  * up. Once it has marked PARALLEL_AFTER objects and still holds more than
  * SHARE_MIN entries of work, it starts the pool: N - 1 helper threads, made at
- * the first parallel collection and kept until the heap is freed, join it. (A
- * depth-first mark of trees keeps a shallow stack: SHARE_MIN is small.)
+ * the first parallel collection and kept until the heap is freed, join it.
  *
- * Work moves in packets (Boehm's and Whippet's way): a marker with more than
- * SHARE_MIN entries on its own stack, seeing more markers idle than packets
- * waiting, moves the bottom half of them (at most a packet) to the pool; an
- * idle marker takes a packet. Packets already waiting answer idle markers:
- * a helper still waking up counts as idle for tens of microseconds, and
- * sharing whenever anyone was idle gave away half the stack at every
- * object marked, as tiny packets the markers then passed back and forth
- * under the lock (mt-gcbench 1: 174 packets per parallel mark, 20 since).
- * A marker with an empty stack and no packet to take waits; when every
- * marker waits and the pool is empty, marking is done (nothing can make
- * more work: only a marker scanning an object pushes).
+ * Ownership. Every object belongs to one marker, by the block it lies in
+ * (marker_of in tracing.h: a hash of the block's number), and only its
+ * owner marks it. A mark is therefore a plain store: no two markers ever
+ * race for an object, no object is scanned twice, and the counts of marked
+ * objects and bytes are exact. The usual way, a compare-and-swap on each
+ * object's mark (this file's until 2026-12-07), made every object wait for
+ * a locked instruction: a helper spent two thirds of its marking time on
+ * it (perf), and large-live 512's longest pause with two markers was
+ * 0.79x that with one, where it is 0.64x with owners (README.md). A line
+ * mark is a store by the owner too, as a line lies in one block.
  *
- * While the pool runs, marks are set with a compare-and-swap so that one
- * marker scans each object, and line marks are relaxed atomic stores (two
- * markers may mark the same line with the same value). The collecting
- * thread switches to them as it starts the pool, before it shares any
- * work.
+ * A marker that pops a reference to another marker's object forwards it:
+ * into its outbox for that marker, a packet that goes to the owner's inbox
+ * when it is full, when the owner waits for work (and the outbox holds
+ * SHARE_MIN entries), or when the forwarding marker runs out of work. Array
+ * continuations belong to no one: whoever pops one scans that slice, as
+ * reading elements marks nothing. Balance comes from the ownership: a
+ * thread fills consecutive blocks, and the hash spreads consecutive blocks
+ * over the markers, so anything larger than a few blocks is split between
+ * them as it is marked, without any marker giving work away.
  *
  * Invariants:
- *   P1. pool->hint.idle counts the markers waiting in tracing_pool_take;
- *       marking is over exactly when idle == nmarkers with no full packet.
- *       A marker that fails (no memory for its stack) leaves: nmarkers
- *       goes down.
+ *   O1. During a parallel mark only marker_of(obj) sets obj's mark and its
+ *       line marks. (Before the pool starts, the collecting thread marks
+ *       alone; the helpers see those marks through the pool's lock, which
+ *       every packet passes.)
+ *   P1. pool->hint.idle_mask has bit i set while marker i waits in
+ *       tracing_pool_take. A marker sends all its outboxes before it waits,
+ *       and only a marker that does not wait fills one: so marking is over
+ *       exactly when every marker waits and no inbox holds a packet.
  *   P2. The collecting thread leaves tracing_mark only after every helper
  *       has left the phase (pool->running == 0), so that no helper touches
  *       the heap while it is swept or the world runs.
- *   P3. A packet is filled only while more markers are idle than packets
- *       wait (both under the lock), so full.count never passes the number
- *       of idle markers (at most nmarkers - 1) by a share.
+ *   P3. A marker that fails (no memory for its stack or a packet) marks the
+ *       pool failed: every marker then stops and the collection is void.
  */
 #include "tracing.h"
 
 #include <pthread.h>
 
-struct packet {
-  size_t count;
-  uintptr_t entries[PACKET_ENTRIES];
-};
+struct packet_list GC_VECTOR(struct mark_packet *);
 
 struct mark_pool {
   struct gc_collector *c;
@@ -52,69 +54,74 @@ struct mark_pool {
   pthread_cond_t work_cv;  /* a packet arrived, or marking is over */
   pthread_cond_t phase_cv; /* a phase starts (helpers wait), or ends */
   pthread_t *threads;
-  struct marker *helpers; /* one per helper thread */
+  struct marker *helpers; /* one per helper thread; marker i + 1 */
   uint32_t nhelpers;
   uint32_t nmarkers; /* in the current phase: helpers + 1 */
-  /* idle (P1) and waiting (full.count): written under the lock, read
-   * without it by drain() as a hint */
+  uint32_t idle;     /* markers waiting in tracing_pool_take (P1) */
+  bool failed;       /* P3 */
+  /* idle_mask (P1): written under the lock, read without it by the
+   * markers as they forward */
   struct mark_pool_hint hint;
-  uint32_t most_waiting; /* the most full packets at once (P3), for tests */
+  uint64_t packets_sent; /* for tests */
   uint32_t running;      /* helpers still in the phase (P2) */
   uint64_t phase;        /* incremented as each phase starts */
   bool shutdown;
-  struct packet_list GC_VECTOR(struct packet *) full, empty;
+  /* Every packet is in one of these, or a marker's outbox. */
+  struct packet_list inbox[MAX_MARKERS], empty;
+  size_t queued;   /* packets in the inboxes */
+  size_t npackets; /* packets made */
 };
 
 /* ---- Packets --------------------------------------------------------------
  */
 
-/* Pool lock held: full.count changed. */
-static void note_waiting(struct mark_pool *pool) {
-  GC_ATOMIC_STORE(pool->hint.waiting, (uint32_t)pool->full.count);
-  if (pool->full.count > pool->most_waiting)
-    pool->most_waiting = (uint32_t)pool->full.count;
-}
-
-/* Moves the bottom half of m's stack, at most PACKET_ENTRIES entries and
- * never half of an array continuation, into a packet for the pool: the
- * oldest entries, which in a depth-first mark are the largest subgraphs
- * still to do. False if no packet could be had: the work simply stays.
+/* An empty packet, from the pool's list or new. NULL if none can be had.
  * Pool lock held. */
-static bool fill_packet(struct mark_pool *pool, struct marker *m) {
-  struct packet *p;
-  if (pool->empty.count) {
-    p = pool->empty.items[--pool->empty.count];
-  } else {
-    /* Every packet is on one of the two lists (or, under the lock, moving
-     * between them): each list gets room for all of them first. */
-    size_t packets = pool->full.count + 1;
-    if (!gc_vector_reserve(&pool->full, packets) ||
-        !gc_vector_reserve(&pool->empty, packets) ||
-        !(p = gc_sys_malloc(sizeof *p)))
-      return false;
-  }
-  struct mark_stack *stack = m->stack;
-  size_t n = stack->count / 2;
-  if (n > PACKET_ENTRIES - 1)
-    n = PACKET_ENTRIES - 1;
-  /* A continuation is the pair (index, array): both go, or neither. */
-  if (stack->items[n] & MARK_CONTINUATION)
-    n++;
-  p->count = n;
-  memcpy(p->entries, stack->items, n * sizeof *p->entries);
-  memmove(stack->items, &stack->items[n],
-          (stack->count - n) * sizeof *stack->items);
-  stack->count -= n;
-  pool->full.items[pool->full.count++] = p;
-  assert(pool->full.count <= pool->hint.idle && "P3");
-  note_waiting(pool);
-  return true;
+static struct mark_packet *get_packet(struct mark_pool *pool) {
+  if (pool->empty.count)
+    return pool->empty.items[--pool->empty.count];
+  /* Each list gets room for every packet first, so that moving one between
+   * lists never needs memory. */
+  size_t packets = pool->npackets + 1;
+  for (uint32_t i = 0; i < pool->nmarkers; i++)
+    if (!gc_vector_reserve(&pool->inbox[i], packets))
+      return NULL;
+  if (!gc_vector_reserve(&pool->empty, packets))
+    return NULL;
+  struct mark_packet *p = gc_sys_malloc(sizeof *p);
+  if (!p)
+    return NULL;
+  pool->npackets++;
+  p->count = 0;
+  return p;
 }
 
-void tracing_pool_share(struct mark_pool *pool, struct marker *m) {
+/* Pool lock held. */
+static void set_failed(struct mark_pool *pool, struct marker *m) {
+  m->failed = true;
+  pool->failed = true;
+  pthread_cond_broadcast(&pool->work_cv);
+}
+
+/* Sends m's outbox for marker `to`, if it holds anything, to that marker's
+ * inbox. Pool lock held. */
+static void send_locked(struct mark_pool *pool, struct marker *m, uint32_t to) {
+  struct mark_packet *p = m->outbox[to];
+  if (!p || !p->count)
+    return;
+  pool->inbox[to].items[pool->inbox[to].count++] = p;
+  pool->queued++;
+  pool->packets_sent++;
+  m->outbox[to] = NULL;
+  if (pool->hint.idle_mask & (UINT64_C(1) << to))
+    pthread_cond_broadcast(&pool->work_cv);
+}
+
+void tracing_pool_send(struct mark_pool *pool, struct marker *m, uint32_t to) {
   pthread_mutex_lock(&pool->lock);
-  if (pool->hint.idle > pool->full.count && fill_packet(pool, m))
-    pthread_cond_signal(&pool->work_cv);
+  send_locked(pool, m, to);
+  if (!m->outbox[to] && !(m->outbox[to] = get_packet(pool)))
+    set_failed(pool, m);
   pthread_mutex_unlock(&pool->lock);
 }
 
@@ -122,44 +129,81 @@ const struct mark_pool_hint *tracing_pool_hint(const struct mark_pool *pool) {
   return &pool->hint;
 }
 
+uint32_t tracing_pool_markers(const struct mark_pool *pool) {
+  return pool->nmarkers;
+}
+
+/* Marking is over (P1), or void (P3). Pool lock held. */
+static bool marking_over(const struct mark_pool *pool) {
+  return pool->failed || (pool->idle == pool->nmarkers && !pool->queued);
+}
+
 bool tracing_pool_take(struct mark_pool *pool, struct marker *m) {
+  uint64_t me = UINT64_C(1) << m->id;
   pthread_mutex_lock(&pool->lock);
-  GC_ATOMIC_STORE(pool->hint.idle, pool->hint.idle + 1);
-  while (!pool->full.count && pool->hint.idle < pool->nmarkers)
+  for (uint32_t to = 0; to < pool->nmarkers; to++)
+    send_locked(pool, m, to);
+  struct packet_list *inbox = &pool->inbox[m->id];
+  pool->idle++;
+  GC_ATOMIC_STORE(pool->hint.idle_mask, pool->hint.idle_mask | me);
+  while (!inbox->count && !marking_over(pool))
     pthread_cond_wait(&pool->work_cv, &pool->lock);
-  if (!pool->full.count) { /* every marker idle: done (P1) */
-    pthread_cond_broadcast(&pool->work_cv);
+  if (!inbox->count || pool->failed) {
+    pthread_cond_broadcast(&pool->work_cv); /* the others see it is over */
     pthread_mutex_unlock(&pool->lock);
     return false;
   }
-  GC_ATOMIC_STORE(pool->hint.idle, pool->hint.idle - 1);
-  struct packet *p = pool->full.items[--pool->full.count];
-  note_waiting(pool);
-  bool ok = gc_vector_reserve(m->stack, m->stack->count + p->count);
-  if (ok) {
+  pool->idle--;
+  GC_ATOMIC_STORE(pool->hint.idle_mask, pool->hint.idle_mask & ~me);
+  struct mark_packet *p = inbox->items[--inbox->count];
+  pool->queued--;
+  if (gc_vector_reserve(m->stack, m->stack->count + p->count)) {
     memcpy(&m->stack->items[m->stack->count], p->entries,
            p->count * sizeof *p->entries);
     m->stack->count += p->count;
-    pool->empty.items[pool->empty.count++] = p; /* room: fill_packet */
   } else {
-    m->failed = true; /* the collection will be abandoned */
-    pool->full.items[pool->full.count++] = p;
-    note_waiting(pool);
+    set_failed(pool, m);
   }
+  p->count = 0;
+  pool->empty.items[pool->empty.count++] = p; /* room: get_packet */
   pthread_mutex_unlock(&pool->lock);
-  return ok;
+  return !m->failed;
 }
 
-void tracing_pool_leave(struct mark_pool *pool, struct marker *m) {
+void tracing_pool_fail(struct mark_pool *pool, struct marker *m) {
   m->stack->count = 0; /* the collection is void: the work is dropped */
   pthread_mutex_lock(&pool->lock);
-  pool->nmarkers--;
-  pthread_cond_broadcast(&pool->work_cv);
+  set_failed(pool, m);
   pthread_mutex_unlock(&pool->lock);
+}
+
+/* m leaves the phase: its outboxes, empty or not, go back to the pool (a
+ * marker that does not fail sent them all before it left). Pool lock held. */
+static void drop_outboxes(struct mark_pool *pool, struct marker *m) {
+  for (uint32_t to = 0; to < MAX_MARKERS; to++) {
+    struct mark_packet *p = m->outbox[to];
+    if (p) {
+      p->count = 0;
+      pool->empty.items[pool->empty.count++] = p;
+      m->outbox[to] = NULL;
+    }
+  }
 }
 
 /* ---- Helper threads -------------------------------------------------------
  */
+
+/* One phase of a helper: marks what the other markers forward to it until
+ * marking is over. */
+static void help_mark(struct mark_pool *pool, struct marker *m) {
+  m->marked_objects = m->marked_bytes = 0;
+  m->failed = false;
+  m->stack->count = 0;
+  while (tracing_pool_take(pool, m))
+    tracing_mark_drain(m, pool);
+  if (m->failed)
+    tracing_pool_fail(pool, m);
+}
 
 static void *helper_main(void *arg) {
   struct marker *m = arg;
@@ -175,14 +219,9 @@ static void *helper_main(void *arg) {
     }
     seen = pool->phase;
     pthread_mutex_unlock(&pool->lock);
-    m->marked_objects = m->marked_bytes = 0;
-    m->failed = false;
-    m->stack->count = 0;
-    while (!m->failed && tracing_pool_take(pool, m))
-      tracing_mark_drain(m, pool);
-    if (m->failed)
-      tracing_pool_leave(pool, m);
+    help_mark(pool, m);
     pthread_mutex_lock(&pool->lock);
+    drop_outboxes(pool, m);
     pool->running--;
     pthread_cond_broadcast(&pool->phase_cv);
     pthread_mutex_unlock(&pool->lock);
@@ -211,6 +250,7 @@ static struct mark_pool *make_pool(struct gc_collector *c, uint32_t nhelpers) {
   for (uint32_t i = 0; i < nhelpers; i++) {
     struct marker *m = &pool->helpers[i];
     m->c = c;
+    m->id = i + 1;
     m->stack = &m->own_stack;
     if (pthread_create(&pool->threads[i], NULL, helper_main, m))
       break;
@@ -224,23 +264,42 @@ struct mark_pool *tracing_pool_start(struct gc_collector *c,
   uint32_t markers = gc_marker_threads(c->heap);
   if (markers <= 1)
     return NULL;
+  if (markers > MAX_MARKERS)
+    markers = MAX_MARKERS;
   struct mark_pool *pool = c->pool ? c->pool : make_pool(c, markers - 1);
   if (!pool || !pool->nhelpers)
     return NULL;
   pthread_mutex_lock(&pool->lock);
   pool->nmarkers = pool->nhelpers + 1;
-  pool->hint.idle = 0;
+  pool->idle = 0;
+  pool->failed = false;
+  GC_ATOMIC_STORE(pool->hint.idle_mask, 0);
   pool->running = pool->nhelpers;
   pool->phase++;
   pthread_cond_broadcast(&pool->phase_cv);
   pthread_mutex_unlock(&pool->lock);
+  first->id = 0;
   return pool;
 }
 
 void tracing_pool_finish(struct mark_pool *pool, struct marker *first) {
   pthread_mutex_lock(&pool->lock);
+  drop_outboxes(pool, first);
   while (pool->running)
     pthread_cond_wait(&pool->phase_cv, &pool->lock);
+  /* Packets still queued: only after a failure (P1), whose collection is
+   * void. */
+  for (uint32_t i = 0; i < pool->nmarkers; i++) {
+    struct packet_list *inbox = &pool->inbox[i];
+    while (inbox->count) {
+      first->failed = true;
+      struct mark_packet *p = inbox->items[--inbox->count];
+      p->count = 0;
+      pool->empty.items[pool->empty.count++] = p;
+    }
+  }
+  pool->queued = 0;
+  first->failed |= pool->failed;
   pthread_mutex_unlock(&pool->lock);
   for (uint32_t i = 0; i < pool->nhelpers; i++) {
     struct marker *m = &pool->helpers[i];
@@ -249,17 +308,10 @@ void tracing_pool_finish(struct mark_pool *pool, struct marker *first) {
     first->failed |= m->failed;
     gc_vector_trim(m->stack);
   }
-  /* A failed helper may have left packets: the collection is void. */
-  while (pool->full.count) {
-    first->failed = true;
-    pool->empty.items[pool->empty.count++] =
-        pool->full.items[--pool->full.count];
-  }
-  note_waiting(pool);
 }
 
-uint32_t tracing_pool_most_waiting(const struct mark_pool *pool) {
-  return pool ? pool->most_waiting : 0;
+uint64_t tracing_pool_packets_sent(const struct mark_pool *pool) {
+  return pool ? pool->packets_sent : 0;
 }
 
 void tracing_pool_free(struct gc_collector *c) {
@@ -277,7 +329,8 @@ void tracing_pool_free(struct gc_collector *c) {
   for (size_t i = 0; i < pool->empty.count; i++)
     gc_sys_free(pool->empty.items[i]);
   gc_vector_free(&pool->empty);
-  gc_vector_free(&pool->full);
+  for (uint32_t i = 0; i < MAX_MARKERS; i++)
+    gc_vector_free(&pool->inbox[i]);
   pthread_cond_destroy(&pool->phase_cv);
   pthread_cond_destroy(&pool->work_cv);
   pthread_mutex_destroy(&pool->lock);

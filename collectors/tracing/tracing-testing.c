@@ -70,9 +70,15 @@ uint64_t gc_tracing_test_parallel_marks(gc_heap *heap) {
   return c ? c->parallel_marks : 0;
 }
 
-uint32_t gc_tracing_test_most_packets_waiting(gc_heap *heap) {
+void gc_tracing_test_set_parallel_after(gc_heap *heap, uint64_t objects) {
   struct gc_collector *c = tracing_of(heap);
-  return c ? tracing_pool_most_waiting(c->pool) : 0;
+  if (c)
+    c->parallel_after = objects;
+}
+
+uint64_t gc_tracing_test_packets_sent(gc_heap *heap) {
+  struct gc_collector *c = tracing_of(heap);
+  return c ? tracing_pool_packets_sent(c->pool) : 0;
 }
 
 void gc_tracing_test_collect_minor(gc_heap *heap) {

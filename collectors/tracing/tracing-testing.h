@@ -48,8 +48,12 @@ void gc_tracing_test_set_rates(gc_heap *heap, double allocation_rate,
                                double collection_speed);
 /* How many collections marked with helper threads (gc-threads > 1). */
 uint64_t gc_tracing_test_parallel_marks(gc_heap *heap);
-/* The most packets of marking work that waited in the pool at once, over
- * the heap's life (tracing-parallel.c, P3). */
-uint32_t gc_tracing_test_most_packets_waiting(gc_heap *heap);
+/* Marks with gc-threads > 1 call helpers once the collecting thread has
+ * marked this many objects alone (PARALLEL_AFTER in tracing.h by default):
+ * lowered, a test's small graph is marked in parallel. */
+void gc_tracing_test_set_parallel_after(gc_heap *heap, uint64_t objects);
+/* Packets of references that markers sent to the owners of the objects,
+ * over the heap's life (tracing-parallel.c). */
+uint64_t gc_tracing_test_packets_sent(gc_heap *heap);
 
 #endif

@@ -87,6 +87,7 @@ static struct gc_collector *tracing_create(const struct gc_collector_env *env,
   c->quarantine.limit = options->verify_quarantine;
   c->epoch = 1;
   c->line_epoch = 1;
+  c->parallel_after = PARALLEL_AFTER;
   /* gc_set_ref calls the barrier only for stores into old (marked)
    * objects; begin_epochs keeps the value current. */
   gc_set_barrier_filter(heap, UINT32_MAX, c->epoch);

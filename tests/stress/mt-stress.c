@@ -23,6 +23,7 @@
  *
  * Exit status: 0, or 1 with the first failure on stderr. */
 #include <gcheap.h>
+#include <tracing/tracing-testing.h>
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -47,7 +48,9 @@ enum { SLOTS = 8, MAX_LEN = 24, SHARED = 16, MAX_THREADS = 16 };
  * SHARED_LARGE_COPY apart, so that it is checked against the same shadow. */
 enum { SHARED_LARGE = 4096, SHARED_LARGE_COPY = SHARED_LARGE / SHARED };
 /* Each thread's ballast: enough live objects for tracing to mark on
- * several threads (gc-threads) at every collection. */
+ * several threads (gc-threads) at every collection, once its helpers join
+ * from PARALLEL_AFTER_HERE objects on. */
+enum { PARALLEL_AFTER_HERE = 4096 };
 enum { BALLAST_LISTS = 64, BALLAST_NODES = 40 };
 enum { NODE_NEXT, NODE_ID, NODE_RES };
 static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_I64, GC_KIND_REF};
@@ -286,9 +289,11 @@ static int run_collector(const char *collector, int verify, uint64_t seed,
   char err[256], opt[64];
   gc_config *config = gc_config_new(err, sizeof err);
   snprintf(opt, sizeof opt, "collector=%s", collector);
+  bool tracing = strcmp(collector, "tracing") == 0;
   if (!config || gc_config_set(config, opt, err, sizeof err) ||
       gc_config_set(config, verify ? "verify=1" : "verify=0", err,
-                    sizeof err)) {
+                    sizeof err) ||
+      (tracing && gc_config_set(config, "gc-threads=4", err, sizeof err))) {
     fprintf(stderr, "mt-stress: %s\n", err);
     return 1;
   }
@@ -299,6 +304,7 @@ static int run_collector(const char *collector, int verify, uint64_t seed,
     return 1;
   }
   gc_set_trap_handler(heap, record_trap, &s);
+  gc_tracing_test_set_parallel_after(heap, PARALLEL_AFTER_HERE);
   s.node = gc_type_struct(heap, "node", 3, node_kinds);
   s.lists = gc_type_array(heap, "lists", GC_KIND_REF);
   s.table = gc_global(heap, gc_new_array(heap, s.lists, SHARED));
