@@ -199,7 +199,7 @@ static void help_mark(struct mark_pool *pool, struct marker *m) {
   m->marked_objects = m->marked_bytes = 0;
   m->failed = false;
   m->stack->count = 0;
-  while (tracing_pool_take(pool, m))
+  while (!m->failed && tracing_pool_take(pool, m))
     tracing_mark_drain(m, pool);
   if (m->failed)
     tracing_pool_fail(pool, m);
