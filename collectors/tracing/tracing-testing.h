@@ -49,8 +49,9 @@ void gc_tracing_test_set_rates(gc_heap *heap, double allocation_rate,
 /* How many collections marked with helper threads (gc-threads > 1). */
 uint64_t gc_tracing_test_parallel_marks(gc_heap *heap);
 /* Marks with gc-threads > 1 call helpers once the collecting thread has
- * marked this many objects alone (PARALLEL_AFTER in tracing.h by default):
- * lowered, a test's small graph is marked in parallel. */
+ * marked this many objects alone: 4096 by default in the test build (the
+ * library's PARALLEL_AFTER, tracing.h, is far larger), so that the
+ * suite's graphs are marked in parallel. */
 void gc_tracing_test_set_parallel_after(gc_heap *heap, uint64_t objects);
 /* Packets of references that markers sent to the owners of the objects,
  * over the heap's life (tracing-parallel.c). */

@@ -87,7 +87,14 @@ static struct gc_collector *tracing_create(const struct gc_collector_env *env,
   c->quarantine.limit = options->verify_quarantine;
   c->epoch = 1;
   c->line_epoch = 1;
+#ifdef GCHEAP_TESTING
+  /* The test build calls helpers from 4096 objects on, so that the suite's
+   * graphs, far smaller than a heap where helpers pay, are marked in
+   * parallel too (gc-threads is the online CPUs by default). */
+  c->parallel_after = 4096;
+#else
   c->parallel_after = PARALLEL_AFTER;
+#endif
   /* gc_set_ref calls the barrier only for stores into old (marked)
    * objects; begin_epochs keeps the value current. */
   gc_set_barrier_filter(heap, UINT32_MAX, c->epoch);

@@ -129,9 +129,9 @@ struct mark_packet {
 /* gc-threads' largest value. */
 #define MAX_MARKERS 64
 /* Objects the collecting thread marks alone before it calls helpers
- * (c->parallel_after; tests lower it). Helpers pay only on large marks:
- * they take tens of microseconds to wake, and each time one runs out of
- * work it sleeps and is woken again. On this machine (2 cores), with
+ * (c->parallel_after; the test build's default is 4096). Helpers pay only on
+ * large marks: they take tens of microseconds to wake, and each time one runs
+ * out of work it sleeps and is woken again. On this machine (2 cores), with
  * helpers from 4096 objects on, two markers took 1.2x the time per object
  * of one alone on GCBench's marks of 131,000 to 330,000 objects (6.4-6.9
  * ns against 5.4-5.6), and 0.55-0.75x on large-live's of 1 to 8 million
