@@ -57,7 +57,6 @@ struct mark_pool {
   struct marker *helpers; /* one per helper thread; marker i + 1 */
   uint32_t nhelpers;
   uint32_t nmarkers; /* in the current phase: helpers + 1 */
-  uint32_t idle;     /* markers waiting in tracing_pool_take (P1) */
   bool failed;       /* P3 */
   /* idle_mask (P1): written under the lock, read without it by the
    * markers as they forward */
@@ -135,7 +134,9 @@ uint32_t tracing_pool_markers(const struct mark_pool *pool) {
 
 /* Marking is over (P1), or void (P3). Pool lock held. */
 static bool marking_over(const struct mark_pool *pool) {
-  return pool->failed || (pool->idle == pool->nmarkers && !pool->queued);
+  return pool->failed || ((uint32_t)__builtin_popcountll(
+                              pool->hint.idle_mask) == pool->nmarkers &&
+                          !pool->queued);
 }
 
 bool tracing_pool_take(struct mark_pool *pool, struct marker *m) {
@@ -144,7 +145,6 @@ bool tracing_pool_take(struct mark_pool *pool, struct marker *m) {
   for (uint32_t to = 0; to < pool->nmarkers; to++)
     send_locked(pool, m, to);
   struct packet_list *inbox = &pool->inbox[m->id];
-  pool->idle++;
   GC_ATOMIC_STORE(pool->hint.idle_mask, pool->hint.idle_mask | me);
   while (!inbox->count && !marking_over(pool))
     pthread_cond_wait(&pool->work_cv, &pool->lock);
@@ -153,7 +153,6 @@ bool tracing_pool_take(struct mark_pool *pool, struct marker *m) {
     pthread_mutex_unlock(&pool->lock);
     return false;
   }
-  pool->idle--;
   GC_ATOMIC_STORE(pool->hint.idle_mask, pool->hint.idle_mask & ~me);
   struct mark_packet *p = inbox->items[--inbox->count];
   pool->queued--;
@@ -271,7 +270,6 @@ struct mark_pool *tracing_pool_start(struct gc_collector *c,
     return NULL;
   pthread_mutex_lock(&pool->lock);
   pool->nmarkers = pool->nhelpers + 1;
-  pool->idle = 0;
   pool->failed = false;
   GC_ATOMIC_STORE(pool->hint.idle_mask, 0);
   pool->running = pool->nhelpers;
