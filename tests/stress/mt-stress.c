@@ -335,6 +335,11 @@ static int run_collector(const char *collector, int verify, uint64_t seed,
   for (int k = 0; k < SHARED; k++)
     check_list(heap, &s, gc_get_ref(heap, *s.table, (size_t)k), &s.shadow[k],
                "shared entry at the end");
+  /* tracing's marks are parallel here (gc-threads=4, helpers from
+   * PARALLEL_AFTER_HERE objects on): without that, this program would not
+   * test parallel marking at all. */
+  if (tracing && !gc_tracing_test_parallel_marks(heap))
+    fail(&s, "no collection marked in parallel");
   gc_heap_free(heap);
   if (atomic_load(&s.resources_destroyed) != atomic_load(&s.resources_made))
     fail(&s, "%ld resources made, %ld destructors run",
