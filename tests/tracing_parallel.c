@@ -9,6 +9,7 @@
  * only to marked ones; and the program reads every node back. */
 #include "harness.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <gcheap-testing.h>
@@ -138,6 +139,43 @@ Test(tracing_parallel, four_markers_keep_exactly_what_one_keeps) {
   CHECK(parallel_marks >= 3);
   CHECK(parallel_packets >= parallel_marks);
   CHECK_EQ(parallel, alone);
+}
+
+/* A helper on a slow core (here: one that sleeps 1 us for each object
+ * it marks) marks fewer objects per nanosecond, so the next marks give it
+ * fewer of them, and more again once it is fast (tracing-parallel.c,
+ * "Shares"). Whatever the shares, the marks keep exactly the same bytes.
+ * (The shares the graph's own collections leave are not checked: with
+ * verify=1, marks this small measure the markers' speeds only roughly.) */
+Test(tracing_parallel, a_slow_marker_gets_a_smaller_share) {
+  SKIP_WITHOUT_COLLECTOR("tracing");
+  enum { MANY_TREES = 4 * TREES }; /* each marker's part measurable */
+  gc_heap *heap = parallel_heap("stress=0,gc-threads=2");
+  gc_scope scope = gc_scope_open(heap);
+  struct graph g;
+  build_graph(&g, heap, MANY_TREES);
+  harness_collect(heap);
+  uint64_t live = harness_stats(heap).live_bytes;
+  double before = gc_tracing_test_marker_share(heap, 1);
+  gc_tracing_test_slow_marker(heap, 1, 1000);
+  for (int i = 0; i < 6; i++)
+    harness_collect(heap);
+  double slow = gc_tracing_test_marker_share(heap, 1);
+  cr_assert(slow < 0.25, "the slow helper's share is %.3f (%.3f before)", slow,
+            before);
+  cr_assert(fabs(gc_tracing_test_marker_share(heap, 0) + slow - 1) < 1e-9);
+  CHECK_EQ(harness_stats(heap).live_bytes, live);
+  gc_tracing_test_slow_marker(heap, 0, 0);
+  for (int i = 0; i < 4; i++)
+    harness_collect(heap);
+  double recovered = gc_tracing_test_marker_share(heap, 1);
+  cr_assert(recovered > slow + 0.1,
+            "the helper's share is %.3f once fast again (%.3f when slow)",
+            recovered, slow);
+  CHECK_EQ(harness_stats(heap).live_bytes, live);
+  check_graph(&g, MANY_TREES);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
 }
 
 /* The collecting thread's marker needs memory as a parallel mark starts:

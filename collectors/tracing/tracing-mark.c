@@ -210,7 +210,7 @@ static inline __attribute__((always_inline)) bool drain(struct marker *m,
   const uint32_t epoch = c->epoch;
   const uint8_t line_epoch = c->line_epoch;
   const struct mark_pool_hint *hint = parallel ? tracing_pool_hint(pool) : NULL;
-  const uint32_t nmarkers = parallel ? tracing_pool_markers(pool) : 1;
+  const uint8_t *owner_of_slot = parallel ? hint->owner_of_slot : NULL;
   const uint64_t parallel_after = c->parallel_after;
   const bool check_owner = parallel && c->verify;
   struct gc_obj *fifo[PREFETCH_DISTANCE];
@@ -235,7 +235,7 @@ static inline __attribute__((always_inline)) bool drain(struct marker *m,
         continue;
       }
       if (parallel) {
-        uint32_t owner = marker_of(entry, nmarkers);
+        uint32_t owner = marker_of(entry, owner_of_slot);
         if (owner != m->id) {
           forward(pool, m, hint, owner, entry);
           continue;
@@ -250,8 +250,9 @@ static inline __attribute__((always_inline)) bool drain(struct marker *m,
     head = (head + 1) % PREFETCH_DISTANCE;
     queued--;
     /* The routing above keeps O1; verify=1 checks it again per object. */
-    assert((!check_owner || marker_of((uintptr_t)obj, nmarkers) == m->id) &&
-           "O1");
+    assert(
+        (!check_owner || marker_of((uintptr_t)obj, owner_of_slot) == m->id) &&
+        "O1");
     if (set_mark(obj, epoch))
       scan_object(m, types, line_epoch, obj);
   }

@@ -27,6 +27,17 @@
  * over the markers, so anything larger than a few blocks is split between
  * them as it is marked, without any marker giving work away.
  *
+ * Shares. The hash picks one of OWNER_SLOTS slots, and each marker owns a
+ * number of slots in proportion to how fast it marked in the marks before
+ * (objects per nanosecond of its own, not counting its waits). Equal
+ * slots assume equal cores, and the cores of a virtual machine are not:
+ * on the 2-core VM these figures come from, binary-trees 18 pinned to one
+ * core took 1.5-1.8x the time it took pinned to the other (2026-12-07),
+ * and in a parallel mark of large-live the helper marked at 10.5 ns an
+ * object while the collecting thread, done with its half at 7, waited for
+ * it for a third of the pause. A marker cannot take another's objects
+ * (O1), so the faster one gets more of them instead, for the next mark.
+ *
  * Invariants:
  *   O1. During a parallel mark only marker_of(obj) sets obj's mark and its
  *       line marks. (Before the pool starts, the collecting thread marks
@@ -45,6 +56,7 @@
 #include "tracing.h"
 
 #include <pthread.h>
+#include <time.h>
 
 struct packet_list GC_VECTOR(struct mark_packet *);
 
@@ -62,8 +74,10 @@ struct mark_pool {
    * markers as they forward */
   struct mark_pool_hint hint;
   uint64_t packets_sent; /* for tests */
-  uint32_t running;      /* helpers still in the phase (P2) */
-  uint64_t phase;        /* incremented as each phase starts */
+  /* Each marker's fraction of the slots (Shares); they sum to 1. */
+  double share[MAX_MARKERS];
+  uint32_t running; /* helpers still in the phase (P2) */
+  uint64_t phase;   /* incremented as each phase starts */
   bool shutdown;
   /* Every packet is in one of these, or a marker's outbox. */
   struct packet_list inbox[MAX_MARKERS], empty;
@@ -128,10 +142,6 @@ const struct mark_pool_hint *tracing_pool_hint(const struct mark_pool *pool) {
   return &pool->hint;
 }
 
-uint32_t tracing_pool_markers(const struct mark_pool *pool) {
-  return pool->nmarkers;
-}
-
 /* Marking is over (P1), or void (P3). Pool lock held. */
 static bool marking_over(const struct mark_pool *pool) {
   return pool->failed || ((uint32_t)__builtin_popcountll(
@@ -146,8 +156,13 @@ bool tracing_pool_take(struct mark_pool *pool, struct marker *m) {
     send_locked(pool, m, to);
   struct packet_list *inbox = &pool->inbox[m->id];
   GC_ATOMIC_STORE(pool->hint.idle_mask, pool->hint.idle_mask | me);
-  while (!inbox->count && !marking_over(pool))
-    pthread_cond_wait(&pool->work_cv, &pool->lock);
+  if (!inbox->count && !marking_over(pool)) {
+    uint64_t since = gc_now_ns();
+    do
+      pthread_cond_wait(&pool->work_cv, &pool->lock);
+    while (!inbox->count && !marking_over(pool));
+    m->waited_ns += gc_now_ns() - since;
+  }
   if (!inbox->count || pool->failed) {
     pthread_cond_broadcast(&pool->work_cv); /* the others see it is over */
     pthread_mutex_unlock(&pool->lock);
@@ -189,6 +204,65 @@ static void drop_outboxes(struct mark_pool *pool, struct marker *m) {
   }
 }
 
+/* ---- Shares ---------------------------------------------------------------
+ */
+
+/* Marks of fewer objects per marker say little about its speed: cold
+ * caches and the wake-up weigh more there than the core. */
+#define MEASURED_OBJECTS 16384
+
+static void join_phase(struct marker *m) {
+  m->joined_ns = gc_now_ns();
+  m->objects_before = m->marked_objects;
+  m->waited_ns = 0;
+}
+
+/* marker_of's table for the phase that starts: marker i owns a run of
+ * slots in proportion to its share. Pool lock held. */
+static void deal_slots(struct mark_pool *pool) {
+  double cumulative = 0;
+  uint32_t slot = 0;
+  for (uint32_t i = 0; i < pool->nmarkers; i++) {
+    cumulative += pool->share[i];
+    uint32_t end = i + 1 == pool->nmarkers
+                       ? OWNER_SLOTS
+                       : (uint32_t)(cumulative * OWNER_SLOTS + 0.5);
+    for (; slot < end && slot < OWNER_SLOTS; slot++)
+      pool->hint.owner_of_slot[slot] = (uint8_t)i;
+  }
+}
+
+static void equal_shares(struct mark_pool *pool, uint32_t nmarkers) {
+  for (uint32_t i = 0; i < nmarkers; i++)
+    pool->share[i] = 1.0 / nmarkers;
+}
+
+/* After a phase: each marker's share moves halfway towards its part of
+ * the markers' summed speed, if every marker marked enough to tell. No
+ * share falls below a quarter of an equal one, so that a marker whose
+ * core was busy for a while still marks enough to be measured again. */
+static void update_shares(struct mark_pool *pool, struct marker *first) {
+  uint32_t n = pool->nmarkers;
+  double speed[MAX_MARKERS], total_speed = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    struct marker *m = i ? &pool->helpers[i - 1] : first;
+    uint64_t objects = m->marked_objects - m->objects_before;
+    uint64_t span = m->left_ns - m->joined_ns;
+    if (objects < MEASURED_OBJECTS || span <= m->waited_ns)
+      return;
+    speed[i] = (double)objects / (double)(span - m->waited_ns);
+    total_speed += speed[i];
+  }
+  double total_share = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    double share = (pool->share[i] + speed[i] / total_speed) / 2;
+    pool->share[i] = share < 0.25 / n ? 0.25 / n : share;
+    total_share += pool->share[i];
+  }
+  for (uint32_t i = 0; i < n; i++)
+    pool->share[i] /= total_share;
+}
+
 /* ---- Helper threads -------------------------------------------------------
  */
 
@@ -198,10 +272,24 @@ static void help_mark(struct mark_pool *pool, struct marker *m) {
   m->marked_objects = m->marked_bytes = 0;
   m->failed = false;
   m->stack->count = 0;
-  while (!m->failed && tracing_pool_take(pool, m))
+  join_phase(m);
+  while (!m->failed && tracing_pool_take(pool, m)) {
+#ifdef GCHEAP_TESTING
+    uint64_t objects = m->marked_objects;
+#endif
     tracing_mark_drain(m, pool);
+#ifdef GCHEAP_TESTING
+    if (pool->c->test_slow_marker == m->id) { /* tracing-testing.h */
+      uint64_t ns = pool->c->test_slow_ns * (m->marked_objects - objects);
+      nanosleep(&(struct timespec){.tv_sec = (time_t)(ns / 1000000000),
+                                   .tv_nsec = (long)(ns % 1000000000)},
+                NULL);
+    }
+#endif
+  }
   if (m->failed)
     tracing_pool_fail(pool, m);
+  m->left_ns = gc_now_ns();
 }
 
 static void *helper_main(void *arg) {
@@ -255,6 +343,7 @@ static struct mark_pool *make_pool(struct gc_collector *c, uint32_t nhelpers) {
       break;
     pool->nhelpers++;
   }
+  equal_shares(pool, pool->nhelpers + 1);
   return pool;
 }
 
@@ -272,15 +361,18 @@ struct mark_pool *tracing_pool_start(struct gc_collector *c,
   pool->nmarkers = pool->nhelpers + 1;
   pool->failed = false;
   GC_ATOMIC_STORE(pool->hint.idle_mask, 0);
+  deal_slots(pool);
   pool->running = pool->nhelpers;
   pool->phase++;
   pthread_cond_broadcast(&pool->phase_cv);
   pthread_mutex_unlock(&pool->lock);
   first->id = 0;
+  join_phase(first);
   return pool;
 }
 
 void tracing_pool_finish(struct mark_pool *pool, struct marker *first) {
+  first->left_ns = gc_now_ns();
   pthread_mutex_lock(&pool->lock);
   drop_outboxes(pool, first);
   while (pool->running)
@@ -298,6 +390,8 @@ void tracing_pool_finish(struct mark_pool *pool, struct marker *first) {
   }
   pool->queued = 0;
   first->failed |= pool->failed;
+  if (!first->failed)
+    update_shares(pool, first);
   pthread_mutex_unlock(&pool->lock);
   for (uint32_t i = 0; i < pool->nhelpers; i++) {
     struct marker *m = &pool->helpers[i];
@@ -306,6 +400,10 @@ void tracing_pool_finish(struct mark_pool *pool, struct marker *first) {
     first->failed |= m->failed;
     gc_vector_trim(m->stack);
   }
+}
+
+double tracing_pool_share(const struct mark_pool *pool, uint32_t marker) {
+  return pool && marker < pool->nhelpers + 1 ? pool->share[marker] : 0;
 }
 
 uint64_t tracing_pool_packets_sent(const struct mark_pool *pool) {

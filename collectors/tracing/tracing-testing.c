@@ -76,6 +76,19 @@ void gc_tracing_test_set_parallel_after(gc_heap *heap, uint64_t objects) {
     c->parallel_after = objects;
 }
 
+void gc_tracing_test_slow_marker(gc_heap *heap, uint32_t helper, uint64_t ns) {
+  struct gc_collector *c = tracing_of(heap);
+  if (c) {
+    c->test_slow_marker = helper;
+    c->test_slow_ns = ns;
+  }
+}
+
+double gc_tracing_test_marker_share(gc_heap *heap, uint32_t marker) {
+  struct gc_collector *c = tracing_of(heap);
+  return c ? tracing_pool_share(c->pool, marker) : 0;
+}
+
 uint64_t gc_tracing_test_packets_sent(gc_heap *heap) {
   struct gc_collector *c = tracing_of(heap);
   return c ? tracing_pool_packets_sent(c->pool) : 0;

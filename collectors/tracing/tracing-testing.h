@@ -6,7 +6,13 @@
 #define GC_TRACING_TESTING_H
 
 #ifndef GCHEAP_TESTING
-#error "tracing-testing.h is for tests: link gcheap_testing, the test build"
+#error "tracing-testing.h is for tests: link gcheap_testing, the test build"/* Makes helper marker `helper` (1 .. gc-threads - 1; 0: none) sleep ns
+ * for each object it marks (after each packet of work): a slow core. */
+void gc_tracing_test_slow_marker(gc_heap *heap, uint32_t helper, uint64_t ns);
+/* Marker i's share of the heap in the next parallel mark (0: the
+ * collecting thread's; 0 before the first parallel mark). */
+double gc_tracing_test_marker_share(gc_heap *heap, uint32_t marker);
+
 #endif
 
 #include <gcheap.h>
@@ -56,5 +62,11 @@ void gc_tracing_test_set_parallel_after(gc_heap *heap, uint64_t objects);
 /* Packets of references that markers sent to the owners of the objects,
  * over the heap's life (tracing-parallel.c). */
 uint64_t gc_tracing_test_packets_sent(gc_heap *heap);
+/* Makes helper marker `helper` (1 .. gc-threads - 1; 0: none) sleep ns
+ * for each object it marks (after each packet of work): a slow core. */
+void gc_tracing_test_slow_marker(gc_heap *heap, uint32_t helper, uint64_t ns);
+/* Marker i's share of the heap in the next parallel mark (0: the
+ * collecting thread's; 0 before the first parallel mark). */
+double gc_tracing_test_marker_share(gc_heap *heap, uint32_t marker);
 
 #endif

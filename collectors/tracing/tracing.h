@@ -150,15 +150,25 @@ struct marker {
    * being filled (NULL until the first). */
   uint32_t id;
   struct mark_packet *outbox[MAX_MARKERS];
+  /* In a parallel mark: when this marker joined it, the objects it had
+   * marked then, and the time it has waited for work since (Shares). */
+  uint64_t joined_ns, left_ns, objects_before, waited_ns;
 };
 
-/* The marker that owns the object at addr in a parallel mark of nmarkers
- * (tracing-parallel.c, O1): a hash of its block's number, so that
- * consecutive blocks go to different markers. A large object's block is
- * that of its address too. */
-static inline uint32_t marker_of(uintptr_t addr, uint32_t nmarkers) {
+/* A parallel mark divides the heap between its markers in this many
+ * slots, by a hash of each block's number (marker_of). */
+#define OWNER_SLOTS 256
+
+/* The marker that owns the object at addr in a parallel mark
+ * (tracing-parallel.c, O1): the owner of its block's slot, by a hash of the
+ * block's number, so that consecutive blocks go to different markers. A
+ * large object's block is that of its address too. owner_of_slot gives
+ * each marker a number of slots in proportion to its speed in the marks
+ * before (tracing-parallel.c, "Shares"). */
+static inline uint32_t marker_of(uintptr_t addr,
+                                 const uint8_t owner_of_slot[OWNER_SLOTS]) {
   uint32_t hash = (uint32_t)(addr >> BLOCK_BITS) * UINT32_C(0x9e3779b9);
-  return (uint32_t)(((uint64_t)hash * nmarkers) >> 32);
+  return owner_of_slot[hash >> 24];
 }
 struct mark_pool;
 
@@ -257,6 +267,8 @@ struct gc_collector {
 #ifdef GCHEAP_TESTING
   void (*after_mark_hook)(gc_heap *heap, void *ud);
   void *after_mark_ud;
+  uint32_t test_slow_marker; /* a helper's id, 0 for none */
+  uint64_t test_slow_ns;     /* per object it marks */
 #endif
 };
 
@@ -323,10 +335,13 @@ struct mark_pool *tracing_pool_start(struct gc_collector *c,
 /* What a marker reads of the pool as it forwards, without the pool's lock. */
 struct mark_pool_hint {
   uint64_t idle_mask; /* bit i: marker i waits for work (P1) */
+  /* marker_of's table, set as each phase starts: read by every marker for
+   * every object, so never on idle_mask's cache line, which the markers
+   * write as they wait. */
+  char apart[64 - sizeof(uint64_t)];
+  uint8_t owner_of_slot[OWNER_SLOTS];
 };
 const struct mark_pool_hint *tracing_pool_hint(const struct mark_pool *pool);
-/* The markers of the current parallel mark. */
-uint32_t tracing_pool_markers(const struct mark_pool *pool);
 /* Sends m's outbox for marker `to` to its inbox (if it holds anything),
  * and gives m an empty one. */
 void tracing_pool_send(struct mark_pool *pool, struct marker *m, uint32_t to);
@@ -335,6 +350,9 @@ void tracing_pool_send(struct mark_pool *pool, struct marker *m, uint32_t to);
 bool tracing_pool_take(struct mark_pool *pool, struct marker *m);
 /* m failed: it drops its work, and every marker stops (P3). */
 void tracing_pool_fail(struct mark_pool *pool, struct marker *m);
+/* Marker i's share of the heap in the next parallel mark (for tests; 0
+ * before the first). */
+double tracing_pool_share(const struct mark_pool *pool, uint32_t marker);
 /* Packets sent between markers over the heap's life (for tests). */
 uint64_t tracing_pool_packets_sent(const struct mark_pool *pool);
 /* Waits for the helpers to leave the phase, then adds their counts and
