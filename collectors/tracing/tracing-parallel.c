@@ -218,16 +218,19 @@ static void join_phase(struct marker *m) {
 }
 
 /* marker_of's table for the phase that starts: marker i owns a run of
- * slots in proportion to its share. Pool lock held. */
+ * slots in proportion to its share, and at least one, so that every
+ * marker is measured again. Pool lock held. */
 static void deal_slots(struct mark_pool *pool) {
+  uint32_t n = pool->nmarkers;
   double cumulative = 0;
   uint32_t slot = 0;
-  for (uint32_t i = 0; i < pool->nmarkers; i++) {
+  for (uint32_t i = 0; i < n; i++) {
     cumulative += pool->share[i];
-    uint32_t end = i + 1 == pool->nmarkers
-                       ? OWNER_SLOTS
-                       : (uint32_t)(cumulative * OWNER_SLOTS + 0.5);
-    for (; slot < end && slot < OWNER_SLOTS; slot++)
+    uint32_t end = (uint32_t)(cumulative * OWNER_SLOTS + 0.5);
+    uint32_t least = slot + 1, most = OWNER_SLOTS - (n - 1 - i);
+    end = i + 1 == n ? OWNER_SLOTS : end < least ? least : end;
+    end = end > most ? most : end;
+    for (; slot < end; slot++)
       pool->hint.owner_of_slot[slot] = (uint8_t)i;
   }
 }

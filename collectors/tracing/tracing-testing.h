@@ -6,13 +6,7 @@
 #define GC_TRACING_TESTING_H
 
 #ifndef GCHEAP_TESTING
-#error "tracing-testing.h is for tests: link gcheap_testing, the test build"/* Makes helper marker `helper` (1 .. gc-threads - 1; 0: none) sleep ns
- * for each object it marks (after each packet of work): a slow core. */
-void gc_tracing_test_slow_marker(gc_heap *heap, uint32_t helper, uint64_t ns);
-/* Marker i's share of the heap in the next parallel mark (0: the
- * collecting thread's; 0 before the first parallel mark). */
-double gc_tracing_test_marker_share(gc_heap *heap, uint32_t marker);
-
+#error "tracing-testing.h is for tests: link gcheap_testing, the test build"
 #endif
 
 #include <gcheap.h>
