@@ -242,8 +242,9 @@ static void equal_shares(struct mark_pool *pool, uint32_t nmarkers) {
 
 /* After a phase: each marker's share moves halfway towards its part of
  * the markers' summed speed, if every marker marked enough to tell. No
- * share falls below a quarter of an equal one, so that a marker whose
- * core was busy for a while still marks enough to be measured again. */
+ * share falls below about a quarter of an equal one (the floor, then the
+ * shares scaled back to a sum of 1), so that a marker whose core was busy
+ * for a while still marks enough to be measured again. */
 static void update_shares(struct mark_pool *pool, struct marker *first) {
   uint32_t n = pool->nmarkers;
   double speed[MAX_MARKERS], total_speed = 0;
