@@ -70,8 +70,9 @@ struct mark_pool {
   uint32_t nhelpers;
   uint32_t nmarkers; /* in the current phase: helpers + 1 */
   bool failed;       /* P3 */
-  /* idle_mask (P1): written under the lock, read without it by the
-   * markers as they forward */
+  /* idle_mask (P1), written under the lock, and marker_of's table
+   * (Shares), written as each phase starts: read without the lock by the
+   * markers as they route and forward */
   struct mark_pool_hint hint;
   uint64_t packets_sent; /* for tests */
   /* Each marker's fraction of the slots (Shares); they sum to 1. */
@@ -270,6 +271,24 @@ static void update_shares(struct mark_pool *pool, struct marker *first) {
 /* ---- Helper threads -------------------------------------------------------
  */
 
+/* A helper's drain of one packet of work; in the test build, a helper made
+ * slow (gc_tracing_test_slow_marker) then sleeps for each object it
+ * marked, as if its core were slower. */
+static void drain_packet(struct mark_pool *pool, struct marker *m) {
+#ifdef GCHEAP_TESTING
+  uint64_t objects = m->marked_objects;
+  tracing_mark_drain(m, pool);
+  if (pool->c->test_slow_marker == m->id) {
+    uint64_t ns = pool->c->test_slow_ns * (m->marked_objects - objects);
+    nanosleep(&(struct timespec){.tv_sec = (time_t)(ns / 1000000000),
+                                 .tv_nsec = (long)(ns % 1000000000)},
+              NULL);
+  }
+#else
+  tracing_mark_drain(m, pool);
+#endif
+}
+
 /* One phase of a helper: marks what the other markers forward to it until
  * marking is over. */
 static void help_mark(struct mark_pool *pool, struct marker *m) {
@@ -277,20 +296,8 @@ static void help_mark(struct mark_pool *pool, struct marker *m) {
   m->failed = false;
   m->stack->count = 0;
   join_phase(m);
-  while (!m->failed && tracing_pool_take(pool, m)) {
-#ifdef GCHEAP_TESTING
-    uint64_t objects = m->marked_objects;
-#endif
-    tracing_mark_drain(m, pool);
-#ifdef GCHEAP_TESTING
-    if (pool->c->test_slow_marker == m->id) { /* tracing-testing.h */
-      uint64_t ns = pool->c->test_slow_ns * (m->marked_objects - objects);
-      nanosleep(&(struct timespec){.tv_sec = (time_t)(ns / 1000000000),
-                                   .tv_nsec = (long)(ns % 1000000000)},
-                NULL);
-    }
-#endif
-  }
+  while (!m->failed && tracing_pool_take(pool, m))
+    drain_packet(pool, m);
   if (m->failed)
     tracing_pool_fail(pool, m);
   m->left_ns = gc_now_ns();
