@@ -33,9 +33,24 @@ static bool injected_failure(void) {
   allocations_made++;
   return fail_from && allocations_made >= fail_from;
 }
+
+/* Process-wide: a mapping may be given back by another thread. */
+static long long mapped_bytes;
+
+long long gc_test_mapped_bytes(void) {
+  return __atomic_load_n(&mapped_bytes, __ATOMIC_RELAXED);
+}
+
+static void count_mapped(long long bytes) {
+  __atomic_fetch_add(&mapped_bytes, bytes, __ATOMIC_RELAXED);
+}
 #else
 static inline bool injected_failure(void) {
   return false;
+}
+
+static inline void count_mapped(long long bytes) {
+  (void)bytes;
 }
 #endif
 
@@ -60,12 +75,15 @@ void *gc_sys_map(size_t bytes) {
     return NULL;
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  if (p == MAP_FAILED)
+    return NULL;
+  count_mapped((long long)bytes);
+  return p;
 }
 
 void gc_sys_unmap(void *ptr, size_t bytes) {
-  if (ptr && bytes)
-    munmap(ptr, bytes);
+  if (ptr && bytes && munmap(ptr, bytes) == 0)
+    count_mapped(-(long long)bytes);
 }
 
 /* Maps alignment more than asked and gives back the misaligned head and
