@@ -17,6 +17,8 @@
  * All three count in gc_large_mapped_bytes, which a collector adds to its
  * heap size, so the cache and the quarantine are under max-heap-size; the
  * collector empties the cache (and the quarantine) before it traps OOM.
+ * The released cache and, at teardown, every list go back to the system in
+ * runs of adjacent mappings, one munmap each.
  *
  * With verify=1 a cached mapping's object area is poisoned, and the poison
  * is checked when the mapping is reused: a write after free traps
