@@ -153,10 +153,11 @@ static void use_and_free_a_heap(const char *collector, const char *options) {
 
 /* gc_heap_free gives back every mapping, which LeakSanitizer and valgrind
  * do not check (they follow malloc): the bytes gcheap has mapped come back
- * to what they were before the heap was made. Live large objects, cached
- * ones and (verify=1) quarantined ones are unmapped together, adjacent
- * mappings in one call (gc/large-object-space.c); a mapping left out of
- * that, or counted twice, shows here. Boehm's heap is libgc's own. */
+ * to what they were before the heap was made. The live large objects and
+ * the reuse cache (which verify=1's quarantine empties into as the heap is
+ * freed) go back together, adjacent mappings in one call
+ * (gc/large-object-space.c); a mapping left out of that, or counted twice,
+ * shows here. Boehm's heap is libgc's own. */
 COLLECTOR_TEST(lifecycle, freeing_a_heap_unmaps_everything_it_mapped) {
   if (harness_conservative(param->name))
     return;
