@@ -421,6 +421,11 @@ void *gc_sys_realloc(void *ptr, size_t bytes);
 void gc_sys_free(void *ptr);
 void *gc_sys_map(size_t bytes);
 void gc_sys_unmap(void *ptr, size_t bytes);
+/* Asks the system to back [ptr, ptr + bytes) of a mapping with pages now,
+ * in one call, instead of one page fault per page as it is first written. A
+ * hint: where the kernel cannot (before Linux 5.14, or short of memory),
+ * the pages come one fault at a time as before. */
+void gc_sys_populate(void *ptr, size_t bytes);
 /* bytes of zeroed memory aligned to alignment (a power of two, at least a
  * page; bytes a multiple of a page), or NULL; unmapped with gc_sys_unmap.
  * From offset huge_pages_from on (0: all of it; bytes or more: none of it)

@@ -14,6 +14,8 @@
  *               (array-copy made 860 mmap/munmap pairs before the cache);
  *   quarantined verify=1 only: dead objects held poisoned, so that a stale
  *               reference to one is reported (gc/verify.c's quarantine).
+ * A fresh mapping of up to 256 KiB is backed by the system at once, in one
+ * call rather than a page fault per 4 KiB (gc_large_map).
  * All three count in gc_large_mapped_bytes, which a collector adds to its
  * heap size, so the cache and the quarantine are under max-heap-size; the
  * collector empties the cache (and the quarantine) before it traps OOM.

@@ -81,6 +81,15 @@ void *gc_sys_map(size_t bytes) {
   return p;
 }
 
+void gc_sys_populate(void *ptr, size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  (void)madvise(ptr, bytes, MADV_POPULATE_WRITE);
+#else
+  (void)ptr;
+  (void)bytes;
+#endif
+}
+
 void gc_sys_unmap(void *ptr, size_t bytes) {
   if (ptr && bytes && munmap(ptr, bytes) == 0)
     count_mapped(-(long long)bytes);

@@ -3,6 +3,8 @@
  * mixed structure that survives many collections with every field intact. */
 #include "harness.h"
 
+#include <sys/mman.h>
+
 #include "gcheap-testing.h"
 
 static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64,
@@ -252,6 +254,59 @@ COLLECTOR_TEST(lifecycle, a_small_heap_takes_only_the_pages_it_touches) {
             "%zu of the 512 pages around a heap of 101 small objects are "
             "resident",
             resident);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}
+
+/* Pages of the array arr of `bytes` that are resident. */
+static size_t resident_pages(gc_ref arr, size_t bytes) {
+  uintptr_t lo = (uintptr_t)arr & ~(uintptr_t)4095;
+  return (size_t)(harness_resident_bytes(lo, (uintptr_t)arr + bytes) / 4096);
+}
+
+/* True if this kernel backs a mapping at once when asked (Linux 5.14 on). */
+static bool kernel_can_populate(void) {
+#ifdef MADV_POPULATE_WRITE
+  void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED)
+    return false;
+  bool can = madvise(page, 4096, MADV_POPULATE_WRITE) == 0;
+  munmap(page, 4096);
+  return can;
+#else
+  return false;
+#endif
+}
+
+/* A fresh large object of up to 256 KiB is backed whole when it is made,
+ * in one call rather than a page fault per page as it is first written
+ * (gc/large-object-space.c); a larger one takes only the pages written, so
+ * that a big array used in places is not committed whole. boehm and null
+ * have no large-object space. */
+COLLECTOR_TEST(lifecycle, large_objects_are_backed_at_once_up_to_256_KiB) {
+  if (harness_conservative(param->name) || !harness_reclaims(param->name))
+    return;
+  if (!kernel_can_populate())
+    cr_skip_test("the kernel has no MADV_POPULATE_WRITE");
+  gc_heap *heap = harness_new_heap(param->name, NULL);
+  gc_type ints = gc_type_array(heap, "ints", GC_KIND_I64);
+  gc_scope scope = gc_scope_open(heap);
+  enum { SMALL = 200 << 10, BIG = 4 << 20 }; /* bytes of elements */
+  gc_ref small = *gc_root(heap, gc_new_array(heap, ints, SMALL / 8));
+  size_t small_pages = resident_pages(small, SMALL);
+  cr_expect(small_pages >= SMALL / 4096,
+            "%zu of the %d pages of a fresh array of 200 KiB are resident",
+            small_pages, SMALL / 4096);
+  gc_ref big = *gc_root(heap, gc_new_array(heap, ints, BIG / 8));
+  size_t big_pages = resident_pages(big, BIG);
+  cr_expect(big_pages < BIG / 4096 / 8,
+            "%zu of the %d pages of a fresh array of 4 MiB are resident",
+            big_pages, BIG / 4096);
+  gc_set_i64(heap, big, BIG / 8 - 1, 7);
+  CHECK_EQ(gc_get_i64(heap, big, BIG / 8 - 1), 7);
+  CHECK_EQ(gc_get_i64(heap, small, SMALL / 8 - 1), 0);
+  EXPECT_NO_TRAP();
   gc_scope_close(heap, scope);
   harness_free_heap(heap);
 }
