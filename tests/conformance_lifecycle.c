@@ -3,8 +3,6 @@
  * mixed structure that survives many collections with every field intact. */
 #include "harness.h"
 
-#include <sys/mman.h>
-
 #include "gcheap-testing.h"
 
 static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64,
@@ -264,21 +262,6 @@ static size_t resident_pages(gc_ref arr, size_t bytes) {
   return (size_t)(harness_resident_bytes(lo, (uintptr_t)arr + bytes) / 4096);
 }
 
-/* True if this kernel backs a mapping at once when asked (Linux 5.14 on). */
-static bool kernel_can_populate(void) {
-#ifdef MADV_POPULATE_WRITE
-  void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (page == MAP_FAILED)
-    return false;
-  bool can = madvise(page, 4096, MADV_POPULATE_WRITE) == 0;
-  munmap(page, 4096);
-  return can;
-#else
-  return false;
-#endif
-}
-
 /* A fresh large object of up to 256 KiB is backed whole when it is made,
  * in one call rather than a page fault per page as it is first written
  * (gc/large-object-space.c); a larger one takes only the pages written, so
@@ -287,7 +270,7 @@ static bool kernel_can_populate(void) {
 COLLECTOR_TEST(lifecycle, large_objects_are_backed_at_once_up_to_256_KiB) {
   if (harness_conservative(param->name) || !harness_reclaims(param->name))
     return;
-  if (!kernel_can_populate())
+  if (!harness_kernel_can_populate())
     cr_skip_test("the kernel has no MADV_POPULATE_WRITE");
   gc_heap *heap = harness_new_heap(param->name, NULL);
   gc_type ints = gc_type_array(heap, "ints", GC_KIND_I64);

@@ -355,6 +355,21 @@ uint64_t harness_resident_bytes(uintptr_t lo, uintptr_t hi) {
   return resident;
 }
 
+bool harness_kernel_can_populate(void) {
+#ifdef MADV_POPULATE_WRITE
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  void *p = mmap(NULL, page, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return false;
+  bool can = madvise(p, page, MADV_POPULATE_WRITE) == 0;
+  munmap(p, page);
+  return can;
+#else
+  return false;
+#endif
+}
+
 /* ---- Threads passing each other through stages -------------------------- */
 
 void harness_set_stage(struct harness_handoff *h, int stage) {

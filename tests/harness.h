@@ -124,6 +124,9 @@ void harness_check_memory(void);
 /* How many bytes of [lo, hi) are resident, page by page (mincore; pages
  * of the range that are not mapped count as not resident). */
 uint64_t harness_resident_bytes(uintptr_t lo, uintptr_t hi);
+/* True if this kernel backs a range of a mapping at once when asked
+ * (MADV_POPULATE_WRITE, Linux 5.14 on), as gc_sys_populate asks it to. */
+bool harness_kernel_can_populate(void);
 /* A configuration as harness_new_heap uses (caller frees it). */
 gc_config *harness_new_config(const char *collector, const char *options);
 

@@ -96,6 +96,7 @@ struct chunk {
   uint8_t block_owner[BLOCKS_PER_CHUNK];
   struct chunk *next;
   uint32_t enabled_blocks; /* object blocks not BLOCK_UNUSED */
+  bool small_pages;        /* mapped without the huge-page hint */
   /* verify=1 only: which granules start an object (allocated and not found
    * dead), and which lines are poisoned and not handed out since. */
   uint64_t object_start[GC_BITMAP_WORDS(GRANULES_PER_CHUNK)];
