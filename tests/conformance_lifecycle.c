@@ -293,3 +293,32 @@ COLLECTOR_TEST(lifecycle, large_objects_are_backed_at_once_up_to_256_KiB) {
   gc_scope_close(heap, scope);
   harness_free_heap(heap);
 }
+
+/* The heap's first 2 MiB are on small pages (GC_SMALL_PAGES_FIRST), where
+ * each page of a fresh block would take a page fault as objects are first
+ * written into it: the block is backed whole in one call when it is first
+ * used instead (tracing-alloc.c's prepare_region, refcount-alloc.c's
+ * add_block). The 32 KiB around the first object lie in one block of
+ * either (tracing's blocks take 32 KiB, refcount's 64). verify=0: with
+ * verify=1 tracing poisons the hole, which writes it. */
+COLLECTOR_TEST(lifecycle,
+               a_fresh_block_on_small_pages_is_backed_whole_at_once) {
+  if (harness_conservative(param->name) || !harness_reclaims(param->name))
+    return;
+  if (!harness_kernel_can_populate())
+    cr_skip_test("the kernel has no MADV_POPULATE_WRITE");
+  enum { AROUND = 32 * 1024 };
+  gc_heap *heap = harness_new_heap(param->name, "verify=0,stress=0");
+  gc_type node = gc_type_struct(heap, "node", 4, node_kinds);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *first = gc_root(heap, gc_new_struct(heap, node));
+  uintptr_t lo = (uintptr_t)*first & ~(uintptr_t)(AROUND - 1);
+  uint64_t resident = harness_resident_bytes(lo, lo + AROUND);
+  cr_expect_eq(resident, (uint64_t)AROUND,
+               "%llu of the %d bytes around the first object are resident",
+               (unsigned long long)resident, AROUND);
+  gc_set_i64(heap, *first, 2, 42);
+  CHECK_EQ(gc_get_i64(heap, *first, 2), 42);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+}

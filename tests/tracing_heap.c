@@ -226,29 +226,6 @@ Test(tracing_heap, memory_goes_back_to_the_system_when_live_data_shrinks) {
   harness_free_heap(heap);
 }
 
-/* The heap's first chunk is on small pages; a block of it is backed whole
- * when its first hole is taken, in one call, rather than a page fault per
- * page as objects are written into it (tracing-alloc.c, prepare_region).
- * verify=0: with verify=1 the hole is poisoned instead, which writes it. */
-Test(tracing_heap, a_fresh_block_on_small_pages_is_backed_whole_at_once) {
-  if (!harness_kernel_can_populate())
-    cr_skip_test("the kernel has no MADV_POPULATE_WRITE");
-  enum { BLOCK = 32 * 1024 }; /* tracing.h's BLOCK_SIZE */
-  gc_heap *heap = harness_new_heap("tracing", "verify=0,stress=0");
-  gc_type node = list_type(heap);
-  gc_scope scope = gc_scope_open(heap);
-  gc_ref *first = gc_root(heap, gc_new_struct(heap, node));
-  uintptr_t block = (uintptr_t)*first & ~(uintptr_t)(BLOCK - 1);
-  uint64_t resident = harness_resident_bytes(block, block + BLOCK);
-  cr_expect_eq(resident, (uint64_t)BLOCK,
-               "%llu of the %d bytes of the first object's block are resident",
-               (unsigned long long)resident, BLOCK);
-  gc_set_i64(heap, *first, 1, 42);
-  CHECK_EQ(gc_get_i64(heap, *first, 1), 42);
-  gc_scope_close(heap, scope);
-  harness_free_heap(heap);
-}
-
 Test(tracing_heap, large_arrays_live_in_their_own_mappings) {
   gc_heap *heap = harness_new_heap("tracing", "stress=0");
   gc_type node = list_type(heap);
