@@ -42,6 +42,10 @@ struct gc_heap_shared {
    * like types (types.c). */
   struct gc_inline_type *inline_types;
   struct gc_options options;
+  /* gc-threads resolved once, at gc_heap_new (0: the online CPUs then, at
+   * most 8): asking the system at every collection read a file under
+   * /sys each time (three system calls). */
+  uint32_t marker_threads;
   uint64_t max_object_bytes;
   uint32_t barrier_mask, barrier_value; /* gc_set_barrier_filter's */
   uint8_t verify;
@@ -156,6 +160,9 @@ void gc_handle_init(gc_heap *handle, struct gc_heap_shared *shared);
  * all); for another running thread, as of its last safepoint wait or
  * blocking call. */
 void gc_sum_allocated(gc_heap *heap, uint64_t *bytes, uint64_t *objects);
+/* The option gc-threads as marker threads: 0 becomes the online CPUs, at
+ * most 8. */
+uint32_t gc_resolve_marker_threads(uint64_t gc_threads);
 
 /* verify=1: traps unless ref is a live object of this heap. */
 int gc_verify_ref(gc_heap *heap, gc_ref ref, const char *fn);

@@ -170,6 +170,7 @@ static gc_heap *new_heap(const struct gc_options *options,
   }
   shared->ops = ops;
   shared->options = *options;
+  shared->marker_threads = gc_resolve_marker_threads(options->gc_threads);
   shared->verify = (uint8_t)options->verify;
   shared->max_object_bytes = largest_backable_object();
   /* Every store through write_ref, or (mask 0, value 1) none; create() may

@@ -302,14 +302,17 @@ void gc_pause_end(gc_heap *heap, uint64_t start) {
   restart_world(self);
 }
 
-uint32_t gc_marker_threads(gc_heap *heap) {
-  uint64_t configured = heap->shared->options.gc_threads;
-  if (configured)
-    return (uint32_t)configured;
+uint32_t gc_resolve_marker_threads(uint64_t gc_threads) {
+  if (gc_threads)
+    return (uint32_t)gc_threads;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus < 1)
     return 1;
   return cpus > DEFAULT_MAX_MARKERS ? DEFAULT_MAX_MARKERS : (uint32_t)cpus;
+}
+
+uint32_t gc_marker_threads(gc_heap *heap) {
+  return heap->shared->marker_threads;
 }
 
 void gc_sum_allocated(gc_heap *heap, uint64_t *bytes, uint64_t *objects) {
