@@ -451,11 +451,18 @@ static struct gc_obj *rc_allocate(struct gc_mutator *m, uint32_t type_word,
  * 16 MB ZCT) give back what they no longer use. */
 static void trim_stacks(struct gc_collector *c) {
   struct gc_obj_vector *stacks[] = {
-      &c->zct,        &c->zct_kept,   &c->dead_children, &c->candidates,
-      &c->work,       &c->young_path, &c->young_held,    &c->young_next,
-      &c->remembered, &c->young_large};
+      &c->zct,        &c->zct_kept,   &c->dead_children,
+      &c->candidates, &c->young_path, &c->young_held,
+      &c->young_next, &c->remembered, &c->young_large};
   for (size_t i = 0; i < sizeof stacks / sizeof *stacks; i++)
     gc_vector_trim(stacks[i]);
+  /* The cycle collector reserves room for 2 x live objects + 16 entries of
+   * work before each run (rc_collect_cycles), and trial deletion leaves it
+   * empty: trimmed below that, the room was mapped again at the next
+   * gc_collect (collect-often: a 4 MiB map and unmap at every call). So
+   * it goes back only once the live objects need less than a quarter. */
+  if (c->work.capacity / 4 > 2 * c->live_objects + 16)
+    gc_vector_trim(&c->work);
 }
 
 /* gc_collect: a full collection point, after which the pages of wholly
