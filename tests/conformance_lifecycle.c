@@ -320,6 +320,15 @@ COLLECTOR_TEST(lifecycle,
                (unsigned long long)resident, AROUND);
   gc_set_i64(heap, *first, 2, 42);
   CHECK_EQ(gc_get_i64(heap, *first, 2), 42);
+  /* Not a big array made next, though it may start there: it costs only
+   * the pages written. */
+  enum { BIG = 4 << 20 }; /* bytes of elements */
+  gc_type ints = gc_type_array(heap, "ints", GC_KIND_I64);
+  gc_ref big = *gc_root(heap, gc_new_array(heap, ints, BIG / 8));
+  size_t big_pages = resident_pages(big, BIG);
+  cr_expect(big_pages < BIG / 4096 / 8,
+            "%zu of the %d pages of a fresh array of 4 MiB are resident",
+            big_pages, BIG / 4096);
   gc_scope_close(heap, scope);
   harness_free_heap(heap);
 }

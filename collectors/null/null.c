@@ -210,11 +210,13 @@ static char *new_region(struct gc_mutator *m, size_t bytes) {
     gc_note_heap_bytes(c->heap, (uint64_t)(GC_ATOMIC_LOAD(c->next) - c->arena));
   gc_heap_unlock(m->handle);
   /* The arena's first 2 MiB are on small pages (GC_SMALL_PAGES_FIRST): a
-   * region there is backed whole in one call, as the thread goes on to
-   * fill it, rather than a page fault per page (gc/large-object-space.c:
-   * why that matters). 15 pairs each: cycles 0.74x the time, weak 0.88x,
-   * resources 0.97x, binary-trees 16 0.99x. */
-  if (start && (size_t)(start - c->arena) < GC_SMALL_PAGES_FIRST)
+   * thread's region there is backed whole in one call, as the thread goes
+   * on to fill it, rather than a page fault per page
+   * (gc/large-object-space.c: why that matters). 15 pairs each: cycles
+   * 0.74x the time, weak 0.88x, resources 0.97x, binary-trees 16 0.99x. Not
+   * an object's own region: it holds one object of any size, which may be
+   * written only in places. */
+  if (start && !own && (size_t)(start - c->arena) < GC_SMALL_PAGES_FIRST)
     gc_sys_populate(start, region_bytes);
   return start;
 }
