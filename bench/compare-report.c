@@ -172,9 +172,10 @@ static int print_tables(const struct compare *c) {
     int baseline = baseline_of(c, w);
     uint64_t checksum = 0;
     bool agree = checksums_agree(c, w, &checksum);
-    printf("%s — medians of %d runs; ratio (wall time) and cpu (user+sys) "
-           "relative to %s, paired by run\n",
+    printf("%s — medians of %d runs%s; ratio (wall time) and cpu "
+           "(user+sys) relative to %s, paired by run\n",
            c->workloads[w].label, c->runs,
+           c->cold_memory ? " on cold memory" : "",
            baseline >= 0 ? c->variants[baseline].label : "(no baseline)");
     printf("  %-20s %8s %8s %7s %9s %7s %11s %6s %6s\n", "variant", "wall s",
            "user s", "sys s", "peak MiB", "GCs", "max pause", "ratio", "cpu");
@@ -232,7 +233,7 @@ static void write_csv(const struct compare *c) {
     return;
   }
   fprintf(f, "workload,variant,run,status,wall_s,user_s,sys_s,max_rss_kib,"
-             "collections,pause_max_ms,checksum,message\n");
+             "collections,pause_max_ms,checksum,message,warmed_kib\n");
   for (int i = 0; i < c->nrecords; i++) {
     const struct compare_run *r = &c->records[i];
     char buf[64], message[sizeof r->message];
@@ -240,12 +241,13 @@ static void write_csv(const struct compare *c) {
     for (char *p = message; *p; p++)
       if (*p == '"')
         *p = '\'';
-    fprintf(f, "%s,%s,%d,%s,%.6f,%.6f,%.6f,%ld,%.0f,%.3f,%llu,\"%s\"\n",
+    fprintf(f, "%s,%s,%d,%s,%.6f,%.6f,%.6f,%ld,%.0f,%.3f,%llu,\"%s\",%ld\n",
             c->workloads[r->workload].label, c->variants[r->variant].label,
             r->index + 1, compare_status_name(r, buf, sizeof buf), r->wall_s,
             r->user_s, r->sys_s, r->max_rss_kib, r->collections,
             r->pause_max_ms,
-            r->has_checksum ? (unsigned long long)r->checksum : 0ULL, message);
+            r->has_checksum ? (unsigned long long)r->checksum : 0ULL, message,
+            r->warmed_kib);
   }
   fclose(f);
   printf("raw runs: %s\n", path);

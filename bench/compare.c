@@ -1,8 +1,9 @@
 /* compare.c — "gcheap compare": runs every collector of this build, native
  * Boehm (shared and static libgc, and with parallel marking started) and
  * malloc/free on each workload, each run a separate process, interleaved
- * (A B C A B C ...) so that drift on a noisy machine hits all of them alike.
- * compare-report.c summarises the runs.
+ * (A B C A B C ...) so that drift on a noisy machine hits all of them alike,
+ * after one round that is not kept and with memory warmed before each run
+ * (warm_memory). compare-report.c summarises the runs.
  */
 #define _GNU_SOURCE
 #include "compare.h"
@@ -15,6 +16,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <sys/time.h>
@@ -33,13 +36,18 @@ void compare_usage(FILE *out) {
   fprintf(out,
           "compare [WORKLOAD[:ARG,...]... | --scale RANGE] [-n RUNS] [-o "
           "PREFIX]\n"
-          "        [--only LIST]\n"
+          "        [--only LIST] [--cold-memory]\n"
           "  runs each collector, native Boehm (shared, static, parallel "
           "marking,\n"
           "  inline allocation) and malloc/free as separate processes, "
           "interleaved,\n"
-          "  RUNS times (default %d); prints medians and the ratio to the "
-          "strongest\n"
+          "  RUNS times (default %d) after a warm-up round that is not kept, "
+          "each run\n"
+          "  on memory warmed just before it (--cold-memory: not warmed; on a "
+          "VM that\n"
+          "  hands free memory back to its host, that memory costs far more "
+          "to touch\n"
+          "  again); prints medians and the ratio to the strongest\n"
           "  native Boehm (boehm-native-inline: static libgc, inline "
           "allocation,\n"
           "  parallel marking), or collector=boehm where there is no native "
@@ -384,6 +392,34 @@ static void run_one(struct compare *c, int noptions, char **options,
   fclose(err);
 }
 
+/* Touches, then gives back, a little more memory than the variant's largest
+ * run of the workload has taken so far, just before its next run starts.
+ *
+ * Why: on this project's VMs the kernel hands memory that stayed free for
+ * about two seconds back to the host (free page reporting), and the next
+ * touch of such a page has the host back it again: 1.2-2 ms per MiB,
+ * 20-30x the 0.06 ms of a page the guest freed a moment ago (bench/README.md,
+ * "Warm memory"). Without this, how much of a run's memory is cold depends
+ * on how much the run before it gave back: in a round of interleaved
+ * variants the same variant always follows the same one, so the cost
+ * would fall on the same variants every round. The pages freed here are
+ * the first the kernel hands out again (reported ones go to the back of its
+ * free lists), so the run below starts on warm memory whatever came
+ * before. */
+static long warm_memory(long peak_rss_kib) {
+  long kib = peak_rss_kib / 4 * 5 + 16 * 1024; /* a quarter and 16 MiB more */
+  size_t bytes = (size_t)kib * 1024;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    return 0; /* the run is then measured on whatever memory it gets */
+  madvise(p, bytes, MADV_HUGEPAGE);
+  for (size_t i = 0; i < bytes; i += 4096)
+    ((volatile char *)p)[i] = 1;
+  munmap(p, bytes);
+  return kib;
+}
+
 /* ---- The command --------------------------------------------------------- */
 
 static int run_compare(struct compare *c, int noptions, char **options,
@@ -432,6 +468,8 @@ static int run_compare(struct compare *c, int noptions, char **options,
       c->prefix = argv[++i];
     } else if (strcmp(arg, "--only") == 0) {
       only = argv[++i];
+    } else if (strcmp(arg, "--cold-memory") == 0) {
+      c->cold_memory = true;
     } else if (arg[0] == '-') {
       fprintf(stderr, "gcheap compare: unknown option '%s'\n", arg);
       compare_usage(stderr);
@@ -479,16 +517,27 @@ static int run_compare(struct compare *c, int noptions, char **options,
           "gcheap compare: %d workloads x %d variants x %d runs, "
           "interleaved\n",
           c->nworkloads, c->nvariants, c->runs);
-  for (int r = 0; r < c->runs; r++) {
+  /* Round -1 warms up: its runs are not kept. It loads the programs into
+   * the page cache and tells warm_memory how much each run takes. */
+  for (int r = -1; r < c->runs; r++) {
     for (int w = 0; w < c->nworkloads; w++) {
-      fprintf(stderr, "[run %d/%d] %-18s", r + 1, c->runs,
-              c->workloads[w].label);
+      if (r < 0)
+        fprintf(stderr, "[warm-up] %-19s", c->workloads[w].label);
+      else
+        fprintf(stderr, "[run %d/%d] %-18s", r + 1, c->runs,
+                c->workloads[w].label);
       for (int v = 0; v < c->nvariants; v++) {
         if (!compare_applies(c, w, v))
           continue;
-        struct compare_run *run = &c->records[c->nrecords++];
+        struct compare_run warm_up,
+            *run = r < 0 ? &warm_up : &c->records[c->nrecords++];
         *run = (struct compare_run){.workload = w, .variant = v, .index = r};
+        long *peak = &c->peak_rss_kib[w][v];
+        long warmed = c->cold_memory ? 0 : warm_memory(*peak);
         run_one(c, noptions, options, run);
+        run->warmed_kib = warmed;
+        if (run->max_rss_kib > *peak)
+          *peak = run->max_rss_kib;
         char status[64];
         if (run->status == RUN_OK)
           fprintf(stderr, " %s %.2fs", c->variants[v].label, run->wall_s);

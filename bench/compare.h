@@ -73,6 +73,7 @@ struct compare_run {
   double wall_s; /* fork to wait4, measured by compare */
   double user_s, sys_s;
   long max_rss_kib;
+  long warmed_kib;     /* memory touched and given back just before the run */
   double collections;  /* as the program reported; -1 unknown */
   double pause_max_ms; /* as the program reported; -1 unknown */
   bool has_checksum;
@@ -86,6 +87,10 @@ struct compare {
   struct compare_variant variants[COMPARE_MAX_VARIANTS];
   int nvariants;
   int runs;
+  bool cold_memory; /* --cold-memory: memory is not warmed before each run */
+  /* The largest peak RSS of each variant on each workload so far: how much
+   * memory to warm before its next run there. */
+  long peak_rss_kib[COMPARE_MAX_WORKLOADS][COMPARE_MAX_VARIANTS];
   const char *prefix; /* PREFIX.csv, PREFIX.dat, PREFIX.gp, PREFIX.svg */
   struct compare_scale scale;
   struct compare_run *records;

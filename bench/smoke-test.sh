@@ -6,7 +6,9 @@
 #   errors:    a bogus collector exits 2 naming the accepted ones; the null
 #              collector out of arena ends with a clean OOM message, status 3
 #   native:    the native baselines print the same checksums as gcheap
-#   compare:   "gcheap compare" runs, writes its CSV and reports success;
+#   compare:   "gcheap compare" runs, writes its CSV and reports success,
+#              each kept run on memory warmed before it (not with
+#              --cold-memory);
 #              "compare --scale" runs every size and writes its chart's data,
 #              and refuses bad ranges with status 2 and one line
 set -u
@@ -130,13 +132,32 @@ if [ "$what" = all ] || [ "$what" = native ]; then
 fi
 
 if [ "$what" = all ] || [ "$what" = compare ]; then
-  if "$gcheap" compare gcbench:6 binary-trees:8 weak:5 -n 2 -o "$tmp/cmp" \
-      >"$tmp/out" 2>"$tmp/err"; then
+  if "$gcheap" compare gcbench:6 binary-trees:8 weak:5 large-live:24 -n 2 \
+      -o "$tmp/cmp" >"$tmp/out" 2>"$tmp/err"; then
     [ -s "$tmp/cmp.csv" ] || fail "compare wrote no CSV"
     grep -q "binary-trees 8" "$tmp/out" || fail "compare printed no table"
+    # Each kept run started on warmed memory (warmed_kib, the last column),
+    # at least as much as any run of its variant on its workload took
+    # (max_rss_kib, the 8th; large-live 24 takes 40-55 MiB, past the 16 MiB
+    # every warming adds); the warm-up round is not kept (2 runs of each).
+    short=$(awk -F, 'NR > 1 { k = $1 " on " $2; rss[k] = $8 > rss[k] ? $8 : rss[k]; key[NR] = k; warmed[NR] = $NF }
+      END { for (i in key) if (warmed[i] < rss[key[i]]) print key[i] ": " warmed[i] " < " rss[key[i]] }' \
+      "$tmp/cmp.csv")
+    [ -z "$short" ] || fail "compare: runs started on less warmed memory than they take: $short"
+    extra=$(awk -F, 'NR > 1 && $3 != 1 && $3 != 2' "$tmp/cmp.csv")
+    [ -z "$extra" ] || fail "compare kept runs other than 1 and 2: $extra"
     echo "ok: compare"
   else
     fail "compare exited $?: $(tail -n 5 "$tmp/out") $(tail -n 3 "$tmp/err")"
+  fi
+  if "$gcheap" compare binary-trees:8 -n 1 --only tracing --cold-memory \
+      -o "$tmp/cold" >"$tmp/out" 2>"$tmp/err"; then
+    warmed=$(awk -F, 'NR > 1 { print $NF }' "$tmp/cold.csv")
+    [ "$warmed" = 0 ] || fail "compare --cold-memory warmed ${warmed:-no} KiB"
+    grep -q "on cold memory" "$tmp/out" || fail "compare --cold-memory does not say so"
+    echo "ok: compare --cold-memory"
+  else
+    fail "compare --cold-memory exited $?: $(tail -n 3 "$tmp/err")"
   fi
   # binary-trees below 6 is binary-trees 6: 6..8 are three different sizes.
   before=$failures
