@@ -455,18 +455,18 @@ Test(tracing_heap, scattered_survivors_do_not_grow_the_heap) {
 
 /* The heap policy's room (tracing-sizing.c): the square root of live bytes
  * times the ratio of allocation rate to collection speed, between a floor
- * and the old fixed rule's live + 2 MiB; the fixed rule until both rates
- * are measured. */
+ * and the cap, 3/4 live + 2 MiB per attached thread; the cap until both
+ * rates are measured. */
 Test(tracing_heap, room_grows_with_the_square_root_of_live_data) {
   const uint64_t MiB = 1u << 20;
   const double K = 64.0 * MiB; /* heap-expansiveness's default */
-  /* Not measured yet: the fixed rule. */
-  cr_assert_eq(gc_tracing_test_room(100 * MiB, 0, 3e9, K), 102 * MiB);
-  cr_assert_eq(gc_tracing_test_room(100 * MiB, 3e9, 0, K), 102 * MiB);
+  /* Not measured yet: the cap. */
+  cr_assert_eq(gc_tracing_test_room(100 * MiB, 1, 0, 3e9, K), 77 * MiB);
+  cr_assert_eq(gc_tracing_test_room(100 * MiB, 1, 3e9, 0, K), 77 * MiB);
   /* Four times the live data, twice the room, at the same rates. */
-  uint64_t room = gc_tracing_test_room(256 * MiB, 1e9, 1e9, K);
-  uint64_t room4 = gc_tracing_test_room(1024 * MiB, 1e9, 1e9, K);
-  cr_assert(room > 256 * MiB / 8 && room < 256 * MiB + 2 * MiB,
+  uint64_t room = gc_tracing_test_room(256 * MiB, 1, 1e9, 4e9, K);
+  uint64_t room4 = gc_tracing_test_room(1024 * MiB, 1, 1e9, 4e9, K);
+  cr_assert(room > 256 * MiB / 8 && room < 192 * MiB + 2 * MiB,
             "room %llu for 256 MiB live is at a bound",
             (unsigned long long)room);
   cr_assert(room4 >= 2 * room - 1 && room4 <= 2 * room + 1,
@@ -474,21 +474,26 @@ Test(tracing_heap, room_grows_with_the_square_root_of_live_data) {
             (unsigned long long)room4, (unsigned long long)room);
   /* A quarter the collection speed, or four times the allocation rate:
    * twice the room. */
-  uint64_t slower = gc_tracing_test_room(256 * MiB, 1e9, 0.25e9, K);
-  uint64_t faster = gc_tracing_test_room(256 * MiB, 4e9, 1e9, K);
+  uint64_t slower = gc_tracing_test_room(256 * MiB, 1, 1e9, 1e9, K);
+  uint64_t faster = gc_tracing_test_room(256 * MiB, 1, 4e9, 4e9, K);
   cr_assert(slower >= 2 * room - 1 && slower <= 2 * room + 1);
   cr_assert_eq(slower, faster);
-  /* Never more than the fixed rule: small heaps keep it. */
-  cr_assert_eq(gc_tracing_test_room(4 * MiB, 1e9, 1e9, K), 6 * MiB);
-  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e12, 1e9, K), 258 * MiB);
+  /* Never more than the cap: small heaps keep it. */
+  cr_assert_eq(gc_tracing_test_room(4 * MiB, 1, 1e9, 1e9, K), 5 * MiB);
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1, 1e12, 1e9, K), 194 * MiB);
+  /* The cap's 2 MiB are per attached thread; below the cap, the threads
+   * change nothing (their allocation is in the rate already). */
+  cr_assert_eq(gc_tracing_test_room(4 * MiB, 2, 1e9, 1e9, K), 7 * MiB);
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 8, 1e12, 1e9, K), 208 * MiB);
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 8, 1e9, 4e9, K), room);
   /* Never less than an eighth of live, nor 1 MiB. */
-  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e3, 1e12, K), 32 * MiB);
-  cr_assert_eq(gc_tracing_test_room(2 * MiB, 1e3, 1e12, K), 1 * MiB);
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1, 1e3, 1e12, K), 32 * MiB);
+  cr_assert_eq(gc_tracing_test_room(2 * MiB, 1, 1e3, 1e12, K), 1 * MiB);
   /* heap-expansiveness: four times the constant, twice the room; 0, the
-   * fixed rule whatever the rates. */
-  cr_assert(gc_tracing_test_room(256 * MiB, 1e9, 1e9, 4 * K) >= 2 * room - 1 &&
-            gc_tracing_test_room(256 * MiB, 1e9, 1e9, 4 * K) <= 2 * room + 1);
-  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1e3, 1e12, 0), 258 * MiB);
+   * cap whatever the rates. */
+  uint64_t expansive = gc_tracing_test_room(256 * MiB, 1, 1e9, 4e9, 4 * K);
+  cr_assert(expansive >= 2 * room - 1 && expansive <= 2 * room + 1);
+  cr_assert_eq(gc_tracing_test_room(256 * MiB, 1, 1e3, 1e12, 0), 194 * MiB);
 }
 
 /* Collections during garbage churn over a live list of about 4 MiB, once
@@ -519,7 +524,7 @@ static uint64_t collections_with_rates(const char *options,
 
 /* The room the policy computes is the room the heap gets: a small one
  * (slow allocation, fast collection: the floor, 1 MiB) collects several
- * times as often as the largest (fast allocation: the fixed rule's live +
+ * times as often as the largest (fast allocation: the cap, 3/4 live +
  * 2 MiB), heap-expansiveness=0 keeps the largest whatever the rates, and
  * the live list survives every collection. */
 Test(tracing_heap, the_heap_collects_when_its_room_is_taken) {
@@ -529,7 +534,7 @@ Test(tracing_heap, the_heap_collects_when_its_room_is_taken) {
   cr_assert(roomy >= 5 && tight >= 3 * roomy,
             "%llu collections with the smallest room, %llu with the largest",
             (unsigned long long)tight, (unsigned long long)roomy);
-  /* heap-expansiveness=0: the fixed rule's room, whatever the rates. */
+  /* heap-expansiveness=0: the cap, whatever the rates. */
   uint64_t fixed = collections_with_rates(
       "verify=0,stress=0,heap-expansiveness=0", 1e3, 1e12);
   cr_assert(fixed + 2 >= roomy && fixed <= roomy + 2,

@@ -1,9 +1,9 @@
-/* tracing_threads.c — where tracing's threads allocate. After a collection
- * each thread looks for holes in the blocks it filled itself before it
- * takes any other block (tracing-alloc.c, next_hole): with one shared walk
- * of the blocks, two threads swapped their blocks at every collection,
- * and each zeroed and filled memory that the other's core had last
- * written. */
+/* tracing_threads.c — where tracing's threads allocate, and how much room
+ * the heap gives them. After a collection each thread looks for holes in
+ * the blocks it filled itself before it takes any other block
+ * (tracing-alloc.c, next_hole): with one shared walk of the blocks, two
+ * threads swapped their blocks at every collection, and each zeroed and
+ * filled memory that the other's core had last written. */
 #include "harness.h"
 
 #include <pthread.h>
@@ -137,4 +137,91 @@ Test(tracing_threads, each_thread_refills_the_blocks_it_filled) {
                "kept cells were overwritten");
   gc_scope_close(heap, scope);
   harness_free_heap(heap);
+}
+
+/* ---- The room per thread ---------------------------------------------- */
+
+struct idle_thread {
+  gc_heap *heap;
+  struct harness_handoff handoff; /* 1: attached; 2: may detach */
+  char attach_error[256];
+};
+
+/* Attaches, then waits blocked (holding up no collection) until told. */
+static void *attach_and_wait(void *arg) {
+  struct idle_thread *t = arg;
+  gc_heap *mine =
+      gc_thread_attach(t->heap, t->attach_error, sizeof t->attach_error);
+  harness_set_stage(&t->handoff, 1);
+  if (mine) {
+    harness_wait_for_stage(mine, &t->handoff, 2);
+    gc_thread_detach(mine);
+  }
+  return NULL;
+}
+
+/* Collections while 64 MiB of garbage churn over a list of about 4 MiB, on
+ * a heap with idle_threads more threads attached; the list is checked. */
+static uint64_t churn_collections(int idle_threads) {
+  enum { MAX_IDLE = 4 };
+  cr_assert(idle_threads <= MAX_IDLE);
+  /* heap-expansiveness=0: the room is the cap, 3/4 live + 2 MiB per
+   * attached thread, whatever the rates (tracing-sizing.c). */
+  gc_heap *heap =
+      harness_new_heap("tracing", "verify=0,stress=0,heap-expansiveness=0");
+  struct idle_thread idle[MAX_IDLE];
+  pthread_t threads[MAX_IDLE];
+  for (int i = 0; i < idle_threads; i++) {
+    idle[i] =
+        (struct idle_thread){.heap = heap, .handoff = HARNESS_HANDOFF_INIT};
+    cr_assert_eq(pthread_create(&threads[i], NULL, attach_and_wait, &idle[i]),
+                 0);
+    harness_wait_for_stage(heap, &idle[i].handoff, 1);
+    cr_assert(!idle[i].attach_error[0], "gc_thread_attach: %s",
+              idle[i].attach_error);
+  }
+  static const gc_kind node_kinds[] = {GC_KIND_I64, GC_KIND_REF};
+  gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *list = gc_root(heap, NULL);
+  const long live_nodes = (4l << 20) / 24;
+  for (long i = 0; i < live_nodes; i++) {
+    gc_ref cell = gc_new_struct(heap, node);
+    gc_set_i64(heap, cell, 0, i);
+    gc_set_ref(heap, cell, 1, *list);
+    *list = cell;
+  }
+  gc_collect(heap); /* a full collection: the target from the cap */
+  uint64_t before = harness_stats(heap).collections;
+  for (long i = 0; i < (64l << 20) / 24; i++)
+    gc_new_struct(heap, node); /* garbage at once */
+  uint64_t collections = harness_stats(heap).collections - before;
+  long n = 0;
+  for (gc_ref p = *list; p; p = gc_get_ref(heap, p, 1))
+    cr_assert_eq(gc_get_i64(heap, p, 0), live_nodes - 1 - n++);
+  cr_assert_eq(n, live_nodes);
+  gc_scope_close(heap, scope);
+  for (int i = 0; i < idle_threads; i++)
+    harness_set_stage(&idle[i].handoff, 2);
+  gc_blocking_begin(heap);
+  for (int i = 0; i < idle_threads; i++)
+    pthread_join(threads[i], NULL);
+  gc_blocking_end(heap);
+  harness_free_heap(heap);
+  return collections;
+}
+
+/* Each collection stops every attached thread, so the cap on the room has
+ * 2 MiB per thread: with 4 MiB live, 5 MiB of room for one thread and 7
+ * MiB for two, 11 for four; the same garbage collects less often. */
+Test(tracing_threads, the_room_grows_with_the_attached_threads) {
+  uint64_t alone = churn_collections(0);
+  uint64_t two = churn_collections(1);
+  uint64_t four = churn_collections(3);
+  cr_assert(alone >= 8, "%llu collections alone", (unsigned long long)alone);
+  cr_assert(two * 6 <= alone * 5 && four * 3 <= alone * 2,
+            "%llu collections alone, %llu with two threads attached, %llu "
+            "with four",
+            (unsigned long long)alone, (unsigned long long)two,
+            (unsigned long long)four);
 }

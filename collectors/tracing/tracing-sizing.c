@@ -12,23 +12,32 @@
  *      pause;
  *   K  bytes: how much memory one unit of collection time is worth, the
  *      option heap-expansiveness (default 64 MiB, chosen by measurement,
- *      README.md; 0 keeps the fixed rule below).
+ *      README.md; 0 keeps the cap below).
  *
  * Why: a full collection costs about L / s and comes once every E / g
  * seconds, so collecting takes a share (L / s) / (E / g) of the time while
  * the heap's size grows with E. The E that minimises memory + constant *
  * time is the square root above. The room grows with the square root of
  * the live data, not in proportion to it: a large heap keeps relatively
- * less free space than the fixed rule it replaces (E = L + 2 MiB, which cost
- * more memory than Boehm's free-space divisor of about L / 3 once the live
- * data passed ~200 MB), and a program that allocates slowly for what a
- * collection costs keeps little room.
+ * less free space than the fixed rule it replaced (E = L + 2 MiB, which
+ * cost more memory than Boehm's free-space divisor of about L / 3 once the
+ * live data passed ~200 MB), and a program that allocates slowly for what
+ * a collection costs keeps little room.
  *
- * Bounds: E is never more than the fixed rule's L + 2 MiB (no heap grows
- * bigger than it did before) nor less than MIN_ROOM or L / 8 (a tiny room
- * would collect on every few allocations); the target never goes below
- * min_target (heap-size) nor above max-heap-size. Until a full collection
- * has been timed, the fixed rule applies.
+ * Bounds: E is never more than the cap, 3/4 L + 2 MiB for each attached
+ * thread, nor less than MIN_ROOM or L / 8 (a tiny room would collect on
+ * every few allocations); the target never goes below min_target
+ * (heap-size) nor above max-heap-size. Until a full collection has been
+ * timed, and always with heap-expansiveness=0, E is the cap.
+ *
+ * Why that cap: on heaps of up to a few hundred MiB the square root asks
+ * for more room than live data, so the cap is what sets their size. The
+ * cap it replaced, L + 2 MiB (the first fixed rule), took more memory
+ * than Debian's Boehm at binary-trees 17 and 10-25 % more than 3/4 L
+ * + 2 MiB at binary-trees 17 to 20 and GCBench, in the same time
+ * (collectors/tracing/README.md, "Heap sizing policy"). The 2 MiB are
+ * per thread because each collection stops every attached thread: with
+ * 2 MiB per heap, mt-gcbench 2 took 1.09x the time.
  *
  * Minor collections keep the target. Objects they find alive become old
  * and stay, dead or not, until a full collection: when the old objects have
@@ -47,7 +56,7 @@
 
 #include <math.h>
 
-#define FIXED_HEADROOM (UINT64_C(2) << 20)
+#define HEADROOM_PER_THREAD (UINT64_C(2) << 20)
 #define MIN_ROOM (UINT64_C(1) << 20)
 /* Weight of the newest interval in the moving averages. */
 #define RATE_WEIGHT 0.5
@@ -71,19 +80,28 @@ void tracing_sizing_collection_begins(struct gc_collector *c,
   }
 }
 
-uint64_t tracing_sizing_room(uint64_t live, double allocation_rate,
-                             double collection_speed, double expansiveness) {
-  uint64_t fixed = live + FIXED_HEADROOM;
+uint64_t tracing_sizing_room(uint64_t live, uint32_t threads,
+                             double allocation_rate, double collection_speed,
+                             double expansiveness) {
+  uint64_t cap =
+      live - live / 4 + HEADROOM_PER_THREAD * (threads ? threads : 1);
   if (allocation_rate <= 0 || collection_speed <= 0 || expansiveness <= 0)
-    return fixed;
+    return cap;
   double room =
       sqrt(expansiveness * (double)live * allocation_rate / collection_speed);
   uint64_t least = live / 8 > MIN_ROOM ? live / 8 : MIN_ROOM;
   if (room < (double)least)
     return least;
-  if (room > (double)fixed)
-    return fixed;
+  if (room > (double)cap)
+    return cap;
   return (uint64_t)room;
+}
+
+static uint32_t attached_threads(const struct gc_collector *c) {
+  uint32_t n = 0;
+  for (const struct gc_mutator *m = c->mutators; m; m = m->next)
+    n++;
+  return n;
 }
 
 /* After a collection that left live bytes in use (marked lines and live
@@ -97,9 +115,9 @@ void tracing_size_heap(struct gc_collector *c, uint64_t live, bool major,
     if (pause_ns > 0 && live > 0 && !z->frozen)
       z->collection_speed = moving_average(
           z->collection_speed, (double)live / ((double)pause_ns / 1e9));
-    uint64_t room =
-        tracing_sizing_room(live, z->allocation_rate, z->collection_speed,
-                            (double)c->options->heap_expansiveness);
+    uint64_t room = tracing_sizing_room(live, attached_threads(c),
+                                        z->allocation_rate, z->collection_speed,
+                                        (double)c->options->heap_expansiveness);
     z->live_after_major = live;
     uint64_t target = live + room;
     if (target < c->min_target)

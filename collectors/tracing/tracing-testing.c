@@ -49,9 +49,10 @@ size_t gc_tracing_test_mapped_bytes(gc_heap *heap) {
   return c ? mapped_bytes(c) : 0;
 }
 
-uint64_t gc_tracing_test_room(uint64_t live, double allocation_rate,
-                              double collection_speed, double expansiveness) {
-  return tracing_sizing_room(live, allocation_rate, collection_speed,
+uint64_t gc_tracing_test_room(uint64_t live, uint32_t threads,
+                              double allocation_rate, double collection_speed,
+                              double expansiveness) {
+  return tracing_sizing_room(live, threads, allocation_rate, collection_speed,
                              expansiveness);
 }
 

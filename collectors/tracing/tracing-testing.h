@@ -37,11 +37,12 @@ size_t gc_tracing_test_mapped_bytes(gc_heap *heap);
 /* A collection as the allocation path runs it: minor, unless a full one
  * is due. */
 void gc_tracing_test_collect_minor(gc_heap *heap);
-/* The room over live bytes that a full collection gives the heap at these
- * rates in bytes per second (tracing-sizing.c; 0 = not measured yet) and
- * this heap-expansiveness. */
-uint64_t gc_tracing_test_room(uint64_t live, double allocation_rate,
-                              double collection_speed, double expansiveness);
+/* The room over live bytes that a full collection gives a heap of this
+ * many attached threads at these rates in bytes per second
+ * (tracing-sizing.c; 0 = not measured yet) and this heap-expansiveness. */
+uint64_t gc_tracing_test_room(uint64_t live, uint32_t threads,
+                              double allocation_rate, double collection_speed,
+                              double expansiveness);
 /* Sets the heap policy's measured rates (bytes per second) and stops it
  * measuring them, so that the room it gives is known. */
 void gc_tracing_test_set_rates(gc_heap *heap, double allocation_rate,

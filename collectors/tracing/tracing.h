@@ -316,10 +316,12 @@ void tracing_sizing_collection_begins(struct gc_collector *c,
                                       uint64_t start_ns);
 void tracing_size_heap(struct gc_collector *c, uint64_t live, bool major,
                        uint64_t pause_ns, uint64_t end_ns);
-/* The room a full collection that kept live bytes gives the heap, at these
- * rates (bytes per second; 0: not measured yet) and heap-expansiveness. */
-uint64_t tracing_sizing_room(uint64_t live, double allocation_rate,
-                             double collection_speed, double expansiveness);
+/* The room a full collection that kept live bytes gives the heap of this
+ * many attached threads, at these rates (bytes per second; 0: not measured
+ * yet) and heap-expansiveness. */
+uint64_t tracing_sizing_room(uint64_t live, uint32_t threads,
+                             double allocation_rate, double collection_speed,
+                             double expansiveness);
 
 /* tracing-mark.c */
 bool tracing_mark(struct gc_collector *c, bool major);
