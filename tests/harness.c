@@ -342,6 +342,36 @@ void harness_collect(gc_heap *heap) {
   gc_collect(heap);
 }
 
+uint64_t harness_churn_collections(gc_heap *heap,
+                                   void (*prepare)(gc_heap *heap, void *ud),
+                                   void *ud) {
+  const gc_kind kinds[] = {GC_KIND_REF, GC_KIND_I64};
+  gc_type node = gc_type_struct(heap, "churn-list", 2, kinds);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *list = gc_root(heap, NULL);
+  const long live_nodes = (4l << 20) / 24;
+  for (long i = 0; i < live_nodes; i++) {
+    gc_ref cell = gc_new_struct(heap, node);
+    cr_assert_not_null(cell);
+    gc_set_ref(heap, cell, 0, *list);
+    gc_set_i64(heap, cell, 1, i);
+    *list = cell;
+  }
+  if (prepare)
+    prepare(heap, ud);
+  gc_collect(heap);
+  uint64_t before = harness_stats(heap).collections;
+  for (long i = 0; i < (64l << 20) / 24; i++)
+    gc_new_struct(heap, node);
+  uint64_t collections = harness_stats(heap).collections - before;
+  long n = 0;
+  for (gc_ref p = *list; p; p = gc_get_ref(heap, p, 0))
+    cr_assert_eq(gc_get_i64(heap, p, 1), live_nodes - 1 - n++);
+  cr_assert_eq(n, live_nodes);
+  gc_scope_close(heap, scope);
+  return collections;
+}
+
 uint64_t harness_resident_bytes(uintptr_t lo, uintptr_t hi) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   uint64_t resident = 0;

@@ -135,6 +135,14 @@ gc_config *harness_new_config(const char *collector, const char *options);
 void harness_scrub_stack(void);
 /* gc_collect after harness_scrub_stack. */
 void harness_collect(gc_heap *heap);
+/* For the heap-sizing tests: the collections while 64 MiB of garbage (24-
+ * byte structs, dropped at once) churn over a rooted list of about 4 MiB.
+ * The list is built, prepare(heap, ud) runs (if not NULL), a full
+ * collection sets the heap's target from what is live, and then the churn's
+ * collections are counted; the list must come out whole. */
+uint64_t harness_churn_collections(gc_heap *heap,
+                                   void (*prepare)(gc_heap *heap, void *ud),
+                                   void *ud);
 
 static inline gc_stats harness_stats(gc_heap *heap) {
   gc_stats s;

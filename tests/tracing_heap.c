@@ -496,28 +496,23 @@ Test(tracing_heap, room_grows_with_the_square_root_of_live_data) {
   cr_assert_eq(gc_tracing_test_room(256 * MiB, 1, 1e3, 1e12, 0), 194 * MiB);
 }
 
+struct rates {
+  double allocation, collection;
+};
+
+static void set_rates(gc_heap *heap, void *ud) {
+  const struct rates *r = ud;
+  gc_tracing_test_set_rates(heap, r->allocation, r->collection);
+}
+
 /* Collections during garbage churn over a live list of about 4 MiB, once
  * the heap policy's rates are fixed (allocation rate, collection speed). */
 static uint64_t collections_with_rates(const char *options,
                                        double allocation_rate,
                                        double collection_speed) {
   gc_heap *heap = harness_new_heap("tracing", options);
-  gc_type node = list_type(heap);
-  gc_scope scope = gc_scope_open(heap);
-  gc_ref *list = gc_root(heap, NULL);
-  const long live_nodes = (4l << 20) / 24;
-  build_list(heap, node, list, live_nodes);
-  gc_tracing_test_set_rates(heap, allocation_rate, collection_speed);
-  gc_collect(heap); /* a full collection: the target from these rates */
-  uint64_t before = harness_stats(heap).collections;
-  for (long i = 0; i < (64l << 20) / 24; i++)
-    gc_new_struct(heap, node); /* garbage at once */
-  uint64_t collections = harness_stats(heap).collections - before;
-  long n = 0;
-  for (gc_ref p = *list; p; p = gc_get_ref(heap, p, 0))
-    cr_assert_eq(gc_get_i64(heap, p, 1), live_nodes - 1 - n++);
-  cr_assert_eq(n, live_nodes);
-  gc_scope_close(heap, scope);
+  struct rates rates = {allocation_rate, collection_speed};
+  uint64_t collections = harness_churn_collections(heap, set_rates, &rates);
   harness_free_heap(heap);
   return collections;
 }

@@ -160,8 +160,9 @@ static void *attach_and_wait(void *arg) {
   return NULL;
 }
 
-/* Collections while 64 MiB of garbage churn over a list of about 4 MiB, on
- * a heap with idle_threads more threads attached; the list is checked. */
+/* Collections while 64 MiB of garbage churn over a list of about 4 MiB
+ * (harness_churn_collections), on a heap with idle_threads more threads
+ * attached. */
 static uint64_t churn_collections(int idle_threads) {
   enum { MAX_IDLE = 4 };
   cr_assert(idle_threads <= MAX_IDLE);
@@ -180,27 +181,7 @@ static uint64_t churn_collections(int idle_threads) {
     cr_assert(!idle[i].attach_error[0], "gc_thread_attach: %s",
               idle[i].attach_error);
   }
-  static const gc_kind node_kinds[] = {GC_KIND_I64, GC_KIND_REF};
-  gc_type node = gc_type_struct(heap, "node", 2, node_kinds);
-  gc_scope scope = gc_scope_open(heap);
-  gc_ref *list = gc_root(heap, NULL);
-  const long live_nodes = (4l << 20) / 24;
-  for (long i = 0; i < live_nodes; i++) {
-    gc_ref cell = gc_new_struct(heap, node);
-    gc_set_i64(heap, cell, 0, i);
-    gc_set_ref(heap, cell, 1, *list);
-    *list = cell;
-  }
-  gc_collect(heap); /* a full collection: the target from the cap */
-  uint64_t before = harness_stats(heap).collections;
-  for (long i = 0; i < (64l << 20) / 24; i++)
-    gc_new_struct(heap, node); /* garbage at once */
-  uint64_t collections = harness_stats(heap).collections - before;
-  long n = 0;
-  for (gc_ref p = *list; p; p = gc_get_ref(heap, p, 1))
-    cr_assert_eq(gc_get_i64(heap, p, 0), live_nodes - 1 - n++);
-  cr_assert_eq(n, live_nodes);
-  gc_scope_close(heap, scope);
+  uint64_t collections = harness_churn_collections(heap, NULL, NULL);
   for (int i = 0; i < idle_threads; i++)
     harness_set_stage(&idle[i].handoff, 2);
   gc_blocking_begin(heap);
