@@ -34,7 +34,7 @@
  * for more room than live data, so the cap is what sets their size. The
  * cap it replaced, L + 2 MiB (the first fixed rule), took more memory
  * than Debian's Boehm at binary-trees 17 and 10-25 % more than 3/4 L
- * + 2 MiB at binary-trees 17 to 20 and GCBench, in the same time
+ * + 2 MiB at binary-trees 17 to 19 and GCBench, in the same time
  * (collectors/tracing/README.md, "Heap sizing policy"). The 2 MiB are
  * per thread because each collection stops every attached thread: with
  * 2 MiB per heap, mt-gcbench 2 took 1.09x the time.
