@@ -37,7 +37,9 @@
  * + 2 MiB at binary-trees 17 to 19 and GCBench, in the same time
  * (collectors/tracing/README.md, "Heap sizing policy"). The 2 MiB are
  * per thread because each collection stops every attached thread: with
- * 2 MiB per heap, mt-gcbench 2 took 1.09x the time.
+ * 2 MiB per heap, mt-gcbench 2 took 1.09x the time. Blocked threads count
+ * too; the square root still bounds the room, so a heap with many idle
+ * threads gets at most what the square root asks for.
  *
  * Minor collections keep the target. Objects they find alive become old
  * and stay, dead or not, until a full collection: when the old objects have
