@@ -5,8 +5,8 @@
 # build the examples against the installed tree
 #   1. with pkg-config (examples/Makefile), shared and static,
 #   2. with CMake's find_package(gcheap) (examples/CMakeLists.txt on its own),
-# and run them: embed, and the Lisp's programs on every collector through
-# the standalone CMake build's own ctest. FLAGS (the sanitizer flags of a
+# and run them: embed, threads, and the Lisp's programs on every collector
+# through the standalone CMake build's own ctest. FLAGS (the sanitizer flags of a
 # sanitizer build) are added to every consumer's compile and link.
 set -eu
 build=$1 examples=$2 work=$3 libdir=$4 cc=$5 flags=${6:-}
@@ -59,6 +59,7 @@ for link in shared static; do
        CFLAGS="-O2 -g $flags" LDFLAGS="$flags"
   "$work/pc-$link/embed" -C collector=null
   "$work/pc-$link/embed"
+  "$work/pc-$link/threads"
   "$work/pc-$link/gcheap-lisp" -e '(display (list "pkg-config" (quote '$link')))' -e '(newline)'
 done
 # The libgcheap.so a program loads, as a canonical path.
@@ -94,6 +95,7 @@ step "ctest in the find_package build (shared): the Lisp on every collector"
 (cd "$work/cmake-shared" && ctest --output-on-failure -E stress)
 step "the find_package build (static)"
 "$work/cmake-static/embed"
+"$work/cmake-static/threads"
 "$work/cmake-static/gcheap-lisp" -e '(display "find_package static")' -e '(newline)'
 
 step "all consumers built and ran"
