@@ -244,3 +244,25 @@ COLLECTOR_TEST(fault_injection, heap_recovers_after_an_injected_oom) {
   gc_scope_close(heap, scope);
   harness_free_heap(heap);
 }
+
+/* The write barrier's own memory (tracing's remembered list, refcount's
+ * list of old objects holding young ones) may not grow: the store must
+ * still not lose the young object at the next collection, a minor one
+ * where the collector has them, and what it overwrote must still be freed. */
+COLLECTOR_TEST(fault_injection, a_barrier_without_memory_loses_no_reference) {
+  /* stress=0 in the stress run too: its collections are all full ones. */
+  gc_heap *heap = harness_new_heap(param->name, "stress=0");
+  gc_type node = gc_type_struct(heap, "node", 3, node_kinds);
+  gc_ref *holder = harness_old_holder(heap, node);
+  gc_scope scope = gc_scope_open(heap);
+  gc_ref *young = gc_root(heap, gc_new_struct(heap, node));
+  gc_set_i64(heap, *young, 2, 42);
+  gc_test_fail_allocation(1);
+  gc_set_ref(heap, gc_get_ref(heap, *holder, 0), 0, *young);
+  cr_log_info("[%s] the store tried %ld system allocations", param->name,
+              gc_test_allocation_count());
+  gc_test_allocation_reset();
+  gc_scope_close(heap, scope);
+  harness_check_young_in_old(heap, node, holder);
+  harness_free_heap(heap);
+}

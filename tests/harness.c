@@ -372,6 +372,41 @@ uint64_t harness_churn_collections(gc_heap *heap,
   return collections;
 }
 
+static int64_t old_holder_destroyed;
+
+static void count_old_holder_destroyed(void *ptr, void *ud) {
+  (void)ptr;
+  (void)ud;
+  __atomic_fetch_add(&old_holder_destroyed, 1, __ATOMIC_RELAXED);
+}
+
+gc_ref *harness_old_holder(gc_heap *heap, gc_type node) {
+  old_holder_destroyed = 0;
+  gc_ref *holder = gc_global(heap, gc_new_struct(heap, node));
+  gc_set_ref(heap, *holder, 0, gc_new_struct(heap, node));
+  gc_set_ref(heap, gc_get_ref(heap, *holder, 0), 0,
+             gc_new_resource(heap, NULL, count_old_holder_destroyed, NULL));
+  harness_collect(heap); /* both are old now */
+  return holder;
+}
+
+void harness_check_young_in_old(gc_heap *heap, gc_type node, gc_ref *holder) {
+  uint64_t before = harness_stats(heap).collections;
+  for (long i = 0; i < (16l << 20) / 32; i++)
+    gc_new_struct(heap, node); /* garbage */
+  if (harness_reclaims(harness_collector))
+    CHECK(harness_stats(heap).collections > before);
+  gc_ref young = gc_get_ref(heap, gc_get_ref(heap, *holder, 0), 0);
+  CHECK(young != NULL);
+  if (young)
+    CHECK_EQ(gc_get_i64(heap, young, 2), 42);
+  harness_collect(heap);
+  if (harness_reclaims(harness_collector) &&
+      !harness_conservative(harness_collector))
+    CHECK_EQ(__atomic_load_n(&old_holder_destroyed, __ATOMIC_RELAXED), 1);
+  gc_global_free(heap, holder);
+}
+
 uint64_t harness_resident_bytes(uintptr_t lo, uintptr_t hi) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   uint64_t resident = 0;

@@ -144,6 +144,20 @@ uint64_t harness_churn_collections(gc_heap *heap,
                                    void (*prepare)(gc_heap *heap, void *ud),
                                    void *ud);
 
+/* For the tests of a write barrier's failure paths: a global holding an
+ * object, both old after a full collection; the inner one's field 0 holds
+ * a resource whose destructor harness_check_young_in_old counts. The inner
+ * object is reachable only through the other old one, so a minor
+ * collection finds it only through what the barrier kept (the remembered
+ * set). node: a struct type whose fields 0 and 2 are REF and I64. */
+gc_ref *harness_old_holder(gc_heap *heap, gc_type node);
+/* After young (42 in field 2) was stored into the inner object's field 0:
+ * 16 MiB of garbage (collections on the allocation path, minor ones where
+ * the collector has them), then the young object must be whole, and after
+ * a full collection the resource destroyed once (collectors that reclaim
+ * precisely). Frees the global. */
+void harness_check_young_in_old(gc_heap *heap, gc_type node, gc_ref *holder);
+
 static inline gc_stats harness_stats(gc_heap *heap) {
   gc_stats s;
   memset(&s, 0, sizeof s);
