@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "refcount-fixture.h"
 
+#include <gcheap-testing.h>
 #include <refcount/refcount-testing.h>
 
 /* ---- Cycles of every shape ------------------------------------------------
@@ -398,5 +399,78 @@ Test(refcount_cycles, cycle_through_an_old_object_outside_the_zct) {
   gc_collect(heap);
   cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycle",
                (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
+/* ---- Without memory -------------------------------------------------------
+ *
+ * n self-loops, each also held by an old array: clearing the array makes
+ * each a candidate (2 -> 1), and the loops are garbage. Promoted 1000 at a
+ * time, so that the candidate buffer (each promoted loop is a candidate
+ * there) stays short. */
+static gc_ref *self_loops_in_an_array(gc_heap *heap, struct types *t, int n) {
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, t->refs, (uint64_t)n));
+  for (int i = 0; i < n; i++) {
+    gc_ref x = gc_new_struct(heap, t->pair);
+    gc_set_ref(heap, x, LEFT, x);
+    gc_set_ref(heap, *arr, (uint64_t)i, x);
+    if (i % 1000 == 999 || i == n - 1)
+      gc_collect(heap); /* old, each counted twice */
+  }
+  return arr;
+}
+
+/* Without memory for a candidate's entry, the buffer is not grown and the
+ * cycle collector scans the heap for purple objects instead: every loop is
+ * reclaimed, those that found no room in the buffer too. */
+Test(refcount_cycles, candidates_without_room_in_the_buffer_are_reclaimed) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *arr = self_loops_in_an_array(heap, &t, 10000);
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1); /* the buffer's next growth */
+  for (uint64_t i = 0; i < 10000; i++)
+    gc_set_ref(heap, *arr, i, NULL);
+  long attempts = gc_test_allocation_count();
+  gc_test_allocation_reset();
+  cr_assert_geq(attempts, 1, "the buffer never tried to grow");
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the loops",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+/* Without memory for trial deletion's stack, a collection leaves the
+ * candidates buffered: the next collection reclaims the cycles. */
+Test(refcount_cycles, candidates_wait_for_memory_for_trial_deletion) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *arr = self_loops_in_an_array(heap, &t, 1000);
+  for (uint64_t i = 0; i < 1000; i++)
+    gc_set_ref(heap, *arr, i, NULL);
+  gc_scope_close(heap, s);
+  /* More live objects than before: trial deletion's stack must grow. */
+  gc_ref *more = gc_global(heap, gc_new_array(heap, t.refs, 3000));
+  for (uint64_t i = 0; i < 3000; i++)
+    gc_set_ref(heap, *more, i, gc_new_struct(heap, t.pair));
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1);
+  gc_collect(heap);
+  gc_test_allocation_reset();
+  cr_assert_gt(gc_refcount_test_candidates(heap), 0,
+               "the candidates did not wait for memory");
+  gc_global_free(heap, more);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the loops",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }

@@ -285,3 +285,77 @@ Test(refcount_pauses, a_drain_pause_counts_the_logged_stores_first) {
   EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }
+
+/* Without memory to list the old objects young ones refer to, a drain
+ * pause frees nothing (the next point drains): an old object that only a
+ * young one holds must survive it. Were the pause to drain anyway, it
+ * would free the object (verify=1 poisons the cell, and the next
+ * collection traps the young object's reference to it). */
+Test(refcount_pauses, a_pause_without_memory_frees_nothing) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_ref *old = old_in_the_zct(heap, &t, 7);
+  gc_ref *young = gc_global(heap, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *young, LEFT, *old);
+  *old = NULL;
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1); /* the list's first growth */
+  gc_refcount_test_drain_pause(heap, 1000);
+  long attempts = gc_test_allocation_count();
+  gc_test_allocation_reset();
+  cr_assert_geq(attempts, 1, "the pause did not try to grow the list");
+  cr_assert_eq(gc_get_i64(heap, gc_get_ref(heap, *young, LEFT), VALUE), 7);
+  gc_collect(heap);
+  cr_assert_eq(gc_get_i64(heap, gc_get_ref(heap, *young, LEFT), VALUE), 7);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+/* A drain pause that stops early puts the rooted zero-count entries it
+ * kept back into the table. Without memory for them there, they leave the
+ * table and the next point scans the heap for zero counts: once the roots
+ * go, they are freed (verify=1 also traps a zero count that is neither in
+ * the table nor covered by the scan). Here the pause keeps K rooted entries,
+ * then frees an array whose M rooted elements reach zero and join the
+ * table, and a second object, which stops it: K + M entries then need more
+ * room than the table's 4096. */
+Test(refcount_pauses, kept_entries_without_room_after_a_pause_are_freed) {
+  enum { K = 3000, M = 3000 };
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *holder = gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_ref *kept = gc_root(heap, gc_new_array(heap, t.refs, K));
+  for (uint64_t i = 0; i < K; i++)
+    gc_set_ref(heap, *kept, i, *gc_root(heap, gc_new_struct(heap, t.pair)));
+  gc_ref *array = gc_root(heap, gc_new_array(heap, t.refs, M + 1));
+  gc_set_ref(heap, *array, 0, gc_new_struct(heap, t.pair)); /* freed last */
+  for (uint64_t i = 1; i <= M; i++)
+    gc_set_ref(heap, *array, i, *gc_root(heap, gc_new_struct(heap, t.pair)));
+  gc_set_ref(heap, *holder, LEFT, *array);
+  *array = NULL;
+  /* A dead array as long first, so that the drain's stack has the room. */
+  gc_ref *dead = gc_root(heap, gc_new_array(heap, t.refs, M + 1));
+  for (uint64_t i = 0; i <= M; i++)
+    gc_set_ref(heap, *dead, i, gc_new_struct(heap, t.pair));
+  gc_set_ref(heap, *holder, RIGHT, *dead);
+  *dead = NULL;
+  gc_collect(heap); /* all old */
+  gc_set_ref(heap, *holder, RIGHT, NULL);
+  gc_collect(heap);
+  gc_set_ref(heap, *holder, LEFT, NULL); /* the array, then K on top */
+  for (uint64_t i = 0; i < K; i++)
+    gc_set_ref(heap, *kept, i, NULL);
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1);
+  gc_refcount_test_drain_pause(heap, 1); /* stops after two frees */
+  gc_test_allocation_reset();
+  cr_assert_eq(gc_refcount_test_drain_pauses(heap), 1);
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left over",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}

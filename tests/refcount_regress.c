@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "refcount-fixture.h"
 
+#include <gcheap-testing.h>
 #include <refcount/refcount-testing.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -361,5 +362,70 @@ Test(refcount_regress, counts_past_the_field_stay_exact) {
   gc_scope_close(heap, s);
   gc_collect(heap); /* the array dies, then the self-loop, overflowed */
   cr_assert_eq(live_bytes(heap), baseline);
+  harness_free_heap(heap);
+}
+
+/* ---- The zero count table without memory ----------------------------------
+ *
+ * An old array holding n old structs, each counted only by it. */
+static gc_ref *structs_in_an_array(gc_heap *heap, struct types *t, int n) {
+  gc_ref *arr = gc_root(heap, gc_new_array(heap, t->refs, (uint64_t)n));
+  for (int i = 0; i < n; i++)
+    gc_set_ref(heap, *arr, (uint64_t)i, gc_new_struct(heap, t->pair));
+  gc_collect(heap); /* all old, each counted once */
+  return arr;
+}
+
+/* Without memory for a zero count's entry, the next collection point scans
+ * the heap for zero counts instead: the objects whose entries found no
+ * room are freed all the same (verify=1 also traps a zero count that is
+ * neither in the table nor covered by the scan). */
+Test(refcount_regress, zero_counts_without_room_in_the_table_are_freed) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *arr = structs_in_an_array(heap, &t, 10000);
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1); /* the table's next growth */
+  for (uint64_t i = 0; i < 10000; i++)
+    gc_set_ref(heap, *arr, i, NULL);
+  long attempts = gc_test_allocation_count();
+  gc_test_allocation_reset();
+  cr_assert_geq(attempts, 1, "the table never tried to grow");
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left over",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  harness_free_heap(heap);
+}
+
+/* The drain keeps rooted zero-count entries on a second list for the next
+ * point. Without memory for that list, they leave the table and the next
+ * point scans the heap for zero counts: once the roots go, they are freed
+ * (verify=1 also traps a zero count that is neither in the table nor
+ * covered by the scan). */
+Test(refcount_regress, rooted_zero_counts_without_room_to_keep_are_freed) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  /* The table grows past 16000 entries (10000 dead, 6000 rooted), the
+   * list of kept ones does not (a point's drain swaps the two). */
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *arr = structs_in_an_array(heap, &t, 10000);
+  for (uint64_t i = 0; i < 10000; i++)
+    gc_set_ref(heap, *arr, i, NULL);
+  for (int i = 0; i < 6000; i++)
+    gc_root(heap, gc_new_struct(heap, t.pair));
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1); /* the kept list's growth */
+  gc_collect(heap);           /* promoted with zero counts, rooted: kept */
+  gc_test_allocation_reset();
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left over",
+               (unsigned long long)(live_bytes(heap) - baseline));
   harness_free_heap(heap);
 }

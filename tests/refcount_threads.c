@@ -181,6 +181,37 @@ Test(refcount_threads, a_log_that_cannot_grow_recounts_the_heap) {
   harness_free_heap(heap);
 }
 
+/* The same for a store into a large array, which logs the element's card:
+ * without memory for the card's copy, the collection point recounts every
+ * object. The young value stored is kept and counted, and the old one it
+ * replaced is freed. */
+Test(refcount_threads, a_card_that_cannot_be_logged_recounts_the_heap) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_ref *array = gc_global(heap, gc_new_array(heap, t.refs, 2000)); /* cards */
+  gc_set_ref(heap, *array, 1000, gc_new_struct(heap, t.pair));
+  gc_collect(heap);
+  uint64_t before = live_bytes(heap);
+  struct guest g;
+  guest_arrive(&g, heap);
+  gc_ref young = gc_new_struct(heap, t.pair);
+  gc_set_i64(heap, young, VALUE, 7);
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1); /* the log's first growth */
+  gc_set_ref(heap, *array, 1000, young);
+  long attempts = gc_test_allocation_count();
+  gc_test_allocation_reset();
+  cr_assert_geq(attempts, 1, "the store did not try to grow the log");
+  gc_collect(heap);
+  gc_ref kept = gc_get_ref(heap, *array, 1000);
+  cr_assert_eq(kept, young);
+  cr_assert_eq(gc_get_i64(heap, kept, VALUE), 7);
+  cr_assert_eq(gc_refcount_test_count(heap, kept), 1);
+  cr_assert_eq(live_bytes(heap), before, "the replaced value was not freed");
+  guest_leave(&g, heap);
+  harness_free_heap(heap);
+}
+
 /* The recount after a lost log clears the mark that spares an object
  * counted only by new objects (refcount-young.c): here the store that
  * drops the only such reference is the one whose log could not grow, so
