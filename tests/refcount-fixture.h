@@ -6,6 +6,7 @@
 
 #include "harness.h"
 
+#include <gcheap-testing.h>
 #include <refcount/refcount-testing.h>
 
 static const gc_kind pair_kinds[] = {GC_KIND_REF, GC_KIND_REF, GC_KIND_I64};
@@ -35,6 +36,20 @@ static inline void collect_by_allocation(gc_heap *heap, gc_type bytes) {
   for (int i = 0; i < 1200; i++)
     gc_new_array(heap, bytes, 8000);
   CHECK(harness_stats(heap).collections > collections);
+}
+
+/* Clears the n elements of the array in *arr with every system allocation
+ * failing, and fails the test unless that tried to grow something (what:
+ * the list that should have grown). */
+static inline void clear_without_memory(gc_heap *heap, gc_ref *arr, uint64_t n,
+                                        const char *what) {
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1);
+  for (uint64_t i = 0; i < n; i++)
+    gc_set_ref(heap, *arr, i, NULL);
+  long attempts = gc_test_allocation_count();
+  gc_test_allocation_reset();
+  cr_assert_geq(attempts, 1, "%s never tried to grow", what);
 }
 
 /* Leaves *l (a root, with a pair of its own in l.left) waiting in the ZCT
