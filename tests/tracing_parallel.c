@@ -216,6 +216,49 @@ Test(tracing_parallel, failed_allocations_in_a_parallel_mark_free_nothing) {
   CHECK(abandoned > 0); /* the failure path ran */
 }
 
+/* The same for the helper threads' own allocations (their mark stacks,
+ * the packets they take in and send): each made to fail in turn voids the
+ * collection, which frees nothing, and the next one keeps the whole graph.
+ * The mark runs again until a helper met its fault, since whether a helper
+ * takes work at all depends on timing. */
+Test(tracing_parallel, failed_allocations_in_a_helper_free_nothing) {
+  SKIP_WITHOUT_COLLECTOR("tracing");
+  enum { FEW_TREES = 8 };
+  int abandoned = 0;
+  uint64_t live = 0;
+  for (long nth = 1; nth <= 4; nth++) {
+    gc_heap *heap = harness_new_heap("tracing", "stress=0,gc-threads=2");
+    gc_tracing_test_set_parallel_after(heap, UINT64_MAX);
+    gc_scope scope = gc_scope_open(heap);
+    struct graph g;
+    build_graph(&g, heap, FEW_TREES);
+    gc_tracing_test_set_parallel_after(heap, 4096);
+    gc_tracing_test_fail_helper_allocations(heap, nth);
+    bool voided = false;
+    for (int attempt = 0; attempt < 20 && !voided; attempt++) {
+      gc_collect(heap);
+      if (harness_traps.pending) {
+        EXPECT_TRAP(GC_TRAP_OOM, "collection abandoned");
+        voided = true;
+      }
+      check_graph(&g, FEW_TREES);
+    }
+    abandoned += voided;
+    gc_tracing_test_fail_helper_allocations(heap, 0);
+    harness_collect(heap);
+    check_graph(&g, FEW_TREES);
+    gc_stats stats = harness_stats(heap);
+    if (!live)
+      live = stats.live_bytes;
+    CHECK_EQ(stats.live_bytes, live);
+    gc_scope_close(heap, scope);
+    harness_free_heap(heap);
+  }
+  cr_log_info("a helper's fault voided the collection for %d of 4 points",
+              abandoned);
+  CHECK(abandoned > 0); /* the failure path ran */
+}
+
 /* ---- The remembered set across threads ------------------------------------
  */
 

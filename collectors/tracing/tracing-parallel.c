@@ -54,6 +54,9 @@
  *       pool failed: every marker then stops and the collection is void.
  */
 #include "tracing.h"
+#ifdef GCHEAP_TESTING
+#include "gcheap-testing.h"
+#endif
 
 #include <pthread.h>
 #include <time.h>
@@ -292,6 +295,10 @@ static void drain_packet(struct mark_pool *pool, struct marker *m) {
 /* One phase of a helper: marks what the other markers forward to it until
  * marking is over. */
 static void help_mark(struct mark_pool *pool, struct marker *m) {
+#ifdef GCHEAP_TESTING
+  if (pool->c->test_helper_fail_at)
+    gc_test_fail_allocation(pool->c->test_helper_fail_at);
+#endif
   m->marked_objects = m->marked_bytes = 0;
   m->failed = false;
   m->stack->count = 0;
@@ -301,6 +308,9 @@ static void help_mark(struct mark_pool *pool, struct marker *m) {
   if (m->failed)
     tracing_pool_fail(pool, m);
   m->left_ns = gc_now_ns();
+#ifdef GCHEAP_TESTING
+  gc_test_allocation_reset();
+#endif
 }
 
 static void *helper_main(void *arg) {

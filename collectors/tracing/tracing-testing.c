@@ -85,6 +85,12 @@ void gc_tracing_test_slow_marker(gc_heap *heap, uint32_t helper, uint64_t ns) {
   }
 }
 
+void gc_tracing_test_fail_helper_allocations(gc_heap *heap, long nth) {
+  struct gc_collector *c = tracing_of(heap);
+  if (c)
+    c->test_helper_fail_at = nth;
+}
+
 double gc_tracing_test_marker_share(gc_heap *heap, uint32_t marker) {
   struct gc_collector *c = tracing_of(heap);
   return c ? tracing_pool_share(c->pool, marker) : 0;

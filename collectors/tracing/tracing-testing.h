@@ -60,6 +60,10 @@ uint64_t gc_tracing_test_packets_sent(gc_heap *heap);
 /* Makes helper marker `helper` (1 .. gc-threads - 1; 0: none) sleep ns
  * for each object it marks (after each packet of work): a slow core. */
 void gc_tracing_test_slow_marker(gc_heap *heap, uint32_t helper, uint64_t ns);
+/* Makes each helper marker's nth system allocation in each parallel mark
+ * fail, and every one after it (0: none): gc_test_fail_allocation counts
+ * per thread, and does not reach the helpers. */
+void gc_tracing_test_fail_helper_allocations(gc_heap *heap, long nth);
 /* Marker i's share of the heap in the next parallel mark (0: the
  * collecting thread's; 0 before the first parallel mark). */
 double gc_tracing_test_marker_share(gc_heap *heap, uint32_t marker);

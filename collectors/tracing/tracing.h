@@ -270,6 +270,7 @@ struct gc_collector {
   void *after_mark_ud;
   uint32_t test_slow_marker; /* a helper's id, 0 for none */
   uint64_t test_slow_ns;     /* per object it marks */
+  long test_helper_fail_at;  /* gc_tracing_test_fail_helper_allocations */
 #endif
 };
 
