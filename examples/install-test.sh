@@ -6,8 +6,8 @@
 #   1. with pkg-config (examples/Makefile), shared and static,
 #   2. with CMake's find_package(gcheap) (examples/CMakeLists.txt on its own),
 # and run them: embed, threads, and the Lisp's programs on every collector
-# through the standalone CMake build's own ctest. FLAGS (the sanitizer flags of a
-# sanitizer build) are added to every consumer's compile and link.
+# through the standalone CMake build's own ctest. FLAGS (the sanitizer flags
+# of a sanitizer build) are added to every consumer's compile and link.
 set -eu
 build=$1 examples=$2 work=$3 libdir=$4 cc=$5 flags=${6:-}
 unset GCHEAP_OPTIONS

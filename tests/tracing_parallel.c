@@ -178,6 +178,50 @@ Test(tracing_parallel, a_slow_marker_gets_a_smaller_share) {
   harness_free_heap(heap);
 }
 
+/* A heap holding a graph of FEW_TREES trees, marked in parallel from its
+ * next collection on: collect(heap, nth) collects with the nth allocation
+ * (of the markers it chooses) failing, and says whether a collection was
+ * voided (an OOM trap, consumed). The graph must be whole after it, and
+ * the next collection must keep all of it: *live bytes, the first heap's. */
+enum { FEW_TREES = 8 };
+
+static bool graph_survives_a_fault(long nth,
+                                   bool (*collect)(gc_heap *heap, long nth),
+                                   uint64_t *live) {
+  gc_heap *heap = harness_new_heap("tracing", "stress=0,gc-threads=2");
+  gc_tracing_test_set_parallel_after(heap, UINT64_MAX);
+  gc_scope scope = gc_scope_open(heap);
+  struct graph g;
+  build_graph(&g, heap, FEW_TREES);
+  /* The first parallel mark, so that the pool is made in it. */
+  gc_tracing_test_set_parallel_after(heap, 4096);
+  bool voided = collect(heap, nth);
+  check_graph(&g, FEW_TREES);
+  harness_collect(heap);
+  check_graph(&g, FEW_TREES);
+  gc_stats stats = harness_stats(heap);
+  if (!*live)
+    *live = stats.live_bytes;
+  CHECK_EQ(stats.live_bytes, *live);
+  gc_scope_close(heap, scope);
+  harness_free_heap(heap);
+  return voided;
+}
+
+static bool voided_by_the_last_collection(void) {
+  if (!harness_traps.pending)
+    return false;
+  EXPECT_TRAP(GC_TRAP_OOM, "collection abandoned");
+  return true;
+}
+
+static bool collect_with_a_fault_here(gc_heap *heap, long nth) {
+  gc_test_fail_allocation(nth);
+  gc_collect(heap);
+  gc_test_allocation_reset();
+  return voided_by_the_last_collection();
+}
+
 /* The collecting thread's marker needs memory as a parallel mark starts:
  * the pool and its helpers, the packets it sends. Each of those
  * allocations made to fail in turn either leaves the mark alone (no pool)
@@ -185,75 +229,35 @@ Test(tracing_parallel, a_slow_marker_gets_a_smaller_share) {
  * whole afterwards and the next collection keeps all of it. */
 Test(tracing_parallel, failed_allocations_in_a_parallel_mark_free_nothing) {
   SKIP_WITHOUT_COLLECTOR("tracing");
-  enum { FEW_TREES = 8 };
   int abandoned = 0;
   uint64_t live = 0;
-  for (long nth = 1; nth <= 40; nth++) {
-    gc_heap *heap = harness_new_heap("tracing", "stress=0,gc-threads=2");
-    gc_tracing_test_set_parallel_after(heap, UINT64_MAX);
-    gc_scope scope = gc_scope_open(heap);
-    struct graph g;
-    build_graph(&g, heap, FEW_TREES);
-    /* The first parallel mark, so that the pool is made in it. */
-    gc_tracing_test_set_parallel_after(heap, 4096);
-    gc_test_fail_allocation(nth);
-    gc_collect(heap);
-    gc_test_allocation_reset();
-    if (harness_traps.pending) {
-      EXPECT_TRAP(GC_TRAP_OOM, "collection abandoned");
-      abandoned++;
-    }
-    check_graph(&g, FEW_TREES);
-    harness_collect(heap);
-    check_graph(&g, FEW_TREES);
-    gc_stats stats = harness_stats(heap);
-    if (!live)
-      live = stats.live_bytes;
-    CHECK_EQ(stats.live_bytes, live);
-    gc_scope_close(heap, scope);
-    harness_free_heap(heap);
-  }
+  for (long nth = 1; nth <= 40; nth++)
+    abandoned += graph_survives_a_fault(nth, collect_with_a_fault_here, &live);
   CHECK(abandoned > 0); /* the failure path ran */
 }
 
+/* Whether a helper takes work at all depends on timing: the mark runs
+ * again until a helper met its fault, 20 times at most. */
+static bool collect_with_a_fault_in_the_helpers(gc_heap *heap, long nth) {
+  gc_tracing_test_fail_helper_allocations(heap, nth);
+  bool voided = false;
+  for (int attempt = 0; attempt < 20 && !voided; attempt++) {
+    gc_collect(heap);
+    voided = voided_by_the_last_collection();
+  }
+  gc_tracing_test_fail_helper_allocations(heap, 0);
+  return voided;
+}
+
 /* The same for the helper threads' own allocations (their mark stacks,
- * the packets they take in and send): each made to fail in turn voids the
- * collection, which frees nothing, and the next one keeps the whole graph.
- * The mark runs again until a helper met its fault, since whether a helper
- * takes work at all depends on timing. */
+ * the packets they take in and send). */
 Test(tracing_parallel, failed_allocations_in_a_helper_free_nothing) {
   SKIP_WITHOUT_COLLECTOR("tracing");
-  enum { FEW_TREES = 8 };
   int abandoned = 0;
   uint64_t live = 0;
-  for (long nth = 1; nth <= 4; nth++) {
-    gc_heap *heap = harness_new_heap("tracing", "stress=0,gc-threads=2");
-    gc_tracing_test_set_parallel_after(heap, UINT64_MAX);
-    gc_scope scope = gc_scope_open(heap);
-    struct graph g;
-    build_graph(&g, heap, FEW_TREES);
-    gc_tracing_test_set_parallel_after(heap, 4096);
-    gc_tracing_test_fail_helper_allocations(heap, nth);
-    bool voided = false;
-    for (int attempt = 0; attempt < 20 && !voided; attempt++) {
-      gc_collect(heap);
-      if (harness_traps.pending) {
-        EXPECT_TRAP(GC_TRAP_OOM, "collection abandoned");
-        voided = true;
-      }
-      check_graph(&g, FEW_TREES);
-    }
-    abandoned += voided;
-    gc_tracing_test_fail_helper_allocations(heap, 0);
-    harness_collect(heap);
-    check_graph(&g, FEW_TREES);
-    gc_stats stats = harness_stats(heap);
-    if (!live)
-      live = stats.live_bytes;
-    CHECK_EQ(stats.live_bytes, live);
-    gc_scope_close(heap, scope);
-    harness_free_heap(heap);
-  }
+  for (long nth = 1; nth <= 4; nth++)
+    abandoned +=
+        graph_survives_a_fault(nth, collect_with_a_fault_in_the_helpers, &live);
   cr_log_info("a helper's fault voided the collection for %d of 4 points",
               abandoned);
   CHECK(abandoned > 0); /* the failure path ran */
