@@ -52,6 +52,28 @@ static inline void clear_without_memory(gc_heap *heap, gc_ref *arr, uint64_t n,
   cr_assert_geq(attempts, 1, "%s never tried to grow", what);
 }
 
+/* n objects that build(heap, t, n) leaves in a rooted, old array (the
+ * only references to them, or with the cycles they are on): cleared with
+ * every system allocation failing (clear_without_memory), they must all be
+ * freed at the next collection point all the same. */
+static inline void cleared_without_memory_all_freed(
+    gc_ref *(*build)(gc_heap *heap, struct types *t, int n), int n,
+    const char *what) {
+  struct types t;
+  gc_heap *heap = new_heap("stress=0", &t);
+  gc_collect(heap);
+  uint64_t baseline = live_bytes(heap);
+  gc_scope s = gc_scope_open(heap);
+  gc_ref *arr = build(heap, &t, n);
+  clear_without_memory(heap, arr, (uint64_t)n, what);
+  gc_scope_close(heap, s);
+  gc_collect(heap);
+  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left over",
+               (unsigned long long)(live_bytes(heap) - baseline));
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
 /* Leaves *l (a root, with a pair of its own in l.left) waiting in the ZCT
  * with the NEW_REFERRERS mark (refcount-young.c): counted only by *p (a
  * root too), which an allocation's collection point promoted from the

@@ -423,19 +423,8 @@ static gc_ref *self_loops_in_an_array(gc_heap *heap, struct types *t, int n) {
  * cycle collector scans the heap for purple objects instead: every loop is
  * reclaimed, those that found no room in the buffer too. */
 Test(refcount_cycles, candidates_without_room_in_the_buffer_are_reclaimed) {
-  struct types t;
-  gc_heap *heap = new_heap("stress=0", &t);
-  gc_collect(heap);
-  uint64_t baseline = live_bytes(heap);
-  gc_scope s = gc_scope_open(heap);
-  gc_ref *arr = self_loops_in_an_array(heap, &t, 10000);
-  clear_without_memory(heap, arr, 10000, "the candidate buffer");
-  gc_scope_close(heap, s);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the loops",
-               (unsigned long long)(live_bytes(heap) - baseline));
-  EXPECT_NO_TRAP();
-  harness_free_heap(heap);
+  cleared_without_memory_all_freed(self_loops_in_an_array, 10000,
+                                   "the candidate buffer");
 }
 
 /* Without memory for trial deletion's stack, a collection leaves the

@@ -380,18 +380,8 @@ static gc_ref *structs_in_an_array(gc_heap *heap, struct types *t, int n) {
  * room are freed all the same (verify=1 also traps a zero count that is
  * neither in the table nor covered by the scan). */
 Test(refcount_regress, zero_counts_without_room_in_the_table_are_freed) {
-  struct types t;
-  gc_heap *heap = new_heap("stress=0", &t);
-  gc_collect(heap);
-  uint64_t baseline = live_bytes(heap);
-  gc_scope s = gc_scope_open(heap);
-  gc_ref *arr = structs_in_an_array(heap, &t, 10000);
-  clear_without_memory(heap, arr, 10000, "the zero count table");
-  gc_scope_close(heap, s);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left over",
-               (unsigned long long)(live_bytes(heap) - baseline));
-  harness_free_heap(heap);
+  cleared_without_memory_all_freed(structs_in_an_array, 10000,
+                                   "the zero count table");
 }
 
 /* The drain keeps rooted zero-count entries on a second list for the next
