@@ -38,6 +38,19 @@ static inline void collect_by_allocation(gc_heap *heap, gc_type bytes) {
   CHECK(harness_stats(heap).collections > collections);
 }
 
+/* obj's field or element i = v with every system allocation failing; fails
+ * the test unless the store tried to grow something (what: the list that
+ * should have grown). */
+static inline void store_without_memory(gc_heap *heap, gc_ref obj, size_t i,
+                                        gc_ref v, const char *what) {
+  gc_test_allocation_reset();
+  gc_test_fail_allocation(1);
+  gc_set_ref(heap, obj, i, v);
+  long attempts = gc_test_allocation_count();
+  gc_test_allocation_reset();
+  cr_assert_geq(attempts, 1, "the store did not try to grow %s", what);
+}
+
 /* Clears the n elements of the array in *arr with every system allocation
  * failing, and fails the test unless that tried to grow something (what:
  * the list that should have grown). */
