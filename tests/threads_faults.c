@@ -1,8 +1,9 @@
 /* threads_faults.c — fault injection for threads, as tests/fault_injection.c
  * does for one thread: each system allocation gc_thread_attach makes fails
- * in turn. On every collector with verify=1; under valgrind on the precise
- * ones only (tests/CMakeLists.txt: Boehm's scan of the other threads'
- * stacks reads words memcheck calls invalid). */
+ * in turn, and a thread detaches when the system gives no more memory. On
+ * every collector with verify=1; under valgrind on the precise ones only
+ * (tests/CMakeLists.txt: Boehm's scan of the other threads' stacks reads
+ * words memcheck calls invalid). */
 #include "harness.h"
 
 #include <gcheap-testing.h>
