@@ -139,7 +139,7 @@ int main(int argc, char **argv) {
                        (void *)(intptr_t)started) != 0)
       break;
   if (started < WORKERS) { /* count the ones that never ran as failed */
-    pthread_mutex_lock(&shared_lock);
+    lock_shared(main_handle);
     workers_done += WORKERS - started;
     workers_failed += WORKERS - started;
     pthread_mutex_unlock(&shared_lock);
