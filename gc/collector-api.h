@@ -295,6 +295,13 @@ struct gc_collector *gc_collector_of(gc_heap *heap,
  * world meanwhile. Not recursive. */
 void gc_heap_lock(gc_heap *self);
 void gc_heap_unlock(gc_heap *self);
+/* Returns work(arg), run with the heap lock let go and the calling thread
+ * counting as blocked: for work that reads no shared state but may take
+ * long, such as faulting in fresh memory. Others may take the lock, and
+ * collect, meanwhile: what the caller found under the lock may have
+ * changed when this returns (with the lock held again), and the thread
+ * must hold no unprepared region (its allocators may be reset). */
+void *gc_heap_run_unlocked(gc_heap *self, void *(*work)(void *), void *arg);
 /* The check lock: check_ref runs under it (gc/ takes it), because with
  * threads it may run at any time, outside any safepoint, when waiting for
  * the heap lock could let a collection free the objects the caller holds.

@@ -227,6 +227,15 @@ void gc_heap_unlock(gc_heap *self) {
   pthread_mutex_unlock(&self->shared->lock);
 }
 
+void *gc_heap_run_unlocked(gc_heap *self, void *(*work)(void *), void *arg) {
+  gc_heap_unlock(self);
+  enter_blocking(self);
+  void *result = work(arg);
+  leave_blocking(self);
+  gc_heap_lock(self);
+  return result;
+}
+
 /* True if a thread other than self may be running heap code. */
 static bool others_running(gc_heap *self) {
   for (gc_heap *h = self->shared->handles; h; h = h->next)

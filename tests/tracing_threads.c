@@ -206,3 +206,96 @@ Test(tracing_threads, the_room_grows_with_the_attached_threads) {
             (unsigned long long)alone, (unsigned long long)two,
             (unsigned long long)four);
 }
+
+/* ---- Growing the heap without the lock -----------------------------------
+ * A thread that maps a new chunk lets the heap lock go meanwhile and counts
+ * as blocked (tracing-alloc.c, add_chunk): the first touch of a chunk can
+ * take milliseconds, and every other thread that needed a block waited for
+ * the lock that long. */
+
+static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_I64};
+enum { NODE_NEXT, NODE_VALUE, MAX_NODES = 1 << 20, NODES_AFTER = 20000 };
+
+struct grower {
+  gc_heap *heap;
+  gc_type node;
+  struct harness_handoff handoff; /* 1: mapping a chunk; 2: collected */
+  char attach_error[256];
+  int chunks_mapped;
+  long nodes;
+  long wrong;
+};
+
+/* On the growing thread, lock let go: the first time, holds the chunk's
+ * mapping until the main thread has collected. */
+static void hold_the_growth(gc_heap *heap, void *ud) {
+  (void)heap;
+  struct grower *g = ud;
+  if (g->chunks_mapped++ == 0) {
+    harness_set_stage(&g->handoff, 1);
+    harness_wait_for_stage(NULL, &g->handoff, 2); /* blocked already */
+  }
+}
+
+/* A rooted list that grows until the heap has grown by a chunk, then by
+ * NODES_AFTER more nodes; then every node checked. */
+static void *grow_a_list(void *arg) {
+  struct grower *g = arg;
+  gc_heap *mine =
+      gc_thread_attach(g->heap, g->attach_error, sizeof g->attach_error);
+  if (!mine) {
+    harness_set_stage(&g->handoff, 1);
+    return NULL;
+  }
+  gc_scope scope = gc_scope_open(mine);
+  gc_ref *list = gc_root(mine, NULL);
+  long after = 0;
+  for (g->nodes = 0; g->nodes < MAX_NODES && after < NODES_AFTER; g->nodes++) {
+    gc_ref node = gc_new_struct(mine, g->node);
+    gc_set_ref(mine, node, NODE_NEXT, *list);
+    gc_set_i64(mine, node, NODE_VALUE, g->nodes);
+    *list = node;
+    after += g->chunks_mapped > 0;
+  }
+  long expect = g->nodes;
+  for (gc_ref n = *list; n; n = gc_get_ref(mine, n, NODE_NEXT))
+    g->wrong += gc_get_i64(mine, n, NODE_VALUE) != --expect;
+  g->wrong += expect != 0;
+  gc_scope_close(mine, scope);
+  gc_thread_detach(mine);
+  if (!g->chunks_mapped)
+    harness_set_stage(&g->handoff, 1); /* never grew: the test fails */
+  return NULL;
+}
+
+/* While the thread maps its chunk, the main thread collects: with the heap
+ * lock held across the mapping, gc_collect would wait for it forever. */
+Test(tracing_threads, a_thread_growing_the_heap_holds_up_no_collection,
+     .timeout = 30) {
+  gc_heap *heap = harness_new_heap("tracing", "stress=0");
+  struct grower g = {
+      .heap = heap,
+      .node = gc_type_struct(heap, "node", 2, node_kinds),
+      .handoff = HARNESS_HANDOFF_INIT,
+  };
+  gc_tracing_test_while_growing(heap, hold_the_growth, &g);
+  pthread_t thread;
+  cr_assert_eq(pthread_create(&thread, NULL, grow_a_list, &g), 0);
+  harness_wait_for_stage(heap, &g.handoff, 1);
+  gc_stats before, after;
+  gc_get_stats(heap, &before);
+  gc_collect(heap);
+  gc_get_stats(heap, &after);
+  cr_assert_gt(after.collections, before.collections);
+  harness_set_stage(&g.handoff, 2);
+  gc_blocking_begin(heap);
+  pthread_join(thread, NULL);
+  gc_blocking_end(heap);
+  cr_assert(!g.attach_error[0], "gc_thread_attach: %s", g.attach_error);
+  cr_assert_gt(g.chunks_mapped, 0, "%ld nodes and the heap never grew",
+               g.nodes);
+  cr_assert_eq(g.wrong, 0, "%ld of %ld nodes wrong after the collection",
+               g.wrong, g.nodes);
+  gc_tracing_test_while_growing(heap, NULL, NULL);
+  harness_free_heap(heap);
+}

@@ -19,28 +19,74 @@
 
 /* ---- Chunks -------------------------------------------------------------- */
 
-/* Appends a fresh chunk (its first `blocks` object blocks free and
- * pristine, the rest unused) to the chunk list. The walks that reached the
- * end of the list continue into it. */
-static struct chunk *add_chunk(struct gc_collector *c, uint32_t blocks) {
-  /* Huge pages: marking and the mutator are bound by TLB misses on a
-   * large heap; only for chunks that will be used whole, and not for the
-   * heap's first (GC_SMALL_PAGES_FIRST: a chunk is one huge page). */
-  bool huge = c->chunks && blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK;
+/* A chunk being added (add_chunk). */
+struct chunk_request {
+  struct gc_collector *c;
+  uint32_t blocks; /* its object blocks to enable */
+  bool huge;
+};
+
+/* Maps a chunk and writes its header: its first `blocks` object blocks
+ * free and pristine, the rest unused. NULL if the system refused. The
+ * header is the chunk's first touch, which faults its first page in. */
+static void *map_chunk(void *arg) {
+  const struct chunk_request *r = arg;
   struct chunk *chunk =
-      gc_sys_map_aligned(CHUNK_SIZE, CHUNK_SIZE, huge ? 0 : CHUNK_SIZE);
+      gc_sys_map_aligned(CHUNK_SIZE, CHUNK_SIZE, r->huge ? 0 : CHUNK_SIZE);
   if (!chunk)
     return NULL;
   for (uint32_t b = 0; b < BLOCKS_PER_CHUNK; b++) {
-    chunk->block_state[b] = b < FIRST_OBJECT_BLOCK            ? BLOCK_FULL
-                            : b < FIRST_OBJECT_BLOCK + blocks ? BLOCK_FREE
-                                                              : BLOCK_UNUSED;
+    chunk->block_state[b] = b < FIRST_OBJECT_BLOCK               ? BLOCK_FULL
+                            : b < FIRST_OBJECT_BLOCK + r->blocks ? BLOCK_FREE
+                                                                 : BLOCK_UNUSED;
     chunk->block_pristine[b] = 1;
   }
-  chunk->enabled_blocks = blocks;
-  chunk->small_pages = !huge;
-  c->block_bytes += (uint64_t)blocks * BLOCK_SIZE;
+  chunk->enabled_blocks = r->blocks;
+  chunk->small_pages = !r->huge;
   chunk->next = NULL;
+  return chunk;
+}
+
+/* map_chunk, run without the heap lock. */
+static void *map_chunk_unlocked(void *arg) {
+#ifdef GCHEAP_TESTING
+  struct gc_collector *c = ((struct chunk_request *)arg)->c;
+  if (c->while_growing_hook)
+    c->while_growing_hook(c->heap, c->while_growing_ud);
+#endif
+  return map_chunk(arg);
+}
+
+/* Appends a fresh chunk to the chunk list; the walks that reached the end
+ * of the list continue into it. Heap lock held.
+ *
+ * With may_unlock the lock is let go while the chunk is mapped, the
+ * thread counting as blocked: a chunk of huge pages is zeroed whole at its
+ * first touch, and where the system must first find the memory (a VM's
+ * memory not touched lately) that took 3.5 ms, during which every other
+ * thread that needed a block waited for the lock (mt-gcbench 2: 14 chunks,
+ * 20-30 ms of one thread's waits). Its blocks count as mapped meanwhile,
+ * so that threads growing the heap at once stay under max-heap-size. */
+static struct chunk *add_chunk(struct gc_mutator *m, uint32_t blocks,
+                               bool may_unlock) {
+  struct gc_collector *c = m->c;
+  /* Huge pages: marking and the mutator are bound by TLB misses on a
+   * large heap; only for chunks that will be used whole, and not for the
+   * heap's first (GC_SMALL_PAGES_FIRST: a chunk is one huge page). */
+  struct chunk_request request = {
+      .c = c,
+      .blocks = blocks,
+      .huge = c->chunks && blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK};
+  assert(!(may_unlock && m->claimed.start) &&
+         "a collection meanwhile would find the region unprepared");
+  c->block_bytes += (uint64_t)blocks * BLOCK_SIZE;
+  struct chunk *chunk =
+      may_unlock ? gc_heap_run_unlocked(m->handle, map_chunk_unlocked, &request)
+                 : map_chunk(&request);
+  if (!chunk) {
+    c->block_bytes -= (uint64_t)blocks * BLOCK_SIZE;
+    return NULL;
+  }
   struct chunk **link = &c->chunks;
   while (*link)
     link = &(*link)->next;
@@ -375,8 +421,10 @@ static bool collect_fully_once(struct gc_collector *c, struct attempt *a) {
 }
 
 /* What to do when the walks found no space. True: try again. False: OOM
- * (trapped). */
-static bool make_room(struct gc_collector *c, size_t bytes, struct attempt *a) {
+ * (trapped). may_unlock: as for add_chunk. */
+static bool make_room(struct gc_mutator *m, size_t bytes, struct attempt *a,
+                      bool may_unlock) {
+  struct gc_collector *c = m->c;
   if (!a->collected && used_bytes(c) >= c->target_bytes) {
     a->collected = true;
     if (tracing_collect_for_allocation(c))
@@ -387,7 +435,7 @@ static bool make_room(struct gc_collector *c, size_t bytes, struct attempt *a) {
     uint64_t blocks = BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK;
     if (c->max_bytes && (c->max_bytes - mapped_bytes(c)) / BLOCK_SIZE < blocks)
       blocks = (c->max_bytes - mapped_bytes(c)) / BLOCK_SIZE;
-    if (add_chunk(c, (uint32_t)blocks))
+    if (add_chunk(m, (uint32_t)blocks, may_unlock))
       return true;
     if (collect_fully_once(c, a) || tracing_quarantine_give_way(c))
       return true;
@@ -428,10 +476,12 @@ static inline char *bump(struct gc_inline_bump *region, size_t bytes) {
 /* allocate_in_blocks with the heap lock held: a new hole or block, a
  * collection, or a larger heap. A new hole or medium block is only
  * claimed: the caller prepares it (prepare_claimed_region), after dropping
- * the lock if it can. */
+ * the lock if it can. With may_unlock, the lock may be let go and taken
+ * again while the heap grows (add_chunk); a caller that keeps something
+ * under the lock across this call passes false. */
 static char *allocate_in_blocks_locked(struct gc_mutator *m,
                                        struct gc_inline_bump *small,
-                                       size_t bytes) {
+                                       size_t bytes, bool may_unlock) {
   struct gc_collector *c = m->c;
   struct attempt attempt = {false, false};
   for (;;) {
@@ -455,7 +505,7 @@ static char *allocate_in_blocks_locked(struct gc_mutator *m,
       if (next_hole(m, small))
         continue;
     }
-    if (!make_room(c, bytes, &attempt))
+    if (!make_room(m, bytes, &attempt, may_unlock))
       return NULL;
   }
 }
@@ -474,7 +524,7 @@ static char *allocate_in_blocks(struct gc_mutator *m, size_t bytes) {
   if (p)
     return p;
   gc_heap_lock(m->handle);
-  p = allocate_in_blocks_locked(m, small, bytes);
+  p = allocate_in_blocks_locked(m, small, bytes, true);
   gc_heap_unlock(m->handle);
   return p;
 }
@@ -578,7 +628,7 @@ static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type_word,
       gc_heap_unlock(m->handle);
     return obj;
   }
-  char *p = locked ? allocate_in_blocks_locked(m, small_region(m), bytes)
+  char *p = locked ? allocate_in_blocks_locked(m, small_region(m), bytes, false)
                    : allocate_in_blocks(m, bytes);
   prepare_claimed_region(m);
   if (!p)
