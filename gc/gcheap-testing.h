@@ -20,5 +20,12 @@ void gc_test_allocation_reset(void);
  * LeakSanitizer and valgrind do not follow): freeing every heap a test
  * made brings it back to where it was. Boehm's heap is libgc's own. */
 long long gc_test_mapped_bytes(void);
+/* Calls fn(heap, ud) on a thread of heap each time that thread has let the
+ * heap lock go for slow work (gc_heap_run_unlocked: tracing mapping a new
+ * chunk, refcount faulting in a block's huge page), before the work. The
+ * thread counts as blocked meanwhile: fn must not touch the heap. fn NULL
+ * removes it. */
+void gc_test_while_unlocked(gc_heap *heap, void (*fn)(gc_heap *heap, void *ud),
+                            void *ud);
 
 #endif

@@ -65,6 +65,10 @@ struct gc_heap_shared {
   struct gc_global_chunk *globals;
   gc_trap_handler trap_fn;
   void *trap_ud;
+#ifdef GCHEAP_TESTING
+  void (*while_unlocked_fn)(gc_heap *heap, void *ud); /* gcheap-testing.h */
+  void *while_unlocked_ud;
+#endif
 };
 
 struct gc_heap {

@@ -36,6 +36,9 @@
  *       and waits as in T1.
  */
 #include "heap-internal.h"
+#ifdef GCHEAP_TESTING
+#include "gcheap-testing.h"
+#endif
 
 #include <unistd.h>
 
@@ -230,6 +233,10 @@ void gc_heap_unlock(gc_heap *self) {
 void *gc_heap_run_unlocked(gc_heap *self, void *(*work)(void *), void *arg) {
   gc_heap_unlock(self);
   enter_blocking(self);
+#ifdef GCHEAP_TESTING
+  if (self->shared->while_unlocked_fn)
+    self->shared->while_unlocked_fn(self, self->shared->while_unlocked_ud);
+#endif
   void *result = work(arg);
   leave_blocking(self);
   gc_heap_lock(self);
@@ -279,6 +286,16 @@ static void restart_world(gc_heap *self) {
   pthread_cond_broadcast(&shared->world_cv);
   pthread_mutex_unlock(&shared->world_mutex);
 }
+
+#ifdef GCHEAP_TESTING
+void gc_test_while_unlocked(gc_heap *heap, void (*fn)(gc_heap *heap, void *ud),
+                            void *ud) {
+  pthread_mutex_lock(&heap->shared->lock);
+  heap->shared->while_unlocked_fn = fn;
+  heap->shared->while_unlocked_ud = ud;
+  pthread_mutex_unlock(&heap->shared->lock);
+}
+#endif
 
 void gc_check_lock(gc_heap *heap) {
   pthread_mutex_lock(&heap->shared->check_lock);

@@ -380,7 +380,10 @@ void rc_alloc_detach(struct gc_mutator *m);
  * a bitmap word at a time; returns how many. */
 uint64_t rc_alloc_sweep_young(struct gc_collector *c);
 /* A cell from m's allocators, a new block or a large mapping, after a full
- * collection if need be; heap lock held. NULL after an OOM trap. */
+ * collection if need be; heap lock held. NULL after an OOM trap. For an
+ * object of a user type the lock may be let go and taken again meanwhile
+ * (fault_in_next_block); for a resource or weak reference it is kept, as
+ * the caller made room in the shared lists for it (reserve_builtin). */
 struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type_word,
                                 size_t cell_bytes);
 /* The size classes' cell sizes, once per heap. */

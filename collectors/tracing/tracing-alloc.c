@@ -21,7 +21,6 @@
 
 /* A chunk being added (add_chunk). */
 struct chunk_request {
-  struct gc_collector *c;
   uint32_t blocks; /* its object blocks to enable */
   bool huge;
 };
@@ -47,16 +46,6 @@ static void *map_chunk(void *arg) {
   return chunk;
 }
 
-/* map_chunk, run without the heap lock. */
-static void *map_chunk_unlocked(void *arg) {
-#ifdef GCHEAP_TESTING
-  struct gc_collector *c = ((struct chunk_request *)arg)->c;
-  if (c->while_growing_hook)
-    c->while_growing_hook(c->heap, c->while_growing_ud);
-#endif
-  return map_chunk(arg);
-}
-
 /* Appends a fresh chunk to the chunk list; the walks that reached the end
  * of the list continue into it. Heap lock held.
  *
@@ -74,14 +63,13 @@ static struct chunk *add_chunk(struct gc_mutator *m, uint32_t blocks,
    * large heap; only for chunks that will be used whole, and not for the
    * heap's first (GC_SMALL_PAGES_FIRST: a chunk is one huge page). */
   struct chunk_request request = {
-      .c = c,
       .blocks = blocks,
       .huge = c->chunks && blocks == BLOCKS_PER_CHUNK - FIRST_OBJECT_BLOCK};
   assert(!(may_unlock && m->claimed.start) &&
          "a collection meanwhile would find the region unprepared");
   c->block_bytes += (uint64_t)blocks * BLOCK_SIZE;
   struct chunk *chunk =
-      may_unlock ? gc_heap_run_unlocked(m->handle, map_chunk_unlocked, &request)
+      may_unlock ? gc_heap_run_unlocked(m->handle, map_chunk, &request)
                  : map_chunk(&request);
   if (!chunk) {
     c->block_bytes -= (uint64_t)blocks * BLOCK_SIZE;

@@ -17,16 +17,6 @@ void gc_tracing_test_after_mark(gc_heap *heap,
   }
 }
 
-void gc_tracing_test_while_growing(gc_heap *heap,
-                                   void (*fn)(gc_heap *heap, void *ud),
-                                   void *ud) {
-  struct gc_collector *c = tracing_of(heap);
-  if (c) {
-    c->while_growing_hook = fn;
-    c->while_growing_ud = ud;
-  }
-}
-
 void gc_tracing_test_unmark(gc_heap *heap, gc_ref obj) {
   if (tracing_of(heap) && obj)
     obj->gc_word = 0;

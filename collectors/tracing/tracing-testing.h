@@ -18,13 +18,6 @@
  * verify=1 checks and before anything is freed. fn NULL removes it. */
 void gc_tracing_test_after_mark(gc_heap *heap,
                                 void (*fn)(gc_heap *heap, void *ud), void *ud);
-/* Calls fn(heap, ud) on the thread that grows the heap by a chunk from
- * its allocation path, while it holds no heap lock and counts as blocked
- * (tracing-alloc.c, add_chunk); fn must not touch the heap. fn NULL
- * removes it. */
-void gc_tracing_test_while_growing(gc_heap *heap,
-                                   void (*fn)(gc_heap *heap, void *ud),
-                                   void *ud);
 /* Clears obj's mark (use from an after-mark hook: breaks "every field of a
  * marked object points to a marked object"). */
 void gc_tracing_test_unmark(gc_heap *heap, gc_ref obj);

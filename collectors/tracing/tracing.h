@@ -268,8 +268,6 @@ struct gc_collector {
 #ifdef GCHEAP_TESTING
   void (*after_mark_hook)(gc_heap *heap, void *ud);
   void *after_mark_ud;
-  void (*while_growing_hook)(gc_heap *heap, void *ud);
-  void *while_growing_ud;
   uint32_t test_slow_marker; /* a helper's id, 0 for none */
   uint64_t test_slow_ns;     /* per object it marks */
   long test_helper_fail_at;  /* gc_tracing_test_fail_helper_allocations */
