@@ -12,6 +12,12 @@
 # this machine is whatever the program does (shared caches, memory
 # bandwidth, the hypervisor), so "threads" can be read against it.
 # -C options go after GCHEAP as usual, e.g. scaling.sh 7 build/gcheap -C gc-threads=1.
+#
+# Before and after the rounds it times mt-gcbench 1 pinned to each core
+# (taskset, if installed): a virtual machine's cores are not always equal
+# (on this project's VM, at times one ran 1.4-1.8x slower than the other,
+# bench/results/threads-13/scaling-history.md), and two threads that wait
+# for each other at every collection go at the slower one's pace.
 set -eu
 n=${1:-7}
 gcheap=${2:-$(dirname "$0")/../build/gcheap}
@@ -19,6 +25,23 @@ gcheap=${2:-$(dirname "$0")/../build/gcheap}
 wall() { "$@" 2>/dev/null | sed -n 's/^wall-time: \([0-9.]*\).*/\1/p'; }
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp.p"' EXIT
+# The median of 3 pinned runs of mt-gcbench 1 on each core, and the ratio
+# of the slowest core's to the fastest's.
+cores() {
+  command -v taskset >/dev/null 2>&1 || return 0
+  ncpu=$(getconf _NPROCESSORS_ONLN)
+  line="cores ($1):" c=0 fast="" slow=""
+  shift
+  while [ $c -lt "$ncpu" ]; do
+    t=$(for r in 1 2 3; do wall taskset -c $c "$gcheap" "$@" bench mt-gcbench 1; done | sort -n | sed -n 2p)
+    line="$line  $c: $(printf "%.3f" "$t") s"
+    fast=$(awk -v a="$t" -v b="${fast:-$t}" 'BEGIN { print (a < b) ? a : b }')
+    slow=$(awk -v a="$t" -v b="${slow:-$t}" 'BEGIN { print (a > b) ? a : b }')
+    c=$((c + 1))
+  done
+  awk -v l="$line" -v f="$fast" -v s="$slow" 'BEGIN { printf "%s  (slowest / fastest %.2fx)\n", l, s / f }'
+}
+cores before "$@"
 i=0
 while [ $i -lt "$n" ]; do
   one=$(wall "$gcheap" "$@" bench mt-gcbench 1)
@@ -32,6 +55,7 @@ while [ $i -lt "$n" ]; do
   echo "$one $procs $threads" >>"$tmp"
   i=$((i + 1))
 done
+cores after "$@"
 awk '{ p[NR] = $2 / $1; t[NR] = $3 / $1 }
      function med(a, n,   i, j, x) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
                                      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
