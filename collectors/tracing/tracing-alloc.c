@@ -54,7 +54,7 @@ static void *map_chunk(void *arg) {
  * first touch, and where the system must first find the memory (a VM's
  * memory not touched lately) that took 3.5 ms, during which every other
  * thread that needed a block waited for the lock (mt-gcbench 2: 14 chunks,
- * 20-30 ms of one thread's waits). Its blocks count as mapped meanwhile,
+ * 10-30 ms of waits in a run). Its blocks count as mapped meanwhile,
  * so that threads growing the heap at once stay under max-heap-size. */
 static struct chunk *add_chunk(struct gc_mutator *m, uint32_t blocks,
                                bool may_unlock) {
