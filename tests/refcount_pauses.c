@@ -25,15 +25,25 @@ static gc_ref *old_in_the_zct(gc_heap *heap, struct types *t, int64_t value) {
   return slot;
 }
 
+/* A young object (in a global; returned) whose field LEFT is the only
+ * reference to an old object in the ZCT with VALUE set to value: a young
+ * object's fields are not counted, so a drain must treat that field as a
+ * root slot. */
+static gc_ref *young_holding_the_only_reference(gc_heap *heap, struct types *t,
+                                                int64_t value) {
+  gc_ref *old = old_in_the_zct(heap, t, value);
+  gc_ref *young = gc_global(heap, gc_new_struct(heap, t->pair));
+  gc_set_ref(heap, *young, LEFT, *old);
+  *old = NULL;
+  return young;
+}
+
 /* The young object's field is the old object's only reference, and it is
  * not counted: the drain pause must see it as a root slot's. */
 Test(refcount_pauses, an_old_object_only_a_young_one_holds_survives) {
   struct types t;
   gc_heap *heap = new_heap("stress=0", &t);
-  gc_ref *old = old_in_the_zct(heap, &t, 7);
-  gc_ref *young = gc_global(heap, gc_new_struct(heap, t.pair));
-  gc_set_ref(heap, *young, LEFT, *old);
-  *old = NULL;
+  gc_ref *young = young_holding_the_only_reference(heap, &t, 7);
   gc_refcount_test_drain_pause(heap, 1000);
   cr_assert_eq(gc_refcount_test_drain_pauses(heap), 1);
   cr_assert_eq(gc_get_i64(heap, gc_get_ref(heap, *young, LEFT), VALUE), 7);
@@ -294,10 +304,7 @@ Test(refcount_pauses, a_drain_pause_counts_the_logged_stores_first) {
 Test(refcount_pauses, a_pause_without_memory_frees_nothing) {
   struct types t;
   gc_heap *heap = new_heap("stress=0", &t);
-  gc_ref *old = old_in_the_zct(heap, &t, 7);
-  gc_ref *young = gc_global(heap, gc_new_struct(heap, t.pair));
-  gc_set_ref(heap, *young, LEFT, *old);
-  *old = NULL;
+  gc_ref *young = young_holding_the_only_reference(heap, &t, 7);
   gc_test_allocation_reset();
   gc_test_fail_allocation(1); /* the list's first growth */
   gc_refcount_test_drain_pause(heap, 1000);
