@@ -27,6 +27,17 @@ static inline uint64_t live_bytes(gc_heap *heap) {
   return harness_stats(heap).live_bytes;
 }
 
+/* A full collection point, after which the heap must hold exactly the
+ * baseline's live bytes again: everything the test dropped (what) was freed,
+ * and nothing else was. */
+static inline void collect_back_to(gc_heap *heap, uint64_t baseline,
+                                   const char *what) {
+  gc_collect(heap);
+  uint64_t live = live_bytes(heap);
+  cr_assert_eq(live, baseline, "%s: %lld bytes more than the baseline", what,
+               (long long)(live - baseline));
+}
+
 /* Allocates garbage past the 8 MiB budget between collection points, so
  * that at least one collection point comes from allocation (no trial
  * deletion there, unlike gc_collect), and checks that it came. bytes: an

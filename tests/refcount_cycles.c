@@ -90,9 +90,7 @@ static void check_cycle_reclaimed(builder build, const char *what) {
   uint64_t baseline = live_bytes(heap);
   build(heap, &t);
   CHECK(live_bytes(heap) > baseline);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%s: %llu bytes left of the cycle",
-               what, (unsigned long long)(live_bytes(heap) - baseline));
+  collect_back_to(heap, baseline, what);
   harness_free_heap(heap);
 }
 
@@ -139,8 +137,7 @@ Test(refcount_cycles, cycle_with_weak_target_reclaimed_and_cleared) {
   gc_collect(heap);
   cr_assert_null(gc_weak_get(heap, *weak));
   *weak = NULL;
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline);
+  collect_back_to(heap, baseline, "the cycle and the weak reference");
   harness_free_heap(heap);
 }
 
@@ -311,9 +308,7 @@ Test(refcount_cycles, white_garbage_freed_after_every_candidate_is_gathered) {
   *a = NULL;
   *p = NULL; /* p -> a is garbage now; roots are not counted */
   gc_scope_close(heap, s);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycle",
-               (unsigned long long)(live_bytes(heap) - baseline));
+  collect_back_to(heap, baseline, "the cycle");
   harness_free_heap(heap);
 }
 
@@ -340,9 +335,7 @@ Test(refcount_cycles, candidate_blackened_by_increment_is_still_collected) {
   gc_new_array(heap, t.refs, 1);
   gc_scope_close(heap, s); /* a and x unreachable; roots are not counted */
   gc_collect(heap);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycle",
-               (unsigned long long)(live_bytes(heap) - baseline));
+  collect_back_to(heap, baseline, "the cycle");
   harness_free_heap(heap);
 }
 
@@ -395,9 +388,7 @@ Test(refcount_cycles, cycle_through_an_old_object_outside_the_zct) {
   gc_set_ref(heap, *x, LEFT, *o3);
   gc_scope_close(heap, s);
   gc_collect(heap);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycle",
-               (unsigned long long)(live_bytes(heap) - baseline));
+  collect_back_to(heap, baseline, "the cycle");
   harness_free_heap(heap);
 }
 
@@ -450,9 +441,7 @@ Test(refcount_cycles, candidates_wait_for_memory_for_trial_deletion) {
   cr_assert_gt(gc_refcount_test_candidates(heap), 0,
                "the candidates did not wait for memory");
   gc_global_free(heap, more);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the loops",
-               (unsigned long long)(live_bytes(heap) - baseline));
+  collect_back_to(heap, baseline, "the loops");
   EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }

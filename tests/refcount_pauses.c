@@ -197,8 +197,7 @@ Test(refcount_pauses, a_cut_drain_goes_on_in_pauses_through_the_next_budget) {
   cr_assert_eq(harness_stats(heap).collections, collections + 3,
                "no collection point at the end of the budget");
   gc_refcount_test_set_drain_budget(heap, 0);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline);
+  collect_back_to(heap, baseline, "what the test dropped");
   EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }
@@ -290,8 +289,7 @@ Test(refcount_pauses, a_drain_pause_counts_the_logged_stores_first) {
   gc_blocking_end(heap);
   gc_refcount_test_set_drain_budget(heap, 0);
   gc_set_ref(heap, *holder, RIGHT, NULL);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline);
+  collect_back_to(heap, baseline, "what the test dropped");
   EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }
@@ -361,8 +359,6 @@ Test(refcount_pauses, kept_entries_without_room_after_a_pause_are_freed) {
   gc_test_allocation_reset();
   cr_assert_eq(gc_refcount_test_drain_pauses(heap), 1);
   gc_scope_close(heap, s);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left over",
-               (unsigned long long)(live_bytes(heap) - baseline));
+  collect_back_to(heap, baseline, "what the test dropped");
   harness_free_heap(heap);
 }

@@ -53,8 +53,7 @@ Test(refcount_young, remembered_then_dropped_dies) {
   uint64_t baseline = live_bytes(heap);
   gc_set_ref(heap, *holder, LEFT, gc_new_struct(heap, t.pair));
   gc_set_ref(heap, *holder, LEFT, NULL);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline);
+  collect_back_to(heap, baseline, "what the test dropped");
   harness_free_heap(heap);
 }
 
@@ -159,8 +158,7 @@ Test(refcount_young, large_young_objects) {
   /* Promoted: its field now counts (holder <-> big is a cycle). */
   cr_assert_eq(gc_refcount_test_count(heap, *holder), 1);
   gc_set_ref(heap, *holder, LEFT, NULL);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline);
+  collect_back_to(heap, baseline, "what the test dropped");
   harness_free_heap(heap);
 }
 
@@ -258,9 +256,7 @@ Test(refcount_young, promoted_cycle_found_by_the_promotion_search) {
   collect_by_allocation(heap, bytes);
   cr_assert_eq(gc_refcount_test_count(heap, *arr), 1); /* promoted */
   gc_scope_close(heap, s);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycles",
-               (unsigned long long)(live_bytes(heap) - baseline));
+  collect_back_to(heap, baseline, "the cycles");
   harness_free_heap(heap);
 }
 
@@ -311,8 +307,7 @@ Test(refcount_young, a_tree_built_across_collection_points_makes_no_candidate) {
   cr_assert_eq(most, candidates, "%zu candidates from a tree",
                most - candidates);
   gc_scope_close(heap, s);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline);
+  collect_back_to(heap, baseline, "what the test dropped");
   harness_free_heap(heap);
 }
 
@@ -334,8 +329,6 @@ Test(refcount_young, counted_by_a_new_object_then_let_go_is_a_candidate_again) {
   gc_set_ref(heap, gc_get_ref(heap, *l, LEFT), LEFT, *l); /* l: 1 */
   cr_assert_not(gc_refcount_test_new_referrers(heap, *l));
   gc_scope_close(heap, s);
-  gc_collect(heap);
-  cr_assert_eq(live_bytes(heap), baseline, "%llu bytes left of the cycle",
-               (unsigned long long)(live_bytes(heap) - baseline));
+  collect_back_to(heap, baseline, "the cycle");
   harness_free_heap(heap);
 }
