@@ -203,6 +203,24 @@ bool gc_large_release_cache(struct gc_large_space *s) {
   return released;
 }
 
+void gc_large_trim_cache(struct gc_large_space *s, uint64_t keep_bytes) {
+  if (s->cache_bytes <= keep_bytes)
+    return;
+  /* The first mappings whose bytes fit stay; the rest go, in runs. */
+  struct gc_large_object **link = &s->cache;
+  uint64_t kept = 0;
+  while (*link && kept + (*link)->map_bytes <= keep_bytes) {
+    kept += (*link)->map_bytes;
+    link = &(*link)->next;
+  }
+  struct gc_large_object *rest = *link;
+  if (rest)
+    rest->prev = NULL;
+  *link = NULL;
+  unmap_lists((struct gc_large_object **[]){&rest}, 1);
+  s->cache_bytes = kept;
+}
+
 void gc_large_space_free(struct gc_large_space *s) {
   unmap_lists(
       (struct gc_large_object **[]){&s->live, &s->cache, &s->quarantined}, 3);

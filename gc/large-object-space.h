@@ -11,7 +11,12 @@
  *               new object of about the same size comes: a program that
  *               replaces its big arrays then reuses mappings instead of
  *               paying mmap, munmap and a page fault per 4 KiB each time
- *               (array-copy made 860 mmap/munmap pairs before the cache);
+ *               (array-copy made 860 mmap/munmap pairs before the cache).
+ *               The collector bounds it by what the program may allocate
+ *               before that collection, no less: a mapping unmapped for
+ *               want of room is one the program maps again before then,
+ *               and each munmap flushes the TLB of every core the process
+ *               runs on;
  *   quarantined verify=1 only: dead objects held poisoned, so that a stale
  *               reference to one is reported (gc/verify.c's quarantine).
  * A fresh mapping of up to 256 KiB is backed by the system at once, in one
@@ -76,6 +81,8 @@ size_t gc_large_leave_quarantine(struct gc_large_space *s,
                                  uint64_t cache_limit);
 /* Unmaps every cached mapping; true if there was one. */
 bool gc_large_release_cache(struct gc_large_space *s);
+/* Unmaps cached mappings until the cache holds at most keep_bytes. */
+void gc_large_trim_cache(struct gc_large_space *s, uint64_t keep_bytes);
 /* Teardown: unmaps everything (the quarantine's ring is the caller's). */
 void gc_large_space_free(struct gc_large_space *s);
 

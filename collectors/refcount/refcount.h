@@ -416,10 +416,11 @@ void rc_large_release(struct gc_collector *c, struct gc_obj *obj);
 bool rc_large_release_cache(struct gc_collector *c);
 /* At each collection point's start: unmaps what no allocation reused. */
 void rc_large_collection_point_begins(struct gc_collector *c);
-/* How much of the large-object cache refcount keeps: one allocation
- * budget. */
+/* How much of the large-object cache refcount keeps: what the threads may
+ * allocate before the next collection point releases it (one budget per
+ * attached thread). */
 static inline uint64_t rc_large_cache_limit(const struct gc_collector *c) {
-  return (uint64_t)c->budget_reset;
+  return (uint64_t)c->budget_total;
 }
 /* Teardown: unmaps every large object and the cache. */
 void rc_large_free_all(struct gc_collector *c);

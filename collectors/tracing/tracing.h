@@ -305,11 +305,13 @@ struct gc_obj *tracing_allocate_slow(struct gc_mutator *m, uint32_t type_word,
 void tracing_reset_allocators(struct gc_collector *c);
 void tracing_free_chunk(struct gc_collector *c, struct chunk *chunk);
 /* A dead large object: to the quarantine (verify=1), the reuse cache (at
- * most half the heap target) or the system. */
+ * most the heap target) or the system. */
 void tracing_retire_large(struct gc_collector *c, struct gc_obj *obj);
-/* How much of the large-object cache a collector keeps. */
+/* How much of the large-object cache a collection may fill: no cycle takes
+ * more than the target. Once the collection knows the live bytes, the heap
+ * policy trims the cache to the next cycle's room (tracing_size_heap). */
 static inline uint64_t large_cache_limit(const struct gc_collector *c) {
-  return c->target_bytes / 2;
+  return c->target_bytes;
 }
 
 /* tracing-sizing.c: the heap policy. */
