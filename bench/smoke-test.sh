@@ -32,12 +32,13 @@ tiny() {
     gcbench) echo 8 ;; binary-trees) echo 8 ;; array-copy) echo 10 ;;
     cycles) echo 5 ;; resources) echo 5000 ;; weak) echo 20 ;;
     large-live) echo 4 ;; mt-gcbench) echo 2 8 ;; shared-replace) echo 2 2000 ;;
+    large-arrays) echo 2 200 64 ;;
   esac
 }
 
 if [ "$what" = all ] || [ "$what" = workloads ]; then
   for w in gcbench binary-trees array-copy cycles resources weak large-live \
-           mt-gcbench shared-replace; do
+           mt-gcbench shared-replace large-arrays; do
     first=
     for c in $collectors; do
       if "$gcheap" -C collector="$c" bench $w $(tiny $w) \
@@ -61,7 +62,8 @@ if [ "$what" = all ] || [ "$what" = stress ]; then
   # large-live is left out: its smallest run is 65536 nodes, too many for a
   # collection per allocation.
   for spec in "gcbench 4" "binary-trees 4" "array-copy 2 16" "cycles 1" \
-              "resources 300" "weak 3" "mt-gcbench 2 4" "shared-replace 3 50"; do
+              "resources 300" "weak 3" "mt-gcbench 2 4" "shared-replace 3 50" \
+              "large-arrays 3 30 16"; do
     for c in $collectors; do
       if "$gcheap" -C collector="$c" -C verify=1 -C stress=1 bench $spec \
           >"$tmp/out" 2>"$tmp/err"; then

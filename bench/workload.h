@@ -83,6 +83,7 @@ int workload_large_live(gc_heap *, int, char **, struct workload_result *);
 int workload_collect_often(gc_heap *, int, char **, struct workload_result *);
 int workload_mt_gcbench(gc_heap *, int, char **, struct workload_result *);
 int workload_shared_replace(gc_heap *, int, char **, struct workload_result *);
+int workload_large_arrays(gc_heap *, int, char **, struct workload_result *);
 void workload_resources_after_free(struct workload_result *);
 
 /* GCBench of the given depth on heap (wl-gcbench.c): the body of gcbench,

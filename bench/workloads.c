@@ -50,6 +50,11 @@ const struct workload gc_workloads[] = {
      "THREADS threads replace entries of one shared, old array of lists "
      "under a lock: the write barrier under contention (default 2, 200000)",
      "2,2000", workload_shared_replace, NULL},
+    {"large-arrays", "[THREADS [ROUNDS [KIB]]]",
+     "THREADS threads each replace big arrays, 8 of KIB KiB live per "
+     "thread: the large-object space's reuse and lock (default 1, 20000, "
+     "128)",
+     "2,200,64", workload_large_arrays, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
