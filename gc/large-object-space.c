@@ -71,13 +71,14 @@ struct gc_obj *gc_large_reuse(struct gc_large_space *s, size_t object_bytes) {
       continue; /* left in the cache, reported once: unmapped with it */
     unlink_from(&s->cache, large);
     s->cache_bytes -= large->map_bytes;
-    memset(object_area(large), 0, object_bytes);
+    memset(object_area(large), 0, sizeof(struct gc_obj));
     return make_live(s, large, object_bytes);
   }
   return NULL;
 }
 
-/* Fresh mappings up to this size are backed at once (gc_sys_populate).
+/* Fresh mappings up to this size are backed at once (gc_sys_populate, in
+ * gc_large_prepare).
  * A program writes most of the objects it makes, and each 4 KiB page it
  * first writes costs a page fault, on this project's virtual machine more
  * than ten microseconds: faults were a third of refcount's array-copy
@@ -96,10 +97,16 @@ struct gc_obj *gc_large_map(struct gc_large_space *s, size_t object_bytes) {
   struct gc_large_object *large = map_bytes ? gc_sys_map(map_bytes) : NULL;
   if (!large)
     return NULL;
-  if (map_bytes <= POPULATE_UP_TO_BYTES)
-    gc_sys_populate(large, map_bytes);
   large->map_bytes = map_bytes;
   return make_live(s, large, object_bytes);
+}
+
+void gc_large_prepare(struct gc_obj *obj, bool reused) {
+  struct gc_large_object *large = gc_large_header(obj);
+  if (reused)
+    memset(obj + 1, 0, large->object_bytes - sizeof *obj);
+  else if (large->map_bytes <= POPULATE_UP_TO_BYTES)
+    gc_sys_populate(large, large->map_bytes);
 }
 
 /* An unlinked dead mapping: to the cache if it fits under cache_limit,
@@ -113,6 +120,7 @@ static void cache_or_unmap(struct gc_large_space *s,
   }
   if (s->verify)
     gc_poison(object_area(large), large->object_bytes);
+  large->idle = 0;
   link_into(&s->cache, large);
   s->cache_bytes += large->map_bytes;
 }
@@ -203,22 +211,17 @@ bool gc_large_release_cache(struct gc_large_space *s) {
   return released;
 }
 
-void gc_large_trim_cache(struct gc_large_space *s, uint64_t keep_bytes) {
-  if (s->cache_bytes <= keep_bytes)
-    return;
-  /* The first mappings whose bytes fit stay; the rest go, in runs. */
-  struct gc_large_object **link = &s->cache;
-  uint64_t kept = 0;
-  while (*link && kept + (*link)->map_bytes <= keep_bytes) {
-    kept += (*link)->map_bytes;
-    link = &(*link)->next;
+void gc_large_age_cache(struct gc_large_space *s, uint64_t max_idle) {
+  struct gc_large_object *idle = NULL;
+  for (struct gc_large_object *large = s->cache, *next; large; large = next) {
+    next = large->next;
+    if (++large->idle <= max_idle)
+      continue;
+    unlink_from(&s->cache, large);
+    s->cache_bytes -= large->map_bytes;
+    link_into(&idle, large);
   }
-  struct gc_large_object *rest = *link;
-  if (rest)
-    rest->prev = NULL;
-  *link = NULL;
-  unmap_lists((struct gc_large_object **[]){&rest}, 1);
-  s->cache_bytes = kept;
+  unmap_lists((struct gc_large_object **[]){&idle}, 1);
 }
 
 void gc_large_space_free(struct gc_large_space *s) {

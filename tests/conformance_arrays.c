@@ -522,7 +522,7 @@ COLLECTOR_TEST(arrays, replaced_large_arrays_reuse_the_dead_ones_mappings) {
     for (size_t i = 0; i < LENGTH; i += 509)
       cr_assert_eq(gc_get_i64(heap, fresh, i), 0, "[%s] round %d element %zu",
                    param->name, round, i);
-    gc_set_i64(heap, fresh, round % LENGTH, round + 1);
+    gc_array_fill_i64(heap, fresh, 0, LENGTH, round + 1);
     *ring[round % LIVE] = fresh; /* the array from LIVE rounds ago dies */
   }
   system_allocations = gc_test_allocation_count();

@@ -324,7 +324,8 @@ static struct gc_obj *take_cell(struct gc_mutator *m, unsigned size_class) {
 
 /* The slow half of allocation: the free list of the class is empty, verify
  * is on, or the object is large. Returns an unzeroed cell whose header the
- * caller sets; NULL after a trap. */
+ * caller sets (a large object's header is zero, and the rest is made ready
+ * once the heap lock is let go: m->unready_large); NULL after a trap. */
 struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type_word,
                                 size_t cell_bytes) {
   struct gc_collector *c = m->c;
@@ -338,10 +339,15 @@ struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type_word,
      * headers and the large objects' table while these change. */
     if (large) {
       checking_begins(c);
-      struct gc_obj *obj = rc_large_allocate(c, cell_bytes);
+      bool reused;
+      struct gc_obj *obj = rc_large_allocate(c, cell_bytes, &reused);
       checking_ends(c);
-      if (obj)
+      if (obj) {
+        assert(!m->unready_large);
+        m->unready_large = obj;
+        m->unready_reused = reused;
         return obj;
+      }
     } else {
       struct gc_obj *obj = take_cell(m, size_class);
       if (obj)

@@ -19,7 +19,8 @@ bool rc_large_release_cache(struct gc_collector *c) {
   return released;
 }
 
-struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes) {
+struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes,
+                                 bool *reused) {
   size_t map_bytes = gc_large_mapping_bytes(cell_bytes);
   if (!map_bytes)
     return NULL;
@@ -29,6 +30,7 @@ struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes) {
     return NULL;
   /* A cached mapping is already counted in the heap's bytes. */
   struct gc_obj *obj = gc_large_reuse(&c->large, cell_bytes);
+  *reused = obj != NULL;
   if (!obj) {
     if (rc_over_limit(c, map_bytes)) {
       rc_large_release_cache(c);
@@ -53,7 +55,8 @@ void rc_large_release(struct gc_collector *c, struct gc_obj *obj) {
 }
 
 void rc_large_collection_point_begins(struct gc_collector *c) {
-  rc_large_release_cache(c); /* what no allocation reused since the last */
+  gc_large_age_cache(&c->large, GC_LARGE_CACHE_MAX_IDLE);
+  gc_note_heap_bytes(c->heap, rc_heap_bytes(c));
 }
 
 void rc_large_free_all(struct gc_collector *c) {

@@ -424,6 +424,12 @@ allocate_slow(struct gc_mutator *m, uint32_t type_word, size_t bytes) {
   gc_heap_lock(m->handle);
   struct gc_obj *obj = allocate_locked(m, type_word, bytes);
   gc_heap_unlock(m->handle);
+  /* With the lock let go: two threads replacing 128 KiB arrays
+   * (large-arrays 2) waited for each other's memset. */
+  if (m->unready_large) {
+    gc_large_prepare(m->unready_large, m->unready_reused);
+    m->unready_large = NULL;
+  }
   return obj;
 }
 

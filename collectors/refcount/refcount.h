@@ -126,6 +126,11 @@ struct gc_mutator {
    * last collection point, each followed by the values of its reference
    * fields before the first store (rc_log_object). */
   struct gc_obj_vector log;
+  /* A large object the thread allocated under the heap lock, its header
+   * set, that gc_large_prepare must make ready once the lock is let go
+   * (rc_allocate_slow, allocate_slow); reused: from the cache. */
+  struct gc_obj *unready_large;
+  bool unready_reused;
   struct gc_mutator *next; /* in c->mutators */
 };
 
@@ -408,17 +413,19 @@ bool rc_over_limit(struct gc_collector *c, size_t more);
 /* refcount-large.c */
 /* A zeroed large object's cell (reused from the cache or freshly mapped),
  * listed as young; NULL if the limit, memory or the system says no. */
-struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes);
+struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes,
+                                 bool *reused);
 /* A dead large object: to the quarantine (verify=1), the cache, or the
  * system. */
 void rc_large_release(struct gc_collector *c, struct gc_obj *obj);
 /* Unmaps every cached mapping; false if there was none. */
 bool rc_large_release_cache(struct gc_collector *c);
-/* At each collection point's start: unmaps what no allocation reused. */
+/* At each collection point's start: unmaps what the cache kept unused for
+ * GC_LARGE_CACHE_MAX_IDLE points. */
 void rc_large_collection_point_begins(struct gc_collector *c);
 /* How much of the large-object cache refcount keeps: what the threads may
- * allocate before the next collection point releases it (one budget per
- * attached thread). */
+ * allocate between two collection points (one budget per attached thread),
+ * no less (gc/large-object-space.h). */
 static inline uint64_t rc_large_cache_limit(const struct gc_collector *c) {
   return (uint64_t)c->budget_total;
 }

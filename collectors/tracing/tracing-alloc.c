@@ -545,9 +545,10 @@ void tracing_retire_large(struct gc_collector *c, struct gc_obj *obj) {
                   large_cache_limit(c));
 }
 
-/* Heap lock held. */
+/* Heap lock held. The object's header is set; gc_large_prepare(obj,
+ * *reused) makes the rest ready. */
 static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type_word,
-                                     size_t bytes) {
+                                     size_t bytes, bool *reused) {
   struct attempt attempt = {false, false};
   size_t map_bytes = gc_large_mapping_bytes(bytes);
   if (!map_bytes) {
@@ -562,6 +563,7 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type_word,
   gc_check_lock(c->heap);
   struct gc_obj *obj = gc_large_reuse(&c->large, bytes);
   gc_check_unlock(c->heap);
+  *reused = obj != NULL;
   if (!obj && !may_grow(c, map_bytes)) {
     /* Under max-heap-size: a full collection, then cached mappings and
      * empty chunks give their room to the object. */
@@ -609,11 +611,16 @@ static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type_word,
   struct gc_collector *c = m->c;
   assert(bytes >= 16 && bytes % 8 == 0);
   if (bytes > LARGE_THRESHOLD) {
+    bool reused;
     if (!locked)
       gc_heap_lock(m->handle);
-    struct gc_obj *obj = allocate_large(c, type_word, bytes);
+    struct gc_obj *obj = allocate_large(c, type_word, bytes, &reused);
     if (!locked)
       gc_heap_unlock(m->handle);
+    /* With the lock let go: two threads replacing 128 KiB arrays
+     * (large-arrays 2) waited for each other's memset. */
+    if (obj)
+      gc_large_prepare(obj, reused);
     return obj;
   }
   char *p = locked ? allocate_in_blocks_locked(m, small_region(m), bytes, false)

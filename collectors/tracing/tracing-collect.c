@@ -131,11 +131,11 @@ static uint64_t sweep_blocks(struct gc_collector *c) {
   return live_lines * LINE_SIZE;
 }
 
-/* Retires unmarked large objects (tracing-alloc.c), after unmapping what the
- * reuse cache kept from the last collection and no allocation reused.
- * Returns the bytes of the live ones. */
+/* Retires unmarked large objects (tracing-alloc.c) into the reuse cache,
+ * after unmapping what it kept for GC_LARGE_CACHE_MAX_IDLE collections and
+ * no allocation reused. Returns the bytes of the live ones. */
 static uint64_t sweep_large(struct gc_collector *c) {
-  gc_large_release_cache(&c->large);
+  gc_large_age_cache(&c->large, GC_LARGE_CACHE_MAX_IDLE);
   uint64_t live = 0;
   for (struct gc_large_object *l = c->large.live, *next; l; l = next) {
     next = l->next;

@@ -135,13 +135,6 @@ void tracing_size_heap(struct gc_collector *c, uint64_t live, bool major,
     c->next_major = true;
   z->used_after = live;
   z->last_end_ns = end_ns;
-  /* The next cycle can reuse no more cached large mappings than its room.
-   * Half the target was the bound before, and in a small heap that is less
-   * than the room: a program replacing 128 KiB arrays, 8 of them live,
-   * mapped a fresh one for 22 % of its arrays, and each munmap flushed the
-   * TLB of both cores (37 % of the run's samples). */
-  gc_large_trim_cache(&c->large,
-                      c->target_bytes > live ? c->target_bytes - live : 0);
 
   uint64_t keep = c->target_bytes + c->target_bytes / 2;
   for (struct chunk *chunk = c->chunks, *next; chunk; chunk = next) {

@@ -307,9 +307,9 @@ void tracing_free_chunk(struct gc_collector *c, struct chunk *chunk);
 /* A dead large object: to the quarantine (verify=1), the reuse cache (at
  * most the heap target) or the system. */
 void tracing_retire_large(struct gc_collector *c, struct gc_obj *obj);
-/* How much of the large-object cache a collection may fill: no cycle takes
- * more than the target. Once the collection knows the live bytes, the heap
- * policy trims the cache to the next cycle's room (tracing_size_heap). */
+/* How much of the large-object cache a collection may fill: what a cycle
+ * may allocate, no less (gc/large-object-space.h). No cycle takes more
+ * than the target. */
 static inline uint64_t large_cache_limit(const struct gc_collector *c) {
   return c->target_bytes;
 }

@@ -52,6 +52,9 @@ enum { SHARED_LARGE = 4096, SHARED_LARGE_COPY = SHARED_LARGE / SHARED };
  * from PARALLEL_AFTER_HERE objects on. */
 enum { PARALLEL_AFTER_HERE = 4096 };
 enum { BALLAST_LISTS = 64, BALLAST_NODES = 40 };
+/* Each thread also replaces a big array now and then: large objects, whose
+ * memory the allocating thread zeroes with the heap lock let go. */
+enum { BIG_LENGTH = 4096, BIG_STRIDE = 61 }; /* 32 KiB */
 enum { NODE_NEXT, NODE_ID, NODE_RES };
 static const gc_kind node_kinds[] = {GC_KIND_REF, GC_KIND_I64, GC_KIND_REF};
 
@@ -65,7 +68,7 @@ struct shared_state {
   gc_ref *table; /* a global array of SHARED lists */
   gc_ref *large; /* a global array of SHARED_LARGE lists, see above */
   struct shadow_list shadow[SHARED];
-  gc_type node, lists;
+  gc_type node, lists, ints;
   atomic_long resources_made, resources_destroyed;
   atomic_int failed;
   char failure[512];
@@ -160,6 +163,23 @@ static void shared_step(gc_heap *h, struct thread_state *t, gc_ref *const *slot,
   pthread_mutex_unlock(&s->lock);
 }
 
+/* Replaces *big with a new big array, after checking that the old one
+ * still holds its tag and the new one reads zero, and tags the new one. */
+static void replace_big_array(gc_heap *h, struct thread_state *t, gc_ref *big,
+                              int64_t *tag) {
+  struct shared_state *s = t->shared;
+  for (size_t i = 0; *big && i < BIG_LENGTH; i += BIG_STRIDE)
+    if (gc_get_i64(h, *big, i) != *tag + (int64_t)i)
+      fail(s, "thread %d: big array element %zu changed", t->id, i);
+  *big = gc_new_array(h, s->ints, BIG_LENGTH);
+  *tag += BIG_LENGTH;
+  for (size_t i = 0; i < BIG_LENGTH; i += BIG_STRIDE) {
+    if (gc_get_i64(h, *big, i) != 0)
+      fail(s, "thread %d: a new big array is not zero at %zu", t->id, i);
+    gc_set_i64(h, *big, i, *tag + (int64_t)i);
+  }
+}
+
 static void run_program(gc_heap *h, struct thread_state *t) {
   struct shared_state *s = t->shared;
   gc_scope scope = gc_scope_open(h);
@@ -167,6 +187,8 @@ static void run_program(gc_heap *h, struct thread_state *t) {
   for (int i = 0; i < SLOTS; i++)
     slot[i] = gc_root(h, NULL);
   gc_ref *weak_slot = gc_root(h, NULL);
+  gc_ref *big = gc_root(h, NULL);
+  int64_t big_tag = (int64_t)t->id << 40;
   int weak_target = -1; /* the slot whose head weak_slot watches */
   int64_t weak_id = -1; /* that head's id */
   struct shadow_list shadows[SLOTS] = {0};
@@ -231,6 +253,8 @@ static void run_program(gc_heap *h, struct thread_state *t) {
         struct timespec pause = {0, 100000};
         nanosleep(&pause, NULL);
         gc_blocking_end(h);
+      } else {
+        replace_big_array(h, t, big, &big_tag);
       }
       break;
     case 13:
@@ -307,6 +331,7 @@ static int run_collector(const char *collector, int verify, uint64_t seed,
   gc_tracing_test_set_parallel_after(heap, PARALLEL_AFTER_HERE);
   s.node = gc_type_struct(heap, "node", 3, node_kinds);
   s.lists = gc_type_array(heap, "lists", GC_KIND_REF);
+  s.ints = gc_type_array(heap, "ints", GC_KIND_I64);
   s.table = gc_global(heap, gc_new_array(heap, s.lists, SHARED));
   s.large = gc_global(heap, gc_new_array(heap, s.lists, SHARED_LARGE));
   gc_collect(heap); /* the table is old from here on */
