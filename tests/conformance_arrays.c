@@ -6,7 +6,9 @@
 #include "harness.h"
 
 #include <gcheap-testing.h>
+#include <refcount/refcount-testing.h>
 #include <stdio.h>
+#include <tracing/tracing-testing.h>
 
 static const gc_kind pair_kinds[] = {GC_KIND_REF, GC_KIND_I64};
 
@@ -531,6 +533,46 @@ COLLECTOR_TEST(arrays, replaced_large_arrays_reuse_the_dead_ones_mappings) {
                system_allocations, ROUNDS);
   CHECK(harness_stats(heap).collections > 0);
   gc_scope_close(heap, scope);
+  EXPECT_NO_TRAP();
+  harness_free_heap(heap);
+}
+
+/* Small garbage until n more collections have passed. */
+static void collect_by_small_garbage(gc_heap *heap, gc_type pair, int n) {
+  uint64_t collections = harness_stats(heap).collections;
+  while (harness_stats(heap).collections < collections + (uint64_t)n)
+    for (int i = 0; i < 1000; i++)
+      gc_new_struct(heap, pair);
+}
+
+/* The bytes of dead large objects' mappings that heap holds for reuse. */
+static uint64_t large_cached_bytes(const char *collector, gc_heap *heap) {
+  return strcmp(collector, "tracing") == 0
+             ? gc_tracing_test_large_cached_bytes(heap)
+             : gc_refcount_test_large_cached_bytes(heap);
+}
+
+/* The other side of that cache: a dead large object's mapping is kept for
+ * a few collections (GC_LARGE_CACHE_MAX_IDLE, 4), then, unless a new array
+ * reused it, goes back to the system without gc_collect (which gives it
+ * back at once). The collections come from small garbage. */
+COLLECTOR_TEST(arrays, an_unused_cached_mapping_goes_back) {
+  if (strcmp(param->name, "tracing") && strcmp(param->name, "refcount"))
+    cr_skip_test("[%s] has no large-object space of gcheap's", param->name);
+  gc_heap *heap = harness_new_heap(param->name, "stress=0,verify=0");
+  struct array_types t = register_types(heap);
+  enum { BIG = 1 << 17 };                              /* 1 MiB of i64 */
+  cr_assert_not_null(gc_new_array(heap, t.ints, BIG)); /* dead at once */
+  collect_by_small_garbage(heap, t.pair, 1);
+  uint64_t cached = large_cached_bytes(param->name, heap);
+  cr_assert_geq(cached, BIG * 8, "[%s] the dead array's mapping was not kept",
+                param->name);
+  collect_by_small_garbage(heap, t.pair, 3);
+  cr_assert_eq(large_cached_bytes(param->name, heap), cached,
+               "[%s] the mapping went back within 4 collections", param->name);
+  collect_by_small_garbage(heap, t.pair, 3);
+  cr_assert_eq(large_cached_bytes(param->name, heap), 0,
+               "[%s] the mapping was kept 7 collections unused", param->name);
   EXPECT_NO_TRAP();
   harness_free_heap(heap);
 }

@@ -123,3 +123,8 @@ bool gc_refcount_test_overflowed(gc_heap *heap, gc_ref obj) {
   struct gc_collector *c = refcount_of(heap, __func__);
   return c && obj && (obj->gc_word & RC_COUNT_MASK) == c->count_limit;
 }
+
+uint64_t gc_refcount_test_large_cached_bytes(gc_heap *heap) {
+  struct gc_collector *c = refcount_of(heap, __func__);
+  return c ? c->large.cache_bytes : 0;
+}

@@ -56,6 +56,8 @@ uint64_t gc_refcount_test_drain_pauses(gc_heap *heap);
 /* The old objects alive by the counts: a drain pause's frees show here at
  * once, where the heap's statistics wait for the next point. */
 uint64_t gc_refcount_test_old_objects(gc_heap *heap);
+/* The bytes of dead large objects' mappings held for reuse. */
+uint64_t gc_refcount_test_large_cached_bytes(gc_heap *heap);
 /* True if obj waits in the ZCT marked as counted only by objects the last
  * collection point promoted from the roots (RC_NEW_REFERRERS). */
 bool gc_refcount_test_new_referrers(gc_heap *heap, gc_ref obj);

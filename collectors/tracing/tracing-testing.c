@@ -49,6 +49,11 @@ size_t gc_tracing_test_mapped_bytes(gc_heap *heap) {
   return c ? mapped_bytes(c) : 0;
 }
 
+uint64_t gc_tracing_test_large_cached_bytes(gc_heap *heap) {
+  struct gc_collector *c = tracing_of(heap);
+  return c ? c->large.cache_bytes : 0;
+}
+
 uint64_t gc_tracing_test_room(uint64_t live, uint32_t threads,
                               double allocation_rate, double collection_speed,
                               double expansiveness) {

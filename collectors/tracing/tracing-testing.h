@@ -34,6 +34,8 @@ bool gc_tracing_test_in_heap(gc_heap *heap, const void *addr);
 const void *gc_tracing_test_block_of(gc_heap *heap, gc_ref obj);
 /* The current heap target and mapped bytes (for the sizing tests). */
 size_t gc_tracing_test_mapped_bytes(gc_heap *heap);
+/* The bytes of dead large objects' mappings held for reuse. */
+uint64_t gc_tracing_test_large_cached_bytes(gc_heap *heap);
 /* A collection as the allocation path runs it: minor, unless a full one
  * is due. */
 void gc_tracing_test_collect_minor(gc_heap *heap);
