@@ -498,9 +498,10 @@ ACCESSOR_TEST(arrays, collect_before_oom) {
  * that died (the large-object space's cache, gc/large-object-space.h)
  * instead of a fresh one. The cache was bounded by less than what the
  * program allocates between two collections, and 22 % (tracing) and 50 %
- * (refcount) of the arrays were fresh mappings, each unmapped again a
- * cycle later. gc_test_allocation_count counts every mmap and malloc the
- * library makes on this thread. */
+ * (refcount, with two threads attached) of the arrays were fresh mappings,
+ * each unmapped again a cycle later; refcount's bound in bytes of objects
+ * rather than of mappings still left 3 % (12 here). gc_test_allocation_count
+ * counts every mmap and malloc the library makes on this thread. */
 COLLECTOR_TEST(arrays, replaced_large_arrays_reuse_the_dead_ones_mappings) {
   if (strcmp(param->name, "tracing") && strcmp(param->name, "refcount"))
     cr_skip_test("[%s] has no large-object space of gcheap's (null never "
@@ -528,7 +529,7 @@ COLLECTOR_TEST(arrays, replaced_large_arrays_reuse_the_dead_ones_mappings) {
     *ring[round % LIVE] = fresh; /* the array from LIVE rounds ago dies */
   }
   system_allocations = gc_test_allocation_count();
-  cr_assert_lt(system_allocations, ROUNDS / 20,
+  cr_assert_lt(system_allocations, ROUNDS / 100,
                "[%s] %ld system allocations for %d arrays", param->name,
                system_allocations, ROUNDS);
   CHECK(harness_stats(heap).collections > 0);
