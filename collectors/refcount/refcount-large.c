@@ -5,12 +5,12 @@
  * What is refcount's own: c->large_objects lets check_ref and rc_find_cell
  * recognise a large object in constant time; a new one is young like any
  * other (c->young_large); the reuse cache holds at most what the threads
- * may allocate between two points (a budget each), and what no allocation
- * reused by the next collection point goes back to the system then (a
- * program that replaces its big arrays: array-copy made 860 mmap/munmap
- * pairs before the cache). The
- * space's bytes count in rc_heap_bytes, so the cache and the quarantine are
- * under max-heap-size, where the cache is the first to give up its room. */
+ * may allocate between two points (rc_large_cache_limit), and what no
+ * allocation reused in GC_LARGE_CACHE_MAX_IDLE points goes back to the
+ * system (a program that replaces its big arrays: array-copy made 860
+ * mmap/munmap pairs before the cache). The space's bytes count in
+ * rc_heap_bytes, so the cache and the quarantine are under max-heap-size,
+ * where the cache is the first to give up its room. */
 #include "refcount.h"
 
 bool rc_large_release_cache(struct gc_collector *c) {

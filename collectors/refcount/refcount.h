@@ -411,8 +411,10 @@ void rc_alloc_free_cell(struct gc_collector *c, struct rc_block *block,
 bool rc_over_limit(struct gc_collector *c, size_t more);
 
 /* refcount-large.c */
-/* A zeroed large object's cell (reused from the cache or freshly mapped),
- * listed as young; NULL if the limit, memory or the system says no. */
+/* A large object's cell, reused from the cache (*reused) or freshly
+ * mapped, listed as young; its header is zero, and gc_large_prepare(obj,
+ * *reused) makes the rest ready. NULL if the limit, memory or the system
+ * says no. */
 struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes,
                                  bool *reused);
 /* A dead large object: to the quarantine (verify=1), the cache, or the
