@@ -2,7 +2,8 @@
  * arrays of integers: the large-object space (gc/large-object-space.h),
  * its reuse of dead arrays' mappings and the heap lock it takes.
  *
- * Each thread keeps its last LIVE arrays of KIB KiB in a ring of roots;
+ * Each thread keeps its last LIVE arrays of KIB KiB (at least 16: a large
+ * object in tracing and refcount, whose limits are 8 KiB) in a ring of roots;
  * each round makes a new array (it must read zero where an older array's
  * values were), writes one element per 512 bytes, reads the oldest array's
  * elements back and drops it. THREADS threads do THREADS times the work of

@@ -514,7 +514,6 @@ COLLECTOR_TEST(arrays, replaced_large_arrays_reuse_the_dead_ones_mappings) {
   gc_ref *ring[LIVE];
   for (int i = 0; i < LIVE; i++)
     ring[i] = gc_root(heap, NULL);
-  long system_allocations = 0;
   for (int round = 0; round < SETTLE + ROUNDS; round++) {
     if (round == SETTLE)
       gc_test_allocation_reset();
@@ -528,7 +527,7 @@ COLLECTOR_TEST(arrays, replaced_large_arrays_reuse_the_dead_ones_mappings) {
     gc_array_fill_i64(heap, fresh, 0, LENGTH, round + 1);
     *ring[round % LIVE] = fresh; /* the array from LIVE rounds ago dies */
   }
-  system_allocations = gc_test_allocation_count();
+  long system_allocations = gc_test_allocation_count();
   cr_assert_lt(system_allocations, ROUNDS / 100,
                "[%s] %ld system allocations for %d arrays", param->name,
                system_allocations, ROUNDS);
