@@ -493,6 +493,16 @@ ACCESSOR_TEST(arrays, collect_before_oom) {
   harness_free_heap(heap);
 }
 
+/* The tests of gc/'s large-object space run on the collectors that use it:
+ * null never frees, and boehm's large objects are libgc's. */
+#define SKIP_WITHOUT_LARGE_OBJECT_SPACE(collector)                             \
+  do {                                                                         \
+    if (strcmp(collector, "tracing") && strcmp(collector, "refcount"))         \
+      cr_skip_test("[%s] has no large-object space of gcheap's (null never "   \
+                   "frees; boehm's large objects are libgc's)",                \
+                   collector);                                                 \
+  } while (0)
+
 /* A program that keeps replacing a few big arrays, in a small heap: once
  * the heap has settled, nearly every new array takes the mapping of one
  * that died (the large-object space's cache, gc/large-object-space.h)
@@ -503,10 +513,7 @@ ACCESSOR_TEST(arrays, collect_before_oom) {
  * rather than of mappings still left 3 % (12 here). gc_test_allocation_count
  * counts every mmap and malloc the library makes on this thread. */
 COLLECTOR_TEST(arrays, replaced_large_arrays_reuse_the_dead_ones_mappings) {
-  if (strcmp(param->name, "tracing") && strcmp(param->name, "refcount"))
-    cr_skip_test("[%s] has no large-object space of gcheap's (null never "
-                 "frees; boehm's large objects are libgc's)",
-                 param->name);
+  SKIP_WITHOUT_LARGE_OBJECT_SPACE(param->name);
   gc_heap *heap = harness_new_heap(param->name, "stress=0,verify=0");
   struct array_types t = register_types(heap);
   gc_scope scope = gc_scope_open(heap);
@@ -557,8 +564,7 @@ static uint64_t large_cached_bytes(const char *collector, gc_heap *heap) {
  * reused it, goes back to the system without gc_collect (which gives it
  * back at once). The collections come from small garbage. */
 COLLECTOR_TEST(arrays, an_unused_cached_mapping_goes_back) {
-  if (strcmp(param->name, "tracing") && strcmp(param->name, "refcount"))
-    cr_skip_test("[%s] has no large-object space of gcheap's", param->name);
+  SKIP_WITHOUT_LARGE_OBJECT_SPACE(param->name);
   gc_heap *heap = harness_new_heap(param->name, "stress=0,verify=0");
   struct array_types t = register_types(heap);
   enum { BIG = 1 << 17 };                              /* 1 MiB of i64 */
