@@ -3,11 +3,14 @@
  *   gcheap [-C key=value]... bench WORKLOAD [ARGS]
  *   gcheap [-C key=value]... compare [WORKLOAD[:ARGS]...] [-n RUNS] [-o PREFIX]
  *   gcheap [-C key=value]... compare --scale WORKLOAD:LO..HI [-n RUNS] [...]
- *   gcheap --help | --version
+ *   gcheap --help | --version | --workloads
  *
  * "bench" runs one workload on the configured collector and prints its
  * checksum, wall time and heap statistics as "key: value" lines (which
  * "compare" parses; the native baselines print the same keys).
+ *
+ * "--workloads" prints each workload's name and the smoke tests' sizes
+ * (workload.h), for bench/smoke-test.sh.
  *
  * Exit status: 0 success, 1 the workload computed a wrong result, 2 usage or
  * configuration error, 3 the heap ran out of memory (a GC_TRAP_OOM), 4 any
@@ -36,7 +39,7 @@ static void usage(FILE *out) {
           "RUNS] [-o PREFIX]\n"
           "       gcheap [-C key=value]... compare --scale WORKLOAD:LO..HI [-n "
           "RUNS] [...]\n"
-          "       gcheap --help | --version\n");
+          "       gcheap --help | --version | --workloads\n");
 }
 
 static void help(void) {
@@ -50,6 +53,9 @@ static void help(void) {
     printf("  %-13s %-9s %s\n", w->name, w->usage, w->summary);
   printf("\n");
   compare_usage(stdout);
+  printf("\n--workloads prints one line per workload: its name, then the "
+         "arguments\nof its smoke test and of its verify=1 stress=1 run "
+         "(\"-\": none), tab-separated\n");
   printf("\nexit status: 0 ok, 1 wrong result, 2 usage or configuration "
          "error,\n3 out of memory (GC_TRAP_OOM), 4 another trap\n");
 }
@@ -185,6 +191,12 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       help();
+      return 0;
+    }
+    if (strcmp(argv[i], "--workloads") == 0) {
+      for (const struct workload *w = gc_workloads; w->name; w++)
+        printf("%s\t%s\t%s\n", w->name, w->tiny_args,
+               w->stress_args ? w->stress_args : "-");
       return 0;
     }
     if (strcmp(argv[i], "--version") == 0) {

@@ -3,6 +3,7 @@
 #   workloads: every workload at its tiny size on every collector
 #   stress:    micro sizes with verify=1 and a collection at every allocation,
 #              which catches a workload that breaks the rooting rule
+#              (both sizes of every workload from gcheap --workloads)
 #   errors:    a bogus collector exits 2 naming the accepted ones; the null
 #              collector out of arena ends with a clean OOM message, status 3
 #   native:    the native baselines print the same checksums as gcheap
@@ -27,54 +28,52 @@ collectors=$("$gcheap" --version | sed -n 's/.*(collectors: \(.*\))/\1/p' | tr -
 # Prints the checksum line of gcheap's output.
 checksum() { sed -n 's/^checksum: //p' "$1"; }
 
-tiny() {
-  case $1 in
-    gcbench) echo 8 ;; binary-trees) echo 8 ;; array-copy) echo 10 ;;
-    cycles) echo 5 ;; resources) echo 5000 ;; weak) echo 20 ;;
-    large-live) echo 4 ;; mt-gcbench) echo 2 8 ;; shared-replace) echo 2 2000 ;;
-    large-arrays) echo 2 200 64 ;;
-  esac
+# Every workload and its sizes, from gcheap's own table (bench/workloads.c):
+# one line each, "NAME<tab>TINY ARGS<tab>STRESS ARGS or -".
+"$gcheap" --workloads >"$tmp/workloads" || fail "gcheap --workloads failed"
+[ -s "$tmp/workloads" ] || fail "gcheap --workloads lists no workload"
+tab=$(printf '\t')
+
+# Runs gcheap "$@" on every collector, and on_success COLLECTOR after each
+# run that exits 0, with sum set to its checksum. Every collector runs
+# every workload: all of them take threads.
+each_collector() {
+  label=$1
+  shift
+  for c in $collectors; do
+    if "$gcheap" -C collector="$c" "$@" >"$tmp/out" 2>"$tmp/err"; then
+      sum=$(checksum "$tmp/out")
+      on_success "$c"
+    else
+      fail "$label on $c exited $?: $(tail -n 1 "$tmp/err")"
+    fi
+  done
 }
 
 if [ "$what" = all ] || [ "$what" = workloads ]; then
-  for w in gcbench binary-trees array-copy cycles resources weak large-live \
-           mt-gcbench shared-replace large-arrays; do
+  # The checksums of one workload's runs must agree across collectors.
+  on_success() {
+    if [ -z "$first" ]; then first=$sum
+    elif [ "$sum" != "$first" ]; then
+      fail "$label on $1: checksum $sum, another collector gave $first"
+    fi
+    echo "ok: $label on $1 (checksum $sum)"
+  }
+  while IFS=$tab read -r w tiny stress; do
     first=
-    for c in $collectors; do
-      if "$gcheap" -C collector="$c" bench $w $(tiny $w) \
-          >"$tmp/out" 2>"$tmp/err"; then
-        sum=$(checksum "$tmp/out")
-        if [ -z "$first" ]; then first=$sum
-        elif [ "$sum" != "$first" ]; then
-          fail "$w on $c: checksum $sum, another collector gave $first"
-        fi
-        echo "ok: $w $(tiny $w) on $c (checksum $sum)"
-      elif grep -q "one thread per heap" "$tmp/err"; then
-        echo "skipped: $w on $c: $(tail -n 1 "$tmp/err")"
-      else
-        fail "$w $(tiny $w) on $c exited $?: $(tail -n 1 "$tmp/err")"
-      fi
-    done
-  done
+    each_collector "$w $tiny" bench $w $tiny
+  done <"$tmp/workloads"
 fi
 
 if [ "$what" = all ] || [ "$what" = stress ]; then
-  # large-live is left out: its smallest run is 65536 nodes, too many for a
-  # collection per allocation.
-  for spec in "gcbench 4" "binary-trees 4" "array-copy 2 16" "cycles 1" \
-              "resources 300" "weak 3" "mt-gcbench 2 4" "shared-replace 3 50" \
-              "large-arrays 3 30 16"; do
-    for c in $collectors; do
-      if "$gcheap" -C collector="$c" -C verify=1 -C stress=1 bench $spec \
-          >"$tmp/out" 2>"$tmp/err"; then
-        echo "ok: $spec on $c with verify=1 stress=1"
-      elif grep -q "one thread per heap" "$tmp/err"; then
-        echo "skipped: $spec on $c: $(tail -n 1 "$tmp/err")"
-      else
-        fail "$spec on $c with verify=1 stress=1 exited $?: $(tail -n 1 "$tmp/err")"
-      fi
-    done
-  done
+  on_success() { echo "ok: $label on $1 with verify=1 stress=1"; }
+  while IFS=$tab read -r w tiny stress; do
+    if [ "$stress" = - ]; then
+      echo "skipped: $w with verify=1 stress=1: no size small enough"
+      continue
+    fi
+    each_collector "$w $stress" -C verify=1 -C stress=1 bench $w $stress
+  done <"$tmp/workloads"
 fi
 
 if [ "$what" = all ] || [ "$what" = errors ]; then

@@ -31,9 +31,15 @@ struct workload_result {
 
 struct workload {
   const char *name;
-  const char *usage;     /* arguments, e.g. "[DEPTH]" */
-  const char *summary;   /* one line for --help */
-  const char *tiny_args; /* a size that runs in well under a second (tests) */
+  const char *usage;   /* arguments, e.g. "[DEPTH]" */
+  const char *summary; /* one line for --help */
+  /* The arguments of the smoke tests' runs (bench/smoke-test.sh, through
+   * gcheap --workloads), space-separated: tiny_args run on every collector
+   * in well under a second, also in the null collector's default 256M
+   * arena; stress_args with verify=1 stress=1, a collection at every
+   * allocation (NULL: no size of the workload is small enough). */
+  const char *tiny_args;
+  const char *stress_args;
   /* Runs on heap with argc/argv being the workload's own arguments (argv[0]
    * is the workload name). Returns 0, -1 after printing a usage error to
    * stderr, or WORKLOAD_REFUSED after printing why the heap cannot run it

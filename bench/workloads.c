@@ -7,55 +7,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* tiny_args are what the smoke tests run on every collector, including the
- * null collector's default 256M arena and valgrind: keep them small. */
+/* The smoke tests' sizes (tiny_args, stress_args) are read from here by
+ * bench/smoke-test.sh, through gcheap --workloads: a workload added to the
+ * table is smoke-tested on every collector without more. */
 const struct workload gc_workloads[] = {
     {"gcbench", "[DEPTH]",
      "Ellis/Kovac/Boehm GCBench (DEPTH 16 = standard: stretch 18, long-lived "
      "16, trees 4..16, array 500000)",
-     "8", workload_gcbench, NULL},
+     "8", "4", workload_gcbench, NULL},
     {"binary-trees", "[N]",
-     "Benchmarks Game binary-trees (default N 16; min depth 4)", "8",
+     "Benchmarks Game binary-trees (default N 16; min depth 4)", "8", "4",
      workload_binary_trees, NULL},
     {"array-copy", "[ROUNDS [LENGTH]]",
      "reference arrays copied with gc_array_copy, many onto themselves with "
      "overlapping ranges (default 400 rounds, 64 arrays of 4096)",
-     "10", workload_array_copy, NULL},
+     "10", "2 16", workload_array_copy, NULL},
     {"cycles", "[ROUNDS]",
      "cyclic garbage churn: rings and doubly linked lists dropped while some "
      "survive (default 200 rounds)",
-     "5", workload_cycles, NULL},
+     "5", "1", workload_cycles, NULL},
     {"resources", "[COUNT]",
      "resources created and dropped; destructors counted against creations "
      "(default 1000000)",
-     "5000", workload_resources, workload_resources_after_free},
+     "5000", "300", workload_resources, workload_resources_after_free},
     {"weak", "[TICKS]",
      "short-lived processes watched through weak references, as monitors are "
      "(default 2000 ticks)",
-     "20", workload_weak, NULL},
+     "20", "3", workload_weak, NULL},
     {"large-live", "[MIB]",
      "a live set of MIB MiB (default 1024) kept while garbage churns: pauses "
      "and memory at scale",
-     "4", workload_large_live, NULL},
+     /* no stress size: its smallest live set is 65,536 nodes, too many
+      * for a collection at every allocation */
+     "4", NULL, workload_large_live, NULL},
     {"collect-often", "[TICKS]",
      "an event loop that calls gc_collect after every ~200 KB of garbage "
      "(default 2000 ticks): memory given back and taken again shows as sys "
      "time",
-     "5", workload_collect_often, NULL},
+     "5", "1", workload_collect_often, NULL},
     {"mt-gcbench", "[THREADS [DEPTH]]",
      "GCBench on THREADS threads of one heap, each with its own trees "
      "(default 2 threads, DEPTH 16)",
-     "2,8", workload_mt_gcbench, NULL},
+     "2 8", "2 4", workload_mt_gcbench, NULL},
     {"shared-replace", "[THREADS [ROUNDS]]",
      "THREADS threads replace entries of one shared, old array of lists "
      "under a lock: the write barrier under contention (default 2, 200000)",
-     "2,2000", workload_shared_replace, NULL},
+     "2 2000", "3 50", workload_shared_replace, NULL},
     {"large-arrays", "[THREADS [ROUNDS [KIB]]]",
      "THREADS threads each replace big arrays, 8 of KIB KiB live per "
      "thread: the large-object space's reuse and lock (default 1, 20000, "
      "128)",
-     "2,200,64", workload_large_arrays, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+     "2 200 64", "3 30 16", workload_large_arrays, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 const struct workload *workload_find(const char *name) {
