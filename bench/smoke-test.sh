@@ -41,7 +41,8 @@ each_collector() {
   label=$1
   shift
   for c in $collectors; do
-    if "$gcheap" -C collector="$c" "$@" >"$tmp/out" 2>"$tmp/err"; then
+    # </dev/null: the callers' loops read the workload list on stdin.
+    if "$gcheap" -C collector="$c" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"; then
       sum=$(checksum "$tmp/out")
       on_success "$c"
     else
