@@ -232,14 +232,15 @@ null_allocate_slow(struct gc_mutator *m, uint32_t type_word, size_t bytes) {
     m->bump->cursor += bytes;
     return place(c, start, type_word);
   }
-  char arena[32], used[32];
+  /* Both figures in bytes: gc_format_size writes a round arena as "256M"
+   * and a used count as bytes, which read as different units side by side. */
+  char arena[32];
   gc_trap_raise(
       m->handle, GC_TRAP_OOM,
-      "out of memory: %zu bytes requested, %s of the %s arena used; raise "
-      "it with -C max-heap-size=SIZE",
-      bytes,
-      gc_format_size((uint64_t)(GC_ATOMIC_LOAD(c->next) - c->arena), used,
-                     sizeof used),
+      "out of memory: %zu bytes requested, %llu of the arena's %llu bytes "
+      "used (max-heap-size=%s); raise it with -C max-heap-size=SIZE",
+      bytes, (unsigned long long)(GC_ATOMIC_LOAD(c->next) - c->arena),
+      (unsigned long long)c->arena_bytes,
       gc_format_size(c->arena_bytes, arena, sizeof arena));
   return NULL;
 }
