@@ -40,8 +40,9 @@ size_t gc_large_mapping_bytes(size_t object_bytes) {
 
 static struct gc_obj *make_live(struct gc_large_space *s,
                                 struct gc_large_object *large,
-                                size_t object_bytes) {
+                                size_t object_bytes, bool reused) {
   large->object_bytes = object_bytes;
+  large->reused = reused;
   link_into(&s->live, large);
   s->live_bytes += large->map_bytes;
   return gc_large_object(large);
@@ -72,7 +73,7 @@ struct gc_obj *gc_large_reuse(struct gc_large_space *s, size_t object_bytes) {
     unlink_from(&s->cache, large);
     s->cache_bytes -= large->map_bytes;
     memset(object_area(large), 0, sizeof(struct gc_obj));
-    return make_live(s, large, object_bytes);
+    return make_live(s, large, object_bytes, true);
   }
   return NULL;
 }
@@ -98,12 +99,12 @@ struct gc_obj *gc_large_map(struct gc_large_space *s, size_t object_bytes) {
   if (!large)
     return NULL;
   large->map_bytes = map_bytes;
-  return make_live(s, large, object_bytes);
+  return make_live(s, large, object_bytes, false);
 }
 
-void gc_large_prepare(struct gc_obj *obj, bool reused) {
+void gc_large_prepare(struct gc_obj *obj) {
   struct gc_large_object *large = gc_large_header(obj);
-  if (reused)
+  if (large->reused)
     memset(obj + 1, 0, large->object_bytes - sizeof *obj);
   else if (large->map_bytes <= POPULATE_UP_TO_BYTES)
     gc_sys_populate(large, large->map_bytes);

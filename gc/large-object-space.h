@@ -43,7 +43,8 @@ struct gc_large_object {
   struct gc_large_object *prev, *next;
   size_t map_bytes;    /* the whole mapping */
   size_t object_bytes; /* the object's, as allocated */
-  uint64_t idle;       /* cached: collections since it was cached */
+  uint32_t idle;       /* cached: collections since it was cached */
+  bool reused; /* live: its mapping came from the cache (gc_large_prepare) */
 };
 
 struct gc_large_space {
@@ -68,17 +69,18 @@ void gc_large_space_init(struct gc_large_space *s, gc_heap *heap, bool verify);
 size_t gc_large_mapping_bytes(size_t object_bytes);
 /* An object of object_bytes, now live, in a cached mapping of its size to
  * a quarter more, or NULL if there is none. Its header is zero, the rest
- * is what the dead object left: gc_large_prepare(obj, true) zeroes it. */
+ * is what the dead object left: gc_large_prepare zeroes it. */
 struct gc_obj *gc_large_reuse(struct gc_large_space *s, size_t object_bytes);
-/* The same in a fresh mapping, all zero (gc_large_prepare(obj, false)
- * backs it); NULL if the system refuses it. */
+/* The same in a fresh mapping, all zero (gc_large_prepare backs it);
+ * NULL if the system refuses it. */
 struct gc_obj *gc_large_map(struct gc_large_space *s, size_t object_bytes);
-/* Makes the rest of a new object from gc_large_reuse (reused) or
- * gc_large_map ready for use, before the allocation returns it. Needs no
- * lock, and its thread calls it with the heap lock let go: no other thread
- * has the object, and no collection can look into it before its thread
- * next reaches a safepoint, after the object is ready. */
-void gc_large_prepare(struct gc_obj *obj, bool reused);
+/* Makes the rest of a new object from gc_large_reuse or gc_large_map
+ * ready for use, before the allocation returns it: zeroes a reused
+ * mapping, backs a fresh one. Needs no lock, and its thread calls it with
+ * the heap lock let go: no other thread has the object, and no collection
+ * can look into it before its thread next reaches a safepoint, after the
+ * object is ready. */
+void gc_large_prepare(struct gc_obj *obj);
 /* A dead object leaves the live list: into the quarantine (verify=1, while
  * it has room), else the cache while the cache stays within cache_limit
  * bytes, else back to the system. */

@@ -339,13 +339,11 @@ struct gc_obj *rc_allocate_slow(struct gc_mutator *m, uint32_t type_word,
      * headers and the large objects' table while these change. */
     if (large) {
       checking_begins(c);
-      bool reused;
-      struct gc_obj *obj = rc_large_allocate(c, cell_bytes, &reused);
+      struct gc_obj *obj = rc_large_allocate(c, cell_bytes);
       checking_ends(c);
       if (obj) {
         assert(!m->unready_large);
         m->unready_large = obj;
-        m->unready_reused = reused;
         return obj;
       }
     } else {

@@ -19,8 +19,7 @@ bool rc_large_release_cache(struct gc_collector *c) {
   return released;
 }
 
-struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes,
-                                 bool *reused) {
+struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes) {
   size_t map_bytes = gc_large_mapping_bytes(cell_bytes);
   if (!map_bytes)
     return NULL;
@@ -30,7 +29,6 @@ struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes,
     return NULL;
   /* A cached mapping is already counted in the heap's bytes. */
   struct gc_obj *obj = gc_large_reuse(&c->large, cell_bytes);
-  *reused = obj != NULL;
   if (!obj) {
     if (rc_over_limit(c, map_bytes)) {
       rc_large_release_cache(c);

@@ -427,7 +427,7 @@ allocate_slow(struct gc_mutator *m, uint32_t type_word, size_t bytes) {
   /* With the lock let go: two threads replacing 128 KiB arrays
    * (large-arrays 2) waited for each other's memset. */
   if (m->unready_large) {
-    gc_large_prepare(m->unready_large, m->unready_reused);
+    gc_large_prepare(m->unready_large);
     m->unready_large = NULL;
   }
   return obj;

@@ -128,9 +128,8 @@ struct gc_mutator {
   struct gc_obj_vector log;
   /* A large object the thread allocated under the heap lock, its header
    * set, that gc_large_prepare must make ready once the lock is let go
-   * (rc_allocate_slow, allocate_slow); reused: from the cache. */
+   * (rc_allocate_slow, allocate_slow). */
   struct gc_obj *unready_large;
-  bool unready_reused;
   struct gc_mutator *next; /* in c->mutators */
 };
 
@@ -411,12 +410,10 @@ void rc_alloc_free_cell(struct gc_collector *c, struct rc_block *block,
 bool rc_over_limit(struct gc_collector *c, size_t more);
 
 /* refcount-large.c */
-/* A large object's cell, reused from the cache (*reused) or freshly
- * mapped, listed as young; its header is zero, and gc_large_prepare(obj,
- * *reused) makes the rest ready. NULL if the limit, memory or the system
- * says no. */
-struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes,
-                                 bool *reused);
+/* A large object's cell, reused from the cache or freshly mapped, listed
+ * as young; its header is zero, and gc_large_prepare makes the rest ready.
+ * NULL if the limit, memory or the system says no. */
+struct gc_obj *rc_large_allocate(struct gc_collector *c, size_t cell_bytes);
 /* A dead large object: to the quarantine (verify=1), the cache, or the
  * system. */
 void rc_large_release(struct gc_collector *c, struct gc_obj *obj);

@@ -545,10 +545,10 @@ void tracing_retire_large(struct gc_collector *c, struct gc_obj *obj) {
                   large_cache_limit(c));
 }
 
-/* Heap lock held. The object's header is set; gc_large_prepare(obj,
- * *reused) makes the rest ready. */
+/* Heap lock held. The object's header is set; gc_large_prepare makes the
+ * rest ready. */
 static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type_word,
-                                     size_t bytes, bool *reused) {
+                                     size_t bytes) {
   struct attempt attempt = {false, false};
   size_t map_bytes = gc_large_mapping_bytes(bytes);
   if (!map_bytes) {
@@ -563,7 +563,6 @@ static struct gc_obj *allocate_large(struct gc_collector *c, uint32_t type_word,
   gc_check_lock(c->heap);
   struct gc_obj *obj = gc_large_reuse(&c->large, bytes);
   gc_check_unlock(c->heap);
-  *reused = obj != NULL;
   if (!obj && !may_grow(c, map_bytes)) {
     /* Under max-heap-size: a full collection, then cached mappings and
      * empty chunks give their room to the object. */
@@ -611,16 +610,15 @@ static struct gc_obj *allocate_plain(struct gc_mutator *m, uint32_t type_word,
   struct gc_collector *c = m->c;
   assert(bytes >= 16 && bytes % 8 == 0);
   if (bytes > LARGE_THRESHOLD) {
-    bool reused;
     if (!locked)
       gc_heap_lock(m->handle);
-    struct gc_obj *obj = allocate_large(c, type_word, bytes, &reused);
+    struct gc_obj *obj = allocate_large(c, type_word, bytes);
     if (!locked)
       gc_heap_unlock(m->handle);
     /* With the lock let go: two threads replacing 128 KiB arrays
      * (large-arrays 2) waited for each other's memset. */
     if (obj)
-      gc_large_prepare(obj, reused);
+      gc_large_prepare(obj);
     return obj;
   }
   char *p = locked ? allocate_in_blocks_locked(m, small_region(m), bytes, false)
